@@ -1,0 +1,70 @@
+// Enforces the dependency direction of ../shared/DESIGN.md ("Packages"):
+//   core and broker import nothing from the workspace; contract imports nothing from the workspace;
+//   server -> core, broker, contract; web -> contract; device -> contract.
+// core also imports no I/O library: it defines ports and server supplies adapters.
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const allowed = {
+  core: [],
+  broker: [],
+  contract: [],
+  server: ['core', 'broker', 'contract'],
+  web: ['contract'],
+  device: ['contract'],
+};
+const why = {
+  core: 'core is the domain: it defines ports and must stay free of transports, storage and other packages',
+  broker: 'broker is a general MQTT library: it must know nothing of devices or the platform',
+  contract: 'contract holds shared schemas only',
+  server: 'server is the composition root',
+  web: 'the console talks to the server over HTTP only; share types through contract',
+  device: 'the device SDK talks to the server over the network only; share types through contract',
+};
+// I/O libraries core may not import (DESIGN.md: "Imports no I/O library").
+const coreForbidden = [
+  /^node:(net|tls|http|https|http2|dgram|fs|fs\/promises|child_process|cluster|worker_threads)$/,
+  /^(net|tls|http|https|dgram|fs|child_process)$/,
+  /^(better-sqlite3|pg|nats|fastify|@fastify\/.*|ws|mqtt|mqtt-packet|coap|nodemailer|pino)$/,
+];
+
+const importRe = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (/\.(ts|tsx|mts)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const problems = [];
+for (const pkg of Object.keys(allowed)) {
+  const dir = join(root, 'packages', pkg, 'src');
+  if (!existsSync(dir)) continue;
+  for (const file of walk(dir, [])) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(importRe)) {
+      const spec = m[1] ?? m[2] ?? m[3];
+      const where = relative(root, file);
+      const ws = /^@thingstead\/([^/]+)/.exec(spec);
+      if (ws && ws[1] !== pkg && !allowed[pkg].includes(ws[1])) {
+        problems.push(`${where}: imports ${spec}, but ${pkg} may import only [${allowed[pkg].join(', ')}] (${why[pkg]})`);
+      }
+      if (spec.startsWith('../') && relative(dir, join(file, '..', spec)).startsWith('..')) {
+        problems.push(`${where}: relative import ${spec} leaves packages/${pkg}/src; import the package by name`);
+      }
+      if (pkg === 'core' && !file.endsWith('.test.ts') && coreForbidden.some((re) => re.test(spec))) {
+        problems.push(`${where}: imports ${spec}; core imports no I/O library (define a port, implement it in server)`);
+      }
+    }
+  }
+}
+if (problems.length) {
+  console.error(`import boundary check failed (${problems.length}):\n  ` + problems.join('\n  '));
+  process.exit(1);
+}
+console.log('import boundaries ok');
