@@ -1,0 +1,130 @@
+import type { Clock } from '../clock';
+import { fail, ThingsteadError } from '../errors';
+import { newId, randomSecret, sameHash, sha256 } from '../ids';
+import type { Store } from '../store';
+import { LoginThrottle } from './login-throttle';
+import type { Principal, User } from './model';
+import { verifyPassword } from './password';
+import type { AccessTokenSigner } from './tokens';
+
+export interface AuthOptions {
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+  loginMaxFailures: number;
+  loginLockoutSec: number;
+}
+
+export interface Session {
+  token: string;
+  refreshToken: string;
+  expiresInSec: number;
+  user: PublicUser;
+}
+
+export type PublicUser = Omit<User, 'passwordHash'>;
+
+export const publicUser = ({ passwordHash: _, ...u }: User): PublicUser => u;
+
+export const apiKeyPrefix = 'tsk_';
+
+/** Compared against when the email is unknown, so a login takes as long whether or not the user exists. */
+const dummyHash = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+export class AuthService {
+  /** Per email and source address (one attacker), and per email with a 4x higher threshold (many). */
+  private readonly bySource: LoginThrottle;
+  private readonly byEmail: LoginThrottle;
+
+  constructor(
+    private readonly store: Store,
+    private readonly signer: AccessTokenSigner,
+    private readonly clock: Clock,
+    private readonly o: AuthOptions,
+  ) {
+    const throttle = (maxFailures: number) =>
+      new LoginThrottle(clock, { maxFailures, windowMs: o.loginLockoutSec * 1000, lockoutMs: o.loginLockoutSec * 1000, maxTracked: 100_000 });
+    this.bySource = throttle(o.loginMaxFailures);
+    this.byEmail = throttle(o.loginMaxFailures * 4);
+  }
+
+  async login(email: string, password: string, remoteAddress: string): Promise<Session> {
+    const normal = email.trim().toLowerCase();
+    const sourceKey = `${normal}|${remoteAddress}`;
+    const wait = Math.max(this.bySource.retryAfterMs(sourceKey), this.byEmail.retryAfterMs(normal));
+    if (wait > 0) {
+      throw new ThingsteadError('TOO_MANY_ATTEMPTS', undefined, { details: { retryAfterSec: Math.ceil(wait / 1000) } });
+    }
+    const user = await this.store.users.findByEmail(normal);
+    const ok = await verifyPassword(password, user?.passwordHash ?? dummyHash);
+    if (!user || !ok) {
+      this.bySource.fail(sourceKey);
+      this.byEmail.fail(normal);
+      return fail('INVALID_CREDENTIALS');
+    }
+    this.bySource.succeed(sourceKey);
+    this.byEmail.succeed(normal);
+    return this.issue(user);
+  }
+
+  async refresh(refreshToken: string): Promise<Session> {
+    const [id, secret] = refreshToken.split('.');
+    const row = id && secret ? await this.store.refreshTokens.get(id) : undefined;
+    if (!row || !secret || row.revokedAt !== null || row.expiresAt <= this.clock.now() || !sameHash(row.secretHash, sha256(secret))) {
+      return fail('TOKEN_INVALID', 'The refresh token is invalid, expired or already used.');
+    }
+    // Rotation: a refresh token is good for one use.
+    await this.store.refreshTokens.revoke(row.id, this.clock.now());
+    const user = await this.store.users.get(row.userId);
+    if (!user) return fail('TOKEN_INVALID');
+    return this.issue(user);
+  }
+
+  async logout(refreshToken: string): Promise<void> {
+    const [id, secret] = refreshToken.split('.');
+    const row = id ? await this.store.refreshTokens.get(id) : undefined;
+    if (row && secret && sameHash(row.secretHash, sha256(secret))) await this.store.refreshTokens.revoke(row.id, this.clock.now());
+  }
+
+  /** Resolves a bearer credential (JWT or API key) to a principal, with the user's current role. */
+  async authenticate(bearer: string): Promise<Principal> {
+    if (bearer.startsWith(apiKeyPrefix)) return this.authenticateApiKey(bearer);
+    let claims;
+    try {
+      claims = await this.signer.verify(bearer);
+    } catch (cause) {
+      throw new ThingsteadError('TOKEN_INVALID', undefined, { cause });
+    }
+    const user = await this.store.users.get(claims.userId);
+    if (!user) return fail('TOKEN_INVALID', 'The user of this token no longer exists.');
+    return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'jwt' };
+  }
+
+  private async authenticateApiKey(key: string): Promise<Principal> {
+    const [, id, secret] = /^tsk_([0-9a-f]{32})_([A-Za-z0-9_-]+)$/.exec(key) ?? [];
+    const row = id ? await this.store.apiKeys.get(id) : undefined;
+    if (!row || !secret || row.revokedAt !== null || !sameHash(row.secretHash, sha256(secret))) {
+      return fail('TOKEN_INVALID', 'The API key is invalid or revoked.');
+    }
+    const user = await this.store.users.get(row.userId);
+    if (!user) return fail('TOKEN_INVALID', 'The owner of this API key no longer exists.');
+    const now = this.clock.now();
+    // Record use at most once a minute, so scripts polling fast do not write on every request.
+    if (row.lastUsedAt === null || now - row.lastUsedAt > 60_000) await this.store.apiKeys.touch(row.id, now);
+    return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'api-key' };
+  }
+
+  private async issue(user: User): Promise<Session> {
+    const now = this.clock.now();
+    const id = newId();
+    const secret = randomSecret(32);
+    await this.store.refreshTokens.insert({
+      id,
+      userId: user.id,
+      secretHash: sha256(secret),
+      expiresAt: now + this.o.refreshTokenTtlSec * 1000,
+      revokedAt: null,
+    });
+    const token = await this.signer.sign({ userId: user.id, tenantId: user.tenantId, role: user.role }, this.o.accessTokenTtlSec);
+    return { token, refreshToken: `${id}.${secret}`, expiresInSec: this.o.accessTokenTtlSec, user: publicUser(user) };
+  }
+}

@@ -1,0 +1,14 @@
+import type { Role } from './model';
+
+export interface AccessClaims {
+  userId: string;
+  tenantId: string;
+  role: Role;
+}
+
+/** Signs and verifies short-lived access tokens (JWT); implemented in server with a JOSE library. */
+export interface AccessTokenSigner {
+  sign(claims: AccessClaims, ttlSec: number): Promise<string>;
+  /** Rejects for a bad signature, an expired token or malformed claims. */
+  verify(token: string): Promise<AccessClaims>;
+}

@@ -1,0 +1,110 @@
+import { requireReadable, requireWritable, targetTenant } from '../access';
+import type { Clock } from '../clock';
+import { fail } from '../errors';
+import { newId } from '../ids';
+import { pageQuery, type PageInput } from '../paging';
+import type { Page, Store } from '../store';
+import { checkPassword, cleanEmail } from '../validate';
+import { publicUser, type PublicUser } from './auth-service';
+import type { Principal, Role, User } from './model';
+import { hashPassword } from './password';
+
+export interface CreateUserInput {
+  email: string;
+  password: string;
+  role: Role;
+  tenantId?: string | undefined;
+}
+
+export interface UpdateUserInput {
+  email?: string | undefined;
+  password?: string | undefined;
+  role?: Role | undefined;
+}
+
+export class UserService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(p: Principal, input: CreateUserInput): Promise<PublicUser> {
+    const tenantId = targetTenant(p, input.tenantId);
+    requireWritable(p, await this.tenant(tenantId), 'Tenant');
+    this.checkRoleGrant(p, input.role);
+    return publicUser(await this.createUnchecked({ ...input, tenantId }));
+  }
+
+  /** Also used by the first-start bootstrap. */
+  async createUnchecked(input: CreateUserInput & { tenantId: string }): Promise<User> {
+    const email = cleanEmail(input.email);
+    if (await this.store.users.findByEmail(email)) fail('CONFLICT', `A user with email ${email} already exists.`);
+    const user: User = {
+      id: newId(),
+      tenantId: input.tenantId,
+      email,
+      role: input.role,
+      passwordHash: await hashPassword(checkPassword(input.password)),
+      createdAt: this.clock.now(),
+    };
+    await this.store.users.insert(user);
+    return user;
+  }
+
+  async list(p: Principal, input: PageInput & { tenantId?: string | undefined }): Promise<Page<PublicUser>> {
+    const q = pageQuery(input, ['email', 'createdAt', 'role']);
+    const tenantId = targetTenant(p, input.tenantId);
+    const page = await this.store.users.list({ ...q, tenantId });
+    return { ...page, items: page.items.map(publicUser) };
+  }
+
+  async get(p: Principal, id: string): Promise<PublicUser> {
+    return publicUser(requireReadable(p, await this.store.users.get(id), 'User'));
+  }
+
+  async update(p: Principal, id: string, input: UpdateUserInput): Promise<PublicUser> {
+    const self = p.userId === id;
+    const user = await this.store.users.get(id);
+    // Anyone may change their own email and password; changing others (or roles) needs tenant-admin.
+    const target = self && input.role === undefined ? requireReadable(p, user, 'User') : requireWritable(p, user, 'User');
+    const patch: Partial<Pick<User, 'email' | 'role' | 'passwordHash'>> = {};
+    if (input.email !== undefined) {
+      const email = cleanEmail(input.email);
+      const other = await this.store.users.findByEmail(email);
+      if (other && other.id !== id) fail('CONFLICT', `A user with email ${email} already exists.`);
+      patch.email = email;
+    }
+    if (input.role !== undefined && input.role !== target.role) {
+      this.checkRoleGrant(p, input.role);
+      if (target.role === 'admin') await this.keepOneAdmin();
+      patch.role = input.role;
+    }
+    if (input.password !== undefined) patch.passwordHash = await hashPassword(checkPassword(input.password));
+    await this.store.users.update(id, patch);
+    // A new password or role ends sessions that were opened with the old one.
+    if (patch.passwordHash !== undefined || patch.role !== undefined) await this.store.refreshTokens.revokeAllOfUser(id, this.clock.now());
+    return publicUser({ ...target, ...patch });
+  }
+
+  async delete(p: Principal, id: string): Promise<void> {
+    const target = requireWritable(p, await this.store.users.get(id), 'User');
+    if (target.role === 'admin') {
+      if (p.role !== 'admin') fail('FORBIDDEN', 'Only a system administrator may delete a system administrator.');
+      await this.keepOneAdmin();
+    }
+    await this.store.users.delete(id);
+  }
+
+  private async tenant(id: string) {
+    const t = await this.store.tenants.get(id);
+    return t && { ...t, tenantId: t.id };
+  }
+
+  private checkRoleGrant(p: Principal, role: Role): void {
+    if (role === 'admin' && p.role !== 'admin') fail('FORBIDDEN', 'Only a system administrator may grant the admin role.');
+  }
+
+  private async keepOneAdmin(): Promise<void> {
+    if ((await this.store.users.count({ role: 'admin' })) <= 1) fail('IN_USE', 'This is the last system administrator; create another one first.');
+  }
+}

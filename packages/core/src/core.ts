@@ -1,0 +1,62 @@
+import { ApiKeyService } from './accounts/api-key-service';
+import { AuthService, type AuthOptions } from './accounts/auth-service';
+import { bootstrap, type BootstrapResult } from './accounts/bootstrap';
+import { TenantService } from './accounts/tenant-service';
+import type { AccessTokenSigner } from './accounts/tokens';
+import { UserService } from './accounts/user-service';
+import type { EventBus } from './bus';
+import type { Clock } from './clock';
+import { DeviceService } from './devices/device-service';
+import { ProfileService } from './devices/profile-service';
+import type { Store } from './store';
+import type { TelemetryLimits } from './telemetry/decode';
+import type { GroupCommitOptions } from './telemetry/group-commit';
+import { RetentionJob, type RetentionOptions } from './telemetry/retention';
+import { TelemetryService } from './telemetry/telemetry-service';
+
+export interface CoreOptions {
+  store: Store;
+  clock: Clock;
+  bus: EventBus;
+  tokens: AccessTokenSigner;
+  auth: AuthOptions;
+  telemetry: TelemetryLimits & { groupCommit: GroupCommitOptions; retention: RetentionOptions };
+}
+
+/** The domain's use cases, wired to the ports the composition root chose. */
+export interface Core {
+  auth: AuthService;
+  tenants: TenantService;
+  users: UserService;
+  apiKeys: ApiKeyService;
+  profiles: ProfileService;
+  devices: DeviceService;
+  telemetry: TelemetryService;
+  retention: RetentionJob;
+  bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
+  /** Commits pending telemetry and stops background work; the store stays open. */
+  close(): Promise<void>;
+}
+
+export function createCore(o: CoreOptions): Core {
+  const { store, clock, bus } = o;
+  const tenants = new TenantService(store, clock);
+  const users = new UserService(store, clock);
+  const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry.groupCommit);
+  const retention = new RetentionJob(store, clock, o.telemetry.retention);
+  return {
+    auth: new AuthService(store, o.tokens, clock, o.auth),
+    tenants,
+    users,
+    apiKeys: new ApiKeyService(store, clock),
+    profiles: new ProfileService(store, clock),
+    devices: new DeviceService(store, clock, bus),
+    telemetry,
+    retention,
+    bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
+    close: async () => {
+      retention.stop();
+      await telemetry.close();
+    },
+  };
+}

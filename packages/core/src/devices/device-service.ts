@@ -1,0 +1,174 @@
+import { requireReadable, requireTenantWriter, requireWritable, targetTenant } from '../access';
+import type { Principal } from '../accounts/model';
+import { hashPassword, verifyPassword } from '../accounts/password';
+import type { EventBus } from '../bus';
+import type { Clock } from '../clock';
+import { fail } from '../errors';
+import { newId, randomSecret } from '../ids';
+import { pageQuery, type PageInput } from '../paging';
+import type { Page, Store } from '../store';
+import { cleanName, jsonObject } from '../validate';
+import type { Device, DeviceCredentials } from './model';
+
+export interface DeviceInput {
+  name: string;
+  label?: string | undefined;
+  profileId?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  tenantId?: string | undefined;
+}
+
+export type CredentialsInput =
+  | { type: 'access-token'; accessToken?: string | undefined }
+  | { type: 'mqtt-basic'; clientId?: string | undefined; username?: string | undefined; password?: string | undefined };
+
+/** What GET /credentials shows: the token itself (devices need it), never a password hash. */
+export type PublicCredentials =
+  | { deviceId: string; type: 'access-token'; accessToken: string }
+  | { deviceId: string; type: 'mqtt-basic'; clientId: string | null; username: string | null; hasPassword: boolean };
+
+const maxMetadataBytes = 16 * 1024;
+const tokenPattern = /^[A-Za-z0-9._~-]{20,128}$/;
+
+/** A new access token: 30 base64url characters (180 bits). */
+export const newAccessToken = (): string => randomSecret(23).slice(0, 30);
+
+export class DeviceService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly bus: EventBus,
+  ) {}
+
+  async create(p: Principal, input: DeviceInput): Promise<Device> {
+    const tenantId = targetTenant(p, input.tenantId);
+    requireTenantWriter(p, tenantId);
+    const name = cleanName(input.name);
+    if (await this.store.devices.findByName(tenantId, name)) fail('CONFLICT', `A device named "${name}" already exists.`);
+    const profileId = await this.profileFor(tenantId, input.profileId);
+    const device: Device = {
+      id: newId(),
+      tenantId,
+      profileId,
+      name,
+      label: label(input.label),
+      metadata: jsonObject(input.metadata ?? {}, 'metadata', maxMetadataBytes),
+      createdAt: this.clock.now(),
+    };
+    await this.store.devices.insert(device, { deviceId: device.id, type: 'access-token', accessToken: newAccessToken() });
+    this.bus.publish('device.created', { deviceId: device.id, tenantId });
+    return device;
+  }
+
+  async list(p: Principal, input: PageInput & { tenantId?: string | undefined; profileId?: string | undefined }): Promise<Page<Device>> {
+    const q = { ...pageQuery(input, ['name', 'createdAt', 'label']), tenantId: targetTenant(p, input.tenantId) };
+    return this.store.devices.list(input.profileId === undefined ? q : { ...q, profileId: input.profileId });
+  }
+
+  async get(p: Principal, id: string): Promise<Device> {
+    return requireReadable(p, await this.store.devices.get(id), 'Device');
+  }
+
+  async update(p: Principal, id: string, input: Partial<Omit<DeviceInput, 'tenantId'>>): Promise<Device> {
+    const device = requireWritable(p, await this.store.devices.get(id), 'Device');
+    const patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId'>> = {};
+    if (input.name !== undefined) {
+      patch.name = cleanName(input.name);
+      const other = await this.store.devices.findByName(device.tenantId, patch.name);
+      if (other && other.id !== id) fail('CONFLICT', `A device named "${patch.name}" already exists.`);
+    }
+    if (input.label !== undefined) patch.label = label(input.label);
+    if (input.metadata !== undefined) patch.metadata = jsonObject(input.metadata, 'metadata', maxMetadataBytes);
+    if (input.profileId !== undefined) patch.profileId = await this.profileFor(device.tenantId, input.profileId);
+    await this.store.devices.update(id, patch);
+    return { ...device, ...patch };
+  }
+
+  async delete(p: Principal, id: string): Promise<void> {
+    const device = requireWritable(p, await this.store.devices.get(id), 'Device');
+    await this.store.devices.delete(id);
+    this.bus.publish('device.deleted', { deviceId: id, tenantId: device.tenantId });
+  }
+
+  async getCredentials(p: Principal, id: string): Promise<PublicCredentials> {
+    // Credentials let anyone act as the device, so reading them needs write permission.
+    requireWritable(p, await this.store.devices.get(id), 'Device');
+    const c = await this.store.devices.getCredentials(id);
+    if (!c) return fail('NOT_FOUND', 'Device credentials not found.');
+    return publicCredentials(c);
+  }
+
+  /** Replaces the credentials; with no input, issues a fresh random access token. */
+  async rotateCredentials(p: Principal, id: string, input?: CredentialsInput): Promise<PublicCredentials> {
+    const device = requireWritable(p, await this.store.devices.get(id), 'Device');
+    const c = await this.buildCredentials(id, input ?? { type: 'access-token' });
+    await this.store.devices.setCredentials(c);
+    this.bus.publish('device.credentials', { deviceId: id, tenantId: device.tenantId });
+    return publicCredentials(c);
+  }
+
+  /** For transports: the device an access token belongs to, or DEVICE_TOKEN_INVALID. */
+  async authenticateToken(token: string): Promise<Device> {
+    const device = tokenPattern.test(token) ? await this.store.devices.findByAccessToken(token) : undefined;
+    return device ?? fail('DEVICE_TOKEN_INVALID');
+  }
+
+  /** For MQTT: username/password or client-id credentials. */
+  async authenticateBasic(input: { clientId: string; username?: string | undefined; password?: string | undefined }): Promise<Device | undefined> {
+    const byUser = input.username ? await this.store.devices.findByMqttUsername(input.username) : undefined;
+    const hit = byUser ?? (await this.store.devices.findByMqttClientId(input.clientId));
+    if (!hit || hit.credentials.type !== 'mqtt-basic') return undefined;
+    const c = hit.credentials;
+    if (c.clientId !== null && c.clientId !== input.clientId) return undefined;
+    if (c.username !== null && c.username !== input.username) return undefined;
+    if (c.passwordHash !== null && !(input.password !== undefined && (await verifyPassword(input.password, c.passwordHash)))) return undefined;
+    return hit.device;
+  }
+
+  private async buildCredentials(deviceId: string, input: CredentialsInput): Promise<DeviceCredentials> {
+    if (input.type === 'access-token') {
+      const token = input.accessToken ?? newAccessToken();
+      if (!tokenPattern.test(token)) fail('VALIDATION', 'accessToken must be 20-128 characters of A-Z a-z 0-9 . _ ~ -.', { field: 'accessToken' });
+      const owner = await this.store.devices.findByAccessToken(token);
+      if (owner && owner.id !== deviceId) fail('CONFLICT', 'Another device already uses this access token.');
+      return { deviceId, type: 'access-token', accessToken: token };
+    }
+    const clientId = input.clientId ?? null;
+    const username = input.username ?? null;
+    if (clientId === null && username === null) fail('VALIDATION', 'mqtt-basic credentials need a clientId, a username, or both.', { field: 'username' });
+    if (input.password !== undefined && username === null) fail('VALIDATION', 'A password needs a username.', { field: 'password' });
+    for (const [field, v] of [['clientId', clientId], ['username', username]] as const) {
+      if (v !== null && (v.length === 0 || v.length > 128)) fail('VALIDATION', `${field} must be 1-128 characters.`, { field });
+    }
+    if (username !== null) {
+      const other = await this.store.devices.findByMqttUsername(username);
+      if (other && other.device.id !== deviceId) fail('CONFLICT', 'Another device already uses this MQTT username.');
+    } else if (clientId !== null) {
+      const other = await this.store.devices.findByMqttClientId(clientId);
+      if (other && other.device.id !== deviceId) fail('CONFLICT', 'Another device already uses this MQTT client id.');
+    }
+    const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+    return { deviceId, type: 'mqtt-basic', clientId, username, passwordHash };
+  }
+
+  private async profileFor(tenantId: string, profileId: string | undefined): Promise<string> {
+    if (profileId === undefined) {
+      const d = await this.store.profiles.findDefault(tenantId);
+      return d?.id ?? fail('NOT_FOUND', 'This tenant has no default device profile.');
+    }
+    const profile = await this.store.profiles.get(profileId);
+    if (!profile || profile.tenantId !== tenantId) fail('VALIDATION', 'profileId names no device profile of this tenant.', { field: 'profileId' });
+    return profileId;
+  }
+}
+
+function label(v: string | undefined): string {
+  const l = (v ?? '').trim();
+  if (l.length > 255) fail('VALIDATION', 'label must be at most 255 characters.', { field: 'label' });
+  return l;
+}
+
+function publicCredentials(c: DeviceCredentials): PublicCredentials {
+  if (c.type === 'access-token') return c;
+  return { deviceId: c.deviceId, type: 'mqtt-basic', clientId: c.clientId, username: c.username, hasPassword: c.passwordHash !== null };
+}

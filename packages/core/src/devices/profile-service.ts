@@ -1,0 +1,79 @@
+import { requireReadable, requireTenantWriter, requireWritable, targetTenant } from '../access';
+import type { Principal } from '../accounts/model';
+import type { Clock } from '../clock';
+import { fail } from '../errors';
+import { newId } from '../ids';
+import { pageQuery, type PageInput } from '../paging';
+import type { Page, Store } from '../store';
+import { cleanName, jsonObject } from '../validate';
+import type { DeviceProfile } from './model';
+
+export interface ProfileInput {
+  name: string;
+  description?: string | undefined;
+  defaultSettings?: Record<string, unknown> | undefined;
+  tenantId?: string | undefined;
+}
+
+const maxSettingsBytes = 64 * 1024;
+
+export class ProfileService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(p: Principal, input: ProfileInput): Promise<DeviceProfile> {
+    const tenantId = targetTenant(p, input.tenantId);
+    requireTenantWriter(p, tenantId);
+    const name = cleanName(input.name);
+    if (await this.store.profiles.findByName(tenantId, name)) fail('CONFLICT', `A device profile named "${name}" already exists.`);
+    const profile: DeviceProfile = {
+      id: newId(),
+      tenantId,
+      name,
+      description: description(input.description),
+      defaultSettings: jsonObject(input.defaultSettings ?? {}, 'defaultSettings', maxSettingsBytes),
+      isDefault: false,
+      createdAt: this.clock.now(),
+    };
+    await this.store.profiles.insert(profile);
+    return profile;
+  }
+
+  async list(p: Principal, input: PageInput & { tenantId?: string | undefined }): Promise<Page<DeviceProfile>> {
+    return this.store.profiles.list({ ...pageQuery(input, ['name', 'createdAt']), tenantId: targetTenant(p, input.tenantId) });
+  }
+
+  async get(p: Principal, id: string): Promise<DeviceProfile> {
+    return requireReadable(p, await this.store.profiles.get(id), 'Device profile');
+  }
+
+  async update(p: Principal, id: string, input: Partial<Omit<ProfileInput, 'tenantId'>>): Promise<DeviceProfile> {
+    const profile = requireWritable(p, await this.store.profiles.get(id), 'Device profile');
+    const patch: Partial<Pick<DeviceProfile, 'name' | 'description' | 'defaultSettings'>> = {};
+    if (input.name !== undefined) {
+      patch.name = cleanName(input.name);
+      const other = await this.store.profiles.findByName(profile.tenantId, patch.name);
+      if (other && other.id !== id) fail('CONFLICT', `A device profile named "${patch.name}" already exists.`);
+    }
+    if (input.description !== undefined) patch.description = description(input.description);
+    if (input.defaultSettings !== undefined) patch.defaultSettings = jsonObject(input.defaultSettings, 'defaultSettings', maxSettingsBytes);
+    await this.store.profiles.update(id, patch);
+    return { ...profile, ...patch };
+  }
+
+  async delete(p: Principal, id: string): Promise<void> {
+    const profile = requireWritable(p, await this.store.profiles.get(id), 'Device profile');
+    if (profile.isDefault) fail('IN_USE', 'The default device profile cannot be deleted.');
+    const n = await this.store.profiles.countDevices(id);
+    if (n > 0) fail('IN_USE', `${n} device(s) still use this profile; move them to another profile first.`);
+    await this.store.profiles.delete(id);
+  }
+}
+
+function description(v: string | undefined): string {
+  const d = (v ?? '').trim();
+  if (d.length > 4096) fail('VALIDATION', 'description must be at most 4096 characters.', { field: 'description' });
+  return d;
+}

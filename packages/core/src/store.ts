@@ -1,0 +1,96 @@
+import type { ApiKey, RefreshToken, Tenant, User } from './accounts/model';
+import type { Device, DeviceCredentials, DeviceProfile } from './devices/model';
+import type { TelemetryStore } from './telemetry/model';
+
+/** A page request; sort names a field of the listed entity. */
+export interface PageQuery {
+  limit: number;
+  offset: number;
+  sort: string;
+  order: 'asc' | 'desc';
+  /** Case-insensitive substring of the name (or email for users). */
+  search?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface TenantRepo {
+  insert(t: Tenant): Promise<void>;
+  get(id: string): Promise<Tenant | undefined>;
+  findByName(name: string): Promise<Tenant | undefined>;
+  list(q: PageQuery): Promise<Page<Tenant>>;
+  update(id: string, patch: Partial<Pick<Tenant, 'name'>>): Promise<void>;
+  /** Deletes the tenant and everything it owns. */
+  delete(id: string): Promise<void>;
+}
+
+export interface UserRepo {
+  insert(u: User): Promise<void>;
+  get(id: string): Promise<User | undefined>;
+  findByEmail(email: string): Promise<User | undefined>;
+  list(q: PageQuery & { tenantId?: string }): Promise<Page<User>>;
+  update(id: string, patch: Partial<Pick<User, 'email' | 'role' | 'passwordHash'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  count(q: { role?: User['role']; tenantId?: string }): Promise<number>;
+}
+
+export interface ApiKeyRepo {
+  insert(k: ApiKey): Promise<void>;
+  get(id: string): Promise<ApiKey | undefined>;
+  list(q: { tenantId: string; userId?: string }): Promise<ApiKey[]>;
+  revoke(id: string, at: number): Promise<void>;
+  touch(id: string, at: number): Promise<void>;
+}
+
+export interface RefreshTokenRepo {
+  insert(t: RefreshToken): Promise<void>;
+  get(id: string): Promise<RefreshToken | undefined>;
+  revoke(id: string, at: number): Promise<void>;
+  revokeAllOfUser(userId: string, at: number): Promise<void>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface ProfileRepo {
+  insert(p: DeviceProfile): Promise<void>;
+  get(id: string): Promise<DeviceProfile | undefined>;
+  findByName(tenantId: string, name: string): Promise<DeviceProfile | undefined>;
+  findDefault(tenantId: string): Promise<DeviceProfile | undefined>;
+  list(q: PageQuery & { tenantId: string }): Promise<Page<DeviceProfile>>;
+  update(id: string, patch: Partial<Pick<DeviceProfile, 'name' | 'description' | 'defaultSettings'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  countDevices(profileId: string): Promise<number>;
+}
+
+export interface DeviceRepo {
+  /** Inserts the device and its credentials together. */
+  insert(d: Device, credentials: DeviceCredentials): Promise<void>;
+  get(id: string): Promise<Device | undefined>;
+  findByName(tenantId: string, name: string): Promise<Device | undefined>;
+  list(q: PageQuery & { tenantId: string; profileId?: string }): Promise<Page<Device>>;
+  update(id: string, patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  getCredentials(deviceId: string): Promise<DeviceCredentials | undefined>;
+  setCredentials(credentials: DeviceCredentials): Promise<void>;
+  findByAccessToken(token: string): Promise<Device | undefined>;
+  findByMqttUsername(username: string): Promise<{ device: Device; credentials: DeviceCredentials } | undefined>;
+  findByMqttClientId(clientId: string): Promise<{ device: Device; credentials: DeviceCredentials } | undefined>;
+}
+
+/** Everything core needs from storage. Adapters (sqlite, postgres) live in server and pass one contract suite. */
+export interface Store {
+  tenants: TenantRepo;
+  users: UserRepo;
+  apiKeys: ApiKeyRepo;
+  refreshTokens: RefreshTokenRepo;
+  profiles: ProfileRepo;
+  devices: DeviceRepo;
+  telemetry: TelemetryStore;
+  /** A cheap round trip for health checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,110 @@
+import { fail } from '../errors';
+import type { TelemetryValue } from './model';
+
+export interface TelemetryLimits {
+  maxKeyLength: number;
+  /** Bytes of a string value, or of a JSON object value once serialised. */
+  maxValueBytes: number;
+  /** Points (key/timestamp pairs) in one message. */
+  maxPointsPerMessage: number;
+  /** How far in the future (by the server's clock) a device timestamp may lie. */
+  maxFutureSkewMs: number;
+}
+
+export interface DecodedPoint {
+  key: string;
+  ts: number;
+  value: TelemetryValue;
+}
+
+/** 2000-01-01T00:00:00Z. Earlier timestamps are almost always seconds sent where milliseconds belong. */
+export const minTimestamp = 946_684_800_000;
+
+const invalid = (problem: string, path: string): never => fail('TELEMETRY_INVALID', `${path}: ${problem}`, { path });
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses a raw payload (MQTT, CoAP) as JSON, naming the problem when it is not. */
+export function parseJsonPayload(payload: Uint8Array | string): unknown {
+  const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    return fail('TELEMETRY_INVALID', `payload is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Decodes the ThingsBoard telemetry forms: {"k":v,...}, {"ts":ms,"values":{...}}, or an array of either.
+ * Values are numbers, strings, booleans or JSON objects/arrays; a point without ts gets `receivedAt`.
+ * Throws TELEMETRY_INVALID naming the first problem (path in JSONPath style), so nothing of a bad message
+ * is stored.
+ */
+export function decodeTelemetry(payload: unknown, receivedAt: number, limits: TelemetryLimits): DecodedPoint[] {
+  const out: DecodedPoint[] = [];
+  if (Array.isArray(payload)) {
+    payload.forEach((item, i) => {
+      decodeEntry(item, `$[${i}]`, receivedAt, limits, out);
+    });
+  } else {
+    decodeEntry(payload, '$', receivedAt, limits, out);
+  }
+  return out;
+}
+
+function decodeEntry(entry: unknown, path: string, receivedAt: number, limits: TelemetryLimits, out: DecodedPoint[]): void {
+  if (!isPlainObject(entry)) return invalid('expected a JSON object of key/value pairs or {"ts":..,"values":{..}}', path);
+  if ('ts' in entry && 'values' in entry) {
+    const extra = Object.keys(entry).filter((k) => k !== 'ts' && k !== 'values');
+    if (extra.length > 0) invalid(`unexpected field "${extra[0] ?? ''}" next to ts and values`, path);
+    if (!isPlainObject(entry.values)) invalid('values must be a JSON object', `${path}.values`);
+    const ts = checkTs(entry.ts, `${path}.ts`, receivedAt, limits);
+    addValues(entry.values as Record<string, unknown>, ts, `${path}.values`, limits, out);
+    return;
+  }
+  addValues(entry, receivedAt, path, limits, out);
+}
+
+function checkTs(ts: unknown, path: string, receivedAt: number, limits: TelemetryLimits): number {
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) return invalid('ts must be an integer number of milliseconds since 1970', path);
+  if (ts < minTimestamp) {
+    const hint = ts > 946_684_800 && ts < 1e11 ? ` (${ts} looks like seconds; send milliseconds)` : '';
+    return invalid(`ts ${ts} is before 2000-01-01${hint}`, path);
+  }
+  if (ts > receivedAt + limits.maxFutureSkewMs) return invalid(`ts ${ts} is more than ${limits.maxFutureSkewMs} ms in the future`, path);
+  return ts;
+}
+
+function addValues(values: Record<string, unknown>, ts: number, path: string, limits: TelemetryLimits, out: DecodedPoint[]): void {
+  for (const key of Object.keys(values)) {
+    const at = `${path}.${key}`;
+    if (key.length === 0) invalid('keys must not be empty', path);
+    if (key.length > limits.maxKeyLength) invalid(`key is longer than ${limits.maxKeyLength} characters`, at);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(key)) invalid('keys must not contain control characters', path);
+    out.push({ key, ts, value: checkValue(values[key], at, limits) });
+    if (out.length > limits.maxPointsPerMessage) invalid(`more than ${limits.maxPointsPerMessage} values in one message`, '$');
+  }
+}
+
+function checkValue(v: unknown, path: string, limits: TelemetryLimits): TelemetryValue {
+  switch (typeof v) {
+    case 'number':
+      return v;
+    case 'boolean':
+      return v;
+    case 'string':
+      if (Buffer.byteLength(v) > limits.maxValueBytes) invalid(`string value is longer than ${limits.maxValueBytes} bytes`, path);
+      return v;
+    case 'object': {
+      if (v === null) return invalid('value must not be null', path);
+      if (Buffer.byteLength(JSON.stringify(v)) > limits.maxValueBytes) invalid(`JSON value is larger than ${limits.maxValueBytes} bytes`, path);
+      return v as TelemetryValue;
+    }
+    case 'undefined':
+    case 'bigint':
+    case 'symbol':
+    case 'function':
+      return invalid('value must be a number, string, boolean or JSON object', path);
+  }
+}

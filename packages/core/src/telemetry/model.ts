@@ -1,0 +1,55 @@
+/** A telemetry value as devices send it: number, string, boolean or a JSON object (ThingsBoard's kinds). */
+export type TelemetryValue = number | string | boolean | { readonly [k: string]: unknown } | readonly unknown[];
+
+export interface TelemetryPoint {
+  deviceId: string;
+  key: string;
+  /** Milliseconds since the epoch. */
+  ts: number;
+  value: TelemetryValue;
+}
+
+export interface TimedValue {
+  ts: number;
+  value: TelemetryValue;
+}
+
+export const aggregations = ['none', 'min', 'max', 'avg', 'sum', 'count'] as const;
+export type Aggregation = (typeof aggregations)[number];
+
+export interface RawQuery {
+  deviceId: string;
+  keys: readonly string[];
+  from: number;
+  to: number;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+export interface AggregateQuery {
+  deviceId: string;
+  keys: readonly string[];
+  from: number;
+  to: number;
+  intervalMs: number;
+  agg: Exclude<Aggregation, 'none'>;
+  limit: number;
+}
+
+/** The storage port for time series, implemented by each storage adapter and checked by one contract suite. */
+export interface TelemetryStore {
+  /** Stores all points in one transaction and updates the latest values; resolves after commit. */
+  append(points: readonly TelemetryPoint[]): Promise<void>;
+  /** Raw points per key with from <= ts < to. */
+  query(q: RawQuery): Promise<Record<string, TimedValue[]>>;
+  /**
+   * One value per key and interval bucket [from + n*interval, from + (n+1)*interval) that has data; the ts
+   * of a bucket is its start. min/max/avg/sum use numeric values only; count counts values of any type.
+   */
+  aggregate(q: AggregateQuery): Promise<Record<string, TimedValue[]>>;
+  latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TimedValue>>;
+  keys(deviceId: string): Promise<string[]>;
+  /** Deletes at most `limit` points older than `before`; returns how many it deleted. */
+  deleteOlderThan(before: number, limit: number): Promise<number>;
+  deleteDevice(deviceId: string): Promise<void>;
+}

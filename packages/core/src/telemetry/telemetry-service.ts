@@ -1,0 +1,111 @@
+import { requireReadable } from '../access';
+import type { Principal } from '../accounts/model';
+import type { EventBus } from '../bus';
+import type { Clock } from '../clock';
+import { fail } from '../errors';
+import type { Store } from '../store';
+import { decodeTelemetry, type TelemetryLimits } from './decode';
+import { GroupCommitter, type GroupCommitOptions } from './group-commit';
+import { aggregations, type Aggregation, type TelemetryPoint, type TimedValue } from './model';
+
+export interface IngestRequest {
+  deviceId: string;
+  tenantId: string;
+  /** Server time the message arrived; the timestamp of values sent without one. */
+  receivedAt: number;
+  /** Parsed JSON (see parseJsonPayload for raw bytes). */
+  payload: unknown;
+}
+
+export interface TelemetryQueryInput {
+  keys?: readonly string[] | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  intervalMs?: number | undefined;
+  agg?: Aggregation | undefined;
+  limit?: number | undefined;
+  order?: 'asc' | 'desc' | undefined;
+}
+
+export interface TelemetryQueryResult {
+  from: number;
+  to: number;
+  agg: Aggregation;
+  intervalMs: number | null;
+  data: Record<string, TimedValue[]>;
+}
+
+export const maxQueryLimit = 100_000;
+const maxQueryKeys = 100;
+
+/**
+ * Reception and reading of time series: the transport-independent ingest pipeline (decode, validate,
+ * group commit, then a `telemetry` event) and tenant-checked queries.
+ */
+export class TelemetryService {
+  private readonly committer: GroupCommitter<TelemetryPoint>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly bus: EventBus,
+    private readonly limits: TelemetryLimits,
+    groupCommit: GroupCommitOptions,
+  ) {
+    this.committer = new GroupCommitter((points) => store.telemetry.append(points), clock, groupCommit);
+  }
+
+  /** Resolves only after the points are committed (DESIGN.md invariant 1); returns how many were stored. */
+  async ingest(req: IngestRequest): Promise<{ points: number }> {
+    const decoded = decodeTelemetry(req.payload, req.receivedAt, this.limits);
+    const points: TelemetryPoint[] = decoded.map((d) => ({ deviceId: req.deviceId, key: d.key, ts: d.ts, value: d.value }));
+    await this.committer.submit(points);
+    if (points.length > 0) this.bus.publish('telemetry', { deviceId: req.deviceId, tenantId: req.tenantId, points });
+    return { points: points.length };
+  }
+
+  get pendingPoints(): number {
+    return this.committer.pending;
+  }
+
+  /** Commits what waits and refuses further ingest; for shutdown. */
+  close(): Promise<void> {
+    return this.committer.close();
+  }
+
+  async query(p: Principal, deviceId: string, input: TelemetryQueryInput): Promise<TelemetryQueryResult> {
+    await this.device(p, deviceId);
+    const to = input.to ?? this.clock.now() + 1;
+    const from = input.from ?? 0;
+    const agg = input.agg ?? 'none';
+    const limit = input.limit ?? (agg === 'none' ? 100 : 1000);
+    if (!aggregations.includes(agg)) fail('VALIDATION', `agg must be one of ${aggregations.join(', ')}.`, { field: 'agg' });
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) fail('VALIDATION', 'from and to must be integers (ms) with from < to.', { field: 'from' });
+    if (!Number.isInteger(limit) || limit < 1 || limit > maxQueryLimit) fail('VALIDATION', `limit must be from 1 to ${maxQueryLimit}.`, { field: 'limit' });
+    const keys = input.keys && input.keys.length > 0 ? [...new Set(input.keys)] : await this.store.telemetry.keys(deviceId);
+    if (keys.length > maxQueryKeys) fail('VALIDATION', `at most ${maxQueryKeys} keys per query.`, { field: 'keys' });
+    if (agg === 'none') {
+      const data = await this.store.telemetry.query({ deviceId, keys, from, to, limit, order: input.order ?? 'desc' });
+      return { from, to, agg, intervalMs: null, data };
+    }
+    const intervalMs = input.intervalMs;
+    if (intervalMs === undefined) return fail('VALIDATION', `interval (ms) is required with agg=${agg}.`, { field: 'interval' });
+    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) fail('VALIDATION', 'interval must be a positive integer (ms).', { field: 'interval' });
+    const data = await this.store.telemetry.aggregate({ deviceId, keys, from, to, intervalMs, agg, limit });
+    return { from, to, agg, intervalMs, data };
+  }
+
+  async latest(p: Principal, deviceId: string, keys?: readonly string[]): Promise<Record<string, TimedValue>> {
+    await this.device(p, deviceId);
+    return this.store.telemetry.latest(deviceId, keys && keys.length > 0 ? keys : undefined);
+  }
+
+  async keys(p: Principal, deviceId: string): Promise<string[]> {
+    await this.device(p, deviceId);
+    return this.store.telemetry.keys(deviceId);
+  }
+
+  private async device(p: Principal, id: string) {
+    return requireReadable(p, await this.store.devices.get(id), 'Device');
+  }
+}

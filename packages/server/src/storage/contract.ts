@@ -1,0 +1,236 @@
+/**
+ * The storage contract: every Store adapter runs this suite (STYLE.md "Contract suites"). A deviation of an
+ * adapter is listed here with its reason; there are none yet.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { Device, DeviceProfile, Store, Tenant, User } from '@thingstead/core';
+
+export interface StoreFactory {
+  open(): Promise<Store>;
+  /** Removes what open() created (files, schemas). */
+  destroy(): Promise<void>;
+}
+
+const page = { limit: 50, offset: 0, sort: 'name', order: 'asc' as const };
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let tenant: Tenant;
+    let other: Tenant;
+    let prof: DeviceProfile;
+    let user: User;
+    const t0 = 1_700_000_000_000;
+
+    const newTenant = async (n: string): Promise<Tenant> => {
+      const t = { id: randomUUID(), name: n, createdAt: t0 };
+      await store.tenants.insert(t);
+      return t;
+    };
+    const newDevice = async (n: string, tenantId = tenant.id, token = `tok-${randomUUID()}`): Promise<Device> => {
+      const d: Device = { id: randomUUID(), tenantId, profileId: prof.id, name: n, label: '', metadata: { a: 1 }, createdAt: t0 };
+      await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: token });
+      return d;
+    };
+
+    before(async () => {
+      store = await factory.open();
+      tenant = await newTenant('Acme');
+      other = await newTenant('Other');
+      prof = { id: randomUUID(), tenantId: tenant.id, name: 'default', description: '', defaultSettings: { x: [1] }, isDefault: true, createdAt: t0 };
+      await store.profiles.insert(prof);
+      await store.profiles.insert({ ...prof, id: randomUUID(), tenantId: other.id });
+      user = { id: randomUUID(), tenantId: tenant.id, email: 'a@example.com', role: 'tenant-admin', passwordHash: 'h', createdAt: t0 };
+      await store.users.insert(user);
+    });
+    after(async () => {
+      await store.close();
+      await factory.destroy();
+    });
+
+    test('tenants: get, find by name, list with search, update', async () => {
+      assert.deepEqual(await store.tenants.get(tenant.id), tenant);
+      assert.equal((await store.tenants.findByName('Other'))?.id, other.id);
+      assert.equal(await store.tenants.get(randomUUID()), undefined);
+      const list = await store.tenants.list({ ...page, search: 'acm' });
+      assert.deepEqual(list.items.map((t) => t.name), ['Acme']);
+      assert.equal(list.total, 1);
+      await store.tenants.update(other.id, { name: 'Other Co' });
+      assert.equal((await store.tenants.get(other.id))?.name, 'Other Co');
+      await assert.rejects(store.tenants.insert({ id: randomUUID(), name: 'Acme', createdAt: t0 }), 'tenant names are unique');
+    });
+
+    test('users: email unique, list by tenant, count by role and tenant, update', async () => {
+      assert.deepEqual(await store.users.findByEmail('a@example.com'), user);
+      await assert.rejects(store.users.insert({ ...user, id: randomUUID() }));
+      const u2 = { ...user, id: randomUUID(), email: 'b@example.com', tenantId: other.id, role: 'viewer' as const };
+      await store.users.insert(u2);
+      assert.deepEqual((await store.users.list({ ...page, sort: 'email', tenantId: other.id })).items.map((u) => u.email), ['b@example.com']);
+      assert.equal(await store.users.count({ role: 'viewer' }), 1);
+      assert.equal(await store.users.count({ tenantId: tenant.id }), 1);
+      await store.users.update(u2.id, { role: 'tenant-admin', passwordHash: 'h2' });
+      const got = await store.users.get(u2.id);
+      assert.equal(got?.role, 'tenant-admin');
+      assert.equal(got.passwordHash, 'h2');
+      await store.users.delete(u2.id);
+      assert.equal(await store.users.get(u2.id), undefined);
+    });
+
+    test('api keys and refresh tokens: insert, list, revoke, touch, expire', async () => {
+      const k = { id: randomUUID().replaceAll('-', ''), tenantId: tenant.id, userId: user.id, name: 'ci', prefix: 'tsk_abc', secretHash: 'x', createdAt: t0, lastUsedAt: null, revokedAt: null };
+      await store.apiKeys.insert(k);
+      assert.deepEqual(await store.apiKeys.list({ tenantId: tenant.id }), [k]);
+      assert.deepEqual(await store.apiKeys.list({ tenantId: tenant.id, userId: randomUUID() }), []);
+      await store.apiKeys.touch(k.id, t0 + 1);
+      await store.apiKeys.revoke(k.id, t0 + 2);
+      assert.deepEqual(await store.apiKeys.get(k.id), { ...k, lastUsedAt: t0 + 1, revokedAt: t0 + 2 });
+      const r = { id: randomUUID(), userId: user.id, secretHash: 's', expiresAt: t0 + 10, revokedAt: null };
+      await store.refreshTokens.insert(r);
+      await store.refreshTokens.insert({ ...r, id: randomUUID(), expiresAt: t0 + 1000 });
+      assert.deepEqual(await store.refreshTokens.get(r.id), r);
+      await store.refreshTokens.revokeAllOfUser(user.id, t0 + 5);
+      assert.equal((await store.refreshTokens.get(r.id))?.revokedAt, t0 + 5);
+      assert.equal(await store.refreshTokens.deleteExpired(t0 + 20), 1);
+      assert.equal(await store.refreshTokens.get(r.id), undefined);
+    });
+
+    test('profiles: unique per tenant, default, count devices, update', async () => {
+      assert.equal((await store.profiles.findDefault(tenant.id))?.id, prof.id);
+      assert.deepEqual(await store.profiles.get(prof.id), prof);
+      await assert.rejects(store.profiles.insert({ ...prof, id: randomUUID() }), 'profile names are unique per tenant');
+      const p2 = { ...prof, id: randomUUID(), name: 'sensors', isDefault: false };
+      await store.profiles.insert(p2);
+      await store.profiles.update(p2.id, { description: 'd', defaultSettings: { k: 'v' } });
+      assert.deepEqual(await store.profiles.get(p2.id), { ...p2, description: 'd', defaultSettings: { k: 'v' } });
+      assert.equal(await store.profiles.countDevices(p2.id), 0);
+      assert.deepEqual((await store.profiles.list({ ...page, tenantId: tenant.id })).items.map((p) => p.name), ['default', 'sensors']);
+      await store.profiles.delete(p2.id);
+      assert.equal(await store.profiles.get(p2.id), undefined);
+    });
+
+    test('devices: unique name per tenant, paging, sorting, search treats % and _ literally', async () => {
+      for (const n of ['b-2', 'a-1', 'c_3', 'd%4']) await newDevice(`pg ${n}`);
+      await newDevice('pg a-1', other.id, `tok-${randomUUID()}`);
+      await assert.rejects(newDevice('pg a-1'), 'device names are unique per tenant');
+      const q = { ...page, tenantId: tenant.id, search: 'pg ' };
+      const all = await store.devices.list(q);
+      assert.deepEqual(all.items.map((d) => d.name), ['pg a-1', 'pg b-2', 'pg c_3', 'pg d%4']);
+      assert.equal(all.total, 4);
+      const second = await store.devices.list({ ...q, limit: 2, offset: 2, order: 'desc' });
+      assert.deepEqual(second.items.map((d) => d.name), ['pg b-2', 'pg a-1']);
+      assert.equal(second.total, 4);
+      assert.deepEqual((await store.devices.list({ ...q, search: '_' })).items.map((d) => d.name), ['pg c_3']);
+      assert.deepEqual((await store.devices.list({ ...q, search: '%' })).items.map((d) => d.name), ['pg d%4']);
+      assert.equal((await store.devices.list({ ...q, search: 'PG A' })).total, 1, 'search ignores case');
+    });
+
+    test('devices: credentials by token, MQTT username and client id; SQL-looking text is data', async () => {
+      const evil = "x'); DROP TABLE devices; --";
+      const d = await newDevice(evil, tenant.id, 'token-aaaaaaaaaaaaaaaaaaaa');
+      assert.equal((await store.devices.findByName(tenant.id, evil))?.id, d.id);
+      assert.equal((await store.devices.findByAccessToken('token-aaaaaaaaaaaaaaaaaaaa'))?.id, d.id);
+      await store.devices.setCredentials({ deviceId: d.id, type: 'mqtt-basic', clientId: 'c1', username: 'u1', passwordHash: 'ph' });
+      assert.equal(await store.devices.findByAccessToken('token-aaaaaaaaaaaaaaaaaaaa'), undefined);
+      assert.deepEqual(await store.devices.getCredentials(d.id), { deviceId: d.id, type: 'mqtt-basic', clientId: 'c1', username: 'u1', passwordHash: 'ph' });
+      assert.equal((await store.devices.findByMqttUsername('u1'))?.device.id, d.id);
+      assert.equal((await store.devices.findByMqttClientId('c1'))?.device.id, d.id);
+      await store.devices.update(d.id, { label: 'L', metadata: { m: true } });
+      assert.deepEqual(await store.devices.get(d.id), { ...d, label: 'L', metadata: { m: true } });
+    });
+
+    test('telemetry: typed values round-trip, raw ranges are [from, to), latest and keys', async () => {
+      const d = await newDevice('tele-1');
+      const obj = { nested: { a: [1, 2] } };
+      await store.telemetry.append([
+        { deviceId: d.id, key: 'temp', ts: t0, value: 20.5 },
+        { deviceId: d.id, key: 'temp', ts: t0 + 1000, value: 21 },
+        { deviceId: d.id, key: 'temp', ts: t0 + 2000, value: 22 },
+        { deviceId: d.id, key: 'name', ts: t0, value: "Robert'); --" },
+        { deviceId: d.id, key: 'on', ts: t0, value: false },
+        { deviceId: d.id, key: 'cfg', ts: t0, value: obj },
+      ]);
+      const raw = await store.telemetry.query({ deviceId: d.id, keys: ['temp', 'name', 'on', 'cfg', 'missing'], from: t0, to: t0 + 2000, limit: 10, order: 'asc' });
+      assert.deepEqual(raw, {
+        temp: [{ ts: t0, value: 20.5 }, { ts: t0 + 1000, value: 21 }],
+        name: [{ ts: t0, value: "Robert'); --" }],
+        on: [{ ts: t0, value: false }],
+        cfg: [{ ts: t0, value: obj }],
+      });
+      const desc = await store.telemetry.query({ deviceId: d.id, keys: ['temp'], from: 0, to: t0 + 5000, limit: 2, order: 'desc' });
+      assert.deepEqual(desc.temp?.map((p) => p.ts), [t0 + 2000, t0 + 1000]);
+      assert.deepEqual(await store.telemetry.latest(d.id, ['temp']), { temp: { ts: t0 + 2000, value: 22 } });
+      assert.deepEqual(await store.telemetry.keys(d.id), ['cfg', 'name', 'on', 'temp']);
+    });
+
+    test('telemetry: same ts overwrites; an older point does not replace latest', async () => {
+      const d = await newDevice('tele-2');
+      await store.telemetry.append([{ deviceId: d.id, key: 'v', ts: t0 + 10, value: 1 }]);
+      await store.telemetry.append([{ deviceId: d.id, key: 'v', ts: t0 + 10, value: 2 }, { deviceId: d.id, key: 'v', ts: t0 + 5, value: 'old' }]);
+      const all = await store.telemetry.query({ deviceId: d.id, keys: ['v'], from: 0, to: t0 + 100, limit: 10, order: 'asc' });
+      assert.deepEqual(all.v, [{ ts: t0 + 5, value: 'old' }, { ts: t0 + 10, value: 2 }]);
+      assert.deepEqual((await store.telemetry.latest(d.id)).v, { ts: t0 + 10, value: 2 });
+    });
+
+    test('telemetry: aggregation per interval bucket (min, max, avg, sum, count)', async () => {
+      const d = await newDevice('tele-agg');
+      const values = [1, 2, 3, 10, 20];
+      await store.telemetry.append([
+        ...values.map((v, i) => ({ deviceId: d.id, key: 'x', ts: t0 + (i < 3 ? i * 100 : 1000 + i * 100), value: v })),
+        { deviceId: d.id, key: 'x', ts: t0 + 2500, value: 'not a number' },
+      ]);
+      const q = { deviceId: d.id, keys: ['x'], from: t0, to: t0 + 3000, intervalMs: 1000, limit: 100 };
+      const expect = {
+        min: [{ ts: t0, value: 1 }, { ts: t0 + 1000, value: 10 }],
+        max: [{ ts: t0, value: 3 }, { ts: t0 + 1000, value: 20 }],
+        avg: [{ ts: t0, value: 2 }, { ts: t0 + 1000, value: 15 }],
+        sum: [{ ts: t0, value: 6 }, { ts: t0 + 1000, value: 30 }],
+        count: [{ ts: t0, value: 3 }, { ts: t0 + 1000, value: 2 }, { ts: t0 + 2000, value: 1 }],
+      } as const;
+      for (const agg of ['min', 'max', 'avg', 'sum', 'count'] as const) {
+        assert.deepEqual((await store.telemetry.aggregate({ ...q, agg })).x, expect[agg], agg);
+      }
+      assert.deepEqual((await store.telemetry.aggregate({ ...q, agg: 'count', limit: 1 })).x, [{ ts: t0, value: 3 }]);
+    });
+
+    test('telemetry: points of an unknown device are ignored; deleteOlderThan works in batches', async () => {
+      const d = await newDevice('tele-ret');
+      await store.telemetry.append([{ deviceId: randomUUID(), key: 'x', ts: t0, value: 1 }]);
+      await store.telemetry.append(Array.from({ length: 25 }, (_, i) => ({ deviceId: d.id, key: 'r', ts: 1_000_000_000_000 + i, value: i })));
+      let total = 0;
+      for (let n = -1; n !== 0; ) {
+        n = await store.telemetry.deleteOlderThan(1_000_000_000_020, 7);
+        assert.ok(n <= 7);
+        total += n;
+      }
+      assert.ok(total >= 20, `deleted ${total}`);
+      const left = await store.telemetry.query({ deviceId: d.id, keys: ['r'], from: 0, to: 2e12, limit: 100, order: 'asc' });
+      assert.deepEqual(left.r?.map((p) => p.value), [20, 21, 22, 23, 24]);
+    });
+
+    test('deleting a device removes its telemetry and credentials; deleting a tenant removes everything it owns', async () => {
+      const t = await newTenant('Doomed');
+      const p = { ...prof, id: randomUUID(), tenantId: t.id };
+      await store.profiles.insert(p);
+      const d: Device = { id: randomUUID(), tenantId: t.id, profileId: p.id, name: 'x', label: '', metadata: {}, createdAt: t0 };
+      await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: 'doomed-token-0000000000' });
+      await store.telemetry.append([{ deviceId: d.id, key: 'k', ts: t0, value: 1 }]);
+      const d2 = await newDevice('to-delete');
+      await store.telemetry.append([{ deviceId: d2.id, key: 'k', ts: t0, value: 1 }]);
+      await store.devices.delete(d2.id);
+      assert.equal(await store.devices.get(d2.id), undefined);
+      assert.deepEqual(await store.telemetry.latest(d2.id), {});
+      await store.tenants.delete(t.id);
+      assert.equal(await store.tenants.get(t.id), undefined);
+      assert.equal(await store.devices.get(d.id), undefined);
+      assert.equal(await store.devices.findByAccessToken('doomed-token-0000000000'), undefined);
+      assert.equal(await store.profiles.get(p.id), undefined);
+      assert.deepEqual(await store.telemetry.keys(d.id), []);
+    });
+
+    test('ping answers', async () => {
+      await store.ping();
+    });
+  });
+}

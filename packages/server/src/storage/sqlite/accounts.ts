@@ -1,0 +1,128 @@
+import type { ApiKey, ApiKeyRepo, RefreshToken, RefreshTokenRepo, Role, Tenant, TenantRepo, User, UserRepo } from '@thingstead/core';
+import type { Db } from './database';
+import { listPage } from './paging';
+
+interface TenantRow { id: string; name: string; created_at: number }
+interface UserRow { id: string; tenant_id: string; email: string; role: string; password_hash: string; created_at: number }
+interface ApiKeyRow { id: string; tenant_id: string; user_id: string; name: string; prefix: string; secret_hash: string; created_at: number; last_used_at: number | null; revoked_at: number | null }
+interface RefreshRow { id: string; user_id: string; secret_hash: string; expires_at: number; revoked_at: number | null }
+
+const tenant = (r: TenantRow): Tenant => ({ id: r.id, name: r.name, createdAt: r.created_at });
+const user = (r: UserRow): User => ({ id: r.id, tenantId: r.tenant_id, email: r.email, role: r.role as Role, passwordHash: r.password_hash, createdAt: r.created_at });
+const apiKey = (r: ApiKeyRow): ApiKey => ({
+  id: r.id, tenantId: r.tenant_id, userId: r.user_id, name: r.name, prefix: r.prefix, secretHash: r.secret_hash,
+  createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
+});
+const refresh = (r: RefreshRow): RefreshToken => ({ id: r.id, userId: r.user_id, secretHash: r.secret_hash, expiresAt: r.expires_at, revokedAt: r.revoked_at });
+
+export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
+  const del = db.transaction((id: string) => {
+    // Telemetry rows carry no foreign key (it would slow ingest); delete them explicitly.
+    db.prepare('DELETE FROM telemetry WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(id);
+    db.prepare('DELETE FROM latest WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(id);
+    db.prepare('DELETE FROM devices WHERE tenant_id = ?').run(id);
+    db.prepare('DELETE FROM tenants WHERE id = ?').run(id);
+  });
+  return {
+    insert: async (t) => {
+      db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(t.id, t.name, t.createdAt);
+    },
+    get: async (id) => {
+      const r = db.prepare('SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined;
+      return r && tenant(r);
+    },
+    findByName: async (name) => {
+      const r = db.prepare('SELECT * FROM tenants WHERE name = ?').get(name) as TenantRow | undefined;
+      return r && tenant(r);
+    },
+    list: async (q) => listPage(db, q, { table: 'tenants', sortColumns: { name: 'name', createdAt: 'created_at' }, searchColumn: 'name', filters: {}, map: tenant }),
+    update: async (id, patch) => {
+      if (patch.name !== undefined) db.prepare('UPDATE tenants SET name = ? WHERE id = ?').run(patch.name, id);
+    },
+    delete: async (id) => {
+      del(id);
+      forgetDevices();
+    },
+  };
+}
+
+export function userRepo(db: Db): UserRepo {
+  return {
+    insert: async (u) => {
+      db.prepare('INSERT INTO users (id, tenant_id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(u.id, u.tenantId, u.email, u.role, u.passwordHash, u.createdAt);
+    },
+    get: async (id) => {
+      const r = db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+      return r && user(r);
+    },
+    findByEmail: async (email) => {
+      const r = db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+      return r && user(r);
+    },
+    list: async (q) =>
+      listPage(db, q, { table: 'users', sortColumns: { email: 'email', createdAt: 'created_at', role: 'role' }, searchColumn: 'email', filters: { tenant_id: q.tenantId }, map: user }),
+    update: async (id, patch) => {
+      const sets: string[] = [];
+      const params: unknown[] = [];
+      if (patch.email !== undefined) { sets.push('email = ?'); params.push(patch.email); }
+      if (patch.role !== undefined) { sets.push('role = ?'); params.push(patch.role); }
+      if (patch.passwordHash !== undefined) { sets.push('password_hash = ?'); params.push(patch.passwordHash); }
+      if (sets.length) db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+    },
+    delete: async (id) => {
+      db.prepare('DELETE FROM users WHERE id = ?').run(id);
+    },
+    count: async (q) => {
+      const where: string[] = [];
+      const params: string[] = [];
+      if (q.role !== undefined) { where.push('role = ?'); params.push(q.role); }
+      if (q.tenantId !== undefined) { where.push('tenant_id = ?'); params.push(q.tenantId); }
+      const { n } = db.prepare(`SELECT COUNT(*) AS n FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`).get(...params) as { n: number };
+      return n;
+    },
+  };
+}
+
+export function apiKeyRepo(db: Db): ApiKeyRepo {
+  return {
+    insert: async (k) => {
+      db.prepare('INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(k.id, k.tenantId, k.userId, k.name, k.prefix, k.secretHash, k.createdAt, k.lastUsedAt, k.revokedAt);
+    },
+    get: async (id) => {
+      const r = db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as ApiKeyRow | undefined;
+      return r && apiKey(r);
+    },
+    list: async (q) => {
+      const rows = q.userId === undefined
+        ? db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id').all(q.tenantId)
+        : db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id').all(q.tenantId, q.userId);
+      return (rows as ApiKeyRow[]).map(apiKey);
+    },
+    revoke: async (id, at) => {
+      db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, id);
+    },
+    touch: async (id, at) => {
+      db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
+    },
+  };
+}
+
+export function refreshTokenRepo(db: Db): RefreshTokenRepo {
+  return {
+    insert: async (t) => {
+      db.prepare('INSERT INTO refresh_tokens (id, user_id, secret_hash, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)').run(t.id, t.userId, t.secretHash, t.expiresAt, t.revokedAt);
+    },
+    get: async (id) => {
+      const r = db.prepare('SELECT * FROM refresh_tokens WHERE id = ?').get(id) as RefreshRow | undefined;
+      return r && refresh(r);
+    },
+    revoke: async (id, at) => {
+      db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ?').run(at, id);
+    },
+    revokeAllOfUser: async (userId, at) => {
+      db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(at, userId);
+    },
+    deleteExpired: async (before) => db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ? OR revoked_at <= ?').run(before, before - 86_400_000).changes,
+  };
+}

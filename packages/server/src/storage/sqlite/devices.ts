@@ -1,0 +1,127 @@
+import type { Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
+import type { Db } from './database';
+import { listPage } from './paging';
+
+interface ProfileRow { id: string; tenant_id: string; name: string; description: string; default_settings: string; is_default: number; created_at: number }
+interface DeviceRow { seq: number; id: string; tenant_id: string; profile_id: string; name: string; label: string; metadata: string; created_at: number }
+interface CredRow { device_seq: number; type: string; access_token: string | null; mqtt_client_id: string | null; mqtt_username: string | null; mqtt_password_hash: string | null }
+
+const profile = (r: ProfileRow): DeviceProfile => ({
+  id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description,
+  defaultSettings: JSON.parse(r.default_settings) as Record<string, unknown>, isDefault: r.is_default === 1, createdAt: r.created_at,
+});
+const device = (r: DeviceRow): Device => ({
+  id: r.id, tenantId: r.tenant_id, profileId: r.profile_id, name: r.name, label: r.label,
+  metadata: JSON.parse(r.metadata) as Record<string, unknown>, createdAt: r.created_at,
+});
+function credentials(deviceId: string, r: CredRow): DeviceCredentials {
+  if (r.type === 'access-token') return { deviceId, type: 'access-token', accessToken: r.access_token ?? '' };
+  return { deviceId, type: 'mqtt-basic', clientId: r.mqtt_client_id, username: r.mqtt_username, passwordHash: r.mqtt_password_hash };
+}
+
+export function profileRepo(db: Db): ProfileRepo {
+  return {
+    insert: async (p) => {
+      db.prepare('INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.isDefault ? 1 : 0, p.createdAt);
+    },
+    get: async (id) => {
+      const r = db.prepare('SELECT * FROM device_profiles WHERE id = ?').get(id) as ProfileRow | undefined;
+      return r && profile(r);
+    },
+    findByName: async (tenantId, name) => {
+      const r = db.prepare('SELECT * FROM device_profiles WHERE tenant_id = ? AND name = ?').get(tenantId, name) as ProfileRow | undefined;
+      return r && profile(r);
+    },
+    findDefault: async (tenantId) => {
+      const r = db.prepare('SELECT * FROM device_profiles WHERE tenant_id = ? AND is_default = 1').get(tenantId) as ProfileRow | undefined;
+      return r && profile(r);
+    },
+    list: async (q) =>
+      listPage(db, q, { table: 'device_profiles', sortColumns: { name: 'name', createdAt: 'created_at' }, searchColumn: 'name', filters: { tenant_id: q.tenantId }, map: profile }),
+    update: async (id, patch) => {
+      const sets: string[] = [];
+      const params: unknown[] = [];
+      if (patch.name !== undefined) { sets.push('name = ?'); params.push(patch.name); }
+      if (patch.description !== undefined) { sets.push('description = ?'); params.push(patch.description); }
+      if (patch.defaultSettings !== undefined) { sets.push('default_settings = ?'); params.push(JSON.stringify(patch.defaultSettings)); }
+      if (sets.length) db.prepare(`UPDATE device_profiles SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+    },
+    delete: async (id) => {
+      db.prepare('DELETE FROM device_profiles WHERE id = ?').run(id);
+    },
+    countDevices: async (profileId) => (db.prepare('SELECT COUNT(*) AS n FROM devices WHERE profile_id = ?').get(profileId) as { n: number }).n,
+  };
+}
+
+/** `forget` drops a deleted device from the telemetry adapter's id cache. */
+export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRepo {
+  const insert = db.transaction((d: Device, c: DeviceCredentials) => {
+    const { lastInsertRowid } = db.prepare('INSERT INTO devices (id, tenant_id, profile_id, name, label, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(d.id, d.tenantId, d.profileId, d.name, d.label, JSON.stringify(d.metadata), d.createdAt);
+    writeCredentials(Number(lastInsertRowid), c);
+  });
+  const writeCredentials = (seq: number, c: DeviceCredentials) => {
+    db.prepare('INSERT OR REPLACE INTO device_credentials (device_seq, type, access_token, mqtt_client_id, mqtt_username, mqtt_password_hash) VALUES (?, ?, ?, ?, ?, ?)').run(
+      seq, c.type,
+      c.type === 'access-token' ? c.accessToken : null,
+      c.type === 'mqtt-basic' ? c.clientId : null,
+      c.type === 'mqtt-basic' ? c.username : null,
+      c.type === 'mqtt-basic' ? c.passwordHash : null,
+    );
+  };
+  const del = db.transaction((id: string) => {
+    const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(id) as { seq: number } | undefined;
+    if (!row) return;
+    db.prepare('DELETE FROM telemetry WHERE device = ?').run(row.seq);
+    db.prepare('DELETE FROM latest WHERE device = ?').run(row.seq);
+    db.prepare('DELETE FROM devices WHERE seq = ?').run(row.seq);
+  });
+  const byCredential = (column: string, value: string) => {
+    const r = db.prepare(`SELECT d.*, c.device_seq, c.type, c.access_token, c.mqtt_client_id, c.mqtt_username, c.mqtt_password_hash
+      FROM device_credentials c JOIN devices d ON d.seq = c.device_seq WHERE c.${column} = ? LIMIT 1`).get(value) as (DeviceRow & CredRow) | undefined;
+    return r && { device: device(r), credentials: credentials(r.id, r) };
+  };
+  return {
+    insert: async (d, c) => {
+      insert(d, c);
+    },
+    get: async (id) => {
+      const r = db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
+      return r && device(r);
+    },
+    findByName: async (tenantId, name) => {
+      const r = db.prepare('SELECT * FROM devices WHERE tenant_id = ? AND name = ?').get(tenantId, name) as DeviceRow | undefined;
+      return r && device(r);
+    },
+    list: async (q) =>
+      listPage(db, q, {
+        table: 'devices', sortColumns: { name: 'name', createdAt: 'created_at', label: 'label' }, searchColumn: 'name',
+        filters: { tenant_id: q.tenantId, profile_id: q.profileId }, map: device,
+      }),
+    update: async (id, patch) => {
+      const sets: string[] = [];
+      const params: unknown[] = [];
+      if (patch.name !== undefined) { sets.push('name = ?'); params.push(patch.name); }
+      if (patch.label !== undefined) { sets.push('label = ?'); params.push(patch.label); }
+      if (patch.metadata !== undefined) { sets.push('metadata = ?'); params.push(JSON.stringify(patch.metadata)); }
+      if (patch.profileId !== undefined) { sets.push('profile_id = ?'); params.push(patch.profileId); }
+      if (sets.length) db.prepare(`UPDATE devices SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+    },
+    delete: async (id) => {
+      del(id);
+      forget(id);
+    },
+    getCredentials: async (deviceId) => {
+      const r = db.prepare('SELECT c.* FROM device_credentials c JOIN devices d ON d.seq = c.device_seq WHERE d.id = ?').get(deviceId) as CredRow | undefined;
+      return r && credentials(deviceId, r);
+    },
+    setCredentials: async (c) => {
+      const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(c.deviceId) as { seq: number } | undefined;
+      if (row) writeCredentials(row.seq, c);
+    },
+    findByAccessToken: async (token) => byCredential('access_token', token)?.device,
+    findByMqttUsername: async (username) => byCredential('mqtt_username', username),
+    findByMqttClientId: async (clientId) => byCredential('mqtt_client_id', clientId),
+  };
+}

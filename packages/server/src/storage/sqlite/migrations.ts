@@ -1,0 +1,102 @@
+/**
+ * Schema migrations, applied in order; PRAGMA user_version records how many ran. Append, never edit a
+ * migration that has shipped.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX users_tenant ON users(tenant_id);
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+  );
+  CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
+  CREATE TABLE refresh_tokens (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    secret_hash TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
+  CREATE TABLE device_profiles (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    default_settings TEXT NOT NULL,
+    is_default INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (tenant_id, name)
+  );
+  -- seq is the compact key telemetry rows use; id is the public UUID.
+  CREATE TABLE devices (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    profile_id TEXT NOT NULL REFERENCES device_profiles(id),
+    name TEXT NOT NULL,
+    label TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (tenant_id, name)
+  );
+  CREATE INDEX devices_profile ON devices(profile_id);
+  CREATE TABLE device_credentials (
+    device_seq INTEGER PRIMARY KEY REFERENCES devices(seq) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    access_token TEXT UNIQUE,
+    mqtt_client_id TEXT,
+    mqtt_username TEXT UNIQUE,
+    mqtt_password_hash TEXT
+  );
+  CREATE INDEX device_credentials_client ON device_credentials(mqtt_client_id);
+  -- Telemetry keys are dictionary-coded: rows carry a small integer instead of the key text.
+  CREATE TABLE ts_keys (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+  );
+  -- One typed value column is set per row (num, str, bool or json), as in ThingsBoard's ts_kv.
+  CREATE TABLE telemetry (
+    device INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    num REAL,
+    str TEXT,
+    bool INTEGER,
+    json TEXT,
+    PRIMARY KEY (device, key, ts)
+  ) WITHOUT ROWID;
+  -- For retention: expired rows are found by time alone.
+  CREATE INDEX telemetry_ts ON telemetry(ts);
+  CREATE TABLE latest (
+    device INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    num REAL,
+    str TEXT,
+    bool INTEGER,
+    json TEXT,
+    PRIMARY KEY (device, key)
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,34 @@
+import type { Store } from '@thingstead/core';
+import { apiKeyRepo, refreshTokenRepo, tenantRepo, userRepo } from './accounts';
+import { openDatabase, type SqliteOptions } from './database';
+import { deviceRepo, profileRepo } from './devices';
+import { telemetryStore } from './telemetry';
+
+/** The embedded storage adapter: one SQLite file in WAL mode (DESIGN.md invariant 4). */
+export function createSqliteStore(o: SqliteOptions): Store {
+  const db = openDatabase(o);
+  const telemetry = telemetryStore(db);
+  return {
+    tenants: tenantRepo(db, () => {
+      telemetry.forget();
+    }),
+    users: userRepo(db),
+    apiKeys: apiKeyRepo(db),
+    refreshTokens: refreshTokenRepo(db),
+    profiles: profileRepo(db),
+    devices: deviceRepo(db, (id) => {
+      telemetry.forget(id);
+    }),
+    telemetry,
+    ping: async () => {
+      db.prepare('SELECT 1').get();
+    },
+    close: async () => {
+      if (db.open) {
+        // Fold the WAL back into the main file so the data dir is one self-contained file at rest.
+        db.pragma('wal_checkpoint(TRUNCATE)');
+        db.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { TelemetryPoint, TelemetryStore, TelemetryValue, TimedValue } from '@thingstead/core';
+import type { Db } from './database';
+
+interface ValueRow { ts: number; num: number | null; str: string | null; bool: number | null; json: string | null }
+
+function decode(r: ValueRow): TelemetryValue {
+  if (r.num !== null) return r.num;
+  if (r.str !== null) return r.str;
+  if (r.bool !== null) return r.bool === 1;
+  return JSON.parse(r.json ?? 'null') as TelemetryValue;
+}
+
+function columns(v: TelemetryValue): [number | null, string | null, number | null, string | null] {
+  switch (typeof v) {
+    case 'number': return [v, null, null, null];
+    case 'string': return [null, v, null, null];
+    case 'boolean': return [null, null, v ? 1 : 0, null];
+    default: return [null, null, null, JSON.stringify(v)];
+  }
+}
+
+const aggSql = { min: 'MIN(num)', max: 'MAX(num)', avg: 'AVG(num)', sum: 'SUM(num)', count: 'COUNT(*)' } as const;
+/** Bounds the id caches; a hostile device inventing keys cannot grow them without limit. */
+const maxCached = 200_000;
+
+export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: string): void } {
+  const deviceSeq = new Map<string, number>();
+  const keyIds = new Map<string, number>();
+  const selectDevice = db.prepare('SELECT seq FROM devices WHERE id = ?');
+  const selectKey = db.prepare('SELECT id FROM ts_keys WHERE key = ?');
+  const insertKey = db.prepare('INSERT INTO ts_keys (key) VALUES (?)');
+  const insertPoint = db.prepare('INSERT OR REPLACE INTO telemetry (device, key, ts, num, str, bool, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const upsertLatest = db.prepare(`INSERT INTO latest (device, key, ts, num, str, bool, json) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (device, key) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str, bool = excluded.bool, json = excluded.json
+    WHERE excluded.ts >= latest.ts`);
+  const rawAsc = db.prepare('SELECT ts, num, str, bool, json FROM telemetry WHERE device = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts ASC LIMIT ?');
+  const rawDesc = db.prepare('SELECT ts, num, str, bool, json FROM telemetry WHERE device = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?');
+  const aggregates = Object.fromEntries(
+    Object.entries(aggSql).map(([name, expr]) => [
+      name,
+      db.prepare(`SELECT CAST((ts - @from) / @interval AS INTEGER) AS bucket, ${expr} AS value FROM telemetry
+        WHERE device = @device AND key = @key AND ts >= @from AND ts < @to ${name === 'count' ? '' : 'AND num IS NOT NULL'}
+        GROUP BY bucket ORDER BY bucket LIMIT @limit`),
+    ]),
+  ) as Record<keyof typeof aggSql, ReturnType<Db['prepare']>>;
+  const latestAll = db.prepare('SELECT k.key AS key, l.ts, l.num, l.str, l.bool, l.json FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key');
+  const keysOf = db.prepare('SELECT k.key AS key FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key');
+  const deleteOld = db.prepare('DELETE FROM telemetry WHERE (device, key, ts) IN (SELECT device, key, ts FROM telemetry WHERE ts < ? ORDER BY ts LIMIT ?)');
+
+  const seqOf = (deviceId: string): number | undefined => {
+    let seq = deviceSeq.get(deviceId);
+    if (seq === undefined) {
+      seq = (selectDevice.get(deviceId) as { seq: number } | undefined)?.seq;
+      if (seq === undefined) return undefined;
+      if (deviceSeq.size >= maxCached) deviceSeq.clear();
+      deviceSeq.set(deviceId, seq);
+    }
+    return seq;
+  };
+  const keyIdOf = (key: string, create: boolean): number | undefined => {
+    let id = keyIds.get(key);
+    if (id === undefined) {
+      id = (selectKey.get(key) as { id: number } | undefined)?.id;
+      if (id === undefined) {
+        if (!create) return undefined;
+        id = Number(insertKey.run(key).lastInsertRowid);
+      }
+      if (keyIds.size >= maxCached) keyIds.clear();
+      keyIds.set(key, id);
+    }
+    return id;
+  };
+
+  const append = db.transaction((points: readonly TelemetryPoint[]) => {
+    for (const p of points) {
+      // A device deleted while its data waited for the commit: nothing to store it under.
+      const seq = seqOf(p.deviceId);
+      if (seq === undefined) continue;
+      const key = keyIdOf(p.key, true) ?? 0;
+      const [num, str, bool, json] = columns(p.value);
+      insertPoint.run(seq, key, p.ts, num, str, bool, json);
+      upsertLatest.run(seq, key, p.ts, num, str, bool, json);
+    }
+  });
+
+  const perKey = <T>(deviceId: string, keys: readonly string[], f: (seq: number, keyId: number) => T): Record<string, T> => {
+    const out: Record<string, T> = {};
+    const seq = seqOf(deviceId);
+    if (seq === undefined) return out;
+    for (const k of keys) {
+      const id = keyIdOf(k, false);
+      if (id !== undefined) out[k] = f(seq, id);
+    }
+    return out;
+  };
+
+  return {
+    append: async (points) => {
+      append(points);
+    },
+    query: async (q) =>
+      perKey(q.deviceId, q.keys, (seq, key) =>
+        ((q.order === 'asc' ? rawAsc : rawDesc).all(seq, key, q.from, q.to, q.limit) as ValueRow[]).map((r) => ({ ts: r.ts, value: decode(r) })),
+      ),
+    aggregate: async (q) =>
+      perKey(q.deviceId, q.keys, (seq, key) =>
+        (aggregates[q.agg].all({ device: seq, key, from: q.from, to: q.to, interval: q.intervalMs, limit: q.limit }) as { bucket: number; value: number }[])
+          .map((r) => ({ ts: q.from + r.bucket * q.intervalMs, value: r.value })),
+      ),
+    latest: async (deviceId, keys) => {
+      const seq = seqOf(deviceId);
+      const out: Record<string, TimedValue> = {};
+      if (seq === undefined) return out;
+      const wanted = keys && new Set(keys);
+      for (const r of latestAll.all(seq) as (ValueRow & { key: string })[]) {
+        if (!wanted || wanted.has(r.key)) out[r.key] = { ts: r.ts, value: decode(r) };
+      }
+      return out;
+    },
+    keys: async (deviceId) => {
+      const seq = seqOf(deviceId);
+      return seq === undefined ? [] : (keysOf.all(seq) as { key: string }[]).map((r) => r.key);
+    },
+    deleteOlderThan: async (before, limit) => deleteOld.run(before, limit).changes,
+    deleteDevice: async (deviceId) => {
+      const seq = seqOf(deviceId);
+      if (seq === undefined) return;
+      db.prepare('DELETE FROM telemetry WHERE device = ?').run(seq);
+      db.prepare('DELETE FROM latest WHERE device = ?').run(seq);
+    },
+    forget: (deviceId) => {
+      if (deviceId === undefined) deviceSeq.clear();
+      else deviceSeq.delete(deviceId);
+    },
+  };
+}
