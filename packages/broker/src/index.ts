@@ -1,1 +1,21 @@
-export {};
+export { Broker, type BrokerEvents, type BrokerStats, type ServerPublish } from './broker';
+export type { Client, ConnectionMeta, DisconnectReason } from './client';
+export type { Message, MessageProperties, QoS } from './message';
+export {
+  defaultLimits,
+  type AuthenticateRequest,
+  type AuthorizeResult,
+  type AuthResult,
+  type BrokerHooks,
+  type BrokerLimits,
+  type BrokerOptions,
+  type Clock,
+  type PublishRequest,
+  type SubscribeRequest,
+} from './options';
+export type * from './persistence/persistence';
+export { MemoryPersistence } from './persistence/memory/memory-persistence';
+export { SqlitePersistence, type SqlitePersistenceOptions } from './persistence/sqlite/sqlite-persistence';
+export { BrokerError, ConnackReturnCode, ReasonCode, toV3ConnackCode, type BrokerErrorCode } from './reason-codes';
+export { topicMatches } from './topic';
+export { handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type Listener, type ListenOptions, type TlsListenOptions } from './listeners';

@@ -1,0 +1,302 @@
+import type { Duplex } from 'node:stream';
+import type { IDisconnectPacket, Packet } from 'mqtt-packet';
+import type { Broker } from './broker';
+import { FrameReader, type FrameSink } from './codec/frame-reader';
+import { encodeAck, encodePacket, encodePlainPublish, encodePublishWithProperties } from './codec/encode';
+import { dispatch } from './handlers/dispatch';
+import type { Message, QoS } from './message';
+import { ReasonCode } from './reason-codes';
+import type { PublishPipeline } from './publish-pipeline';
+import type { Session } from './session';
+
+export interface ConnectionMeta {
+  remoteAddress?: string;
+  transport?: 'tcp' | 'tls' | 'ws';
+}
+
+export interface Will {
+  message: Message;
+  delaySec: number;
+}
+
+export interface DisconnectReason {
+  /** v5 reason code: the client's DISCONNECT code, or why the broker closed the connection. */
+  reasonCode: number;
+  message: string;
+  /** True when the client sent DISCONNECT itself. */
+  byClient: boolean;
+}
+
+export const pauseBusy = 1;
+export const pauseWrites = 2;
+export const pauseHooks = 4;
+
+function uncork(client: Client): void {
+  client.corked = false;
+  client.stream.uncork();
+}
+
+/**
+ * One network connection. Public fields describe the client for hooks and events; the rest
+ * is the connection's machinery (framing, batched writes, back-pressure, keep-alive), used by
+ * the packet handlers.
+ */
+export class Client implements FrameSink {
+  id = '';
+  username: string | undefined;
+  /** Whatever the authenticate hook returned as `user`. */
+  user: unknown;
+  protocolVersion: 3 | 4 | 5 = 4;
+  readonly remoteAddress: string | undefined;
+  readonly transport: 'tcp' | 'tls' | 'ws' | undefined;
+  keepAliveSec = 0;
+  connected = false;
+  closed = false;
+  session!: Session;
+  /** Outgoing QoS 1/2 window: the client's Receive Maximum capped by ours [MQTT-3.3.4-9]. */
+  sendWindow = 65_535;
+  /** The client's v5 Maximum Packet Size; larger packets are not sent [MQTT-3.1.2-24]. */
+  maxOutgoingPacketSize = Number.POSITIVE_INFINITY;
+  /** v5 Request Problem Information [MQTT-3.1.2-29]. */
+  problemInformation = true;
+  readonly topicAliases = new Map<number, string>();
+  will: Will | undefined;
+  /** Session Expiry Interval as sent in CONNECT; 0 forbids raising it at DISCONNECT [MQTT-3.14.2-2]. */
+  connectSessionExpiry = 0;
+  disconnectReason: DisconnectReason | undefined;
+  /** QoS 1/2 PUBLISH packets waiting for the onPublish hook, counted against Receive Maximum. */
+  pendingInbound = 0;
+  pendingHookCalls = 0;
+  corked = false;
+  readonly stream: Duplex;
+  readonly reader: FrameReader;
+  private readonly broker: Broker;
+  publishPipeline: PublishPipeline | undefined;
+  private blocked = false;
+  private pauses = 0;
+  private busy = false;
+  private readonly held: Packet[] = [];
+  private lastActivity: number;
+  private keepAliveTimer: unknown;
+  private connectTimer: unknown;
+
+  constructor(broker: Broker, stream: Duplex, meta: ConnectionMeta) {
+    this.broker = broker;
+    this.stream = stream;
+    this.remoteAddress = meta.remoteAddress;
+    this.transport = meta.transport;
+    this.reader = new FrameReader(this, broker.limits.maxPacketSize);
+    this.lastActivity = broker.clock.now();
+    stream.on('data', (chunk: Buffer) => {
+      broker.counters.bytesIn += chunk.length;
+      this.lastActivity = broker.clock.now();
+      this.reader.push(chunk);
+    });
+    stream.on('drain', () => {
+      this.onDrain();
+    });
+    stream.on('error', (error: Error) => {
+      this.shutdown({ reasonCode: ReasonCode.UnspecifiedError, message: error.message, byClient: false });
+    });
+    stream.on('end', () => {
+      this.shutdown({ reasonCode: ReasonCode.UnspecifiedError, message: 'connection closed by the client', byClient: false });
+    });
+    stream.on('close', () => {
+      this.shutdown({ reasonCode: ReasonCode.UnspecifiedError, message: 'connection lost', byClient: false });
+    });
+    // [MQTT-3.1.4-1] the first packet must be CONNECT, within a time limit.
+    this.connectTimer = broker.clock.setTimeout(() => {
+      if (!this.connected) this.shutdown({ reasonCode: ReasonCode.MaximumConnectTime, message: 'no CONNECT in time', byClient: false });
+    }, broker.limits.connectTimeoutMs);
+  }
+
+  onPacket(packet: Packet): void {
+    if (this.closed) return;
+    if (this.busy) {
+      this.held.push(packet);
+      return;
+    }
+    const pending = dispatch(this.broker, this, packet);
+    if (pending !== undefined) {
+      // Handlers that wait (CONNECT, SUBSCRIBE with an async hook) keep later packets in order.
+      this.busy = true;
+      this.pauseReading(pauseBusy);
+      void pending.then(() => {
+        this.busy = false;
+        this.releaseHeld();
+      });
+    }
+  }
+
+  private releaseHeld(): void {
+    while (this.held.length > 0 && !this.busy && !this.closed) {
+      const packet = this.held.shift();
+      if (packet !== undefined) this.onPacket(packet);
+    }
+    if (!this.busy) this.resumeReading(pauseBusy);
+  }
+
+  /** Stops reading the socket for one reason (flag); reading resumes when no reason is left. */
+  pauseReading(flag: number): void {
+    if (this.pauses === 0) this.stream.pause();
+    this.pauses |= flag;
+  }
+
+  resumeReading(flag: number): void {
+    if ((this.pauses & flag) === 0) return;
+    this.pauses &= ~flag;
+    if (this.pauses === 0 && !this.closed) this.stream.resume();
+  }
+
+  onFrameError(reasonCode: number, message: string): void {
+    if (reasonCode === ReasonCode.UnsupportedProtocolVersion && !this.connected) {
+      // [MQTT-3.1.2-2] answer an unknown level with the 3.1.1 return code 1, then close.
+      this.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+    }
+    this.terminate(reasonCode, message);
+  }
+
+  /** Closes the connection from the broker side, with a v5 DISCONNECT when connected [MQTT-4.13.2-1]. */
+  terminate(reasonCode: number, message: string): void {
+    if (this.closed) return;
+    if (this.connected && this.protocolVersion === 5) {
+      const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
+      if (this.problemInformation && reasonCode >= 0x80) packet.properties = { reasonString: message };
+      this.write(encodePacket(packet, 5));
+    }
+    this.shutdown({ reasonCode, message, byClient: false });
+  }
+
+  /** Disconnects the client (v5 DISCONNECT with the reason code; 3.1.1 just closes). Its will is published. */
+  disconnect(reasonCode: number = ReasonCode.AdministrativeAction, reasonString = 'disconnected by the server'): void {
+    this.terminate(reasonCode, reasonString);
+  }
+
+  close(): void {
+    this.terminate(ReasonCode.AdministrativeAction, 'closed by the server');
+  }
+
+  shutdown(reason: DisconnectReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.disconnectReason = reason;
+    this.broker.clock.clearTimeout(this.connectTimer);
+    this.broker.clock.clearTimeout(this.keepAliveTimer);
+    if (this.corked) uncork(this);
+    const stream = this.stream;
+    if (!stream.destroyed) {
+      stream.once('finish', () => stream.destroy());
+      stream.end();
+    }
+    this.broker.onClientClosed(this);
+  }
+
+  onConnected(keepAliveSec: number): void {
+    this.connected = true;
+    this.broker.clock.clearTimeout(this.connectTimer);
+    this.keepAliveSec = keepAliveSec;
+    if (keepAliveSec > 0) this.scheduleKeepAlive(keepAliveSec * 1500);
+  }
+
+  // [MQTT-3.1.2-22] (v5) / [MQTT-3.1.2-24] (3.1.1): no packet within 1.5 x Keep Alive closes
+  // the connection. One timer per client, re-armed only when it fires, not per packet.
+  private scheduleKeepAlive(ms: number): void {
+    this.keepAliveTimer = this.broker.clock.setTimeout(() => {
+      const idle = this.broker.clock.now() - this.lastActivity;
+      const limit = this.keepAliveSec * 1500;
+      // While the broker itself is not reading, silence is not the client's fault.
+      if (idle >= limit && this.pauses === 0) this.terminate(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
+      else this.scheduleKeepAlive(this.pauses !== 0 ? limit : limit - idle);
+    }, ms);
+  }
+
+  write(buf: Buffer): void {
+    if (this.stream.destroyed || this.stream.writableEnded) return;
+    if (!this.corked) {
+      // Batch all packets written in this tick into one writev.
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(uncork, this);
+    }
+    this.broker.counters.bytesOut += buf.length;
+    if (!this.stream.write(buf)) {
+      const buffered = this.stream.writableLength;
+      const cap = this.broker.limits.maxSocketBufferBytes;
+      if (buffered >= cap) this.blocked = true;
+      // A client that sends but never reads must not make its replies pile up: stop reading it.
+      if (buffered >= 2 * cap) this.pauseReading(pauseWrites);
+    }
+  }
+
+  private onDrain(): void {
+    this.blocked = false;
+    this.resumeReading(pauseWrites);
+    this.pump();
+  }
+
+  /** Delivers one application message to this connected client, queueing it when it cannot go now. */
+  sendPublish(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
+    const session = this.session;
+    if (this.blocked || session.queue.length > 0 || (qos > 0 && session.inflight.size >= this.sendWindow)) {
+      const dropped = session.enqueue({ message, qos, retain, subscriptionIds }, this.broker.limits.maxQueuedMessages);
+      this.broker.counters.messagesDropped += dropped;
+      return;
+    }
+    this.transmit(message, qos, retain, subscriptionIds, false, 0);
+  }
+
+  /** Moves queued messages into the in-flight window and the socket while both have room. */
+  pump(): void {
+    const session = this.session;
+    while (!this.blocked && !this.closed && this.connected) {
+      const head = session.queue.peek();
+      if (head === undefined || (head.qos > 0 && session.inflight.size >= this.sendWindow)) return;
+      session.shiftQueue();
+      this.transmit(head.message, head.qos, head.retain, head.subscriptionIds, false, 0);
+    }
+  }
+
+  /** Resends the in-flight window after a session resumes [MQTT-4.4.0-1], with DUP [MQTT-3.3.1-1]. */
+  resendInflight(): void {
+    for (const f of this.session.inflight.values()) {
+      if (f.state === 'pubrel') this.write(encodeAck('pubrel', f.packetId));
+      else this.transmit(f.message, f.qos, f.retain, f.subscriptionIds, true, f.packetId);
+    }
+  }
+
+  transmit(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, dup: boolean, packetId: number): void {
+    const counters = this.broker.counters;
+    const now = message.expiresAt === 0 ? 0 : this.broker.clock.now();
+    if (message.expiresAt !== 0 && now >= message.expiresAt) {
+      // [MQTT-3.3.2-5] an expired message is not delivered.
+      if (packetId !== 0) this.session.inflight.delete(packetId);
+      counters.messagesDropped++;
+      return;
+    }
+    let id = packetId;
+    if (qos > 0 && id === 0) {
+      id = this.session.allocatePacketId();
+      this.session.inflight.set(id, { message, qos, retain, subscriptionIds, packetId: id, state: 'publish' });
+    }
+    const v5 = this.protocolVersion === 5;
+    let buf: Buffer;
+    if (v5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== 0)) {
+      const properties = { ...message.properties } as NonNullable<Parameters<typeof encodePublishWithProperties>[0]['properties']>;
+      // [MQTT-3.3.2-6] forward the expiry interval minus the time spent in the broker.
+      if (message.expiresAt !== 0) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
+      // [MQTT-3.3.4-3] the Subscription Identifiers of the matching subscriptions.
+      if (subscriptionIds !== undefined) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? (subscriptionIds[0] ?? 0) : subscriptionIds;
+      buf = encodePublishWithProperties({ cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain, dup, messageId: id, properties });
+    } else {
+      buf = encodePlainPublish(message, qos, retain, dup, id, v5);
+    }
+    if (buf.length > this.maxOutgoingPacketSize) {
+      // [MQTT-3.1.2-25] too large for the client: discard as if it had been delivered.
+      if (qos > 0) this.session.inflight.delete(id);
+      counters.messagesDropped++;
+      return;
+    }
+    counters.messagesOut++;
+    this.write(buf);
+  }
+}

@@ -1,0 +1,11 @@
+import type { IPubcompPacket } from 'mqtt-packet';
+import type { Client } from '../client';
+
+/** PUBCOMP ends an outgoing QoS 2 delivery; the packet id becomes free. */
+export function handlePubcomp(client: Client, packet: IPubcompPacket): void {
+  const id = packet.messageId ?? 0;
+  const entry = client.session.inflight.get(id);
+  if (entry?.state !== 'pubrel') return;
+  client.session.inflight.delete(id);
+  client.pump();
+}

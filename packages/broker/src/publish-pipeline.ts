@@ -1,0 +1,89 @@
+import type { IPublishPacket } from 'mqtt-packet';
+import type { Broker } from './broker';
+import { pauseHooks, type Client } from './client';
+import { Deque } from './deque';
+import type { Message } from './message';
+import { ReasonCode } from './reason-codes';
+
+export interface Verdict {
+  reasonCode: number;
+  reasonString?: string;
+  /** 3.1.1 cannot refuse a PUBLISH: a failed hook closes the connection instead of acknowledging. */
+  disconnect?: boolean;
+}
+
+interface Entry {
+  qos: number;
+  verdict: Verdict | undefined;
+  done: (verdict: Verdict) => void;
+}
+
+function refusalCode(result: boolean | number): number | undefined {
+  if (result === true) return undefined;
+  if (result === false) return ReasonCode.NotAuthorized;
+  return result >= 0x80 ? result : undefined;
+}
+
+/**
+ * Runs the authorizePublish/onPublish hooks for one client's PUBLISH packets. Hooks run
+ * concurrently (so the platform can commit many messages in one transaction), but messages are
+ * routed and acknowledged in arrival order [MQTT-4.6.0-2]/[MQTT-4.6.0-3], only after their hook
+ * resolved. Too many pending calls pause reading the client's socket.
+ */
+export class PublishPipeline {
+  private readonly entries = new Deque<Entry>();
+  private readonly broker: Broker;
+  private readonly client: Client;
+
+  constructor(broker: Broker, client: Client) {
+    this.broker = broker;
+    this.client = client;
+  }
+
+  add(packet: IPublishPacket, message: Message, done: (verdict: Verdict) => void): void {
+    const entry: Entry = { qos: packet.qos, verdict: undefined, done };
+    this.entries.push(entry);
+    this.client.pendingHookCalls++;
+    if (packet.qos > 0) this.client.pendingInbound++;
+    if (this.client.pendingHookCalls >= this.broker.limits.maxPendingHookCalls) this.client.pauseReading(pauseHooks);
+    void this.evaluate(packet, message).then((verdict) => {
+      entry.verdict = verdict;
+      this.flush();
+    });
+  }
+
+  private async evaluate(packet: IPublishPacket, message: Message): Promise<Verdict> {
+    const { authorizePublish, onPublish } = this.broker.hooks;
+    const request = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties };
+    try {
+      if (authorizePublish !== undefined) {
+        const refused = refusalCode(await authorizePublish(this.client, request));
+        if (refused !== undefined) return { reasonCode: refused, reasonString: 'not authorized' };
+      }
+      if (onPublish !== undefined) {
+        const result = await onPublish(this.client, request);
+        if (result !== undefined && result.reasonCode >= 0x80) return result;
+      }
+      return { reasonCode: ReasonCode.Success };
+    } catch (error) {
+      this.broker.emit('hookError', error, this.client);
+      return { reasonCode: ReasonCode.UnspecifiedError, reasonString: 'message not accepted', disconnect: this.client.protocolVersion !== 5 };
+    }
+  }
+
+  private flush(): void {
+    const client = this.client;
+    for (let head = this.entries.peek(); head?.verdict !== undefined; head = this.entries.peek()) {
+      this.entries.shift();
+      client.pendingHookCalls--;
+      if (head.qos > 0) client.pendingInbound--;
+      if (head.verdict.disconnect === true) {
+        this.broker.counters.messagesRefused++;
+        client.terminate(ReasonCode.UnspecifiedError, head.verdict.reasonString ?? 'message not accepted');
+      } else {
+        head.done(head.verdict);
+      }
+    }
+    if (client.pendingHookCalls < this.broker.limits.maxPendingHookCalls) client.resumeReading(pauseHooks);
+  }
+}
