@@ -16,6 +16,7 @@ export const errorCatalogue = {
   CONFLICT: { status: 409, message: 'A resource with that name already exists.', hint: 'Choose another name, or update the existing resource.' },
   IN_USE: { status: 409, message: 'The resource is still in use.', hint: 'Remove or move what refers to it first.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is too large.', hint: 'Split the data into smaller messages.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type.', hint: 'Send the body as application/json.' },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many failed login attempts.', hint: 'Wait until the time in Retry-After has passed, then try again.' },
   UNAVAILABLE: { status: 503, message: 'The service is shutting down or not ready.', hint: 'Retry shortly.' },
   INTERNAL: { status: 500, message: 'Internal error.', hint: 'This is a bug or an outage; the server log has the details.' },

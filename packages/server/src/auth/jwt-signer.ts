@@ -1,0 +1,39 @@
+import type { AccessClaims, AccessTokenSigner, Role } from '@thingstead/core';
+import { jwtVerify, SignJWT } from 'jose';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+const roles: readonly string[] = ['admin', 'tenant-admin', 'viewer'];
+const issuer = 'thingstead';
+
+/** HS256 access tokens (jose). */
+export function jwtSigner(secret: string): AccessTokenSigner {
+  const key = new TextEncoder().encode(secret);
+  return {
+    sign: async (c, ttlSec) =>
+      new SignJWT({ tid: c.tenantId, role: c.role })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(c.userId)
+        .setIssuer(issuer)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlSec}s`)
+        .sign(key),
+    verify: async (token): Promise<AccessClaims> => {
+      const { payload } = await jwtVerify(token, key, { issuer, algorithms: ['HS256'] });
+      const { sub, tid, role } = payload;
+      if (typeof sub !== 'string' || typeof tid !== 'string' || typeof role !== 'string' || !roles.includes(role)) throw new Error('malformed claims');
+      return { userId: sub, tenantId: tid, role: role as Role };
+    },
+  };
+}
+
+/** The configured secret, or one generated on first start and kept (mode 0600) in the data dir. */
+export function loadOrCreateSecret(dataDir: string, configured: string | undefined): string {
+  if (configured !== undefined) return configured;
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}

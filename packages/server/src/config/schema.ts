@@ -1,0 +1,99 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The one configuration schema (DESIGN.md invariant 5). Units are in the names. Every setting can be given in
+ * thingstead.yaml (nested as below) or as an environment variable THINGSTEAD_<PATH> (dots and camelCase
+ * become underscores: http.port -> THINGSTEAD_HTTP_PORT). docs/reference/config.md is generated from this.
+ */
+const port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
+const int = (def: number, min: number, max: number, description: string) => Type.Integer({ minimum: min, maximum: max, default: def, description });
+
+export const configSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1, default: './data', description: 'Directory for the database and generated secrets.' }),
+    host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the listeners bind to.' }),
+    http: Type.Object(
+      {
+        port: port(8080, 'HTTP port for the REST API, device HTTP API, console and MQTT over WebSocket; 0 picks a free port.'),
+        bodyLimitBytes: int(1_048_576, 1024, 64 * 1_048_576, 'Largest request body accepted; larger bodies get 413.'),
+        trustProxy: Type.Boolean({ default: false, description: 'Take the client address from X-Forwarded-For (behind a reverse proxy).' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+          default: 'info',
+          description: 'Log level (logs are JSON lines on stdout).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    admin: Type.Object(
+      {
+        email: Type.String({ minLength: 3, default: 'admin@thingstead.local', description: 'Email of the system admin created on first start.' }),
+        password: Type.Optional(
+          Type.String({ minLength: 8, description: 'Password of the system admin created on first start. Unset: a strong one is generated and printed once.' }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        jwtSecret: Type.Optional(
+          Type.String({ minLength: 32, description: 'Secret for signing access tokens. Unset: generated once and kept in <dataDir>/jwt-secret.' }),
+        ),
+        accessTokenTtlSec: int(900, 60, 86_400, 'Lifetime of an access token (JWT).'),
+        refreshTokenTtlSec: int(2_592_000, 300, 31_536_000, 'Lifetime of a refresh token.'),
+        loginMaxFailures: int(5, 1, 1000, 'Failed logins for one email from one address before the login is locked.'),
+        loginLockoutSec: int(300, 1, 86_400, 'First lockout; it doubles with each further lockout, up to a day.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    storage: Type.Object(
+      {
+        driver: Type.Literal('sqlite', { default: 'sqlite', description: 'Storage adapter. sqlite keeps everything in <dataDir>/thingstead.db.' }),
+        sqliteSynchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
+          default: 'full',
+          description: 'full: every commit survives power loss; normal: survives a process crash only, faster.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    telemetry: Type.Object(
+      {
+        retentionDays: int(0, 0, 36_500, 'Delete telemetry older than this many days; 0 keeps it forever.'),
+        retentionCheckIntervalSec: int(3600, 10, 86_400, 'How often the retention job runs.'),
+        retentionBatchRows: int(5000, 100, 1_000_000, 'Rows deleted per retention batch.'),
+        maxKeyLength: int(255, 1, 1024, 'Longest telemetry key.'),
+        maxValueBytes: int(65_536, 16, 16 * 1_048_576, 'Largest string or JSON value.'),
+        maxPointsPerMessage: int(5000, 1, 1_000_000, 'Most values in one telemetry message.'),
+        maxPayloadBytes: int(262_144, 64, 64 * 1_048_576, 'Largest telemetry payload a device may send (HTTP body); larger gets 413.'),
+        maxFutureSkewMs: int(86_400_000, 0, 31_536_000_000, 'How far in the future a device timestamp may be.'),
+        groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait.'),
+        groupCommitMaxDelayMs: int(2, 0, 1000, 'Group commit: commit at the latest this long after the first value arrived.'),
+        maxPendingPoints: int(200_000, 1000, 100_000_000, 'Values waiting for commit before ingest is refused (HTTP 503), bounding memory.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof configSchema>;
+
+export interface Setting {
+  path: string[];
+  env: string;
+  schema: TSchema;
+}
+
+export const envName = (path: readonly string[]): string =>
+  'THINGSTEAD_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+
+/** Every leaf setting with its environment variable, in schema order. */
+export function settings(schema: TSchema = configSchema, path: string[] = []): Setting[] {
+  const props = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (schema.type === 'object' && props) return Object.entries(props).flatMap(([k, s]) => settings(s, [...path, k]));
+  return [{ path, env: envName(path), schema }];
+}

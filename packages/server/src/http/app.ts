@@ -1,0 +1,87 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Health } from '@thingstead/contract';
+import type { Clock, Core, Store } from '@thingstead/core';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { Metrics } from '../metrics';
+import { requireAuthentication } from './auth';
+import { installErrorHandlers } from './errors';
+import { accountRoutes } from './routes/accounts';
+import { authRoutes, publicAuthRoutes } from './routes/auth';
+import { deviceApiRoutes } from './routes/device-api';
+import { deviceRoutes } from './routes/devices';
+import { replies, type App } from './typed';
+
+export interface HttpAppOptions {
+  core: Core;
+  store: Store;
+  metrics: Metrics;
+  clock: Clock;
+  logger: FastifyBaseLogger;
+  bodyLimitBytes: number;
+  maxPayloadBytes: number;
+  trustProxy: boolean;
+  version: string;
+}
+
+/** The HTTP surface: admin REST API, device API, health, metrics and the OpenAPI document. */
+export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: o.logger,
+    bodyLimit: o.bodyLimitBytes,
+    trustProxy: o.trustProxy,
+    // Per-request lines would drown the log under device traffic; metrics count requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false, useDefaults: true } },
+    // Closing with keep-alive connections open must not hang shutdown.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandlers(app);
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    o.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    o.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Thingstead API', version: o.version, description: 'Admin REST API and device HTTP API. Errors share one shape; see docs/reference/errors.md.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Access token from POST /api/auth/login, or an API key' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness and database check', response: { 200: Health, 503: Health } } }, async (_req, reply) => {
+    const uptimeSec = Math.round(process.uptime());
+    try {
+      await o.store.ping();
+      return { status: 'ok' as const, checks: { database: 'ok' }, uptimeSec };
+    } catch (e) {
+      return reply.status(503).send({ status: 'error' as const, checks: { database: (e as Error).message }, uptimeSec });
+    }
+  });
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false, response: replies(null) } }, async (_req, reply) =>
+    reply.header('content-type', o.metrics.registry.contentType).send(await o.metrics.registry.metrics()),
+  );
+
+  publicAuthRoutes(app, o.core);
+  deviceApiRoutes(app, o.core, { metrics: o.metrics, clock: o.clock, maxPayloadBytes: o.maxPayloadBytes });
+  await app.register(async (scope) => {
+    requireAuthentication(scope, o.core);
+    const typed = scope.withTypeProvider<TypeBoxTypeProvider>();
+    authRoutes(typed, o.core);
+    accountRoutes(typed, o.core);
+    deviceRoutes(typed, o.core);
+  });
+  return app;
+}

@@ -1,0 +1,107 @@
+import { createCore, systemClock, type Clock, type Core, type Store } from '@thingstead/core';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
+import { InProcessBus } from './bus/in-process-bus';
+import type { Config } from './config/schema';
+import { buildHttpApp } from './http/app';
+import { Metrics } from './metrics';
+import { createSqliteStore } from './storage/sqlite/sqlite-store';
+import { version } from './version';
+
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface Thingstead {
+  core: Core;
+  store: Store;
+  /** Where each listener ended up (the real port when 0 was asked). */
+  urls: { http: string };
+  httpPort: number;
+  /** Stops accepting, finishes requests in flight, commits pending writes, closes the database. */
+  close(): Promise<void>;
+}
+
+/** The composition root: the only place that chooses adapters. */
+export async function startThingstead(config: Readonly<Config>, o: StartOptions = {}): Promise<Thingstead> {
+  const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
+  const clock = o.clock ?? systemClock;
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+
+  const store = createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: config.storage.sqliteSynchronous });
+  const bus = new InProcessBus((topic, err) => {
+    logger.error({ err, topic }, 'event handler failed');
+  });
+  const t = config.telemetry;
+  const core = createCore({
+    store,
+    clock,
+    bus,
+    tokens: jwtSigner(loadOrCreateSecret(dataDir, config.auth.jwtSecret)),
+    auth: config.auth,
+    telemetry: {
+      maxKeyLength: t.maxKeyLength,
+      maxValueBytes: t.maxValueBytes,
+      maxPointsPerMessage: t.maxPointsPerMessage,
+      maxFutureSkewMs: t.maxFutureSkewMs,
+      groupCommit: { maxBatch: t.groupCommitMaxRows, maxDelayMs: t.groupCommitMaxDelayMs, maxPending: t.maxPendingPoints },
+      retention: { retentionDays: t.retentionDays, batchRows: t.retentionBatchRows },
+    },
+  });
+
+  const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
+  if (first.admin) {
+    const { email, generatedPassword } = first.admin;
+    if (generatedPassword === undefined) logger.warn({ email }, 'First start: created the system admin with the configured password');
+    else logger.warn({ email, password: generatedPassword }, 'First start: created the system admin. Save this password now; it is not shown again');
+  }
+
+  const metrics = new Metrics({ pendingPoints: () => core.telemetry.pendingPoints });
+  const app = await buildHttpApp({
+    core, store, metrics, clock, logger, version,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    maxPayloadBytes: t.maxPayloadBytes,
+    trustProxy: config.http.trustProxy,
+  });
+  await app.listen({ port: config.http.port, host: config.host });
+  const address = app.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const urls = { http: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${httpPort}` };
+  logger.info({ urls, host: config.host, httpPort, dataDir, version }, `Thingstead ${version} listening on ${urls.http} (API docs ${urls.http}/api/docs)`);
+
+  let retentionTimer = clock.setTimeout(function run() {
+    core.retention.runOnce().then(
+      (r) => {
+        if (r.deletedPoints > 0) logger.info(r, 'retention: deleted expired telemetry');
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'retention job failed');
+      },
+    ).finally(() => {
+      retentionTimer = clock.setTimeout(run, t.retentionCheckIntervalSec * 1000);
+      retentionTimer.unref?.();
+    });
+  }, 10_000);
+  retentionTimer.unref?.();
+
+  let closing: Promise<void> | undefined;
+  return {
+    core,
+    store,
+    urls,
+    httpPort,
+    close: () =>
+      (closing ??= (async () => {
+        clock.clearTimeout(retentionTimer);
+        await app.close();
+        await core.close();
+        await store.close();
+        logger.info('Thingstead stopped');
+      })()),
+  };
+}
