@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Health } from '@thingstead/contract';
 import type { Clock, Core, Store } from '@thingstead/core';
+import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics';
 import { requireAuthentication } from './auth';
@@ -33,12 +34,17 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     trustProxy: o.trustProxy,
     // Per-request lines would drown the log under device traffic; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { allErrors: true, coerceTypes: true, removeAdditional: false, useDefaults: true } },
     // Closing with keep-alive connections open must not hang shutdown.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Query strings and path parameters arrive as text and are coerced to the schema's types; JSON bodies are
+  // validated strictly (a string "42" is not a number there) and unknown fields are refused, not dropped.
+  const ajvBase: AjvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
+  const strictAjv = new Ajv({ ...ajvBase, coerceTypes: false });
+  const coercingAjv = new Ajv({ ...ajvBase, coerceTypes: 'array' });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
   installErrorHandlers(app);
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startHarness, type Harness } from './harness';
+
+/**
+ * A user of tenant A can neither read nor change anything of tenant B, on every admin endpoint. The route
+ * inventory check at the end fails when an endpoint is added without a case here.
+ */
+describe('tenant isolation across every admin endpoint', () => {
+  let h: Harness;
+  const b: any = {};
+  const a: any = {};
+  let tokenA: string;
+  let viewerA: string;
+  let tokenB: string;
+  let deviceTokenB: string;
+  const covered = new Set<string>();
+
+  const expectStatus = async (token: string, method: string, route: string, path: string, expected: number, body?: unknown) => {
+    covered.add(`${method} ${route}`);
+    const r = await h.call(method, path, body === undefined ? { token } : { token, body });
+    assert.equal(r.status, expected, `${method} ${path} -> ${r.status} ${JSON.stringify(r.body)}`);
+    if (expected >= 400) assert.match(r.body.code, /^THINGSTEAD_ERR_/);
+    return r;
+  };
+
+  before(async () => {
+    h = await startHarness();
+    const admin = await h.login();
+    const tenantB = await h.call('POST', '/api/tenants', { token: admin, body: { name: 'Beta' } });
+    assert.equal(tenantB.status, 201);
+    b.tenant = tenantB.body.id;
+    a.tenant = (await h.call('GET', '/api/auth/me', { token: admin })).body.user.tenantId;
+    const mkUser = async (email: string, role: string, tenantId: string) => {
+      const r = await h.call('POST', '/api/users', { token: admin, body: { email, password: 'password-123', role, tenantId } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.id as string;
+    };
+    a.user = await mkUser('alice@a.example', 'tenant-admin', a.tenant);
+    a.viewer = await mkUser('victor@a.example', 'viewer', a.tenant);
+    b.user = await mkUser('bob@b.example', 'tenant-admin', b.tenant);
+    tokenA = await h.login('alice@a.example', 'password-123');
+    viewerA = await h.login('victor@a.example', 'password-123');
+    tokenB = await h.login('bob@b.example', 'password-123');
+    b.profile = (await h.call('POST', '/api/device-profiles', { token: tokenB, body: { name: 'b-sensors' } })).body.id;
+    b.device = (await h.call('POST', '/api/devices', { token: tokenB, body: { name: 'b-device', profileId: b.profile } })).body.id;
+    deviceTokenB = (await h.call('GET', `/api/devices/${b.device}/credentials`, { token: tokenB })).body.accessToken;
+    assert.equal((await h.call('POST', `/api/v1/${deviceTokenB}/telemetry`, { body: { secret: 42 } })).status, 200);
+    const key = await h.call('POST', '/api/api-keys', { token: tokenB, body: { name: 'b-script' } });
+    b.apiKey = key.body.id;
+    b.apiKeySecret = key.body.key;
+    a.device = (await h.call('POST', '/api/devices', { token: tokenA, body: { name: 'a-device' } })).body.id;
+  });
+  after(() => h.stop());
+
+  test('tenants: A sees only itself and cannot touch B', async () => {
+    const list = await expectStatus(tokenA, 'GET', '/api/tenants', '/api/tenants', 200);
+    assert.deepEqual(list.body.items.map((t: { id: string }) => t.id), [a.tenant]);
+    await expectStatus(tokenA, 'POST', '/api/tenants', '/api/tenants', 403, { name: 'Gamma' });
+    await expectStatus(tokenA, 'GET', '/api/tenants/:id', `/api/tenants/${b.tenant}`, 404);
+    await expectStatus(tokenA, 'PATCH', '/api/tenants/:id', `/api/tenants/${b.tenant}`, 403, { name: 'Hacked' });
+    await expectStatus(tokenA, 'DELETE', '/api/tenants/:id', `/api/tenants/${b.tenant}`, 403);
+  });
+
+  test('users: B users are invisible and unchangeable', async () => {
+    const list = await expectStatus(tokenA, 'GET', '/api/users', '/api/users', 200);
+    assert.ok(list.body.items.every((u: { tenantId: string }) => u.tenantId === a.tenant));
+    await expectStatus(tokenA, 'GET', '/api/users', `/api/users?tenantId=${b.tenant}`, 404);
+    await expectStatus(tokenA, 'POST', '/api/users', '/api/users', 404, { email: 'mole@b.example', password: 'password-123', role: 'tenant-admin', tenantId: b.tenant });
+    await expectStatus(tokenA, 'GET', '/api/users/:id', `/api/users/${b.user}`, 404);
+    await expectStatus(tokenA, 'PATCH', '/api/users/:id', `/api/users/${b.user}`, 404, { password: 'owned-by-alice' });
+    await expectStatus(tokenA, 'DELETE', '/api/users/:id', `/api/users/${b.user}`, 404);
+    await expectStatus(tokenA, 'GET', '/api/auth/me', '/api/auth/me', 200);
+  });
+
+  test('API keys: B keys are invisible and cannot be revoked', async () => {
+    const list = await expectStatus(tokenA, 'GET', '/api/api-keys', '/api/api-keys', 200);
+    assert.ok(list.body.items.every((k: { tenantId: string }) => k.tenantId === a.tenant));
+    const mine = await expectStatus(tokenA, 'POST', '/api/api-keys', '/api/api-keys', 201, { name: 'a-script' });
+    assert.equal(mine.body.tenantId, a.tenant);
+    await expectStatus(tokenA, 'DELETE', '/api/api-keys/:id', `/api/api-keys/${b.apiKey}`, 404);
+  });
+
+  test('device profiles: B profiles are invisible and unchangeable', async () => {
+    const list = await expectStatus(tokenA, 'GET', '/api/device-profiles', '/api/device-profiles', 200);
+    assert.ok(list.body.items.every((p: { tenantId: string }) => p.tenantId === a.tenant));
+    await expectStatus(tokenA, 'GET', '/api/device-profiles', `/api/device-profiles?tenantId=${b.tenant}`, 404);
+    await expectStatus(tokenA, 'POST', '/api/device-profiles', '/api/device-profiles', 404, { name: 'x', tenantId: b.tenant });
+    await expectStatus(tokenA, 'GET', '/api/device-profiles/:id', `/api/device-profiles/${b.profile}`, 404);
+    await expectStatus(tokenA, 'PATCH', '/api/device-profiles/:id', `/api/device-profiles/${b.profile}`, 404, { name: 'owned' });
+    await expectStatus(tokenA, 'DELETE', '/api/device-profiles/:id', `/api/device-profiles/${b.profile}`, 404);
+  });
+
+  test('devices, credentials and telemetry: B devices are invisible and unchangeable', async () => {
+    const list = await expectStatus(tokenA, 'GET', '/api/devices', '/api/devices', 200);
+    assert.deepEqual(list.body.items.map((d: { id: string }) => d.id), [a.device]);
+    await expectStatus(tokenA, 'GET', '/api/devices', `/api/devices?tenantId=${b.tenant}`, 404);
+    await expectStatus(tokenA, 'POST', '/api/devices', '/api/devices', 404, { name: 'mole', tenantId: b.tenant });
+    await expectStatus(tokenA, 'POST', '/api/devices', '/api/devices', 400, { name: 'mole', profileId: b.profile });
+    await expectStatus(tokenA, 'GET', '/api/devices/:id', `/api/devices/${b.device}`, 404);
+    await expectStatus(tokenA, 'PATCH', '/api/devices/:id', `/api/devices/${b.device}`, 404, { name: 'owned' });
+    await expectStatus(tokenA, 'PATCH', '/api/devices/:id', `/api/devices/${a.device}`, 400, { profileId: b.profile });
+    await expectStatus(tokenA, 'DELETE', '/api/devices/:id', `/api/devices/${b.device}`, 404);
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/credentials', `/api/devices/${b.device}/credentials`, 404);
+    await expectStatus(tokenA, 'POST', '/api/devices/:id/credentials/rotate', `/api/devices/${b.device}/credentials/rotate`, 404);
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/telemetry', `/api/devices/${b.device}/telemetry`, 404);
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/telemetry/latest', `/api/devices/${b.device}/telemetry/latest`, 404);
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/telemetry/keys', `/api/devices/${b.device}/telemetry/keys`, 404);
+  });
+
+  test('a viewer reads its own tenant but changes nothing', async () => {
+    await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${a.device}`, 200);
+    await expectStatus(viewerA, 'POST', '/api/devices', '/api/devices', 403, { name: 'viewer-made' });
+    await expectStatus(viewerA, 'PATCH', '/api/devices/:id', `/api/devices/${a.device}`, 403, { label: 'x' });
+    await expectStatus(viewerA, 'DELETE', '/api/devices/:id', `/api/devices/${a.device}`, 403);
+    await expectStatus(viewerA, 'GET', '/api/devices/:id/credentials', `/api/devices/${a.device}/credentials`, 403);
+    await expectStatus(viewerA, 'POST', '/api/device-profiles', '/api/device-profiles', 403, { name: 'p' });
+    await expectStatus(viewerA, 'POST', '/api/users', '/api/users', 403, { email: 'x@a.example', password: 'password-123', role: 'viewer' });
+    await expectStatus(viewerA, 'PATCH', '/api/users/:id', `/api/users/${a.viewer}`, 403, { role: 'tenant-admin' });
+    await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${b.device}`, 404);
+    // A tenant admin cannot make anyone a system admin.
+    await expectStatus(tokenA, 'PATCH', '/api/users/:id', `/api/users/${a.viewer}`, 403, { role: 'admin' });
+  });
+
+  test('B is intact afterwards', async () => {
+    const dev = await h.call('GET', `/api/devices/${b.device}`, { token: tokenB });
+    assert.equal(dev.status, 200);
+    assert.equal(dev.body.name, 'b-device');
+    const creds = await h.call('GET', `/api/devices/${b.device}/credentials`, { token: tokenB });
+    assert.equal(creds.body.accessToken, deviceTokenB);
+    const latest = await h.call('GET', `/api/devices/${b.device}/telemetry/latest`, { token: tokenB });
+    assert.equal(latest.body.data.secret.value, 42);
+    assert.equal((await h.call('GET', `/api/tenants/${b.tenant}`, { token: tokenB })).body.name, 'Beta');
+    assert.equal((await h.login('bob@b.example', 'password-123')).length > 0, true);
+    const viaKey = await h.call('GET', '/api/devices', { headers: { 'x-api-key': b.apiKeySecret } });
+    assert.equal(viaKey.status, 200);
+    assert.deepEqual(viaKey.body.items.map((d: { id: string }) => d.id), [b.device]);
+  });
+
+  test('every admin endpoint in the OpenAPI document has an isolation case above', async () => {
+    const doc = (await h.call('GET', '/api/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const missing: string[] = [];
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/api/') || path.startsWith('/api/v1/') || /^\/api\/auth\/(login|refresh|logout)$/.test(path)) continue;
+      const route = path.replace(/\{(\w+)\}/g, ':$1');
+      for (const method of Object.keys(ops)) {
+        const key = `${method.toUpperCase()} ${route}`;
+        checked++;
+        if (!covered.has(key)) missing.push(key);
+      }
+    }
+    assert.ok(checked >= 25, `only ${checked} admin endpoints found in the OpenAPI document`);
+    assert.deepEqual(missing, [], 'admin endpoints without a tenant-isolation case');
+  });
+});
