@@ -19,3 +19,6 @@ export { SqlitePersistence, type SqlitePersistenceOptions } from './persistence/
 export { BrokerError, ConnackReturnCode, ReasonCode, toV3ConnackCode, type BrokerErrorCode } from './reason-codes';
 export { topicMatches } from './topic';
 export { handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type Listener, type ListenOptions, type TlsListenOptions } from './listeners';
+export { filterCovers, parseAcl, type Acl } from './acl';
+export { parsePasswordFile, type PasswordFile } from './password-file';
+export { startStandaloneBroker, type StandaloneBroker, type StandaloneOptions } from './standalone';

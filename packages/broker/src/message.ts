@@ -27,7 +27,7 @@ export class Message {
   /** Client id of the publisher, for No Local [MQTT-3.8.3-3]; '' when server-originated. */
   readonly origin: string;
   /** Encoded QoS 0 PUBLISH without properties, per retain flag and protocol family, built lazily. */
-  encoded: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined];
+  encoded: (Buffer | undefined)[] | undefined = undefined;
 
   constructor(init: {
     topic: string;
@@ -52,7 +52,9 @@ export class Message {
     now: number,
   ): Message {
     const interval = init.properties?.messageExpiryInterval;
-    return new Message({ ...init, expiresAt: interval === undefined ? 0 : now + interval * 1000 });
+    const message = new Message(init);
+    if (interval !== undefined) (message as { expiresAt: number }).expiresAt = now + interval * 1000;
+    return message;
   }
 
   isExpired(now: number): boolean {

@@ -16,13 +16,15 @@ function writeVarInt(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
-const topicCache = new WeakMap<Message, Buffer>();
+// Encoded topic names, shared by all messages on the same topic; bounded by clearing.
+const topicCache = new Map<string, Buffer>();
 
-function topicBytes(message: Message): Buffer {
-  let bytes = topicCache.get(message);
+function topicBytes(topic: string): Buffer {
+  let bytes = topicCache.get(topic);
   if (bytes === undefined) {
-    bytes = Buffer.from(message.topic, 'utf8');
-    topicCache.set(message, bytes);
+    if (topicCache.size >= 10_000) topicCache.clear();
+    bytes = Buffer.from(topic, 'utf8');
+    topicCache.set(topic, bytes);
   }
   return bytes;
 }
@@ -34,10 +36,10 @@ function topicBytes(message: Message): Buffer {
 export function encodePlainPublish(message: Message, qos: number, retain: boolean, dup: boolean, packetId: number, v5: boolean): Buffer {
   const cacheSlot = (v5 ? 2 : 0) + (retain ? 1 : 0);
   if (qos === 0) {
-    const cached = message.encoded[cacheSlot];
+    const cached = message.encoded?.[cacheSlot];
     if (cached !== undefined) return cached;
   }
-  const topic = topicBytes(message);
+  const topic = topicBytes(message.topic);
   const payload = message.payload;
   const remaining = 2 + topic.length + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.length;
   const buf = Buffer.allocUnsafe(1 + varIntLength(remaining) + remaining);
@@ -52,7 +54,7 @@ export function encodePlainPublish(message: Message, qos: number, retain: boolea
   }
   if (v5) buf[pos++] = 0;
   payload.copy(buf, pos);
-  if (qos === 0) message.encoded[cacheSlot] = buf;
+  if (qos === 0) (message.encoded ??= [undefined, undefined, undefined, undefined])[cacheSlot] = buf;
   return buf;
 }
 
