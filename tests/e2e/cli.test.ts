@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+const root = new URL('../..', import.meta.url).pathname;
+const dataDir = mkdtempSync(join(tmpdir(), 'thingstead-cli-'));
+
+interface Run {
+  child: ChildProcessWithoutNullStreams;
+  lines: any[];
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
+  const lines: any[] = [];
+  let err = '';
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        lines.push({ text: line });
+      }
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+  return { child, lines, stderr: () => err, exit };
+}
+
+async function waitFor<T>(f: () => T | undefined, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const env = { THINGSTEAD_DATA_DIR: dataDir, THINGSTEAD_HTTP_PORT: '0', THINGSTEAD_HOST: '127.0.0.1' };
+
+describe('thingstead CLI', () => {
+  after(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('--help prints usage and exits 0; an unknown command exits 2', async () => {
+    const help = run(['--help']);
+    assert.equal(await help.exit, 0);
+    assert.match(help.lines.map((l) => l.text).join('\n'), /thingstead start/);
+    const bad = run(['launch']);
+    assert.equal(await bad.exit, 2);
+    assert.match(bad.stderr(), /Unknown command: launch/);
+  });
+
+  test('invalid configuration exits non-zero listing every problem', async () => {
+    const r = run(['start'], { ...env, THINGSTEAD_HTTP_PORT: '99999', THINGSTEAD_LOG_LEVEL: 'chatty', THINGSTEAD_NOPE: '1' });
+    assert.equal(await r.exit, 2);
+    const err = r.stderr();
+    assert.match(err, /Invalid configuration/);
+    assert.match(err, /THINGSTEAD_HTTP_PORT/);
+    assert.match(err, /log\.level/);
+    assert.match(err, /THINGSTEAD_NOPE: unknown setting/);
+  });
+
+  test('first start prints the generated admin password once; SIGTERM commits pending writes and exits 0', async () => {
+    // A long group-commit delay, so the telemetry below is still pending when SIGTERM arrives.
+    const first = run(['start'], { ...env, THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_DELAY_MS: '1000' });
+    const started = await waitFor(() => first.lines.find((l) => l.httpPort), 'listening line');
+    const admin = first.lines.find((l) => l.password);
+    assert.ok(admin, 'the generated password is logged on first start');
+    assert.ok(admin.password.length >= 20);
+    const url = `http://127.0.0.1:${started.httpPort}`;
+    assert.equal(started.urls.http, url, 'the real port is logged when 0 was asked');
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+
+    const login = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: admin.email, password: admin.password }) })).json() as { token: string };
+    const auth = { authorization: `Bearer ${login.token}`, 'content-type': 'application/json' };
+    const device = await (await fetch(`${url}/api/devices`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'survivor' }) })).json() as { id: string };
+    const creds = await (await fetch(`${url}/api/devices/${device.id}/credentials`, { headers: auth })).json() as { accessToken: string };
+    const posting = fetch(`${url}/api/v1/${creds.accessToken}/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pending: 7 }) });
+    await new Promise((r) => setTimeout(r, 150));
+    first.child.kill('SIGTERM');
+    assert.equal((await posting).status, 200, 'the in-flight request completes after commit');
+    assert.equal(await first.exit, 0);
+    assert.ok(first.lines.some((l) => l.msg === 'Thingstead stopped'));
+
+    const second = run(['start'], env);
+    const again = await waitFor(() => second.lines.find((l) => l.httpPort), 'listening line');
+    assert.ok(!second.lines.some((l) => l.password), 'the password is not printed again');
+    const url2 = `http://127.0.0.1:${again.httpPort}`;
+    const login2 = await (await fetch(`${url2}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: admin.email, password: admin.password }) })).json() as { token: string };
+    const latest = await (await fetch(`${url2}/api/devices/${device.id}/telemetry/latest`, { headers: { authorization: `Bearer ${login2.token}` } })).json() as { data: { pending?: { value: number } } };
+    assert.equal(latest.data.pending?.value, 7, 'the value acknowledged before shutdown survived the restart');
+    second.child.kill('SIGINT');
+    assert.equal(await second.exit, 0);
+  });
+});
