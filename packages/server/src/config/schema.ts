@@ -41,7 +41,7 @@ export const configSchema = Type.Object(
     auth: Type.Object(
       {
         jwtSecret: Type.Optional(
-          Type.String({ minLength: 32, description: 'Secret for signing access tokens. Unset: generated once and kept in <dataDir>/jwt-secret.' }),
+          Type.String({ minLength: 32, description: 'Secret for signing access tokens. Unset: generated once and kept in the file jwt-secret in the data directory.' }),
         ),
         accessTokenTtlSec: int(900, 60, 86_400, 'Lifetime of an access token (JWT).'),
         refreshTokenTtlSec: int(2_592_000, 300, 31_536_000, 'Lifetime of a refresh token.'),
@@ -52,7 +52,7 @@ export const configSchema = Type.Object(
     ),
     storage: Type.Object(
       {
-        driver: Type.Literal('sqlite', { default: 'sqlite', description: 'Storage adapter. sqlite keeps everything in <dataDir>/thingstead.db.' }),
+        driver: Type.Literal('sqlite', { default: 'sqlite', description: 'Storage adapter. sqlite keeps everything in thingstead.db in the data directory.' }),
         sqliteSynchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
           default: 'full',
           description: 'full: every commit survives power loss; normal: survives a process crash only, faster.',
