@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,7 @@ async function until(check: () => boolean, ms = 3000): Promise<void> {
 
 describe('interoperability over real sockets', () => {
   let broker: Broker;
-  let tcp: Listener<import('node:net').Server>;
+  let tcp: Listener<NetServer>;
   let url: string;
 
   before(async () => {
@@ -57,7 +57,7 @@ describe('interoperability over real sockets', () => {
       pub.stream.destroy();
       await until(() => received.some((r) => r.startsWith(`js${protocolVersion}/will:bye`)));
       const late = await mqtt.connectAsync(url, { protocolVersion, reconnectPeriod: 0 });
-      const retained = new Promise<boolean>((resolve) => late.on('message', (_t, _p, packet) => resolve(packet.retain)));
+      const retained = new Promise<boolean>((resolve) => late.on('message', (_t, _p, packet) => { resolve(packet.retain); }));
       await late.subscribeAsync(`js${protocolVersion}/retained`, { qos: 1 });
       assert.equal(await retained, true);
       await late.endAsync();
@@ -74,7 +74,7 @@ describe('interoperability over real sockets', () => {
     await pub.publishAsync('persist/x', 'while-away', { qos: 1 });
     await pub.endAsync();
     const again = mqtt.connect(url, opts);
-    const payload = await new Promise<string>((resolve) => again.on('message', (_t, p) => resolve(p.toString())));
+    const payload = await new Promise<string>((resolve) => again.on('message', (_t, p) => { resolve(p.toString()); }));
     assert.equal(payload, 'while-away');
     await again.endAsync();
   });
@@ -109,7 +109,7 @@ describe('TLS and WebSocket listeners', () => {
       const tls = await listenTls(broker, { port: 0, host: '127.0.0.1', cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) });
       const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${tls.port}`, { protocolVersion: 5, rejectUnauthorized: false, reconnectPeriod: 0 });
       await c.subscribeAsync('tls', { qos: 1 });
-      const got = new Promise<string>((resolve) => c.on('message', (_t, p) => resolve(p.toString())));
+      const got = new Promise<string>((resolve) => c.on('message', (_t, p) => { resolve(p.toString()); }));
       await c.publishAsync('tls', 'secure', { qos: 1 });
       assert.equal(await got, 'secure');
       assert.equal([...broker.clients][0]?.transport, 'tls');
@@ -133,7 +133,7 @@ describe('TLS and WebSocket listeners', () => {
     const port = (http.address() as AddressInfo).port;
     const c = await mqtt.connectAsync(`ws://127.0.0.1:${port}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0 });
     await c.subscribeAsync('ws/+', { qos: 2 });
-    const got = new Promise<string>((resolve) => c.on('message', (t) => resolve(t)));
+    const got = new Promise<string>((resolve) => c.on('message', (t) => { resolve(t); }));
     await c.publishAsync('ws/a', 'x', { qos: 2 });
     assert.equal(await got, 'ws/a');
     assert.equal([...broker.clients][0]?.transport, 'ws');

@@ -93,7 +93,7 @@ describe('DISCONNECT and will messages', () => {
     clock.advance(1_600);
     const p = await w.next('publish');
     assert.equal(p.properties?.contentType, 'text/plain');
-    assert.deepEqual({ ...p.properties?.userProperties }, { k: 'v' });
+    assert.deepEqual({ ...p.properties.userProperties }, { k: 'v' });
     await broker.close();
   });
 

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Broker } from '../broker';
 import { FakeClock } from '../testing/fake-clock';
-import { connected, TestClient } from '../testing/test-client';
+import { connected } from '../testing/test-client';
 
 const payload = Buffer.from('hello');
 

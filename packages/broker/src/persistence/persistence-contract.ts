@@ -27,13 +27,13 @@ const session: StoredSessionState = {
 };
 
 export function persistenceContract(name: string, open: () => BrokerPersistence, reopen: (previous: BrokerPersistence) => BrokerPersistence): void {
-  test(`${name}: an empty store loads nothing`, async () => {
+  void test(`${name}: an empty store loads nothing`, async () => {
     const p = open();
     assert.deepEqual(await p.load(), { sessions: [], retained: [] });
     await p.close();
   });
 
-  test(`${name}: sessions with subscriptions and outgoing messages survive a reopen, in order`, async () => {
+  void test(`${name}: sessions with subscriptions and outgoing messages survive a reopen, in order`, async () => {
     const p = open();
     await p.saveSession(session);
     await p.appendOutgoing('c1', { message, qos: 1, retain: false, subscriptionIds: [7] });
@@ -44,32 +44,32 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
     const s = state.sessions[0];
     assert.deepEqual({ ...s, outgoing: undefined }, { ...session, outgoing: undefined });
     assert.deepEqual(s?.outgoing.map((o) => o.message.topic), ['a/b', 'a/c']);
-    assert.deepEqual(s?.outgoing[0]?.message, message);
-    assert.deepEqual(s?.outgoing[0]?.subscriptionIds, [7]);
-    assert.equal(s?.outgoing[1]?.retain, true);
+    assert.deepEqual(s.outgoing[0]?.message, message);
+    assert.deepEqual(s.outgoing[0].subscriptionIds, [7]);
+    assert.equal(s.outgoing[1]?.retain, true);
     await again.close();
   });
 
-  test(`${name}: replaceOutgoing replaces the list and keeps in-flight ids and states`, async () => {
+  void test(`${name}: replaceOutgoing replaces the list and keeps in-flight ids and states`, async () => {
     const p = open();
     await p.saveSession(session);
     await p.appendOutgoing('c1', { message, qos: 1, retain: false });
     await p.replaceOutgoing('c1', [{ message, qos: 2, retain: false, packetId: 12, state: 'pubrel' }]);
     const s = (await p.load()).sessions[0];
     assert.equal(s?.outgoing.length, 1);
-    assert.equal(s?.outgoing[0]?.packetId, 12);
-    assert.equal(s?.outgoing[0]?.state, 'pubrel');
+    assert.equal(s.outgoing[0]?.packetId, 12);
+    assert.equal(s.outgoing[0].state, 'pubrel');
     await p.close();
   });
 
-  test(`${name}: saveSession updates in place and keeps outgoing messages; deleteSession removes both`, async () => {
+  void test(`${name}: saveSession updates in place and keeps outgoing messages; deleteSession removes both`, async () => {
     const p = open();
     await p.saveSession(session);
     await p.appendOutgoing('c1', { message, qos: 1, retain: false });
     await p.saveSession({ ...session, subscriptions: [] });
     let s = (await p.load()).sessions[0];
     assert.deepEqual(s?.subscriptions, []);
-    assert.equal(s?.outgoing.length, 1);
+    assert.equal(s.outgoing.length, 1);
     await p.deleteSession('c1');
     s = (await p.load()).sessions[0];
     assert.equal(s, undefined);
@@ -78,7 +78,7 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
     await p.close();
   });
 
-  test(`${name}: retained messages are set, replaced and deleted, and survive a reopen`, async () => {
+  void test(`${name}: retained messages are set, replaced and deleted, and survive a reopen`, async () => {
     const p = open();
     await p.setRetained({ ...message, retain: true });
     await p.setRetained({ ...message, retain: true, payload: Buffer.from('new') });
@@ -88,7 +88,7 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
     const { retained } = await again.load();
     assert.equal(retained.length, 1);
     assert.equal(retained[0]?.payload.toString(), 'new');
-    assert.deepEqual(retained[0]?.properties, message.properties);
+    assert.deepEqual(retained[0].properties, message.properties);
     await again.close();
   });
 }
