@@ -24,7 +24,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', '**/contract.ts', 'tests/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.test.ts', '**/contract.ts', '**/*-contract.ts', 'tests/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // node:test's describe/it return promises the runner awaits itself.
       '@typescript-eslint/no-floating-promises': 'off',

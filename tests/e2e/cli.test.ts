@@ -51,7 +51,7 @@ async function waitFor<T>(f: () => T | undefined, what: string, ms = 20_000): Pr
   }
 }
 
-const env = { THINGSTEAD_DATA_DIR: dataDir, THINGSTEAD_HTTP_PORT: '0', THINGSTEAD_HOST: '127.0.0.1' };
+const env = { THINGSTEAD_DATA_DIR: dataDir, THINGSTEAD_HTTP_PORT: '0', THINGSTEAD_MQTT_PORT: '0', THINGSTEAD_HOST: '127.0.0.1' };
 
 describe('thingstead CLI', () => {
   after(() => {

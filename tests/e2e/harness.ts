@@ -29,6 +29,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       THINGSTEAD_ADMIN_EMAIL: adminEmail,
       THINGSTEAD_ADMIN_PASSWORD: adminPassword,
       THINGSTEAD_STORAGE_SQLITE_SYNCHRONOUS: 'normal',
+      THINGSTEAD_MQTT_PORT: '0',
       ...env,
     },
     cwd: dataDir,

@@ -103,6 +103,7 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(tokenA, 'DELETE', '/api/devices/:id', `/api/devices/${b.device}`, 404);
     await expectStatus(tokenA, 'GET', '/api/devices/:id/credentials', `/api/devices/${b.device}/credentials`, 404);
     await expectStatus(tokenA, 'POST', '/api/devices/:id/credentials/rotate', `/api/devices/${b.device}/credentials/rotate`, 404);
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/connectivity', `/api/devices/${b.device}/connectivity`, 404);
     await expectStatus(tokenA, 'GET', '/api/devices/:id/telemetry', `/api/devices/${b.device}/telemetry`, 404);
     await expectStatus(tokenA, 'GET', '/api/devices/:id/telemetry/latest', `/api/devices/${b.device}/telemetry/latest`, 404);
     await expectStatus(tokenA, 'GET', '/api/devices/:id/telemetry/keys', `/api/devices/${b.device}/telemetry/keys`, 404);

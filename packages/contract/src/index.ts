@@ -152,4 +152,11 @@ export const TelemetryResult = Type.Object({
 });
 export const LatestResult = Type.Object({ data: Type.Record(Type.String(), TimedValue) });
 export const KeysResult = Type.Object({ keys: Type.Array(Type.String()) });
+export const Connectivity = Type.Object({
+  connected: Type.Boolean({ description: 'An MQTT session of the device is open on this node' }),
+  sessions: Type.Integer(),
+  lastConnectAt: Type.Union([Ms, Type.Null()]),
+  lastDisconnectAt: Type.Union([Ms, Type.Null()]),
+  lastActivityAt: Type.Union([Ms, Type.Null()], { description: 'Last message from the device (written every few seconds)' }),
+});
 export const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), checks: Type.Record(Type.String(), Type.String()), uptimeSec: Type.Number() });

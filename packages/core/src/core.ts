@@ -6,6 +6,7 @@ import type { AccessTokenSigner } from './accounts/tokens';
 import { UserService } from './accounts/user-service';
 import type { EventBus } from './bus';
 import type { Clock } from './clock';
+import { ConnectivityService } from './devices/connectivity';
 import { DeviceService } from './devices/device-service';
 import { ProfileService } from './devices/profile-service';
 import type { Store } from './store';
@@ -31,6 +32,7 @@ export interface Core {
   apiKeys: ApiKeyService;
   profiles: ProfileService;
   devices: DeviceService;
+  connectivity: ConnectivityService;
   telemetry: TelemetryService;
   retention: RetentionJob;
   bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
@@ -44,6 +46,7 @@ export function createCore(o: CoreOptions): Core {
   const users = new UserService(store, clock);
   const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry.groupCommit);
   const retention = new RetentionJob(store, clock, o.telemetry.retention);
+  const connectivity = new ConnectivityService(store, clock);
   return {
     auth: new AuthService(store, o.tokens, clock, o.auth),
     tenants,
@@ -51,12 +54,14 @@ export function createCore(o: CoreOptions): Core {
     apiKeys: new ApiKeyService(store, clock),
     profiles: new ProfileService(store, clock),
     devices: new DeviceService(store, clock, bus),
+    connectivity,
     telemetry,
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
     close: async () => {
       retention.stop();
       await telemetry.close();
+      await connectivity.close();
     },
   };
 }

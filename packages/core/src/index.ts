@@ -9,6 +9,7 @@ export * from './accounts/tokens';
 export { publicUser, type PublicUser, type Session, type AuthOptions } from './accounts/auth-service';
 export { hashPassword, verifyPassword } from './accounts/password';
 export * from './devices/model';
+export type { Connectivity, ConnectivityRecord } from './devices/connectivity';
 export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices/device-service';
 export * from './telemetry/model';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';

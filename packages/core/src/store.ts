@@ -1,4 +1,5 @@
 import type { ApiKey, RefreshToken, Tenant, User } from './accounts/model';
+import type { ConnectivityRecord } from './devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from './devices/model';
 import type { TelemetryStore } from './telemetry/model';
 
@@ -79,6 +80,9 @@ export interface DeviceRepo {
   findByAccessToken(token: string): Promise<Device | undefined>;
   findByMqttUsername(username: string): Promise<{ device: Device; credentials: DeviceCredentials } | undefined>;
   findByMqttClientId(clientId: string): Promise<{ device: Device; credentials: DeviceCredentials } | undefined>;
+  /** Sets the given connectivity fields, leaving the others as they are. */
+  setConnectivity(deviceId: string, patch: Partial<ConnectivityRecord>): Promise<void>;
+  getConnectivity(deviceId: string): Promise<ConnectivityRecord | undefined>;
 }
 
 /** Everything core needs from storage. Adapters (sqlite, postgres) live in server and pass one contract suite. */

@@ -8,6 +8,7 @@ import type { Config } from './config/schema';
 import { buildHttpApp } from './http/app';
 import { Metrics } from './metrics';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';
+import { startMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport';
 import { version } from './version';
 
 export interface StartOptions {
@@ -19,8 +20,10 @@ export interface Thingstead {
   core: Core;
   store: Store;
   /** Where each listener ended up (the real port when 0 was asked). */
-  urls: { http: string };
+  urls: { http: string; mqtt?: string; mqtts?: string; mqttWs?: string };
   httpPort: number;
+  /** Bound MQTT ports, when MQTT is enabled. */
+  mqttPorts?: { tcp: number; tls?: number };
   /** Stops accepting, finishes requests in flight, commits pending writes, closes the database. */
   close(): Promise<void>;
 }
@@ -67,12 +70,24 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     maxPayloadBytes: t.maxPayloadBytes,
     trustProxy: config.http.trustProxy,
   });
+  let mqtt: MqttTransport | undefined;
+  if (config.mqtt.enabled) {
+    mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, host: config.host, dataDir, httpServer: app.server });
+  }
   await app.listen({ port: config.http.port, host: config.host });
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const urls = { http: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${httpPort}` };
-  logger.info({ urls, host: config.host, httpPort, dataDir, version }, `Thingstead ${version} listening on ${urls.http} (API docs ${urls.http}/api/docs)`);
+  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const urls: Thingstead['urls'] = { http: `http://${shown}:${httpPort}` };
+  if (mqtt) {
+    urls.mqtt = `mqtt://${shown}:${mqtt.ports.tcp}`;
+    if (mqtt.ports.tls !== undefined) urls.mqtts = `mqtts://${shown}:${mqtt.ports.tls}`;
+    if (config.mqtt.websocket) urls.mqttWs = `ws://${shown}:${httpPort}/mqtt`;
+  }
+  logger.info(
+    { urls, host: config.host, httpPort, mqttPorts: mqtt?.ports, dataDir, version },
+    `Thingstead ${version} listening on ${Object.values(urls).join(', ')} (API docs ${urls.http}/api/docs)`,
+  );
 
   let retentionTimer = clock.setTimeout(function run() {
     core.retention.runOnce().then(
@@ -95,10 +110,14 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     store,
     urls,
     httpPort,
+    ...(mqtt ? { mqttPorts: mqtt.ports } : {}),
     close: () =>
       (closing ??= (async () => {
         clock.clearTimeout(retentionTimer);
+        // Stop accepting everywhere first; then finish what is in flight, commit, and close the database.
+        await mqtt?.stopAccepting();
         await app.close();
+        await mqtt?.close();
         await core.close();
         await store.close();
         logger.info('Thingstead stopped');

@@ -1,3 +1,4 @@
+import type { BrokerStats } from '@thingstead/broker';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics, prefix thingstead_. Labels are low-cardinality only: never a device or user id. */
@@ -21,5 +22,24 @@ export class Metrics {
     this.telemetryMessages = new Counter({ name: 'thingstead_telemetry_messages_total', help: 'Telemetry messages committed', labelNames: ['transport'], registers });
     this.telemetryRejected = new Counter({ name: 'thingstead_telemetry_rejected_total', help: 'Telemetry messages refused, by error code', labelNames: ['transport', 'reason'], registers });
     new Gauge({ name: 'thingstead_telemetry_pending_points', help: 'Values waiting for group commit', registers, collect() { this.set(opts.pendingPoints()); } });
+  }
+
+  /** Broker statistics ($SYS-style), read at scrape time. */
+  observeBroker(stats: () => BrokerStats): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, pick: (s: BrokerStats) => number) =>
+      new Gauge({ name, help, registers, collect() { this.set(pick(stats())); } });
+    gauge('thingstead_mqtt_clients_connected', 'MQTT clients connected', (s) => s.clientsConnected);
+    gauge('thingstead_mqtt_sessions', 'MQTT sessions (connected and persistent)', (s) => s.sessions);
+    gauge('thingstead_mqtt_subscriptions', 'MQTT subscriptions', (s) => s.subscriptions);
+    gauge('thingstead_mqtt_retained_messages', 'Retained MQTT messages', (s) => s.retained);
+    // Counters kept by the broker; exposed as gauges of their running totals.
+    gauge('thingstead_mqtt_messages_received', 'PUBLISH packets received since start', (s) => s.messagesIn);
+    gauge('thingstead_mqtt_messages_sent', 'PUBLISH packets sent since start', (s) => s.messagesOut);
+    gauge('thingstead_mqtt_messages_dropped', 'Messages dropped by full client queues since start', (s) => s.messagesDropped);
+    gauge('thingstead_mqtt_messages_refused', 'PUBLISH packets refused (authorization or hook) since start', (s) => s.messagesRefused);
+    gauge('thingstead_mqtt_bytes_received', 'MQTT bytes received since start', (s) => s.bytesIn);
+    gauge('thingstead_mqtt_bytes_sent', 'MQTT bytes sent since start', (s) => s.bytesOut);
+    gauge('thingstead_mqtt_connections_accepted', 'MQTT connections accepted since start', (s) => s.connectionsTotal);
   }
 }

@@ -58,6 +58,10 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
     const s = settings().find((x) => x.path.join('.') === path);
     problems.push(`${path || '(root)'}${s ? ` (${s.env})` : ''}: ${e.message}${e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`}`);
   }
+  const mqtt = (withDefaults as Partial<Config>).mqtt;
+  if (mqtt?.tlsPort !== undefined && (mqtt.tlsCertFile === undefined || mqtt.tlsKeyFile === undefined)) {
+    problems.push('mqtt.tlsPort (THINGSTEAD_MQTT_TLS_PORT) needs mqtt.tlsCertFile and mqtt.tlsKeyFile');
+  }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return deepFreeze(withDefaults as Config);
 }

@@ -5,8 +5,8 @@ import { settings } from '../config/schema';
 /** docs/reference/config.md and errors.md are generated from the schema and the catalogue, so they stay true. */
 export function renderConfigDoc(): string {
   const rows = settings().map(({ path, env, schema }) => {
-    const s = schema as TSchema & { default?: unknown; minimum?: number; maximum?: number; anyOf?: { const: unknown }[]; const?: unknown };
-    const type = s.anyOf ? s.anyOf.map((x) => `\`${String(x.const)}\``).join(' \\| ') : s.const !== undefined ? `\`${String(s.const)}\`` : String(s.type);
+    const s = schema as TSchema & { default?: unknown; minimum?: number; maximum?: number; anyOf?: { const: string }[]; const?: string };
+    const type = s.anyOf ? s.anyOf.map((x) => `\`${x.const}\``).join(' \\| ') : s.const !== undefined ? `\`${s.const}\`` : String(s.type);
     const range = s.minimum !== undefined ? ` (${s.minimum}–${s.maximum ?? '∞'})` : '';
     const def = s.default === undefined ? '*(unset)*' : `\`${JSON.stringify(s.default)}\``;
     return `| \`${path.join('.')}\` | \`${env}\` | ${type}${range} | ${def} | ${s.description ?? ''} |`;

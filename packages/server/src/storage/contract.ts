@@ -229,6 +229,16 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(await store.telemetry.keys(d.id), []);
     });
 
+    test('device connectivity: fields are set independently', async () => {
+      const d = await newDevice('conn-1');
+      assert.equal(await store.devices.getConnectivity(d.id), undefined);
+      await store.devices.setConnectivity(d.id, { lastConnectAt: 1, lastActivityAt: 1 });
+      await store.devices.setConnectivity(d.id, { lastActivityAt: 5 });
+      await store.devices.setConnectivity(d.id, { lastDisconnectAt: 9 });
+      assert.deepEqual(await store.devices.getConnectivity(d.id), { lastConnectAt: 1, lastDisconnectAt: 9, lastActivityAt: 5 });
+      await store.devices.setConnectivity(randomUUID(), { lastConnectAt: 1 });
+    });
+
     test('ping answers', async () => {
       await store.ping();
     });

@@ -1,5 +1,5 @@
 import {
-  CreateDeviceBody, CreateProfileBody, Device, DeviceCredentials, DeviceListQuery, DeviceProfile, IdParams, KeysResult, LatestResult, Page, PageQuery,
+  Connectivity, CreateDeviceBody, CreateProfileBody, Device, DeviceCredentials, DeviceListQuery, DeviceProfile, IdParams, KeysResult, LatestResult, Page, PageQuery,
   PatchDeviceBody, PatchProfileBody, RotateCredentialsBody, TelemetryQuery, TelemetryResult,
 } from '@thingstead/contract';
 import type { Core } from '@thingstead/core';
@@ -66,6 +66,10 @@ export function deviceRoutes(app: App, core: Core): void {
       },
     },
     async (req) => core.devices.rotateCredentials(principalOf(req), req.params.id, req.body),
+  );
+
+  app.get('/api/devices/:id/connectivity', { schema: { tags, summary: 'Whether the device is connected, and when it last connected, disconnected and sent', security: bearer, params: IdParams, response: replies(Connectivity) } }, async (req) =>
+    core.connectivity.get(principalOf(req), req.params.id),
   );
 
   const ttags = ['telemetry'];

@@ -1,4 +1,4 @@
-import type { Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
+import type { ConnectivityRecord, Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
 import type { Db } from './database';
 import { listPage } from './paging';
 
@@ -123,5 +123,21 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     findByAccessToken: async (token) => byCredential('access_token', token)?.device,
     findByMqttUsername: async (username) => byCredential('mqtt_username', username),
     findByMqttClientId: async (clientId) => byCredential('mqtt_client_id', clientId),
+    setConnectivity: async (deviceId, patch) => {
+      const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(deviceId) as { seq: number } | undefined;
+      if (!row) return;
+      db.prepare(`INSERT INTO device_connectivity (device_seq, last_connect_at, last_disconnect_at, last_activity_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (device_seq) DO UPDATE SET
+          last_connect_at = COALESCE(excluded.last_connect_at, last_connect_at),
+          last_disconnect_at = COALESCE(excluded.last_disconnect_at, last_disconnect_at),
+          last_activity_at = COALESCE(excluded.last_activity_at, last_activity_at)`)
+        .run(row.seq, patch.lastConnectAt ?? null, patch.lastDisconnectAt ?? null, patch.lastActivityAt ?? null);
+    },
+    getConnectivity: async (deviceId): Promise<ConnectivityRecord | undefined> => {
+      const r = db.prepare(`SELECT c.last_connect_at, c.last_disconnect_at, c.last_activity_at FROM device_connectivity c
+        JOIN devices d ON d.seq = c.device_seq WHERE d.id = ?`).get(deviceId) as
+        { last_connect_at: number | null; last_disconnect_at: number | null; last_activity_at: number | null } | undefined;
+      return r && { lastConnectAt: r.last_connect_at, lastDisconnectAt: r.last_disconnect_at, lastActivityAt: r.last_activity_at };
+    },
   };
 }

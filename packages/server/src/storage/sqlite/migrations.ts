@@ -99,4 +99,12 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (device, key)
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE device_connectivity (
+    device_seq INTEGER PRIMARY KEY REFERENCES devices(seq) ON DELETE CASCADE,
+    last_connect_at INTEGER,
+    last_disconnect_at INTEGER,
+    last_activity_at INTEGER
+  );
+  `,
 ];

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict } from './topics';
+
+test('devices publish telemetry only; reserved device API topics are refused for now', () => {
+  assert.equal(devicePublishVerdict('v1/devices/me/telemetry').ok, true);
+  for (const t of ['v1/devices/me/attributes', 'v1/devices/me/rpc/request/1', 'v1/gateway/telemetry', 'tenants/x/devices/y/telemetry', '$SYS/broker', 'anything']) {
+    assert.equal(devicePublishVerdict(t).ok, false, t);
+  }
+});
+
+test('devices subscribe only to their own API topics; #, +/# and $SYS/# are never granted', () => {
+  for (const f of ['v1/devices/me/attributes', 'v1/devices/me/attributes/response/+', 'v1/devices/me/rpc/request/+', 'v1/devices/me/rpc/response/7']) {
+    assert.equal(deviceSubscribeVerdict(f).ok, true, f);
+  }
+  for (const f of ['#', '+/#', '$SYS/#', 'v1/devices/me/#', 'v1/devices/+/attributes', 'v1/devices/me/telemetry', 'tenants/+/devices/#', 'v1/devices/me/rpc/request/#', '$share/g/v1/devices/me/attributes']) {
+    assert.equal(deviceSubscribeVerdict(f).ok, false, f);
+  }
+});
+
+test('applications read their own tenant only, with a literal tenant level', () => {
+  assert.equal(appSubscribeVerdict('tenants/t1/devices/+/telemetry', 't1', false).ok, true);
+  assert.equal(appSubscribeVerdict('tenants/t1/devices/#', 't1', false).ok, true);
+  assert.equal(appSubscribeVerdict('tenants/t1/#', 't1', false).ok, true);
+  for (const f of ['tenants/t2/devices/#', 'tenants/+/devices/#', 'tenants/#', '#', '+/#', '$SYS/#', 'v1/devices/me/attributes', 'tenants/t1/users/#']) {
+    assert.equal(appSubscribeVerdict(f, 't1', false).ok, false, f);
+  }
+  assert.equal(appSubscribeVerdict('tenants/t2/devices/#', 't1', true).ok, true, 'a system admin names any tenant');
+  assert.equal(appSubscribeVerdict('tenants/+/devices/#', 't1', true).ok, false);
+});

@@ -1,0 +1,53 @@
+/**
+ * The MQTT topic namespace and who may use which topics (DESIGN.md invariant 3).
+ *
+ * Devices use the ThingsBoard device API topics under v1/devices/me/. Application clients (a user's API key)
+ * read device data of their tenant under tenants/{tenantId}/devices/{deviceId}/..., which the platform
+ * publishes after each commit. Nobody but the platform publishes there.
+ */
+export const deviceTopics = {
+  telemetry: 'v1/devices/me/telemetry',
+  attributes: 'v1/devices/me/attributes',
+} as const;
+
+/** Device API topics a device may subscribe to (served from the next issue on: attributes and RPC). */
+const deviceSubscribable = [
+  /^v1\/devices\/me\/attributes$/,
+  /^v1\/devices\/me\/attributes\/response\/(\+|[^/+#]+)$/,
+  /^v1\/devices\/me\/rpc\/request\/(\+|[^/+#]+)$/,
+  /^v1\/devices\/me\/rpc\/response\/(\+|[^/+#]+)$/,
+];
+
+export type Verdict = { ok: true } | { ok: false; reason: string };
+
+const allow: Verdict = { ok: true };
+
+export function devicePublishVerdict(topic: string): Verdict {
+  if (topic === deviceTopics.telemetry) return allow;
+  if (topic.startsWith('v1/devices/me/') || topic.startsWith('v1/gateway/')) {
+    return { ok: false, reason: `${topic} is reserved and not served yet; only ${deviceTopics.telemetry} is` };
+  }
+  return { ok: false, reason: `devices publish only to their device API topics (${deviceTopics.telemetry})` };
+}
+
+export function deviceSubscribeVerdict(filter: string): Verdict {
+  if (deviceSubscribable.some((re) => re.test(filter))) return allow;
+  return { ok: false, reason: 'devices subscribe only to their own device API topics under v1/devices/me/' };
+}
+
+export const appTelemetryTopic = (tenantId: string, deviceId: string): string => `tenants/${tenantId}/devices/${deviceId}/telemetry`;
+
+/**
+ * Application clients subscribe to filters under tenants/{their tenant}/devices/. The tenant level must be
+ * literal: `+` or `#` there would reach other tenants. A system admin may name any tenant.
+ */
+export function appSubscribeVerdict(filter: string, tenantId: string, isAdmin: boolean): Verdict {
+  const levels = filter.split('/');
+  const [root, tenant, devices] = levels;
+  if (root !== 'tenants' || tenant === undefined || tenant === '+' || tenant === '#' || tenant === '') {
+    return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/...' };
+  }
+  if (!isAdmin && tenant !== tenantId) return { ok: false, reason: 'not your tenant' };
+  if (devices !== undefined && devices !== 'devices' && devices !== '+' && devices !== '#') return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/...' };
+  return allow;
+}
