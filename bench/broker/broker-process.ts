@@ -102,7 +102,9 @@ async function startMosquitto(opts: StartOptions): Promise<RunningBroker> {
 
 async function startNodeServer(name: BrokerName, script: string, opts: StartOptions): Promise<RunningBroker> {
   const args = ['--import', 'tsx'];
-  if (opts.cpuProfDir !== undefined) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`);
+  // One directory per broker process: Node writes one profile per thread (tsx's loader runs in its own thread),
+  // the broker's main thread being the largest file.
+  if (opts.cpuProfDir !== undefined) args.push('--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, `${name}-${Date.now()}`)}`);
   args.push(script);
   // stdin stays open: the server exits when it closes, so even a SIGKILLed benchmark leaves no broker behind.
   const child = spawn(process.execPath, args, { cwd: opts.repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });

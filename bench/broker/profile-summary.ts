@@ -35,7 +35,9 @@ for (const file of positionals) {
   }
   const label = (n: ProfileNode): string => {
     const f = n.callFrame;
-    const where = f.url === '' ? '' : ` ${relative(root, f.url.replace(/^file:\/\//, ''))}:${f.lineNumber + 1}`;
+    // tsx-transpiled files report line 0 for every function; the file name is what helps there.
+    const line = f.lineNumber > 0 ? `:${f.lineNumber + 1}` : '';
+    const where = f.url === '' ? '' : ` ${relative(root, f.url.replace(/^file:\/\//, ''))}${line}`;
     return `${f.functionName === '' ? '(anonymous)' : f.functionName}${where}`;
   };
   const self = new Map<string, number>();
