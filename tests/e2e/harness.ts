@@ -15,6 +15,8 @@ export interface Harness {
   /** Sends a request; JSON bodies are encoded unless `raw` is given. */
   call(method: string, path: string, o?: { token?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   login(email?: string, password?: string): Promise<string>;
+  /** Stops Thingstead and starts it again on the same data directory (ports may change). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,8 +36,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
     cwd: dataDir,
   });
-  const app = await startThingstead(config, { logger: pino({ level: 'silent' }) });
-  const url = `http://127.0.0.1:${app.httpPort}`;
+  const start = () => startThingstead(config, { logger: pino({ level: 'silent' }) });
+  let app = await start();
+  let url = `http://127.0.0.1:${app.httpPort}`;
   const call: Harness['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
@@ -50,7 +53,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     if ((res.headers.get('content-type') ?? '').includes('json') && text.length > 0) parsed = JSON.parse(text);
     return { status: res.status, body: parsed, headers: res.headers };
   };
-  return {
+  const h: Harness = {
     app,
     url,
     dataDir,
@@ -60,9 +63,17 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       if (r.status !== 200) throw new Error(`login ${email} failed: ${r.status} ${JSON.stringify(r.body)}`);
       return (r.body as { token: string }).token;
     },
+    restart: async () => {
+      await app.close();
+      app = await start();
+      url = `http://127.0.0.1:${app.httpPort}`;
+      h.app = app;
+      h.url = url;
+    },
     stop: async () => {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return h;
 }

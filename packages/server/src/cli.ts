@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { startStandaloneBroker } from '@thingstead/broker';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
 import { startThingstead } from './main';
@@ -8,6 +9,13 @@ const help = `Thingstead ${version}: a self-hosted IoT platform.
 
 Usage:
   thingstead start [--config <file>]   start the platform (what "npm start" runs)
+  thingstead broker [options]          run only the MQTT broker (a Mosquitto replacement):
+      --port <p>              TCP port (default 1883; 0 = any free port)
+      --host <addr>           address to bind (default 0.0.0.0)
+      --allow-anonymous       accept clients without a username
+      --password-file <file>  Mosquitto password file (mosquitto_passwd format)
+      --acl <file>            Mosquitto ACL file (user/topic/pattern rules with %u and %c)
+      --data-dir <dir>        keep sessions and retained messages in <dir>/broker.db
   thingstead --version                 print the version
   thingstead --help                    this text
 
@@ -19,7 +27,21 @@ THINGSTEAD_ADMIN_PASSWORD, THINGSTEAD_LOG_LEVEL. All settings: docs/reference/co
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        'allow-anonymous': { type: 'boolean' },
+        'password-file': { type: 'string' },
+        acl: { type: 'string' },
+        'data-dir': { type: 'string' },
+      },
+    });
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${help}`);
     return 2;
@@ -34,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
+  if (command === 'broker' && rest.length === 0) return runBroker(values);
   if (command !== 'start' || rest.length > 0) {
     process.stderr.write(`${command === undefined ? 'No command given.' : `Unknown command: ${[command, ...rest].join(' ')}`}\n\n${help}`);
     return 2;
@@ -50,7 +73,39 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const app = await startThingstead(config);
-  await new Promise<void>((resolve) => {
+  await signalled();
+  await app.close();
+  return 0;
+}
+
+async function runBroker(values: { port?: string | undefined; host?: string | undefined; 'allow-anonymous'?: boolean | undefined; 'password-file'?: string | undefined; acl?: string | undefined; 'data-dir'?: string | undefined }): Promise<number> {
+  const port = Number(values.port ?? '1883');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`--port must be an integer from 0 to 65535, got ${values.port ?? ''}\n`);
+    return 2;
+  }
+  let broker;
+  try {
+    broker = await startStandaloneBroker({
+      port,
+      ...(values.host === undefined ? {} : { host: values.host }),
+      allowAnonymous: values['allow-anonymous'] === true,
+      ...(values['password-file'] === undefined ? {} : { passwordFile: values['password-file'] }),
+      ...(values.acl === undefined ? {} : { aclFile: values.acl }),
+      ...(values['data-dir'] === undefined ? {} : { persistenceDir: values['data-dir'] }),
+      log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+    });
+  } catch (e) {
+    process.stderr.write(`thingstead broker: ${(e as Error).message}\n`);
+    return 2;
+  }
+  await signalled();
+  await broker.close();
+  return 0;
+}
+
+function signalled(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`${signal}: shutting down\n`);
       resolve();
@@ -58,8 +113,6 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await app.close();
-  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -72,7 +72,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   });
   let mqtt: MqttTransport | undefined;
   if (config.mqtt.enabled) {
-    mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, host: config.host, dataDir, httpServer: app.server });
+    mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, dataDir, httpServer: app.server });
   }
   await app.listen({ port: config.http.port, host: config.host });
   const address = app.server.address();

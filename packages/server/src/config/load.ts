@@ -58,9 +58,12 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
     const s = settings().find((x) => x.path.join('.') === path);
     problems.push(`${path || '(root)'}${s ? ` (${s.env})` : ''}: ${e.message}${e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`}`);
   }
-  const mqtt = (withDefaults as Partial<Config>).mqtt;
-  if (mqtt?.tlsPort !== undefined && (mqtt.tlsCertFile === undefined || mqtt.tlsKeyFile === undefined)) {
-    problems.push('mqtt.tlsPort (THINGSTEAD_MQTT_TLS_PORT) needs mqtt.tlsCertFile and mqtt.tlsKeyFile');
+  const tls = (withDefaults as Partial<Config>).mqtts;
+  if (tls?.port !== undefined && (tls.certFile === undefined || tls.keyFile === undefined)) {
+    problems.push('mqtts.port (THINGSTEAD_MQTTS_PORT) needs mqtts.certFile and mqtts.keyFile (THINGSTEAD_MQTTS_CERT_FILE, THINGSTEAD_MQTTS_KEY_FILE)');
+  }
+  for (const f of [tls?.certFile, tls?.keyFile]) {
+    if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`mqtts: file ${f} does not exist`);
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return deepFreeze(withDefaults as Config);

@@ -24,15 +24,20 @@ export const configSchema = Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Run the MQTT broker (TCP, and TLS and WebSocket if configured).' }),
         port: port(1883, 'MQTT over TCP; 0 picks a free port.'),
-        tlsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS (usually 8883); needs tlsCertFile and tlsKeyFile. Unset: no TLS listener.' })),
-        tlsCertFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for the TLS listener.' })),
-        tlsKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key for the TLS listener.' })),
         websocket: Type.Boolean({ default: true, description: 'Accept MQTT over WebSocket at /mqtt on the HTTP port (subprotocol mqtt).' }),
         maxPacketBytes: int(266_240, 1024, 256 * 1_048_576, 'Largest MQTT packet accepted; larger is refused (v5: 0x95) before it is buffered.'),
         maxConnections: int(15_000, 1, 1_000_000, 'Most simultaneous MQTT connections.'),
         maxQueuedMessages: int(1000, 1, 1_000_000, 'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.'),
         connectTimeoutMs: int(10_000, 100, 600_000, 'Time a new connection has to send CONNECT.'),
         persistSessions: Type.Boolean({ default: true, description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    mqtts: Type.Object(
+      {
+        port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS (usually 8883); needs certFile and keyFile. Unset: no TLS listener.' })),
+        certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for MQTT over TLS.' })),
+        keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key for MQTT over TLS.' })),
       },
       { additionalProperties: false, default: {} },
     ),

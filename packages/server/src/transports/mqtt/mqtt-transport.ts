@@ -22,6 +22,7 @@ export interface MqttTransportOptions {
   logger: Logger;
   metrics: Metrics;
   config: Readonly<Config['mqtt']>;
+  tls: Readonly<Config['mqtts']>;
   host: string;
   dataDir: string;
   /** The HTTP server that carries MQTT over WebSocket at /mqtt. */
@@ -149,9 +150,10 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
 
   await broker.ready;
   const tcp = await listenTcp(broker, { port: config.port, host: o.host });
-  const tls = config.tlsPort === undefined || config.tlsCertFile === undefined || config.tlsKeyFile === undefined
+  const t = o.tls;
+  const tls = t.port === undefined || t.certFile === undefined || t.keyFile === undefined
     ? undefined
-    : await listenTls(broker, { port: config.tlsPort, host: o.host, cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) });
+    : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
 
   let wss: WebSocketServer | undefined;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
