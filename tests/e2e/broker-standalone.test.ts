@@ -21,7 +21,7 @@ interface Running {
 const started: Running[] = [];
 
 async function startBroker(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', 'broker', '--port', '0', '--host', '127.0.0.1', ...args], { cwd: root });
+  const child = spawn(process.execPath, ['packages/server/bin/thingstead.mjs', 'broker', '--port', '0', '--host', '127.0.0.1', ...args], { cwd: root });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
