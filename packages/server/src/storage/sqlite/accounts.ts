@@ -1,6 +1,6 @@
 import type { ApiKey, ApiKeyRepo, RefreshToken, RefreshTokenRepo, Role, Tenant, TenantRepo, User, UserRepo } from '@thingstead/core';
 import type { Db } from './database';
-import { listPage } from './paging';
+import { listPage, one, updateColumns } from './sql';
 
 interface TenantRow { id: string; name: string; created_at: number }
 interface UserRow { id: string; tenant_id: string; email: string; role: string; password_hash: string; created_at: number }
@@ -27,17 +27,11 @@ export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
     insert: async (t) => {
       db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(t.id, t.name, t.createdAt);
     },
-    get: async (id) => {
-      const r = db.prepare('SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined;
-      return r && tenant(r);
-    },
-    findByName: async (name) => {
-      const r = db.prepare('SELECT * FROM tenants WHERE name = ?').get(name) as TenantRow | undefined;
-      return r && tenant(r);
-    },
+    get: async (id) => one(db, 'SELECT * FROM tenants WHERE id = ?', tenant, id),
+    findByName: async (name) => one(db, 'SELECT * FROM tenants WHERE name = ?', tenant, name),
     list: async (q) => listPage(db, q, { table: 'tenants', sortColumns: { name: 'name', createdAt: 'created_at' }, searchColumn: 'name', filters: {}, map: tenant }),
     update: async (id, patch) => {
-      if (patch.name !== undefined) db.prepare('UPDATE tenants SET name = ? WHERE id = ?').run(patch.name, id);
+      updateColumns(db, 'tenants', id, { name: patch.name });
     },
     delete: async (id) => {
       del(id);
@@ -51,23 +45,12 @@ export function userRepo(db: Db): UserRepo {
     insert: async (u) => {
       db.prepare('INSERT INTO users (id, tenant_id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(u.id, u.tenantId, u.email, u.role, u.passwordHash, u.createdAt);
     },
-    get: async (id) => {
-      const r = db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
-      return r && user(r);
-    },
-    findByEmail: async (email) => {
-      const r = db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
-      return r && user(r);
-    },
+    get: async (id) => one(db, 'SELECT * FROM users WHERE id = ?', user, id),
+    findByEmail: async (email) => one(db, 'SELECT * FROM users WHERE email = ?', user, email),
     list: async (q) =>
       listPage(db, q, { table: 'users', sortColumns: { email: 'email', createdAt: 'created_at', role: 'role' }, searchColumn: 'email', filters: { tenant_id: q.tenantId }, map: user }),
     update: async (id, patch) => {
-      const sets: string[] = [];
-      const params: unknown[] = [];
-      if (patch.email !== undefined) { sets.push('email = ?'); params.push(patch.email); }
-      if (patch.role !== undefined) { sets.push('role = ?'); params.push(patch.role); }
-      if (patch.passwordHash !== undefined) { sets.push('password_hash = ?'); params.push(patch.passwordHash); }
-      if (sets.length) db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      updateColumns(db, 'users', id, { email: patch.email, role: patch.role, password_hash: patch.passwordHash });
     },
     delete: async (id) => {
       db.prepare('DELETE FROM users WHERE id = ?').run(id);
@@ -89,10 +72,7 @@ export function apiKeyRepo(db: Db): ApiKeyRepo {
       db.prepare('INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(k.id, k.tenantId, k.userId, k.name, k.prefix, k.secretHash, k.createdAt, k.lastUsedAt, k.revokedAt);
     },
-    get: async (id) => {
-      const r = db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as ApiKeyRow | undefined;
-      return r && apiKey(r);
-    },
+    get: async (id) => one(db, 'SELECT * FROM api_keys WHERE id = ?', apiKey, id),
     list: async (q) => {
       const rows = q.userId === undefined
         ? db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id').all(q.tenantId)
@@ -113,10 +93,7 @@ export function refreshTokenRepo(db: Db): RefreshTokenRepo {
     insert: async (t) => {
       db.prepare('INSERT INTO refresh_tokens (id, user_id, secret_hash, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)').run(t.id, t.userId, t.secretHash, t.expiresAt, t.revokedAt);
     },
-    get: async (id) => {
-      const r = db.prepare('SELECT * FROM refresh_tokens WHERE id = ?').get(id) as RefreshRow | undefined;
-      return r && refresh(r);
-    },
+    get: async (id) => one(db, 'SELECT * FROM refresh_tokens WHERE id = ?', refresh, id),
     revoke: async (id, at) => {
       db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ?').run(at, id);
     },

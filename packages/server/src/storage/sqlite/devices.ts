@@ -1,6 +1,6 @@
 import type { ConnectivityRecord, Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
 import type { Db } from './database';
-import { listPage } from './paging';
+import { listPage, one, updateColumns } from './sql';
 
 interface ProfileRow { id: string; tenant_id: string; name: string; description: string; default_settings: string; is_default: number; created_at: number }
 interface DeviceRow { seq: number; id: string; tenant_id: string; profile_id: string; name: string; label: string; metadata: string; created_at: number }
@@ -25,27 +25,17 @@ export function profileRepo(db: Db): ProfileRepo {
       db.prepare('INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.isDefault ? 1 : 0, p.createdAt);
     },
-    get: async (id) => {
-      const r = db.prepare('SELECT * FROM device_profiles WHERE id = ?').get(id) as ProfileRow | undefined;
-      return r && profile(r);
-    },
-    findByName: async (tenantId, name) => {
-      const r = db.prepare('SELECT * FROM device_profiles WHERE tenant_id = ? AND name = ?').get(tenantId, name) as ProfileRow | undefined;
-      return r && profile(r);
-    },
-    findDefault: async (tenantId) => {
-      const r = db.prepare('SELECT * FROM device_profiles WHERE tenant_id = ? AND is_default = 1').get(tenantId) as ProfileRow | undefined;
-      return r && profile(r);
-    },
+    get: async (id) => one(db, 'SELECT * FROM device_profiles WHERE id = ?', profile, id),
+    findByName: async (tenantId, name) => one(db, 'SELECT * FROM device_profiles WHERE tenant_id = ? AND name = ?', profile, tenantId, name),
+    findDefault: async (tenantId) => one(db, 'SELECT * FROM device_profiles WHERE tenant_id = ? AND is_default = 1', profile, tenantId),
     list: async (q) =>
       listPage(db, q, { table: 'device_profiles', sortColumns: { name: 'name', createdAt: 'created_at' }, searchColumn: 'name', filters: { tenant_id: q.tenantId }, map: profile }),
     update: async (id, patch) => {
-      const sets: string[] = [];
-      const params: unknown[] = [];
-      if (patch.name !== undefined) { sets.push('name = ?'); params.push(patch.name); }
-      if (patch.description !== undefined) { sets.push('description = ?'); params.push(patch.description); }
-      if (patch.defaultSettings !== undefined) { sets.push('default_settings = ?'); params.push(JSON.stringify(patch.defaultSettings)); }
-      if (sets.length) db.prepare(`UPDATE device_profiles SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      updateColumns(db, 'device_profiles', id, {
+        name: patch.name,
+        description: patch.description,
+        default_settings: patch.defaultSettings && JSON.stringify(patch.defaultSettings),
+      });
     },
     delete: async (id) => {
       db.prepare('DELETE FROM device_profiles WHERE id = ?').run(id);
@@ -86,27 +76,20 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     insert: async (d, c) => {
       insert(d, c);
     },
-    get: async (id) => {
-      const r = db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
-      return r && device(r);
-    },
-    findByName: async (tenantId, name) => {
-      const r = db.prepare('SELECT * FROM devices WHERE tenant_id = ? AND name = ?').get(tenantId, name) as DeviceRow | undefined;
-      return r && device(r);
-    },
+    get: async (id) => one(db, 'SELECT * FROM devices WHERE id = ?', device, id),
+    findByName: async (tenantId, name) => one(db, 'SELECT * FROM devices WHERE tenant_id = ? AND name = ?', device, tenantId, name),
     list: async (q) =>
       listPage(db, q, {
         table: 'devices', sortColumns: { name: 'name', createdAt: 'created_at', label: 'label' }, searchColumn: 'name',
         filters: { tenant_id: q.tenantId, profile_id: q.profileId }, map: device,
       }),
     update: async (id, patch) => {
-      const sets: string[] = [];
-      const params: unknown[] = [];
-      if (patch.name !== undefined) { sets.push('name = ?'); params.push(patch.name); }
-      if (patch.label !== undefined) { sets.push('label = ?'); params.push(patch.label); }
-      if (patch.metadata !== undefined) { sets.push('metadata = ?'); params.push(JSON.stringify(patch.metadata)); }
-      if (patch.profileId !== undefined) { sets.push('profile_id = ?'); params.push(patch.profileId); }
-      if (sets.length) db.prepare(`UPDATE devices SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      updateColumns(db, 'devices', id, {
+        name: patch.name,
+        label: patch.label,
+        metadata: patch.metadata && JSON.stringify(patch.metadata),
+        profile_id: patch.profileId,
+      });
     },
     delete: async (id) => {
       del(id);

@@ -11,7 +11,7 @@ export interface ListSpec<Row, T> {
   map: (row: Row) => T;
 }
 
-/** One paged, sorted, searchable list query (plus its count) for any table. */
+/** SQL helpers shared by the repositories. listPage: one paged, sorted, searchable list query (plus its count) for any table. */
 export function listPage<Row, T>(db: Db, q: PageQuery, spec: ListSpec<Row, T>): Page<T> {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -31,4 +31,17 @@ export function listPage<Row, T>(db: Db, q: PageQuery, spec: ListSpec<Row, T>): 
   const rows = db.prepare(`SELECT * FROM ${spec.table} ${clause} ORDER BY ${sort} ${dir}, id ${dir} LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as Row[];
   const { n } = db.prepare(`SELECT COUNT(*) AS n FROM ${spec.table} ${clause}`).get(...params) as { n: number };
   return { items: rows.map(spec.map), total: n, limit: q.limit, offset: q.offset };
+}
+
+/** The first row of a query, mapped; undefined when there is none. */
+export function one<T>(db: Db, sql: string, map: (row: never) => T, ...params: unknown[]): T | undefined {
+  const row = db.prepare(sql).get(...params);
+  return row === undefined ? undefined : map(row as never);
+}
+
+/** UPDATE table SET col = value ... WHERE id = ?, for the columns whose value is not undefined. */
+export function updateColumns(db: Db, table: string, id: string, columns: Record<string, unknown>): void {
+  const set = Object.entries(columns).filter(([, v]) => v !== undefined);
+  if (set.length === 0) return;
+  db.prepare(`UPDATE ${table} SET ${set.map(([c]) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
 }
