@@ -3,6 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -75,6 +76,27 @@ describe('thingstead CLI', () => {
     assert.match(err, /THINGSTEAD_HTTP_PORT/);
     assert.match(err, /log\.level/);
     assert.match(err, /THINGSTEAD_NOPE: unknown setting/);
+  });
+
+  test('a port in use stops the start with a clear message and does not use up the one-time password', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const fresh = mkdtempSync(join(tmpdir(), 'thingstead-cli-busy-'));
+    try {
+      const r = run(['start'], { ...env, THINGSTEAD_DATA_DIR: fresh, THINGSTEAD_MQTT_PORT: String(port) });
+      assert.equal(await r.exit, 1);
+      assert.match(r.stderr(), new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use.*THINGSTEAD_MQTT_PORT`));
+      assert.ok(!r.lines.some((l) => l.password), 'no admin was created by the failed start');
+      const ok = run(['start'], { ...env, THINGSTEAD_DATA_DIR: fresh });
+      await waitFor(() => ok.lines.find((l) => l.httpPort), 'listening line');
+      assert.ok(ok.lines.some((l) => l.password), 'the next start still prints the password');
+      ok.child.kill('SIGTERM');
+      assert.equal(await ok.exit, 0);
+    } finally {
+      blocker.close();
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 
   test('first start prints the generated admin password once; SIGTERM commits pending writes and exits 0', async () => {

@@ -2,7 +2,7 @@
 import { startStandaloneBroker } from '@thingstead/broker';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
-import { startThingstead } from './main';
+import { startThingstead, StartupError } from './main';
 import { version } from './version';
 
 const help = `Thingstead ${version}: a self-hosted IoT platform.
@@ -120,7 +120,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`thingstead: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const text = err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`thingstead: ${text}\n`);
     process.exitCode = 1;
   },
 );

@@ -28,6 +28,22 @@ export interface Thingstead {
   close(): Promise<void>;
 }
 
+/** A start-up failure the user can fix; the CLI prints its message without a stack trace. */
+export class StartupError extends Error {}
+
+function explainListenError(e: unknown, config: Readonly<Config>): unknown {
+  const err = e as NodeJS.ErrnoException & { port?: number };
+  if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES' && err.code !== 'EADDRNOTAVAIL') return e;
+  const settings: [number | undefined, string][] = [
+    [config.http.port, 'THINGSTEAD_HTTP_PORT'],
+    [config.mqtt.port, 'THINGSTEAD_MQTT_PORT'],
+    [config.mqtts.port, 'THINGSTEAD_MQTTS_PORT'],
+  ];
+  const setting = settings.find(([port]) => port === err.port)?.[1] ?? 'the port settings';
+  const what = { EADDRINUSE: 'is already in use', EACCES: 'needs privileges this process lacks', EADDRNOTAVAIL: 'cannot be bound on this host' }[err.code];
+  return new StartupError(`Port ${String(err.port)} on ${config.host} ${what}: stop the program that holds it, or choose another port with ${setting} (0 = any free port).`, { cause: e });
+}
+
 /** The composition root: the only place that chooses adapters. */
 export async function startThingstead(config: Readonly<Config>, o: StartOptions = {}): Promise<Thingstead> {
   const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
@@ -56,13 +72,6 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     },
   });
 
-  const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
-  if (first.admin) {
-    const { email, generatedPassword } = first.admin;
-    if (generatedPassword === undefined) logger.warn({ email }, 'First start: created the system admin with the configured password');
-    else logger.warn({ email, password: generatedPassword }, 'First start: created the system admin. Save this password now; it is not shown again');
-  }
-
   const metrics = new Metrics({ pendingPoints: () => core.telemetry.pendingPoints });
   const app = await buildHttpApp({
     core, store, metrics, clock, logger, version,
@@ -71,10 +80,26 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     trustProxy: config.http.trustProxy,
   });
   let mqtt: MqttTransport | undefined;
-  if (config.mqtt.enabled) {
-    mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, dataDir, httpServer: app.server });
+  try {
+    if (config.mqtt.enabled) {
+      mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, dataDir, httpServer: app.server });
+    }
+    await app.listen({ port: config.http.port, host: config.host });
+  } catch (e) {
+    // Close what did open, so a failed start leaves no listener or open database behind.
+    await mqtt?.close().catch(() => undefined);
+    await app.close().catch(() => undefined);
+    await core.close();
+    await store.close();
+    throw explainListenError(e, config);
   }
-  await app.listen({ port: config.http.port, host: config.host });
+  // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
+  const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
+  if (first.admin) {
+    const { email, generatedPassword } = first.admin;
+    if (generatedPassword === undefined) logger.warn({ email }, 'First start: created the system admin with the configured password');
+    else logger.warn({ email, password: generatedPassword }, 'First start: created the system admin. Save this password now; it is not shown again');
+  }
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -151,9 +151,17 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   await broker.ready;
   const tcp = await listenTcp(broker, { port: config.port, host: o.host });
   const t = o.tls;
-  const tls = t.port === undefined || t.certFile === undefined || t.keyFile === undefined
-    ? undefined
-    : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
+  let tls;
+  try {
+    tls = t.port === undefined || t.certFile === undefined || t.keyFile === undefined
+      ? undefined
+      : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
+  } catch (e) {
+    await tcp.close();
+    await broker.close();
+    unsubscribe();
+    throw e;
+  }
 
   let wss: WebSocketServer | undefined;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
