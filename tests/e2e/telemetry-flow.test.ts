@@ -133,6 +133,13 @@ describe('end to end: a device posts telemetry over HTTP and a user reads it bac
     deviceToken = r.body.accessToken;
   });
 
+  test('HTTP telemetry counts as device activity', async () => {
+    const r = await h.call('GET', `/api/devices/${deviceId}/connectivity`, { token });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.connected, false, 'HTTP opens no session');
+    assert.ok(r.body.lastActivityAt >= t0, JSON.stringify(r.body));
+  });
+
   test('metrics count committed telemetry without per-device labels', async () => {
     const r = await h.call('GET', '/metrics');
     assert.equal(r.status, 200);

@@ -32,6 +32,7 @@ export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; clo
       const receivedAt = o.clock.now();
       const device = await core.devices.authenticateToken(req.params.token);
       if (req.body === undefined || req.body === null) throw new ThingsteadError('TELEMETRY_INVALID', 'The body is empty; send a JSON object or array.');
+      core.connectivity.activity(device.id);
       const { points } = await core.telemetry.ingest({ deviceId: device.id, tenantId: device.tenantId, receivedAt, payload: req.body });
       o.metrics.telemetryMessages.inc({ transport: 'http' });
       o.metrics.telemetryPoints.inc({ transport: 'http' }, points);
