@@ -85,6 +85,13 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, dataDir, httpServer: app.server });
     }
     await app.listen({ port: config.http.port, host: config.host });
+    // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
+    const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
+    if (first.admin) {
+      const { email, generatedPassword } = first.admin;
+      if (generatedPassword === undefined) logger.warn({ email }, 'First start: created the system admin with the configured password');
+      else logger.warn({ email, password: generatedPassword }, 'First start: created the system admin. Save this password now; it is not shown again');
+    }
   } catch (e) {
     // Close what did open, so a failed start leaves no listener or open database behind.
     await mqtt?.close().catch(() => undefined);
@@ -92,13 +99,6 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     await core.close();
     await store.close();
     throw explainListenError(e, config);
-  }
-  // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
-  const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
-  if (first.admin) {
-    const { email, generatedPassword } = first.admin;
-    if (generatedPassword === undefined) logger.warn({ email }, 'First start: created the system admin with the configured password');
-    else logger.warn({ email, password: generatedPassword }, 'First start: created the system admin. Save this password now; it is not shown again');
   }
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
@@ -114,6 +114,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     `Thingstead ${version} listening on ${Object.values(urls).join(', ')} (API docs ${urls.http}/api/docs)`,
   );
 
+  let closed = false;
   let retentionTimer = clock.setTimeout(function run() {
     core.retention.runOnce().then(
       (r) => {
@@ -123,6 +124,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
         logger.error({ err }, 'retention job failed');
       },
     ).finally(() => {
+      if (closed) return;
       retentionTimer = clock.setTimeout(run, t.retentionCheckIntervalSec * 1000);
       retentionTimer.unref?.();
     });
@@ -138,6 +140,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     ...(mqtt ? { mqttPorts: mqtt.ports } : {}),
     close: () =>
       (closing ??= (async () => {
+        closed = true;
         clock.clearTimeout(retentionTimer);
         // Stop accepting everywhere first; then finish what is in flight, commit, and close the database.
         await mqtt?.stopAccepting();

@@ -52,7 +52,7 @@ export const configSchema = Type.Object(
     ),
     admin: Type.Object(
       {
-        email: Type.String({ minLength: 3, default: 'admin@thingstead.local', description: 'Email of the system admin created on first start.' }),
+        email: Type.String({ pattern: '^[^\\s@]+@[^\\s@]+$', maxLength: 254, default: 'admin@thingstead.local', description: 'Email of the system admin created on first start.' }),
         password: Type.Optional(
           Type.String({ minLength: 8, description: 'Password of the system admin created on first start. Unset: a strong one is generated and printed once.' }),
         ),
