@@ -165,6 +165,18 @@ describe('MQTT device transport', () => {
     await c.endAsync();
   });
 
+  test('client-id credentials: a device known by its MQTT client id alone', async () => {
+    const d = (await h.call('POST', '/api/devices', { token, body: { name: 'clientid-dev' } })).body.id;
+    const rotated = await h.call('POST', `/api/devices/${d}/credentials/rotate`, { token, body: { type: 'mqtt-basic', clientId: 'plc-0042' } });
+    assert.equal(rotated.status, 200);
+    assert.deepEqual(rotated.body, { deviceId: d, type: 'mqtt-basic', clientId: 'plc-0042', username: null, hasPassword: false });
+    assert.equal((await refusal({ protocolVersion: 5, clientId: 'plc-0043' })).code, 0x87);
+    const c = await connect({ protocolVersion: 5, clientId: 'plc-0042' });
+    await c.publishAsync('v1/devices/me/telemetry', JSON.stringify({ plc: 42 }), { qos: 1 });
+    assert.equal((await h.call('GET', `/api/devices/${d}/telemetry/latest`, { token })).body.data.plc.value, 42);
+    await c.endAsync();
+  });
+
   test('broker statistics are Prometheus metrics', async () => {
     const r = await h.call('GET', '/metrics');
     assert.match(r.body, /thingstead_mqtt_clients_connected \d+/);
