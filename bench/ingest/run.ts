@@ -1,0 +1,185 @@
+// End-to-end telemetry ingest benchmark: Thingstead in a child process, devices over MQTT (QoS 1 and 0) and the
+// HTTP device API; how many telemetry values per second are committed. Measures and prints; asserts nothing.
+// See bench/README.md.
+//
+//   node --import tsx bench/ingest/run.ts [--runs 3] [--quick] [--scenarios mqtt-qos1,mqtt-qos0,http]
+//        [--values 1,10] [--devices 100] [--messages 200000] [--http-requests 40000] [--window 100]
+//        [--http-concurrency 64] [--sync full,normal] [--group-delay 2] [--protocol 4|5] [--cpu-prof DIR] [--json FILE]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { waitForQuiet } from '../broker/machine-cpu';
+import { Api } from './api';
+import type { ProtocolVersion } from './mqtt-load';
+import { SCENARIOS, runScenario, type Scenario, type ScenarioResult } from './scenarios';
+import { installCleanup, startServer, type RunningServer } from './server-process';
+import { fmtInt, fmtMs, fmtPct, int, intList, list, median } from './stats';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    values: { type: 'string', default: '1,10' },
+    devices: { type: 'string', default: '100' },
+    messages: { type: 'string' },
+    'http-requests': { type: 'string' },
+    window: { type: 'string', default: '100' },
+    'http-concurrency': { type: 'string', default: '64' },
+    sync: { type: 'string', default: 'full' },
+    'group-delay': { type: 'string' },
+    protocol: { type: 'string', default: '4' },
+    check: { type: 'string', default: '5' },
+    'cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+  },
+  strict: true,
+});
+
+const quick = args.quick;
+const runs = int('runs', args.runs, quick ? 1 : 3);
+const scenarios = list('scenarios', args.scenarios, SCENARIOS) as Scenario[];
+const valuesList = intList('values', args.values, 1);
+const deviceCount = int('devices', args.devices, 100);
+const messages = int('messages', args.messages, quick ? 30_000 : 200_000);
+const httpRequests = int('http-requests', args['http-requests'], quick ? 8_000 : 40_000);
+const window = int('window', args.window, 100);
+const httpConcurrency = int('http-concurrency', args['http-concurrency'], 64);
+const syncModes = list('sync', args.sync, ['full', 'normal']);
+const groupDelays: (number | undefined)[] = args['group-delay'] === undefined ? [undefined] : intList('group-delay', args['group-delay'], 0);
+const protocolVersion: ProtocolVersion = int('protocol', args.protocol, 4) === 5 ? 5 : 4;
+const checkDevices = int('check', args.check, 5);
+const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
+const repoRoot = resolve(import.meta.dirname, '../..');
+if (window > 1024) throw new Error('--window must be at most 1024 (the broker\'s Receive Maximum)');
+/** Before each scenario, wait (bounded) for other processes to drop below this share of a core; 50%+ during it = noisy. */
+const QUIET_PCT = 25;
+const NOISY_PCT = 50;
+const quietWaitMs = quick ? 5000 : 20_000;
+/** Each scenario of a server gets its own ts range of this width, so the REST check counts only its values. */
+const TS_SLOT = 10_000_000;
+
+interface Config {
+  sync: string;
+  groupDelay: number | undefined;
+}
+interface Row {
+  run: number;
+  config: Config;
+  scenario: Scenario;
+  values: number;
+  result?: ScenarioResult;
+  error?: string;
+}
+
+const configs: Config[] = syncModes.flatMap((sync) => groupDelays.map((groupDelay) => ({ sync, groupDelay })));
+const configName = (c: Config): string => `${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}`;
+const perDeviceOf = (s: Scenario): number => Math.max(1, Math.floor((s === 'http' ? httpRequests : messages) / deviceCount));
+
+installCleanup();
+if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
+console.log(
+  `# Thingstead ingest benchmark: ${runs} run(s); ${cpus().length} CPUs; node ${process.version}; MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}\n` +
+    `# ${deviceCount} devices; MQTT ${perDeviceOf('mqtt-qos1') * deviceCount} messages per scenario (QoS 1 window ${window} per connection); ` +
+    `HTTP ${perDeviceOf('http') * deviceCount} requests, ${httpConcurrency} concurrent; values per message ${valuesList.join(', ')}; ` +
+    `configs: ${configs.map(configName).join(' | ')}\n`,
+);
+
+const rows: Row[] = [];
+for (let run = 1; run <= runs; run++) {
+  for (const config of configs) {
+    let server: RunningServer | undefined;
+    try {
+      const env: Record<string, string> = { THINGSTEAD_STORAGE_SQLITE_SYNCHRONOUS: config.sync };
+      if (config.groupDelay !== undefined) env.THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_DELAY_MS = String(config.groupDelay);
+      server = await startServer({ repoRoot, env, cpuProfDir, timeoutMs: 30_000 });
+      const srv = server;
+      const api = new Api(`http://127.0.0.1:${srv.httpPort}`);
+      await api.login();
+      const devices = await api.createDevices(deviceCount);
+      let slot = 0;
+      const tsStart = Date.now() - 30 * 86_400_000;
+      const base = {
+        api, mqttPort: srv.mqttPort, httpPort: srv.httpPort, devices, window, httpConcurrency, protocolVersion,
+        checkDevices, serverCpuSeconds: () => srv.cpuSeconds(), timeoutMs: 180_000, stallMs: 15_000,
+      };
+      // Warm-up (not reported): JIT, caches, the first pages of the tables.
+      for (const s of ['mqtt-qos1', 'http'] as const) {
+        await runScenario(s, { ...base, perDevice: 20, values: 2, tsBase: tsStart + slot++ * TS_SLOT });
+      }
+      for (const values of valuesList) {
+        for (const scenario of scenarios) {
+          const row: Row = { run, config, scenario, values };
+          rows.push(row);
+          const other = await waitForQuiet([process.pid, srv.pid], QUIET_PCT, quietWaitMs);
+          if (other >= QUIET_PCT) console.log(`  (other processes use ${Math.round(other)}% of a core; measuring anyway)`);
+          try {
+            row.result = await runScenario(scenario, { ...base, perDevice: perDeviceOf(scenario), values, tsBase: tsStart + slot++ * TS_SLOT });
+          } catch (err) {
+            row.error = err instanceof Error ? err.message : String(err);
+          }
+          console.log(line(row));
+        }
+      }
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      console.log(`run ${run} ${configName(config)}: ${error}`);
+      rows.push({ run, config, scenario: scenarios[0]!, values: valuesList[0]!, error });
+    } finally {
+      if (server !== undefined && server.warnings.length > 0) console.log(`  server warnings:\n    ${server.warnings.slice(0, 5).join('\n    ')}`);
+      await server?.stop();
+    }
+  }
+}
+
+function line(r: Row): string {
+  const head = `run ${r.run} ${configName(r.config)} ${r.scenario} ${r.values}v:`;
+  if (r.error !== undefined) return `${head} ERROR ${r.error}`;
+  const x = r.result!;
+  return (
+    `${head} ${fmtInt(x.msgPerSec)} msg/s, ${fmtInt(x.valuesPerSec)} values/s, p50 ${fmtMs(x.p50)} ms, p99 ${fmtMs(x.p99)} ms, ` +
+    `${fmtInt(x.messages)} msgs in ${fmtInt(x.elapsedMs)} ms, not committed ${x.notCommitted}, REST check ${x.checked.stored}/${x.checked.expected}, ` +
+    `CPU gen/server/other ${fmtPct(x.cpu.generator)}/${fmtPct(x.cpu.broker)}/${fmtPct(x.cpu.other)}` +
+    (x.problems.length > 0 ? `; PROBLEMS: ${x.problems.join('; ')}` : '')
+  );
+}
+
+// Medians over runs; quiet runs only when there are any (`*` marks a figure from noisy runs only).
+const table: string[] = [
+  '| scenario | values/msg | sync | msg/s | values/s | p50 ms | p99 ms | not committed | REST check | CPU gen / server / other | runs (quiet) |',
+  '|---|--:|---|--:|--:|--:|--:|--:|---|--:|--:|',
+];
+for (const config of configs) {
+  for (const values of valuesList) {
+    for (const scenario of scenarios) {
+      const all = rows.filter((r) => r.config === config && r.values === values && r.scenario === scenario && r.result !== undefined).map((r) => r.result!);
+      if (all.length === 0) {
+        table.push(`| ${scenario} | ${values} | ${configName(config)} | failed | | | | | | | 0 |`);
+        continue;
+      }
+      const quiet = all.filter((x) => x.cpu.other < NOISY_PCT);
+      const use = quiet.length > 0 ? quiet : all;
+      const star = quiet.length > 0 ? '' : '*';
+      const m = (f: (x: ScenarioResult) => number): number => median(use.map(f));
+      const checkOk = all.every((x) => x.checked.stored === x.checked.expected && x.problems.length === 0);
+      const checks = all.reduce((a, x) => a + x.checked.stored, 0);
+      const expected = all.reduce((a, x) => a + x.checked.expected, 0);
+      table.push(
+        `| ${scenario} | ${values} | ${configName(config)} | ${fmtInt(m((x) => x.msgPerSec))}${star} | ${fmtInt(m((x) => x.valuesPerSec))}${star} | ` +
+          `${scenario === 'mqtt-qos0' ? '-' : fmtMs(m((x) => x.p50))} | ${scenario === 'mqtt-qos0' ? '-' : fmtMs(m((x) => x.p99))} | ` +
+          `${fmtInt(all.reduce((a, x) => a + x.notCommitted, 0))} | ${checkOk ? 'ok' : 'MISMATCH'} (${fmtInt(checks)}/${fmtInt(expected)}) | ` +
+          `${fmtPct(m((x) => x.cpu.generator))} / ${fmtPct(m((x) => x.cpu.broker))} / ${fmtPct(m((x) => x.cpu.other))} | ${all.length} (${quiet.length}) |`,
+      );
+    }
+  }
+}
+console.log(`\n${table.join('\n')}`);
+console.log(
+  '\nmsg/s: MQTT messages or HTTP requests committed per second (QoS 1: first PUBLISH to last PUBACK; QoS 0: first PUBLISH until ' +
+    '/metrics counted every value; HTTP: first request to last 200). values/s = msg/s x values/msg. p50/p99: PUBLISH -> PUBACK or ' +
+    'request -> 200 under full load (queueing included). not committed: sum over runs. REST check: temperature values counted ' +
+    `through GET /api/devices/{id}/telemetry for ${checkDevices} devices per scenario and run. CPU in % of one core (2 cores = 200%).`,
+);
+if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ argv: process.argv.slice(2), rows }, null, 2));
+if (cpuProfDir !== undefined) console.log(`\nCPU profiles of the server in ${cpuProfDir} (summarize with bench/broker/profile-summary.ts)`);

@@ -1,0 +1,245 @@
+// The three ingest scenarios (MQTT QoS 1, MQTT QoS 0, HTTP), each followed by a check of what was stored.
+import http from 'node:http';
+import { startCpuMeter, type CpuShares } from '../broker/machine-cpu';
+import { payloadParts, type Api, type BenchDevice } from './api';
+import { DeviceConnection, LatencyRecorder, type ProtocolVersion } from './mqtt-load';
+import { quantile } from './stats';
+
+export const SCENARIOS = ['mqtt-qos1', 'mqtt-qos0', 'http'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface ScenarioOptions {
+  api: Api;
+  mqttPort: number;
+  httpPort: number;
+  devices: readonly BenchDevice[];
+  /** Messages (MQTT) or requests (HTTP) per device. */
+  perDevice: number;
+  values: number;
+  window: number;
+  httpConcurrency: number;
+  protocolVersion: ProtocolVersion;
+  /** ts of each device's first message; the scenario's values lie in [tsBase, tsBase + perDevice). */
+  tsBase: number;
+  /** Devices whose stored rows are counted through the REST API afterwards. */
+  checkDevices: number;
+  serverCpuSeconds: () => number;
+  timeoutMs: number;
+  /** No progress for this long ends the scenario as failed. */
+  stallMs: number;
+}
+
+export interface ScenarioResult {
+  /** Messages (MQTT) or requests (HTTP) committed. */
+  messages: number;
+  values: number;
+  elapsedMs: number;
+  msgPerSec: number;
+  valuesPerSec: number;
+  /** Publish -> PUBACK or request -> 200, ms; NaN for QoS 0. */
+  p50: number;
+  p99: number;
+  /** Messages sent but not committed (refused, lost, or unanswered when the scenario ended). */
+  notCommitted: number;
+  /** Values the metrics counter says were committed during the scenario. */
+  counterDelta: number;
+  /** Values counted through the REST API for `checkDevices` devices, and the number expected. */
+  checked: { stored: number; expected: number };
+  cpu: CpuShares;
+  problems: string[];
+}
+
+const POINTS = 'thingstead_telemetry_points_total';
+
+export async function runScenario(s: Scenario, o: ScenarioOptions): Promise<ScenarioResult> {
+  const before = await o.api.counter(POINTS);
+  const r = s === 'http' ? await httpLoad(o) : await mqttLoad(o, s === 'mqtt-qos1' ? 1 : 0, before);
+  const counterDelta = (await o.api.counter(POINTS)) - before;
+  // What was stored, through the query API: `temperature` of a few devices spread over the list.
+  const picks = [...new Set(Array.from({ length: Math.min(o.checkDevices, o.devices.length) }, (_, i) => Math.floor((i * o.devices.length) / o.checkDevices)))];
+  let stored = 0;
+  for (const i of picks) stored += await o.api.storedCount(o.devices[i]!.id, 'temperature', o.tsBase, o.tsBase + o.perDevice);
+  const expected = picks.length * o.perDevice;
+  const problems = [...r.problems];
+  if (stored !== expected) problems.push(`REST check: ${stored} of ${expected} temperature values stored for ${picks.length} devices`);
+  const sent = o.devices.length * o.perDevice;
+  if (counterDelta !== r.messages * o.values) problems.push(`metrics counter grew by ${counterDelta}, expected ${r.messages * o.values}`);
+  return {
+    messages: r.messages,
+    values: r.messages * o.values,
+    elapsedMs: r.elapsedMs,
+    msgPerSec: (r.messages / r.elapsedMs) * 1000,
+    valuesPerSec: ((r.messages * o.values) / r.elapsedMs) * 1000,
+    p50: r.p50,
+    p99: r.p99,
+    notCommitted: sent - r.messages,
+    counterDelta,
+    checked: { stored, expected },
+    cpu: r.cpu,
+    problems,
+  };
+}
+
+interface LoadResult {
+  messages: number;
+  elapsedMs: number;
+  p50: number;
+  p99: number;
+  cpu: CpuShares;
+  problems: string[];
+}
+
+async function mqttLoad(o: ScenarioOptions, qos: 0 | 1, pointsBefore: number): Promise<LoadResult> {
+  const total = o.devices.length * o.perDevice;
+  const latency = new LatencyRecorder(qos === 1 ? total : 0);
+  let remaining = o.devices.length;
+  let allDone: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    allDone = resolve;
+  });
+  const conns = await Promise.all(
+    o.devices.map((device, i) =>
+      DeviceConnection.connect({
+        port: o.mqttPort,
+        device,
+        clientId: `bench-ingest-${process.pid}-${i}`,
+        protocolVersion: o.protocolVersion,
+        qos,
+        values: o.values,
+        tsBase: o.tsBase,
+        total: o.perDevice,
+        window: o.window,
+        timeoutMs: 10_000,
+        latency,
+        onDone: () => {
+          if (--remaining === 0) allDone();
+        },
+      }),
+    ),
+  );
+  const problems: string[] = [];
+  const stopCpu = startCpuMeter(o.serverCpuSeconds);
+  const t0 = performance.now();
+  for (const c of conns) c.start();
+  const deadline = t0 + o.timeoutMs;
+  let elapsedMs: number;
+  let messages: number;
+  if (qos === 1) {
+    // Every wait is bounded: overall deadline, and a stall (no PUBACK for stallMs) ends the scenario.
+    let lastAcked = 0;
+    let lastProgress = performance.now();
+    while (remaining > 0) {
+      const tick = await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => { r(false); }, 250))]);
+      if (tick) break;
+      const acked = conns.reduce((a, c) => a + c.acked, 0);
+      const now = performance.now();
+      if (acked !== lastAcked) {
+        lastAcked = acked;
+        lastProgress = now;
+      }
+      if (now > deadline || now - lastProgress > o.stallMs) {
+        problems.push(now > deadline ? `deadline of ${o.timeoutMs} ms reached` : `no PUBACK for ${o.stallMs} ms`);
+        for (const c of conns) c.abort('ended by the benchmark');
+        break;
+      }
+    }
+    const end = Math.max(...conns.map((c) => (Number.isNaN(c.lastDoneAt) ? 0 : c.lastDoneAt)));
+    elapsedMs = end - t0;
+    messages = conns.reduce((a, c) => a + c.acked - c.refused, 0);
+    const refused = conns.reduce((a, c) => a + c.refused, 0);
+    if (refused > 0) problems.push(`${refused} PUBACKs with a failure reason code`);
+  } else {
+    // QoS 0 has no acknowledgement: poll the committed-values counter until it has everything (or stalls).
+    const expected = total * o.values;
+    let last = pointsBefore;
+    let lastProgress = performance.now();
+    let end: number;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      const v = (await o.api.counter(POINTS)) - pointsBefore;
+      const now = performance.now();
+      if (v >= expected) {
+        end = now;
+        last = v;
+        break;
+      }
+      if (v !== last) {
+        last = v;
+        lastProgress = now;
+      }
+      if (now > deadline || now - lastProgress > o.stallMs) {
+        problems.push(`${v} of ${expected} values committed when the counter stopped moving`);
+        end = lastProgress;
+        last = v;
+        break;
+      }
+    }
+    elapsedMs = end - t0;
+    messages = Math.floor(last / o.values);
+  }
+  const cpu = stopCpu();
+  const closedEarly = conns.filter((c) => c.closeReason !== '' && c.closeReason !== 'ended by the benchmark');
+  if (closedEarly.length > 0) problems.push(`${closedEarly.length} connections closed early: ${closedEarly[0]!.closeReason}`);
+  await Promise.all(conns.map((c) => c.close()));
+  return { messages, elapsedMs, p50: quantile(latency.samples, latency.n, 0.5), p99: quantile(latency.samples, latency.n, 0.99), cpu, problems };
+}
+
+async function httpLoad(o: ScenarioOptions): Promise<LoadResult> {
+  const total = o.devices.length * o.perDevice;
+  const { head, tail } = payloadParts(o.values);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.httpConcurrency });
+  const latency = new LatencyRecorder(total);
+  const statuses = new Map<number | string, number>();
+  let next = 0;
+  let ok = 0;
+  let attempted = 0;
+  let lastOkAt = Number.NaN;
+  const deadline = performance.now() + o.timeoutMs;
+  const post = (path: string, body: string): Promise<number | string> =>
+    new Promise((resolve) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: o.httpPort, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            resolve(res.statusCode ?? 0);
+          });
+          res.on('error', (e) => {
+            resolve(e.message);
+          });
+        },
+      );
+      req.setTimeout(30_000, () => {
+        req.destroy(new Error('timeout'));
+      });
+      req.on('error', (e) => {
+        resolve(e.message);
+      });
+      req.end(body);
+    });
+  const worker = async (): Promise<void> => {
+    for (let j = next++; j < total && performance.now() < deadline; j = next++) {
+      const d = o.devices[j % o.devices.length]!;
+      const seq = Math.floor(j / o.devices.length);
+      attempted++;
+      const t = performance.now();
+      const status = await post(`/api/v1/${d.token}/telemetry`, `${head}${o.tsBase + seq}${tail}`);
+      const now = performance.now();
+      if (status === 200) {
+        ok++;
+        lastOkAt = now;
+        latency.add(now - t);
+      } else {
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    }
+  };
+  const stopCpu = startCpuMeter(o.serverCpuSeconds);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: o.httpConcurrency }, worker));
+  const cpu = stopCpu();
+  agent.destroy();
+  const problems = [...statuses].map(([s, n]) => `${n} requests answered ${String(s)}`);
+  if (attempted < total) problems.push(`deadline of ${o.timeoutMs} ms reached`);
+  return { messages: ok, elapsedMs: lastOkAt - t0, p50: quantile(latency.samples, latency.n, 0.5), p99: quantile(latency.samples, latency.n, 0.99), cpu, problems };
+}
