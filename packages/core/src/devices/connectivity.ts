@@ -39,8 +39,10 @@ export class ConnectivityService {
     const n = (this.sessions.get(deviceId) ?? 1) - 1;
     if (n > 0) this.sessions.set(deviceId, n);
     else this.sessions.delete(deviceId);
+    // Write the activity still waiting for the batch together with the disconnect.
+    const pending = this.dirtyActivity.get(deviceId);
     this.dirtyActivity.delete(deviceId);
-    await this.store.devices.setConnectivity(deviceId, { lastDisconnectAt: this.clock.now() });
+    await this.store.devices.setConnectivity(deviceId, { lastDisconnectAt: this.clock.now(), ...(pending === undefined ? {} : { lastActivityAt: pending }) });
   }
 
   activity(deviceId: string): void {
