@@ -194,7 +194,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       client.sendPublish(message, qos, retain, ids);
       return;
     }
-    // [MQTT-3.1.2-5] (3.1.1) / v5 §3.1.2.4: QoS 1 and 2 messages are kept for an offline session.
+    // [MQTT-3.1.2-5] (3.1.1) / v5 §4.1: QoS 1 and 2 messages are kept for an offline session.
     if (qos === 0 || !session.persistent) return;
     const item = { message, qos, retain, subscriptionIds: ids };
     const dropped = session.enqueue(item, this.limits.maxQueuedMessages);
@@ -263,7 +263,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       session.persisted = false;
       this.persist(() => this.persistence.deleteSession(session.clientId));
     }
-    // [MQTT-3.1.3-9] a delayed will is sent when the session ends first.
+    // [MQTT-3.1.2-8] a delayed will is sent when the session ends first.
     const will = this.pendingWills.get(session);
     if (will !== undefined) {
       this.pendingWills.delete(session);

@@ -6,7 +6,7 @@ import { connected, TestClient } from './testing/test-client';
 const payload = Buffer.alloc(64, 1);
 
 describe('flow control and back-pressure', () => {
-  test('[MQTT-3.3.4-9] the broker never has more QoS 1 messages in flight than the client Receive Maximum', async () => {
+  test('[MQTT-3.3.4-9] v5: the broker never has more QoS 1 messages in flight than the client Receive Maximum', async () => {
     const broker = new Broker();
     const sub = await connected(broker, 5, { clientId: 's', properties: { receiveMaximum: 2 } });
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'f', qos: 1 }] });
@@ -20,7 +20,7 @@ describe('flow control and back-pressure', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.4-10] control packets are not delayed by a full window; queued messages keep their order [MQTT-4.6.0-6]', async () => {
+  test('[MQTT-3.3.4-10] v5: control packets are not delayed by a full window; queued messages keep their order [MQTT-4.6.0-5]', async () => {
     const broker = new Broker();
     const sub = await connected(broker, 5, { clientId: 's', properties: { receiveMaximum: 1 } });
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'f', qos: 1 }] });

@@ -61,7 +61,7 @@ export class Client implements FrameSink {
   problemInformation = true;
   readonly topicAliases = new Map<number, string>();
   will: Will | undefined;
-  /** Session Expiry Interval as sent in CONNECT; 0 forbids raising it at DISCONNECT [MQTT-3.14.2-2]. */
+  /** Session Expiry Interval as sent in CONNECT; 0 forbids raising it at DISCONNECT (v5 §3.14.2.2.2). */
   connectSessionExpiry = 0;
   disconnectReason: DisconnectReason | undefined;
   /** QoS 1/2 PUBLISH packets waiting for the onPublish hook, counted against Receive Maximum. */
@@ -104,7 +104,7 @@ export class Client implements FrameSink {
     stream.on('close', () => {
       this.shutdown({ reasonCode: ReasonCode.UnspecifiedError, message: 'connection lost', byClient: false });
     });
-    // [MQTT-3.1.4-1] the first packet must be CONNECT, within a time limit.
+    // [MQTT-3.1.0-1] the first packet must be CONNECT, within a time limit (MQTT §3.1.4).
     this.connectTimer = broker.clock.setTimeout(() => {
       if (!this.connected) this.shutdown({ reasonCode: ReasonCode.MaximumConnectTime, message: 'no CONNECT in time', byClient: false });
     }, broker.limits.connectTimeoutMs);

@@ -2,7 +2,7 @@ import type { UserProperties } from 'mqtt-packet';
 
 export type QoS = 0 | 1 | 2;
 
-/** The v5 PUBLISH properties the broker forwards unaltered [MQTT-3.3.2-4], [MQTT-3.3.2-20]. */
+/** The v5 PUBLISH properties the broker forwards unaltered [MQTT-3.3.2-4], [MQTT-3.3.2-15], [MQTT-3.3.2-16], [MQTT-3.3.2-17], [MQTT-3.3.2-20]. */
 export interface MessageProperties {
   payloadFormatIndicator?: boolean;
   messageExpiryInterval?: number;

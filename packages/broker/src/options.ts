@@ -122,6 +122,8 @@ export function resolveLimits(partial: Partial<BrokerLimits> | undefined): Reado
   if (limits.receiveMaximum < 1 || limits.receiveMaximum > 65_535) errors.push('limits.receiveMaximum must be 1..65535');
   if (limits.topicAliasMaximum > 65_535) errors.push('limits.topicAliasMaximum must be 0..65535');
   if (limits.maxPacketSize < 16) errors.push('limits.maxPacketSize must be at least 16');
+  // [MQTT-3.1.3-5] the server must allow client ids of 1 to 23 bytes.
+  if (limits.maxClientIdLength < 23) errors.push('limits.maxClientIdLength must be at least 23');
   if (errors.length > 0) throw new RangeError(`invalid broker limits:\n  ${errors.join('\n  ')}`);
   return Object.freeze(limits);
 }

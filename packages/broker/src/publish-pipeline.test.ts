@@ -31,7 +31,7 @@ describe('publish hooks', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.6.0-2] [MQTT-4.6.0-3] acknowledgements and routing keep arrival order when hooks resolve out of order', async () => {
+  test('[MQTT-4.6.0-6] 3.1.1: routing keeps arrival order, and so do PUBACKs (MQTT §4.6), when hooks resolve out of order', async () => {
     const pending: ReturnType<typeof deferred>[] = [];
     const broker = new Broker({ hooks: { onPublish: () => { const d = deferred(); pending.push(d); return d.promise; } } });
     const sub = await connected(broker, 4, { clientId: 's' });

@@ -27,7 +27,8 @@ function refusalCode(result: boolean | number): number | undefined {
 /**
  * Runs the authorizePublish/onPublish hooks for one client's PUBLISH packets. Hooks run
  * concurrently (so the platform can commit many messages in one transaction), but messages are
- * routed and acknowledged in arrival order [MQTT-4.6.0-2]/[MQTT-4.6.0-3], only after their hook
+ * routed in arrival order [MQTT-4.6.0-5] (v5) / [MQTT-4.6.0-6] (3.1.1) and acknowledged in arrival
+ * order (§4.6 asks it of Clients; the broker keeps it too), only after their hook
  * resolved. Too many pending calls pause reading the client's socket.
  */
 export class PublishPipeline {

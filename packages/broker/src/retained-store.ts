@@ -84,7 +84,7 @@ export class RetainedStore {
     }
     const level = levels[i] ?? '';
     if (level === '#') {
-      // "a/#" includes "a" itself [MQTT-4.7.1-2]; at the root '$' topics are skipped [MQTT-4.7.2-1].
+      // "a/#" includes "a" itself (MQTT §4.7.1.2); at the root '$' topics are skipped [MQTT-4.7.2-1].
       if (i > 0 && node.message !== undefined) out.push(node.message);
       collectAll(node, out, i === 0);
       return;

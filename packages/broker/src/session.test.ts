@@ -32,7 +32,7 @@ describe('sessions', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-4] [MQTT-3.2.2-3] clean start discards the session: Session Present 0, no subscriptions', async () => {
+  test('[MQTT-3.1.2-4] [MQTT-3.2.2-2] v5 clean start discards the session: Session Present 0, no subscriptions', async () => {
     const broker = new Broker();
     const { c } = await persistentSubscriber(broker, 5);
     c.send({ cmd: 'disconnect', reasonCode: 0 });
@@ -44,7 +44,7 @@ describe('sessions', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.4.0-1] [MQTT-3.3.1-1] unacknowledged QoS 1 is resent with DUP on reconnect, PUBREL resent for QoS 2', async () => {
+  test('[MQTT-4.4.0-1] [MQTT-3.3.1-1] v5: unacknowledged QoS 1 is resent with DUP on reconnect, PUBREL resent for QoS 2', async () => {
     const broker = new Broker();
     const { c, options } = await persistentSubscriber(broker, 5, 2);
     await broker.publish({ topic: 'q/a', payload, qos: 1 });
@@ -87,7 +87,7 @@ describe('sessions', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-23] v5 session expiry 0 (absent): the session ends with the connection', async () => {
+  test('MQTT 5.0 §3.1.2.11.2: session expiry 0 (absent): the session ends with the connection', async () => {
     const broker = new Broker();
     const c = await connected(broker, 5, { clientId: 'z', clean: false });
     c.send({ cmd: 'disconnect', reasonCode: 0 });
@@ -96,7 +96,7 @@ describe('sessions', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.14.2-2] v5: DISCONNECT raising Session Expiry from 0 is a protocol error', async () => {
+  test('MQTT 5.0 §3.14.2.2.2: DISCONNECT raising Session Expiry from 0 is a protocol error', async () => {
     const broker = new Broker();
     const c = await connected(broker, 5, { clientId: 'z' });
     c.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 60 } });

@@ -44,7 +44,7 @@ export class Session {
     return this.expiryIntervalSec > 0;
   }
 
-  /** The next packet id not in flight [MQTT-2.2.1-3]; 0 when all 65535 are in use. */
+  /** The next packet id not in flight [MQTT-2.2.1-4] (v5) / [MQTT-2.3.1-4] (3.1.1); 0 when all 65535 are in use. */
   allocatePacketId(): number {
     for (let tries = 0; tries < 65_535; tries++) {
       const id = this.nextPacketId;

@@ -143,7 +143,7 @@ export class SubscriptionTrie {
     const wildcardsAllowed = !(i === 0 && dollar);
     if (wildcardsAllowed) {
       const hash = node.children.get('#');
-      // '#' also matches the parent level: "a/#" matches "a" [MQTT-4.7.1-2].
+      // '#' also matches the parent level: "a/#" matches "a" (MQTT §4.7.1.2).
       if (hash !== undefined) collect(hash, byClient, shared);
     }
     if (i === levels.length) {

@@ -30,7 +30,8 @@ export function topicFilterError(filter: string, limits: TopicLimits): string | 
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i] ?? '';
     if (level.includes('\u0000')) return 'U+0000 in topic filter'; // [MQTT-4.7.3-2]
-    // [MQTT-4.7.1-1] '#' alone in its level and last; [MQTT-4.7.1-2] '+' alone in its level.
+    // [MQTT-4.7.1-1] '#' alone in its level and last; [MQTT-4.7.1-2] '+' alone in its level
+    // (v5 numbering; 3.1.1 [MQTT-4.7.1-2] and [MQTT-4.7.1-3]).
     if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return "misplaced '#'";
     if (level.includes('+') && level !== '+') return "misplaced '+'";
   }
@@ -67,7 +68,7 @@ export function topicMatches(filter: string, topic: string): boolean {
   if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
   for (let i = 0; i < f.length; i++) {
     const level = f[i];
-    if (level === '#') return true; // also matches the parent level [MQTT-4.7.1-2]
+    if (level === '#') return true; // also matches the parent level (MQTT §4.7.1.2)
     if (i >= t.length) return false;
     if (level !== '+' && level !== t[i]) return false;
   }

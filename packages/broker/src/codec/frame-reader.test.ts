@@ -27,7 +27,7 @@ describe('frame reader and bad input', () => {
     }
   });
 
-  test('[MQTT-3.2.2-15] a Remaining Length above the maximum packet size is refused from the fixed header, before buffering', () => {
+  test('[MQTT-3.2.2-15] v5: a Remaining Length above the maximum packet size is refused from the fixed header, before buffering', () => {
     const { r, packets, errors } = reader(1024);
     // PUBLISH announcing 268,435,455 bytes (the maximum encodable), followed by 3 bytes only.
     r.push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x01, 0x61]));
@@ -35,13 +35,13 @@ describe('frame reader and bad input', () => {
     assert.deepEqual(packets, []);
   });
 
-  test('[MQTT-1.5.5-1] a variable byte integer longer than 4 bytes is malformed', () => {
+  test('MQTT 5.0 §1.5.5 / 3.1.1 §2.2.3: a variable byte integer longer than 4 bytes is malformed', () => {
     const { r, errors } = reader(1 << 30);
     r.push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
     assert.deepEqual(errors, [0x81]);
   });
 
-  test('[MQTT-2.2.2-2] reserved flag bits set wrong close the connection', () => {
+  test('[MQTT-2.1.3-1] (v5) [MQTT-2.2.2-2] (3.1.1): reserved flag bits set wrong are malformed and close the connection', () => {
     for (const header of [0x13, 0x41, 0x60, 0x81, 0xa0, 0xc1, 0xe1]) {
       const { r, errors } = reader();
       r.push(Buffer.from([header, 0x02, 0x00, 0x01]));
@@ -63,7 +63,7 @@ describe('frame reader and bad input', () => {
     assert.deepEqual(errors, [0x81]);
   });
 
-  test('[MQTT-1.5.4-1] ill-formed UTF-8 in a SUBSCRIBE filter or CONNECT client id is malformed', () => {
+  test('[MQTT-1.5.3-1] 3.1.1: ill-formed UTF-8 in a SUBSCRIBE filter or CONNECT client id is malformed', () => {
     const sub = reader();
     sub.r.protocolVersion = 4;
     sub.r.push(Buffer.from([0x82, 0x07, 0x00, 0x01, 0x00, 0x02, 0xc3, 0x28, 0x00]));

@@ -145,7 +145,7 @@ describe('CONNECT', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.4-1] no CONNECT within the connect timeout closes the connection', async () => {
+  test('MQTT §3.1.4 (3.1.1 and 5.0): no CONNECT within the connect timeout closes the connection', async () => {
     const clock = new FakeClock();
     const broker = new Broker({ clock, limits: { connectTimeoutMs: 1000 } });
     const c = new TestClient(broker, 4);
@@ -208,11 +208,18 @@ describe('CONNECT', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.3-5] client ids longer than maxClientIdLength are refused (0x85)', async () => {
-    const broker = new Broker({ limits: { maxClientIdLength: 8 } });
+  test('[MQTT-3.1.3-5] [MQTT-3.1.3-8] v5: client ids up to 23 bytes are always allowed; longer than maxClientIdLength are refused (0x85)', async () => {
+    const broker = new Broker({ limits: { maxClientIdLength: 23 } });
+    const ok = new TestClient(broker, 5);
+    assert.equal((await ok.connect({ clientId: 'x'.repeat(23) })).reasonCode, 0);
     const c = new TestClient(broker, 5);
-    assert.equal((await c.connect({ clientId: 'x'.repeat(9) })).reasonCode, 0x85);
+    assert.equal((await c.connect({ clientId: 'y'.repeat(24) })).reasonCode, 0x85);
+    await c.waitClosed();
     await broker.close();
+  });
+
+  test('[MQTT-3.1.3-5] maxClientIdLength below 23 is refused as a configuration error', () => {
+    assert.throws(() => new Broker({ limits: { maxClientIdLength: 8 } }), /maxClientIdLength/);
   });
 
   test('client and clientDisconnect events fire with the reason', async () => {

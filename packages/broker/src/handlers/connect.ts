@@ -133,7 +133,7 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
 
   const cleanStart = packet.clean !== false;
   let session = broker.sessions.get(clientId);
-  // [MQTT-3.1.2-4] Clean Start discards an existing session.
+  // [MQTT-3.1.2-4] (v5) / [MQTT-3.1.2-6] (3.1.1): Clean Start discards an existing session.
   if (session !== undefined && cleanStart) {
     broker.destroySession(session);
     session = undefined;

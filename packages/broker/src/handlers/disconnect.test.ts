@@ -14,7 +14,7 @@ async function watcher(broker: Broker): Promise<TestClient> {
 }
 
 describe('DISCONNECT and will messages', () => {
-  test('[MQTT-3.1.2-8] the will is published when the connection is lost', async () => {
+  test('[MQTT-3.1.2-8] 3.1.1: the will is published when the connection is lost', async () => {
     const broker = new Broker();
     const w = await watcher(broker);
     const c = await connected(broker, 4, { clientId: 'dev', will });
@@ -25,7 +25,7 @@ describe('DISCONNECT and will messages', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-10] 3.1.1: DISCONNECT discards the will', async () => {
+  test('[MQTT-3.1.2-10] [MQTT-3.14.4-3] 3.1.1: DISCONNECT discards the will', async () => {
     const broker = new Broker();
     const w = await watcher(broker);
     const c = await connected(broker, 4, { clientId: 'dev', will });
@@ -71,7 +71,7 @@ describe('DISCONNECT and will messages', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.3-9] v5: the will is sent when the session expires before the will delay', async () => {
+  test('[MQTT-3.1.2-8] v5: the will is sent when the session expires before the will delay', async () => {
     const clock = new FakeClock();
     const broker = new Broker({ clock });
     const w = await watcher(broker);
@@ -83,7 +83,7 @@ describe('DISCONNECT and will messages', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-8] the will is published after a keep-alive timeout, with its v5 properties', async () => {
+  test('[MQTT-3.1.2-8] v5: the will is published after a keep-alive timeout, with its properties', async () => {
     const clock = new FakeClock();
     const broker = new Broker({ clock });
     const w = await watcher(broker);

@@ -7,7 +7,7 @@ export function handleDisconnect(broker: Broker, client: Client, packet: IDiscon
   const reasonCode = client.protocolVersion === 5 ? (packet.reasonCode ?? 0) : 0;
   const expiry = packet.properties?.sessionExpiryInterval;
   if (expiry !== undefined) {
-    // [MQTT-3.14.2-2] a session that started with expiry 0 cannot be given one at DISCONNECT.
+    // v5 §3.14.2.2.2: a session that started with expiry 0 cannot be given one at DISCONNECT.
     if (client.connectSessionExpiry === 0 && expiry !== 0) {
       client.terminate(ReasonCode.ProtocolError, 'session expiry raised from 0 at DISCONNECT');
       return;

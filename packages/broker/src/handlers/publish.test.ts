@@ -26,7 +26,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.3.2-4] QoS 1: PUBACK to the publisher; the subscriber gets a packet id and must PUBACK', async () => {
+  test('[MQTT-4.3.2-1] [MQTT-4.3.2-2] 3.1.1 QoS 1: PUBACK to the publisher; the subscriber gets a packet id and must PUBACK', async () => {
     const broker = new Broker();
     const { sub, pub } = await pair(broker, 4);
     pub.send({ cmd: 'publish', topic: 't/a', payload, qos: 1, messageId: 7, retain: false, dup: false });
@@ -41,7 +41,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.3.3-10] QoS 2: PUBREC, PUBREL, PUBCOMP both ways; a resent PUBLISH before PUBREL is not delivered twice', async () => {
+  test('[MQTT-4.3.3-10] [MQTT-4.3.3-11] v5 QoS 2: PUBREC, PUBREL, PUBCOMP both ways; a resent PUBLISH before PUBREL is not delivered twice', async () => {
     const broker = new Broker();
     const { sub, pub } = await pair(broker, 5);
     pub.send({ cmd: 'publish', topic: 't/a', payload, qos: 2, messageId: 9, retain: false, dup: false });
@@ -60,7 +60,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.8.4-6] delivered QoS is the minimum of published and granted QoS', async () => {
+  test('[MQTT-3.8.4-6] 3.1.1: delivered QoS is the minimum of published and granted QoS', async () => {
     const broker = new Broker();
     const { sub, pub } = await pair(broker, 4, 1);
     pub.send({ cmd: 'publish', topic: 't/a', payload, qos: 2, messageId: 1, retain: false, dup: false });
@@ -94,7 +94,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.7.3-2] U+0000 in a topic name is refused', async () => {
+  test('[MQTT-4.7.3-2] [MQTT-1.5.3-2] 3.1.1: U+0000 in a topic name closes the connection', async () => {
     const broker = new Broker();
     const { pub } = await pair(broker, 4);
     pub.raw([0x30, 0x06, 0x00, 0x03, 0x61, 0x00, 0x62, 0x78]);
@@ -102,7 +102,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.1-4] QoS 3 is a malformed packet and closes the connection', async () => {
+  test('[MQTT-3.3.1-4] 3.1.1: QoS 3 is a malformed packet and closes the connection', async () => {
     const broker = new Broker();
     const { pub } = await pair(broker, 4);
     pub.raw([0x36, 0x06, 0x00, 0x01, 0x61, 0x00, 0x01, 0x78]);
@@ -110,7 +110,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.2-1] v5: a zero-length topic without a Topic Alias is a protocol error (0x82)', async () => {
+  test('MQTT 5.0 §3.3.2.1: a zero-length topic without a Topic Alias is a protocol error (0x82)', async () => {
     const broker = new Broker();
     const { pub } = await pair(broker, 5);
     pub.raw([0x30, 0x04, 0x00, 0x00, 0x00, 0x78]);
@@ -138,7 +138,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.2-4] [MQTT-3.3.2-20] v5 properties are forwarded: user properties, content type, payload format, response topic, correlation data', async () => {
+  test('[MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-20] v5 properties are forwarded: user properties, content type, payload format, response topic, correlation data', async () => {
     const broker = new Broker();
     const { sub, pub } = await pair(broker, 5);
     const properties = {
@@ -157,7 +157,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.2-6] message expiry: the forwarded interval is reduced by the time spent queued', async () => {
+  test('[MQTT-3.3.2-6] v5 message expiry: the forwarded interval is reduced by the time spent queued', async () => {
     const clock = new FakeClock();
     const broker = new Broker({ clock });
     const sub = await connected(broker, 5, { clientId: 's', clean: false, properties: { sessionExpiryInterval: 100 } });
@@ -205,7 +205,7 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
-  test('[MQTT-2.2.1-3] a QoS 1 PUBLISH with packet id 0 is a protocol error', async () => {
+  test('[MQTT-2.2.1-3] v5: a QoS 1 PUBLISH with packet id 0 is a protocol error', async () => {
     const broker = new Broker();
     const pub = await connected(broker, 5, { clientId: 'p' });
     pub.raw([0x32, 0x06, 0x00, 0x01, 0x61, 0x00, 0x00, 0x00]);

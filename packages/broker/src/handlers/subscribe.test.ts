@@ -17,7 +17,7 @@ function publish(c: TestClient, topic: string, options: { qos?: 0 | 1 | 2; retai
 }
 
 describe('SUBSCRIBE / UNSUBSCRIBE', () => {
-  test('[MQTT-3.8.4-1] [MQTT-3.9.3-1] SUBACK carries the packet id and one granted QoS per filter in order', async () => {
+  test('[MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.8.4-5] [MQTT-3.9.3-1] 3.1.1: SUBACK carries the packet id and one granted QoS per filter in order', async () => {
     const broker = new Broker();
     const c = await connected(broker, 4, { clientId: 's' });
     const ack = await subscribe(c, [
@@ -30,7 +30,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.7.1-2] [MQTT-4.7.1-3] "+" matches one level, "#" any number including the parent', async () => {
+  test('MQTT 3.1.1 §4.7.1.2, §4.7.1.3: "+" matches one level, "#" any number including the parent', async () => {
     const broker = new Broker();
     const c = await connected(broker, 4, { clientId: 's' });
     await subscribe(c, [
@@ -60,7 +60,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.7.1-1] v5: an invalid filter gets SUBACK 0x8F, the others are granted', async () => {
+  test('[MQTT-4.7.1-1] [MQTT-4.7.1-2] v5: an invalid filter gets SUBACK 0x8F, the others are granted', async () => {
     const broker = new Broker();
     const c = await connected(broker, 5, { clientId: 's' });
     const ack = await subscribe(c, [
@@ -80,7 +80,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.8.3-3] 3.1.1: SUBSCRIBE reserved flags wrong closes the connection [MQTT-2.2.2-2]', async () => {
+  test('[MQTT-3.8.1-1] 3.1.1: SUBSCRIBE reserved flags wrong closes the connection [MQTT-2.2.2-2]', async () => {
     const broker = new Broker();
     const c = await connected(broker, 4, { clientId: 's' });
     c.raw([0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]);
@@ -99,7 +99,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.1-6] retained: set, replace, delete by empty payload; delivered with RETAIN=1 on subscribe', async () => {
+  test('[MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8] [MQTT-3.3.1-10] 3.1.1 retained: set, replace, delete by empty payload; delivered with RETAIN=1 on subscribe', async () => {
     const broker = new Broker();
     const pub = await connected(broker, 4, { clientId: 'p' });
     publish(pub, 'r/1', { retain: true, body: Buffer.from('one') });
@@ -175,7 +175,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.4-3] [MQTT-3.3.4-4] overlapping subscriptions: one copy, max QoS, all subscription identifiers', async () => {
+  test('[MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-4] v5 overlapping subscriptions: one copy, max QoS, all subscription identifiers', async () => {
     const broker = new Broker();
     const c = await connected(broker, 5, { clientId: 's' });
     await subscribe(c, [{ topic: 'o/#', qos: 0 }], { subscriptionIdentifier: 11 });
@@ -204,7 +204,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-4.8.2-2] shared subscriptions: round-robin across the group, no retained messages on subscribe', async () => {
+  test('MQTT 5.0 §4.8.2, §3.3.1.3: shared subscriptions: round-robin across the group, no retained messages on subscribe', async () => {
     const broker = new Broker();
     const pub = await connected(broker, 5, { clientId: 'p' });
     publish(pub, 'jobs/0', { retain: true });
@@ -223,7 +223,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.8.4-3] a SUBSCRIBE with the same filter replaces the subscription (new QoS)', async () => {
+  test('[MQTT-3.8.4-3] 3.1.1: a SUBSCRIBE with the same filter replaces the subscription (new QoS)', async () => {
     const broker = new Broker();
     const c = await connected(broker, 4, { clientId: 's' });
     await subscribe(c, [{ topic: 'q', qos: 0 }]);
@@ -235,7 +235,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.10.4-4] [MQTT-3.10.4-5] UNSUBSCRIBE: UNSUBACK with the id; v5 codes 0x00 / 0x11; delivery stops', async () => {
+  test('[MQTT-3.10.4-1] [MQTT-3.10.4-2] [MQTT-3.10.4-4] [MQTT-3.10.4-5] UNSUBSCRIBE: UNSUBACK with the id; v5 codes 0x00 / 0x11; delivery stops', async () => {
     const broker = new Broker();
     const c = await connected(broker, 5, { clientId: 's' });
     await subscribe(c, [{ topic: 'u', qos: 0 }]);
@@ -249,7 +249,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.8.3-2] v5: SUBSCRIBE with Subscription Identifier 0 is a protocol error', async () => {
+  test('MQTT 5.0 §3.8.2.1.2: SUBSCRIBE with Subscription Identifier 0 is a protocol error', async () => {
     const broker = new Broker();
     const c = await connected(broker, 5, { clientId: 's' });
     // SUBSCRIBE id 1, properties: 0x0B subscription identifier = 0, filter "a" QoS 0.

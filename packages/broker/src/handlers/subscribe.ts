@@ -97,7 +97,7 @@ export async function handleSubscribe(broker: Broker, client: Client, packet: IS
     if (o === 'fatal' || o.subscription === undefined) continue;
     const s = o.subscription;
     // [MQTT-3.3.1-9] rh 0: send retained; [MQTT-3.3.1-10] rh 1: only for a new subscription;
-    // [MQTT-3.3.1-11] rh 2: never. Shared subscriptions get no retained messages (v5 §4.8.2).
+    // [MQTT-3.3.1-11] rh 2: never. Shared subscriptions get no retained messages (v5 §3.3.1.3).
     if (s.shareGroup !== undefined || s.retainHandling === 2 || (s.retainHandling === 1 && o.isNew !== true)) continue;
     broker.sendRetained(client, s, s.qos);
   }
