@@ -4,7 +4,8 @@
 //
 //   node --import tsx bench/ingest/run.ts [--runs 3] [--quick] [--scenarios mqtt-qos1,mqtt-qos0,http]
 //        [--values 1,10] [--devices 100] [--messages 200000] [--http-requests 40000] [--window 100]
-//        [--http-concurrency 64] [--sync full,normal] [--group-delay 2] [--protocol 4|5] [--cpu-prof DIR] [--json FILE]
+//        [--http-concurrency 64] [--sync full,normal] [--group-delay 2] [--group-rows 5000] [--protocol 4|5]
+//        [--check 5] [--cpu-prof DIR] [--json FILE]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     'http-concurrency': { type: 'string', default: '64' },
     sync: { type: 'string', default: 'full' },
     'group-delay': { type: 'string' },
+    'group-rows': { type: 'string' },
     protocol: { type: 'string', default: '4' },
     check: { type: 'string', default: '5' },
     'cpu-prof': { type: 'string' },
@@ -48,6 +50,7 @@ const window = int('window', args.window, 100);
 const httpConcurrency = int('http-concurrency', args['http-concurrency'], 64);
 const syncModes = list('sync', args.sync, ['full', 'normal']);
 const groupDelays: (number | undefined)[] = args['group-delay'] === undefined ? [undefined] : intList('group-delay', args['group-delay'], 0);
+const groupRows: (number | undefined)[] = args['group-rows'] === undefined ? [undefined] : intList('group-rows', args['group-rows'], 1);
 const protocolVersion: ProtocolVersion = int('protocol', args.protocol, 4) === 5 ? 5 : 4;
 const checkDevices = int('check', args.check, 5);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
@@ -63,6 +66,7 @@ const TS_SLOT = 10_000_000;
 interface Config {
   sync: string;
   groupDelay: number | undefined;
+  groupRows: number | undefined;
 }
 interface Row {
   run: number;
@@ -73,8 +77,9 @@ interface Row {
   error?: string;
 }
 
-const configs: Config[] = syncModes.flatMap((sync) => groupDelays.map((groupDelay) => ({ sync, groupDelay })));
-const configName = (c: Config): string => `${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}`;
+const configs: Config[] = syncModes.flatMap((sync) => groupDelays.flatMap((groupDelay) => groupRows.map((rows) => ({ sync, groupDelay, groupRows: rows }))));
+const configName = (c: Config): string =>
+  `${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}`;
 const perDeviceOf = (s: Scenario): number => Math.max(1, Math.floor((s === 'http' ? httpRequests : messages) / deviceCount));
 
 installCleanup();
@@ -93,6 +98,7 @@ for (let run = 1; run <= runs; run++) {
     try {
       const env: Record<string, string> = { THINGSTEAD_STORAGE_SQLITE_SYNCHRONOUS: config.sync };
       if (config.groupDelay !== undefined) env.THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_DELAY_MS = String(config.groupDelay);
+      if (config.groupRows !== undefined) env.THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_ROWS = String(config.groupRows);
       server = await startServer({ repoRoot, env, cpuProfDir, timeoutMs: 30_000 });
       const srv = server;
       const api = new Api(`http://127.0.0.1:${srv.httpPort}`);
@@ -147,7 +153,7 @@ function line(r: Row): string {
 
 // Medians over runs; quiet runs only when there are any (`*` marks a figure from noisy runs only).
 const table: string[] = [
-  '| scenario | values/msg | sync | msg/s | values/s | p50 ms | p99 ms | not committed | REST check | CPU gen / server / other | runs (quiet) |',
+  '| scenario | values/msg | config | msg/s | values/s | p50 ms | p99 ms | not committed | REST check | CPU gen / server / other | runs (quiet) |',
   '|---|--:|---|--:|--:|--:|--:|--:|---|--:|--:|',
 ];
 for (const config of configs) {

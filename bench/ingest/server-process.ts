@@ -143,7 +143,10 @@ async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => {
+      console.log(`  (Thingstead did not stop within ${graceMs} ms of SIGTERM; killed, so no CPU profile)`);
+      child.kill('SIGKILL');
+    }, graceMs);
     await exited;
     clearTimeout(timer);
   }
