@@ -100,6 +100,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.route(Message.withExpiry({ topic: p.topic, payload, qos: p.qos ?? 0, retain: p.retain ?? false, properties: p.properties }, this.clock.now()));
   }
 
+  /** Whether a publish to `topic` would reach any subscription now; lets a caller skip building a payload nobody reads. */
+  hasSubscribers(topic: string): boolean {
+    const m = this.trie.match(topic);
+    return m.perClient.length > 0 || m.shared.length > 0;
+  }
+
   get clients(): IterableIterator<Client> {
     return this.clientsById.values();
   }
