@@ -173,6 +173,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.telemetry.latest(d.id)).v, { ts: t0 + 10, value: 2 });
     });
 
+    test('telemetry: in one batch the newest point of a series becomes latest, whatever the order', async () => {
+      const d = await newDevice('tele-batch');
+      await store.telemetry.append([
+        { deviceId: d.id, key: 'b', ts: t0 + 10, value: 1 },
+        { deviceId: d.id, key: 'b', ts: t0 + 30, value: 3 },
+        { deviceId: d.id, key: 'b', ts: t0 + 20, value: 2 },
+        { deviceId: d.id, key: 'c', ts: t0 + 5, value: 'x' },
+        { deviceId: d.id, key: 'c', ts: t0 + 5, value: 'y' },
+      ]);
+      assert.deepEqual(await store.telemetry.latest(d.id), { b: { ts: t0 + 30, value: 3 }, c: { ts: t0 + 5, value: 'y' } });
+    });
+
     test('telemetry: aggregation per interval bucket (min, max, avg, sum, count)', async () => {
       const d = await newDevice('tele-agg');
       const values = [1, 2, 3, 10, 20];

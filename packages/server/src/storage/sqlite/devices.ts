@@ -67,9 +67,13 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     db.prepare('DELETE FROM latest WHERE device = ?').run(row.seq);
     db.prepare('DELETE FROM devices WHERE seq = ?').run(row.seq);
   });
-  const byCredential = (column: string, value: string) => {
-    const r = db.prepare(`SELECT d.*, c.device_seq, c.type, c.access_token, c.mqtt_client_id, c.mqtt_username, c.mqtt_password_hash
-      FROM device_credentials c JOIN devices d ON d.seq = c.device_seq WHERE c.${column} = ? LIMIT 1`).get(value) as (DeviceRow & CredRow) | undefined;
+  // Prepared once: every HTTP device request and every MQTT CONNECT looks a credential up.
+  const credentialQuery = (column: 'access_token' | 'mqtt_username' | 'mqtt_client_id') =>
+    db.prepare(`SELECT d.*, c.device_seq, c.type, c.access_token, c.mqtt_client_id, c.mqtt_username, c.mqtt_password_hash
+      FROM device_credentials c JOIN devices d ON d.seq = c.device_seq WHERE c.${column} = ? LIMIT 1`);
+  const credentialQueries = { access_token: credentialQuery('access_token'), mqtt_username: credentialQuery('mqtt_username'), mqtt_client_id: credentialQuery('mqtt_client_id') };
+  const byCredential = (column: keyof typeof credentialQueries, value: string) => {
+    const r = credentialQueries[column].get(value) as (DeviceRow & CredRow) | undefined;
     return r && { device: device(r), credentials: credentials(r.id, r) };
   };
   return {

@@ -72,15 +72,21 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
   };
 
   const append = db.transaction((points: readonly TelemetryPoint[]) => {
+    // The newest point of each series in this batch: `latest` is written once per series, not per point.
+    const newest = new Map<string, [number, number, number, ReturnType<typeof columns>]>();
     for (const p of points) {
       // A device deleted while its data waited for the commit: nothing to store it under.
       const seq = seqOf(p.deviceId);
       if (seq === undefined) continue;
       const key = keyIdOf(p.key, true) ?? 0;
-      const [num, str, bool, json] = columns(p.value);
-      insertPoint.run(seq, key, p.ts, num, str, bool, json);
-      upsertLatest.run(seq, key, p.ts, num, str, bool, json);
+      const cols = columns(p.value);
+      insertPoint.run(seq, key, p.ts, ...cols);
+      const series = `${seq}:${key}`;
+      const seen = newest.get(series);
+      // Later points win ties, as INSERT OR REPLACE does for the series itself.
+      if (seen === undefined || p.ts >= seen[2]) newest.set(series, [seq, key, p.ts, cols]);
     }
+    for (const [seq, key, ts, cols] of newest.values()) upsertLatest.run(seq, key, ts, ...cols);
   });
 
   const perKey = <T>(deviceId: string, keys: readonly string[], f: (seq: number, keyId: number) => T): Record<string, T> => {
