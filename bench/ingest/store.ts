@@ -203,7 +203,7 @@ function indexCase(v: Variant, sync: 'full' | 'normal', batch: number, all: read
   db.pragma('wal_checkpoint(TRUNCATE)');
   const pages = db.pragma('page_count', { simple: true }) as number;
   const pageSize = db.pragma('page_size', { simple: true }) as number;
-  // One retention batch: the adapter's deleteOlderThan statement, 5,000 rows (the default batch size): the
+  // One retention batch: the retention statement the adapter used before it walked series (ts index), 5,000 rows (the default batch size): the
   // first 25 s of every series (200 series x 25 rows). Then the next 25 s deleted per series through the primary
   // key, as a retention job that walks `latest` could do without the ts index.
   const deleteOld = db.prepare('DELETE FROM telemetry WHERE (device, key, ts) IN (SELECT device, key, ts FROM telemetry WHERE ts < ? ORDER BY ts LIMIT ?)');

@@ -49,7 +49,11 @@ export interface TelemetryStore {
   aggregate(q: AggregateQuery): Promise<Record<string, TimedValue[]>>;
   latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TimedValue>>;
   keys(deviceId: string): Promise<string[]>;
-  /** Deletes at most `limit` points older than `before`; returns how many it deleted. */
-  deleteOlderThan(before: number, limit: number): Promise<number>;
+  /**
+   * One bounded step of retention: deletes points older than `before`, at most `budget` points and visiting
+   * at most `budget` series, continuing where the previous step stopped. `done` is true when a pass over
+   * every series has finished; the next call starts a new pass.
+   */
+  deleteExpired(before: number, budget: number): Promise<{ deleted: number; done: boolean }>;
   deleteDevice(deviceId: string): Promise<void>;
 }

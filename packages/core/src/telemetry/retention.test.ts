@@ -4,18 +4,18 @@ import { ManualClock } from '../clock';
 import type { Store } from '../store';
 import { RetentionJob } from './retention';
 
-test('deletes in batches until a short batch, with the cutoff from the clock', async () => {
+test('deletes in bounded steps until a pass is done, with the cutoff from the clock', async () => {
   const clock = new ManualClock(100 * 86_400_000);
   const calls: [number, number][] = [];
   let left = 25;
   const store = {
     refreshTokens: { deleteExpired: async () => 0 },
     telemetry: {
-      deleteOlderThan: async (before: number, limit: number) => {
-        calls.push([before, limit]);
-        const n = Math.min(left, limit);
-        left -= n;
-        return n;
+      deleteExpired: async (before: number, budget: number) => {
+        calls.push([before, budget]);
+        const deleted = Math.min(left, budget);
+        left -= deleted;
+        return { deleted, done: left === 0 && deleted < budget };
       },
     },
   } as unknown as Store;

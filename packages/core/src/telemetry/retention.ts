@@ -4,7 +4,7 @@ import type { Store } from '../store';
 export interface RetentionOptions {
   /** Keep telemetry this many days; 0 keeps it forever. */
   retentionDays: number;
-  /** Rows per delete, so a large backlog never holds the database for long. */
+  /** Rows deleted (and series visited) per step, so a large backlog never holds the database for long. */
   batchRows: number;
 }
 
@@ -27,9 +27,9 @@ export class RetentionJob {
     if (this.o.retentionDays <= 0) return { deletedPoints };
     const cutoff = now - this.o.retentionDays * dayMs;
     while (!this.stopped) {
-      const n = await this.store.telemetry.deleteOlderThan(cutoff, this.o.batchRows);
-      deletedPoints += n;
-      if (n < this.o.batchRows) break;
+      const step = await this.store.telemetry.deleteExpired(cutoff, this.o.batchRows);
+      deletedPoints += step.deleted;
+      if (step.done) break;
       await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 0));
     }
     return { deletedPoints };

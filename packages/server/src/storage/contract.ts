@@ -206,19 +206,32 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.telemetry.aggregate({ ...q, agg: 'count', limit: 1 })).x, [{ ts: t0, value: 3 }]);
     });
 
-    test('telemetry: points of an unknown device are ignored; deleteOlderThan works in batches', async () => {
+    test('telemetry: points of an unknown device are ignored; retention deletes in bounded steps until a pass is done', async () => {
       const d = await newDevice('tele-ret');
+      const d2 = await newDevice('tele-ret-2');
       await store.telemetry.append([{ deviceId: randomUUID(), key: 'x', ts: t0, value: 1 }]);
-      await store.telemetry.append(Array.from({ length: 25 }, (_, i) => ({ deviceId: d.id, key: 'r', ts: 1_000_000_000_000 + i, value: i })));
+      const old = 1_000_000_000_000;
+      await store.telemetry.append([
+        ...Array.from({ length: 25 }, (_, i) => ({ deviceId: d.id, key: 'r', ts: old + i, value: i })),
+        ...Array.from({ length: 9 }, (_, i) => ({ deviceId: d2.id, key: 'r', ts: old + i, value: i })),
+        ...Array.from({ length: 9 }, (_, i) => ({ deviceId: d2.id, key: 's', ts: old + i, value: i })),
+      ]);
       let total = 0;
-      for (let n = -1; n !== 0; ) {
-        n = await store.telemetry.deleteOlderThan(1_000_000_000_020, 7);
-        assert.ok(n <= 7);
-        total += n;
+      let steps = 0;
+      for (let done = false; !done; steps++) {
+        const step = await store.telemetry.deleteExpired(old + 20, 7);
+        assert.ok(step.deleted <= 7, `a step deleted ${step.deleted}`);
+        total += step.deleted;
+        done = step.done;
+        assert.ok(steps < 100, 'the pass ends');
       }
-      assert.ok(total >= 20, `deleted ${total}`);
+      assert.equal(total, 20 + 9 + 9);
       const left = await store.telemetry.query({ deviceId: d.id, keys: ['r'], from: 0, to: 2e12, limit: 100, order: 'asc' });
       assert.deepEqual(left.r?.map((p) => p.value), [20, 21, 22, 23, 24]);
+      assert.deepEqual(await store.telemetry.query({ deviceId: d2.id, keys: ['r', 's'], from: 0, to: 2e12, limit: 100, order: 'asc' }), { r: [], s: [] });
+      assert.deepEqual((await store.telemetry.latest(d.id)).r, { ts: old + 24, value: 24 }, 'latest is kept');
+      const again = await store.telemetry.deleteExpired(old + 20, 7);
+      assert.equal(again.deleted, 0, 'a new pass finds nothing more');
     });
 
     test('deleting a device removes its telemetry and credentials; deleting a tenant removes everything it owns', async () => {

@@ -107,4 +107,8 @@ export const migrations: readonly string[] = [
     last_activity_at INTEGER
   );
   `,
+  `
+  -- Retention now deletes series by series through the primary key (ADR 0002); the ts index only cost.
+  DROP INDEX IF EXISTS telemetry_ts;
+  `,
 ];

@@ -45,7 +45,36 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
   ) as Record<keyof typeof aggSql, ReturnType<Db['prepare']>>;
   const latestAll = db.prepare('SELECT k.key AS key, l.ts, l.num, l.str, l.bool, l.json FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key');
   const keysOf = db.prepare('SELECT k.key AS key FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key');
-  const deleteOld = db.prepare('DELETE FROM telemetry WHERE (device, key, ts) IN (SELECT device, key, ts FROM telemetry WHERE ts < ? ORDER BY ts LIMIT ?)');
+  // Retention walks the series (every series has a row in `latest`) and deletes through the primary key, so
+  // telemetry needs no index on ts alone (which cost 13-15% of insert speed and 57% more space; ADR 0002).
+  const seriesFrom = db.prepare('SELECT device, key FROM latest WHERE (device, key) >= (?, ?) ORDER BY device, key LIMIT ?');
+  const deleteInSeries = db.prepare(`DELETE FROM telemetry WHERE (device, key, ts) IN
+    (SELECT device, key, ts FROM telemetry WHERE device = ? AND key = ? AND ts < ? ORDER BY ts LIMIT ?)`);
+  /** The next series to visit (inclusive): where the previous retention step stopped. */
+  let retentionCursor: [number, number] = [0, 0];
+  const retentionStep = db.transaction((before: number, budget: number) => {
+    let deleted = 0;
+    let visited = 0;
+    while (visited < budget) {
+      const page = seriesFrom.all(retentionCursor[0], retentionCursor[1], Math.min(256, budget - visited)) as { device: number; key: number }[];
+      if (page.length === 0) {
+        retentionCursor = [0, 0];
+        return { deleted, done: true };
+      }
+      for (const s of page) {
+        visited++;
+        const n = deleteInSeries.run(s.device, s.key, before, budget - deleted).changes;
+        deleted += n;
+        if (deleted >= budget) {
+          // This series may hold more: start the next step on it again.
+          retentionCursor = [s.device, s.key];
+          return { deleted, done: false };
+        }
+        retentionCursor = [s.device, s.key + 1];
+      }
+    }
+    return { deleted, done: false };
+  });
 
   const seqOf = (deviceId: string): number | undefined => {
     let seq = deviceSeq.get(deviceId);
@@ -127,7 +156,7 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
       const seq = seqOf(deviceId);
       return seq === undefined ? [] : (keysOf.all(seq) as { key: string }[]).map((r) => r.key);
     },
-    deleteOlderThan: async (before, limit) => deleteOld.run(before, limit).changes,
+    deleteExpired: async (before, budget) => retentionStep(before, Math.max(1, budget)),
     deleteDevice: async (deviceId) => {
       const seq = seqOf(deviceId);
       if (seq === undefined) return;
