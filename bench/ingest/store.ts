@@ -119,28 +119,24 @@ async function appendCase(sync: 'full' | 'normal', batch: number): Promise<{ row
 interface Variant {
   name: string;
   tsIndex: boolean;
-  /** row: one upsert per row (as shipped); batch: one per series per transaction (newest ts wins); none. */
+  /** row: one upsert per row (the first cut); batch: one per series per transaction, newest ts wins (as shipped); none. */
   latest: 'row' | 'batch' | 'none';
 }
 const VARIANTS: Variant[] = [
-  { name: 'as shipped (ts index, latest per row)', tsIndex: true, latest: 'row' },
-  { name: 'without telemetry_ts index', tsIndex: false, latest: 'row' },
-  { name: 'latest once per series per batch', tsIndex: true, latest: 'batch' },
-  { name: 'without latest upsert', tsIndex: true, latest: 'none' },
-  { name: 'neither index nor latest', tsIndex: false, latest: 'none' },
+  { name: 'as shipped (no ts index, latest once per series per batch)', tsIndex: false, latest: 'batch' },
+  { name: 'with a telemetry_ts index', tsIndex: true, latest: 'batch' },
+  { name: 'latest per row', tsIndex: false, latest: 'row' },
+  { name: 'first cut (ts index, latest per row)', tsIndex: true, latest: 'row' },
+  { name: 'without latest upsert', tsIndex: false, latest: 'none' },
 ];
 
 function openCopy(v: Variant, sync: 'full' | 'normal'): Database.Database {
   const db = new Database(join(tempDir(), 'copy.db'));
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
-  let schema = migrations.join('\n');
-  if (!v.tsIndex) {
-    const before = schema;
-    schema = schema.replace(/CREATE INDEX telemetry_ts ON telemetry\(ts\);/, '');
-    if (schema === before) throw new Error('the telemetry_ts index is no longer in the migrations; update bench/ingest/store.ts');
-  }
-  db.exec(schema);
+  // The migrations end without the ts index (migration 3 drops it); the first cut's index is added back here.
+  db.exec(migrations.join('\n'));
+  if (v.tsIndex) db.exec('CREATE INDEX telemetry_ts ON telemetry(ts)');
   return db;
 }
 
@@ -327,7 +323,7 @@ if (parts.has('append')) {
     const nr = median(n.map((x) => x.rowsPerSec));
     lines.push(`| ${fmtInt(batch)} | ${fmtInt(fr)} | ${fmtMs(median(f.map((x) => x.commitMs)))} | ${fmtInt(nr)} | ${fmtMs(median(n.map((x) => x.commitMs)))} | ${(nr / fr).toFixed(2)}x |`);
   }
-  console.log(`\nAppend through createSqliteStore (telemetry + latest per row), ${DEVICES} devices x 2 keys, medians of ${runs}:\n${lines.join('\n')}\n`);
+  console.log(`\nAppend through createSqliteStore (telemetry rows + latest once per series per transaction), ${DEVICES} devices x 2 keys, medians of ${runs}:\n${lines.join('\n')}\n`);
   json.append = Object.fromEntries(results);
 }
 
