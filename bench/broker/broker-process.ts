@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processCpuSeconds } from './machine-cpu';
+import { children, installCleanup } from '../lib/child-cleanup';
 
 export type BrokerName = 'mosquitto' | 'aedes' | 'thingstead';
 export const BROKER_NAMES: readonly BrokerName[] = ['mosquitto', 'aedes', 'thingstead'];
@@ -28,30 +29,6 @@ export interface StartOptions {
 }
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
-const children = new Set<ChildProcess>();
-let cleanupInstalled = false;
-
-/** Kills every broker child on exit, on SIGINT/SIGTERM and on an uncaught error. */
-export function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  const killAll = (): void => {
-    for (const c of children) c.kill('SIGKILL');
-    children.clear();
-  };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
-  process.on('uncaughtException', (err) => {
-    killAll();
-    console.error(err);
-    process.exit(1);
-  });
-}
 
 export async function startBroker(name: BrokerName, opts: StartOptions): Promise<RunningBroker> {
   switch (name) {
@@ -204,3 +181,5 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
   }
   throw new Error(`broker not listening on ${port} within ${timeoutMs} ms: ${stderr()}`);
 }
+
+export { installCleanup };

@@ -5,6 +5,7 @@
 // out near 1M packets/s on one core here, which would be a large share of the generator's CPU at 400k msg/s.
 import net from 'node:net';
 import { generate, parser, type Packet, type Parser, type QoS } from 'mqtt-packet';
+import { FrameSplitter } from '../lib/mqtt-frames';
 
 export type ProtocolVersion = 4 | 5;
 
@@ -34,7 +35,7 @@ export class RawClient {
   /** When set, every QoS 1 PUBLISH received is answered with a PUBACK, batched per TCP chunk. */
   autoAck = false;
 
-  private pending: Buffer | null = null;
+  private readonly frames = new FrameSplitter();
   private readonly control: Parser;
   private controlWaiter: ((p: Packet) => void) | null = null;
   private closed = false;
@@ -172,50 +173,17 @@ export class RawClient {
 
   private onData(chunk: Buffer): void {
     this.chunkTime = performance.now();
-    let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
-    const len = buf.length;
-    let off = 0;
     let pubacks = 0;
-    while (len - off >= 2) {
-      const b0 = buf[off]!;
-      // Remaining Length: a variable byte integer of at most 4 bytes [MQTT-1.5.5].
-      let rl = 0;
-      let mul = 1;
-      let i = off + 1;
-      let complete = false;
-      while (i < len && i - off <= 4) {
-        const b = buf[i++]!;
-        rl += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete) {
-        if (i - off > 4) {
-          this.socket.destroy(new Error('malformed remaining length from broker'));
-          return;
-        }
-        break;
-      }
-      const end = i + rl;
-      if (end > len) break;
+    const ok = this.frames.push(chunk, (b0, buf, start, bodyStart, end) => {
       const type = b0 >> 4;
-      if (type === 3) {
-        this.handlePublish(buf, b0, i, end);
-      } else if (type === 4) {
-        pubacks++;
-      } else {
-        this.control.parse(buf.subarray(off, end));
-      }
-      off = end;
+      if (type === 3) this.handlePublish(buf, b0, bodyStart, end);
+      else if (type === 4) pubacks++;
+      else this.control.parse(buf.subarray(start, end));
+    });
+    if (!ok) {
+      this.socket.destroy(new Error('malformed remaining length from broker'));
+      return;
     }
-    if (off < len) this.pending = buf.subarray(off);
     // PUBACKs go out once per event-loop turn, so chunks read in the same turn share one write().
     if (this.ackIds.length > 0 && !this.ackScheduled) {
       this.ackScheduled = true;
@@ -223,6 +191,7 @@ export class RawClient {
     }
     if (pubacks > 0) this.onPubacks?.(pubacks);
   }
+
 
   private handlePublish(buf: Buffer, b0: number, start: number, end: number): void {
     const qos = (b0 >> 1) & 3;

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { generate } from 'mqtt-packet';
 import { payloadParts, type BenchDevice } from './api';
+import { FrameSplitter } from '../lib/mqtt-frames';
 
 export type ProtocolVersion = 4 | 5;
 const TOPIC = 'v1/devices/me/telemetry';
@@ -59,7 +60,7 @@ export class DeviceConnection {
   private readonly tsOffset: number;
   private readonly sentAt = new Float64Array(65536);
   private nextId = 1;
-  private pending: Buffer | null = null;
+  private readonly frames = new FrameSplitter();
   private connack: ((code: number) => void) | null = null;
   private readonly refill: number;
 
@@ -241,33 +242,10 @@ export class DeviceConnection {
 
   private onData(chunk: Buffer): void {
     const now = performance.now();
-    let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
-    const len = buf.length;
-    let off = 0;
     let acks = 0;
-    while (len - off >= 2) {
-      const b0 = buf[off]!;
-      let rl = 0;
-      let mul = 1;
-      let i = off + 1;
-      let complete = false;
-      while (i < len && i - off <= 4) {
-        const b = buf[i++]!;
-        rl += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete) break;
-      const end = i + rl;
-      if (end > len) break;
+    this.frames.push(chunk, (b0, buf, _start, i, end) => {
       const type = b0 >> 4;
+      const rl = end - i;
       if (type === 4 && rl >= 2) {
         const id = buf.readUInt16BE(i);
         if (rl > 2 && buf[i + 2]! >= 0x80) this.refused++;
@@ -279,9 +257,7 @@ export class DeviceConnection {
       } else if (type === 14) {
         this.closeReason = `DISCONNECT from the server${rl >= 1 ? ` (reason 0x${buf[i]!.toString(16)})` : ''}`;
       }
-      off = end;
-    }
-    if (off < len) this.pending = buf.subarray(off);
+    });
     if (acks > 0) {
       this.acked += acks;
       this.inflight -= acks;
@@ -290,4 +266,5 @@ export class DeviceConnection {
       else this.pumpQos1();
     }
   }
+
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processCpuSeconds } from '../broker/machine-cpu';
+import { children, installCleanup } from '../lib/child-cleanup';
 
 export const ADMIN_EMAIL = 'bench@thingstead.local';
 export const ADMIN_PASSWORD = 'ingest benchmark password';
@@ -30,30 +31,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-const children = new Set<ChildProcess>();
-let cleanupInstalled = false;
-
-/** Kills every server child on exit, SIGINT/SIGTERM and uncaught errors. */
-export function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  const killAll = (): void => {
-    for (const c of children) c.kill('SIGKILL');
-    children.clear();
-  };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      killAll();
-      process.exit(130);
-    });
-  }
-  process.on('uncaughtException', (err) => {
-    killAll();
-    console.error(err);
-    process.exit(1);
-  });
-}
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'thingstead-bench-ingest-'));
@@ -152,3 +129,5 @@ async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   }
   children.delete(child);
 }
+
+export { installCleanup };
