@@ -55,6 +55,22 @@ describe('accounts: login, refresh, API keys, throttling', () => {
     assert.equal((await h.call('GET', '/api/devices', { token: key })).status, 401);
   });
 
+  test('the number of active API keys per user is bounded; revoking one makes room', async () => {
+    await h.call('POST', '/api/users', { token: await h.login(), body: { email: 'scripter@example.com', password: 'password-123', role: 'viewer' } });
+    const token = await h.login('scripter@example.com', 'password-123');
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const r = await h.call('POST', '/api/api-keys', { token, body: { name: `k${i}` } });
+      assert.equal(r.status, 201);
+      ids.push(r.body.id);
+    }
+    const over = await h.call('POST', '/api/api-keys', { token, body: { name: 'one too many' } });
+    assert.equal(over.status, 409);
+    assert.equal(over.body.code, 'THINGSTEAD_ERR_LIMIT_REACHED');
+    assert.equal((await h.call('DELETE', `/api/api-keys/${ids[0]!}`, { token })).status, 204);
+    assert.equal((await h.call('POST', '/api/api-keys', { token, body: { name: 'replacement' } })).status, 201);
+  });
+
   test('repeated failed logins are throttled with 429 and Retry-After, even with the right password', async () => {
     const token = await h.login();
     await h.call('POST', '/api/users', { token, body: { email: 'target@example.com', password: 'the-real-password', role: 'viewer' } });

@@ -14,6 +14,7 @@ export const errorCatalogue = {
   NOT_FOUND: { status: 404, message: 'Not found.', hint: 'Check the id; you can only see resources of your own tenant.' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route.', hint: 'See the API reference at /api/docs.' },
   CONFLICT: { status: 409, message: 'A resource with that name already exists.', hint: 'Choose another name, or update the existing resource.' },
+  LIMIT_REACHED: { status: 409, message: 'A limit was reached.', hint: 'Remove unused items first.' },
   IN_USE: { status: 409, message: 'The resource is still in use.', hint: 'Remove or move what refers to it first.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is too large.', hint: 'Split the data into smaller messages.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type.', hint: 'Send the body as application/json.' },

@@ -9,6 +9,9 @@ import type { ApiKey, Principal } from './model';
 
 export type PublicApiKey = Omit<ApiKey, 'secretHash'>;
 
+/** Active keys per user: keys are cheap to create, so their number is bounded like any other input. */
+export const maxApiKeysPerUser = 100;
+
 const publicKey = ({ secretHash: _, ...k }: ApiKey): PublicApiKey => k;
 
 /**
@@ -23,6 +26,8 @@ export class ApiKeyService {
 
   /** Returns the key itself once; only its hash is stored. */
   async create(p: Principal, input: { name: string }): Promise<PublicApiKey & { key: string }> {
+    const active = (await this.store.apiKeys.list({ tenantId: p.tenantId, userId: p.userId })).filter((k) => k.revokedAt === null).length;
+    if (active >= maxApiKeysPerUser) fail('LIMIT_REACHED', `You have ${active} active API keys, the most allowed; revoke unused ones first.`);
     const id = newId().replaceAll('-', '');
     const secret = randomSecret(32);
     const key = `${apiKeyPrefix}${id}_${secret}`;

@@ -83,7 +83,10 @@ export class TelemetryService {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) fail('VALIDATION', 'from and to must be integers (ms) with from < to.', { field: 'from' });
     if (!Number.isInteger(limit) || limit < 1 || limit > maxQueryLimit) fail('VALIDATION', `limit must be from 1 to ${maxQueryLimit}.`, { field: 'limit' });
     const keys = input.keys && input.keys.length > 0 ? [...new Set(input.keys)] : await this.store.telemetry.keys(deviceId);
-    if (keys.length > maxQueryKeys) fail('VALIDATION', `at most ${maxQueryKeys} keys per query.`, { field: 'keys' });
+    if (keys.length > maxQueryKeys) {
+      const why = input.keys && input.keys.length > 0 ? '' : ` (this device has ${keys.length}; name the keys you want)`;
+      fail('VALIDATION', `at most ${maxQueryKeys} keys per query${why}.`, { field: 'keys' });
+    }
     if (agg === 'none') {
       const data = await this.store.telemetry.query({ deviceId, keys, from, to, limit, order: input.order ?? 'desc' });
       return { from, to, agg, intervalMs: null, data };

@@ -46,6 +46,14 @@ test('every problem is listed at once', () => {
   }
 });
 
+test('settings that contradict each other are reported', () => {
+  assert.throws(
+    () => loadConfig({ env: { THINGSTEAD_TELEMETRY_MAX_POINTS_PER_MESSAGE: '5000', THINGSTEAD_TELEMETRY_MAX_PENDING_POINTS: '1000' }, cwd: dir }),
+    /maxPointsPerMessage must not exceed telemetry\.maxPendingPoints/,
+  );
+  assert.throws(() => loadConfig({ env: { THINGSTEAD_MQTTS_PORT: '8883' }, cwd: dir }), /needs mqtts\.certFile and mqtts\.keyFile/);
+});
+
 test('a named config file that does not exist is an error; malformed YAML is reported', () => {
   assert.throws(() => loadConfig({ env: {}, cwd: dir, file: 'missing.yaml' }), /does not exist/);
   const file = join(dir, 'broken.yaml');

@@ -58,6 +58,10 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
     const s = settings().find((x) => x.path.join('.') === path);
     problems.push(`${path || '(root)'}${s ? ` (${s.env})` : ''}: ${e.message}${e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`}`);
   }
+  const tel = (withDefaults as Partial<Config>).telemetry;
+  if (tel && tel.maxPointsPerMessage > tel.maxPendingPoints) {
+    problems.push('telemetry.maxPointsPerMessage must not exceed telemetry.maxPendingPoints, or such a message could never be accepted');
+  }
   const tls = (withDefaults as Partial<Config>).mqtts;
   if (tls?.port !== undefined && (tls.certFile === undefined || tls.keyFile === undefined)) {
     problems.push('mqtts.port (THINGSTEAD_MQTTS_PORT) needs mqtts.certFile and mqtts.keyFile (THINGSTEAD_MQTTS_CERT_FILE, THINGSTEAD_MQTTS_KEY_FILE)');
