@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { generate, parser, type Packet, type Parser, type QoS } from 'mqtt-packet';
 import { FrameSplitter } from '../lib/mqtt-frames';
+import { closeSocket } from '../lib/close-socket';
 
 export type ProtocolVersion = 4 | 5;
 
@@ -144,18 +145,7 @@ export class RawClient {
   /** Sends DISCONNECT and waits (bounded) for the socket to close. */
   async close(timeoutMs = 1000): Promise<void> {
     if (this.closed) return;
-    const closed = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.socket.destroy();
-        resolve();
-      }, timeoutMs);
-      this.socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    this.socket.end(generate({ cmd: 'disconnect' }, { protocolVersion: this.protocolVersion }));
-    await closed;
+    await closeSocket(this.socket, generate({ cmd: 'disconnect' }, { protocolVersion: this.protocolVersion }), timeoutMs);
   }
 
   private nextControl(timeoutMs: number): Promise<Packet> {

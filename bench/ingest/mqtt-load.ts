@@ -5,6 +5,7 @@ import net from 'node:net';
 import { generate } from 'mqtt-packet';
 import { payloadParts, type BenchDevice } from './api';
 import { FrameSplitter } from '../lib/mqtt-frames';
+import { closeSocket } from '../lib/close-socket';
 
 export type ProtocolVersion = 4 | 5;
 const TOPIC = 'v1/devices/me/telemetry';
@@ -174,17 +175,7 @@ export class DeviceConnection {
   async close(timeoutMs = 2000): Promise<void> {
     this.done = true;
     if (this.closed) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.socket.destroy();
-        resolve();
-      }, timeoutMs);
-      this.socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.socket.end(Buffer.from([0xe0, 0x00]));
-    });
+    await closeSocket(this.socket, Buffer.from([0xe0, 0x00]), timeoutMs);
   }
 
   abort(reason: string): void {
