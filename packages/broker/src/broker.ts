@@ -4,11 +4,12 @@ import { Client, type ConnectionMeta, type DisconnectReason } from './client';
 import { Message, type MessageProperties, type QoS } from './message';
 import { resolveLimits, systemClock, type BrokerHooks, type BrokerLimits, type BrokerOptions, type Clock } from './options';
 import { MemoryPersistence } from './persistence/memory/memory-persistence';
-import type { BrokerPersistence, StoredMessage } from './persistence/persistence';
+import type { BrokerPersistence } from './persistence/persistence';
+import { PersistenceWriter } from './persistence/writer';
 import { PublishPipeline } from './publish-pipeline';
 import { BrokerError, ReasonCode } from './reason-codes';
 import { RetainedStore } from './retained-store';
-import { neverExpires, Session, toStoredOutgoing } from './session';
+import { neverExpires, Session, sessionKey, type Outgoing } from './session';
 import { SubscriptionTrie, type SharedGroup, type Subscription } from './subscription-trie';
 import { loadState } from './state-loader';
 import { topicNameError } from './topic';
@@ -54,14 +55,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0 };
   /** Resolves once persisted sessions and retained messages are loaded. */
   readonly ready: Promise<void>;
+  /** By session key (namespace + client id, see sessionKey). */
   readonly sessions = new Map<string, Session>();
-  readonly clientsById = new Map<string, Client>();
+  /** Connected clients by session key. */
+  readonly clientsByKey = new Map<string, Client>();
   readonly trie = new SubscriptionTrie();
   readonly retained = new RetainedStore();
+  readonly writer: PersistenceWriter;
   private readonly persistence: BrokerPersistence;
   private readonly connections = new Set<Client>();
   private readonly pendingWills = new Map<Session, Message>();
-  private readonly pendingWrites = new Set<Promise<void>>();
   private closing = false;
 
   constructor(options: BrokerOptions = {}) {
@@ -70,6 +73,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.hooks = options.hooks ?? {};
     this.clock = options.clock ?? systemClock;
     this.persistence = options.persistence ?? new MemoryPersistence();
+    this.writer = new PersistenceWriter(this.persistence, (error) => {
+      this.persistenceFailed(error);
+    });
     this.ready = loadState(this, this.persistence).catch((error: unknown) => {
       this.emit('persistenceError', new BrokerError('THINGSTEAD_ERR_BROKER_PERSISTENCE', 'loading persisted state failed', { cause: error }));
     });
@@ -89,7 +95,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.connections.add(new Client(this, stream, meta));
   }
 
-  /** Publishes a server-originated message (no publishing client, so No Local never applies). */
+  /**
+   * Publishes a server-originated message (no publishing client, so No Local never applies). Resolves once
+   * the message is stored in every persistent session it was queued for (and as retained message).
+   */
   async publish(p: ServerPublish): Promise<void> {
     if (this.closing) throw new BrokerError('THINGSTEAD_ERR_BROKER_CLOSED', 'broker is closed');
     const error = topicNameError(p.topic, this.limits);
@@ -97,7 +106,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     await this.ready;
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     this.counters.messagesIn++;
-    this.route(Message.withExpiry({ topic: p.topic, payload, qos: p.qos ?? 0, retain: p.retain ?? false, properties: p.properties }, this.clock.now()));
+    if (this.route(Message.withExpiry({ topic: p.topic, payload, qos: p.qos ?? 0, retain: p.retain ?? false, properties: p.properties }, this.clock.now()))) {
+      await this.writer.flushed();
+    }
   }
 
   /** Whether a publish to `topic` would reach any subscription now; lets a caller skip building a payload nobody reads. */
@@ -107,16 +118,41 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   get clients(): IterableIterator<Client> {
-    return this.clientsById.values();
+    return this.clientsByKey.values();
   }
 
-  getClient(id: string): Client | undefined {
-    return this.clientsById.get(id);
+  /** The connected client with this client id in this namespace (from the authenticate hook; '' by default). */
+  getClient(clientId: string, namespace = ''): Client | undefined {
+    return this.clientsByKey.get(sessionKey(namespace, clientId));
+  }
+
+  /**
+   * Ends every connection whose namespace matches (v5 DISCONNECT with the reason code) and, with
+   * `deleteSessions`, the matching stored sessions too, wills discarded: for principals whose credentials were
+   * revoked or who were deleted. Returns how many connections were closed.
+   */
+  endSessions(match: (namespace: string) => boolean, o: { reasonCode: number; reasonString: string; deleteSessions: boolean }): number {
+    let closed = 0;
+    for (const client of [...this.clientsByKey.values()]) {
+      if (!match(client.namespace)) continue;
+      if (o.deleteSessions) client.discardWill();
+      client.disconnect(o.reasonCode, o.reasonString);
+      closed++;
+    }
+    if (o.deleteSessions) {
+      for (const session of [...this.sessions.values()]) {
+        if (!match(session.namespace)) continue;
+        session.will = undefined;
+        this.pendingWills.delete(session);
+        this.destroySession(session);
+      }
+    }
+    return closed;
   }
 
   stats(): BrokerStats {
     return {
-      clientsConnected: this.clientsById.size,
+      clientsConnected: this.clientsByKey.size,
       connections: this.connections.size,
       sessions: this.sessions.size,
       subscriptions: this.trie.size,
@@ -125,106 +161,129 @@ export class Broker extends EventEmitter<BrokerEvents> {
     };
   }
 
-  /** Routes a message to every matching subscription; retained messages are stored first. */
-  route(message: Message): void {
-    if (message.retain) this.storeRetained(message);
+  /**
+   * Routes a message to every matching subscription; retained messages are stored first. Returns true when
+   * routing recorded something for persistence (a retained message, a copy held for a persistent session):
+   * the publisher's acknowledgement then waits for `writer.flushed()`.
+   */
+  route(message: Message): boolean {
+    let wrote = false;
+    if (message.retain) wrote = this.storeRetained(message);
     const match = this.trie.match(message.topic);
     const perClient = match.perClient;
     for (let i = 0; i < perClient.length; i++) {
       const subs = perClient[i];
       const first = subs?.[0];
       if (subs === undefined || first === undefined) continue;
-      const session = this.sessions.get(first.clientId);
+      const session = this.sessions.get(first.sessionKey);
       if (session === undefined) continue;
       if (subs.length === 1) {
         // [MQTT-3.8.3-3] No Local: not back to the publishing client.
-        if (first.noLocal && first.clientId === message.origin) continue;
+        if (first.noLocal && first.sessionKey === message.origin) continue;
         const qos = first.qos < message.qos ? first.qos : message.qos;
         // [MQTT-3.3.1-12] Retain As Published 0 clears RETAIN when forwarding; 3.1.1 [MQTT-3.3.1-9].
         const ids = first.subscriptionId === undefined ? undefined : [first.subscriptionId];
-        this.deliver(session, message, qos, first.retainAsPublished && message.retain, ids);
-      } else {
-        this.deliverOverlapping(session, message, subs);
+        if (this.deliver(session, message, qos, first.retainAsPublished && message.retain, ids)) wrote = true;
+      } else if (this.deliverOverlapping(session, message, subs)) {
+        wrote = true;
       }
     }
-    for (const group of match.shared) this.deliverShared(group, message);
+    for (const group of match.shared) if (this.deliverShared(group, message)) wrote = true;
+    return wrote;
   }
 
   // [MQTT-3.3.4-2] overlapping subscriptions: one copy at the highest granted QoS, carrying
   // every matching Subscription Identifier [MQTT-3.3.4-4] (3.1.1 [MQTT-3.3.5-1]).
-  private deliverOverlapping(session: Session, message: Message, subs: Subscription[]): void {
+  private deliverOverlapping(session: Session, message: Message, subs: Subscription[]): boolean {
     let best = -1;
     let rap = false;
     let ids: number[] | undefined;
     for (const s of subs) {
-      if (s.noLocal && s.clientId === message.origin) continue;
+      if (s.noLocal && s.sessionKey === message.origin) continue;
       if (s.qos > best) best = s.qos;
       rap ||= s.retainAsPublished;
       if (s.subscriptionId !== undefined) (ids ??= []).push(s.subscriptionId);
     }
-    if (best < 0) return;
-    this.deliver(session, message, (best < message.qos ? best : message.qos) as QoS, rap && message.retain, ids);
+    if (best < 0) return false;
+    return this.deliver(session, message, (best < message.qos ? best : message.qos) as QoS, rap && message.retain, ids);
   }
 
   // v5 §4.8.2: each message to one member of the group, round-robin, preferring connected members.
-  private deliverShared(group: SharedGroup, message: Message): void {
+  private deliverShared(group: SharedGroup, message: Message): boolean {
     const members = group.members;
     let fallback: Session | undefined;
     let fallbackSub: Subscription | undefined;
     for (let k = 0; k < members.length; k++) {
       const index = (group.next + k) % members.length;
       const sub = members[index];
-      const session = sub === undefined ? undefined : this.sessions.get(sub.clientId);
+      const session = sub === undefined ? undefined : this.sessions.get(sub.sessionKey);
       if (sub === undefined || session === undefined) continue;
       if (session.client?.connected === true) {
         group.next = (index + 1) % members.length;
-        this.deliverToShared(session, sub, message);
-        return;
+        return this.deliverToShared(session, sub, message);
       }
       if (fallback === undefined && session.persistent) {
         fallback = session;
         fallbackSub = sub;
       }
     }
-    if (fallback !== undefined && fallbackSub !== undefined) this.deliverToShared(fallback, fallbackSub, message);
+    if (fallback !== undefined && fallbackSub !== undefined) return this.deliverToShared(fallback, fallbackSub, message);
+    return false;
   }
 
-  private deliverToShared(session: Session, sub: Subscription, message: Message): void {
+  private deliverToShared(session: Session, sub: Subscription, message: Message): boolean {
     const qos = sub.qos < message.qos ? sub.qos : message.qos;
-    this.deliver(session, message, qos, sub.retainAsPublished && message.retain, sub.subscriptionId === undefined ? undefined : [sub.subscriptionId]);
+    return this.deliver(session, message, qos, sub.retainAsPublished && message.retain, sub.subscriptionId === undefined ? undefined : [sub.subscriptionId]);
   }
 
-  private deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined): void {
+  /** Hands one copy to a session; true when it was recorded for persistence. */
+  private deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined): boolean {
     const client = session.client;
-    if (client?.connected === true) {
-      client.sendPublish(message, qos, retain, ids);
-      return;
+    const connected = client?.connected === true;
+    // [MQTT-3.1.2-5] (3.1.1) / v5 §4.1: QoS 1 and 2 messages are kept for an offline session; QoS 0 ones need not be.
+    if (!connected && (qos === 0 || !session.persistent)) return false;
+    const outgoing: Outgoing = { seq: 0, message, qos, retain, subscriptionIds: ids, packetId: 0, state: 'publish' };
+    // Held for a persistent session, offline or online (in-flight window included): stored before the publisher's ack.
+    const durable = qos > 0 && session.persistent;
+    if (durable) this.writer.putOutgoing(session, outgoing);
+    if (connected) {
+      client.sendPublish(outgoing);
+    } else {
+      const dropped = session.enqueue(outgoing, this.limits.maxQueuedMessages);
+      if (dropped !== undefined) this.discard(dropped);
     }
-    // [MQTT-3.1.2-5] (3.1.1) / v5 §4.1: QoS 1 and 2 messages are kept for an offline session.
-    if (qos === 0 || !session.persistent) return;
-    const item = { message, qos, retain, subscriptionIds: ids };
-    const dropped = session.enqueue(item, this.limits.maxQueuedMessages);
-    this.counters.messagesDropped += dropped;
-    if (dropped > 0) this.persist(() => this.persistence.replaceOutgoing(session.clientId, session.outgoingSnapshot()));
-    else this.persist(() => this.persistence.appendOutgoing(session.clientId, toStoredOutgoing(item)));
+    return durable;
   }
 
-  private storeRetained(message: Message): void {
+  /** Drops what a session holds for topics it no longer wants (its subscriptions were withdrawn). */
+  dropUnwanted(session: Session, wanted: (topic: string) => boolean): void {
+    for (const o of session.removeWhere((x) => !wanted(x.message.topic))) this.discard(o);
+  }
+
+  /** A held message that will not be delivered (queue full, expired, too large for the client). */
+  discard(outgoing: Outgoing): void {
+    this.counters.messagesDropped++;
+    this.writer.deleteOutgoing(outgoing);
+  }
+
+  private storeRetained(message: Message): boolean {
     // [MQTT-3.3.1-6] (v5) / [MQTT-3.3.1-10] (3.1.1): an empty retained payload deletes the retained message.
     if (message.payload.length === 0) {
-      if (this.retained.delete(message.topic)) this.persist(() => this.persistence.deleteRetained(message.topic));
-      return;
+      if (!this.retained.delete(message.topic)) return false;
+      this.writer.deleteRetained(message.topic);
+      return true;
     }
     // [MQTT-3.3.1-5] the retained message replaces any earlier one on the topic.
     this.retained.set(message);
-    this.persist(() => this.persistence.setRetained(toStoredMessage(message)));
+    this.writer.setRetained(message);
+    return true;
   }
 
   sendRetained(client: Client, sub: Subscription, grantedQos: QoS): void {
     const ids = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
     for (const m of this.retained.match(sub.topicFilter, this.clock.now())) {
       // Retained messages sent because of a new subscription carry RETAIN=1 [MQTT-3.3.1-8] (3.1.1).
-      client.sendPublish(m, m.qos < grantedQos ? m.qos : grantedQos, true, ids);
+      this.deliver(client.session, m, m.qos < grantedQos ? m.qos : grantedQos, true, ids);
     }
   }
 
@@ -245,9 +304,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return client.publishPipeline;
   }
 
-  createSession(clientId: string): Session {
-    const session = new Session(clientId);
-    this.sessions.set(clientId, session);
+  createSession(clientId: string, namespace = ''): Session {
+    const session = new Session(clientId, namespace);
+    this.sessions.set(session.key, session);
     return session;
   }
 
@@ -256,30 +315,34 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.clock.clearTimeout(session.expiryTimer);
     this.clock.clearTimeout(session.willTimer);
     this.pendingWills.delete(session);
+    session.will = undefined;
     session.disconnectedAt = undefined;
   }
 
   destroySession(session: Session): void {
     this.clock.clearTimeout(session.expiryTimer);
     this.clock.clearTimeout(session.willTimer);
-    for (const s of session.subscriptions.values()) this.trie.remove(s.clientId, s.topicFilter, s.shareGroup);
+    for (const s of session.subscriptions.values()) this.trie.remove(s.sessionKey, s.topicFilter, s.shareGroup);
     session.subscriptions.clear();
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
+    for (const o of session.inflight.values()) o.seq = 0;
+    for (const o of session.queue.toArray()) o.seq = 0;
     if (session.persisted) {
       session.persisted = false;
-      this.persist(() => this.persistence.deleteSession(session.clientId));
+      this.writer.deleteSession(session.key);
     }
     // [MQTT-3.1.2-8] a delayed will is sent when the session ends first.
     const will = this.pendingWills.get(session);
     if (will !== undefined) {
       this.pendingWills.delete(session);
+      session.will = undefined;
       if (!this.closing) this.route(will);
     }
   }
 
   addSubscription(session: Session, sub: Subscription): boolean {
     const previous = session.subscriptions.get(sub.filter);
-    if (previous !== undefined) this.trie.remove(previous.clientId, previous.topicFilter, previous.shareGroup);
+    if (previous !== undefined) this.trie.remove(previous.sessionKey, previous.topicFilter, previous.shareGroup);
     this.trie.add(sub);
     session.subscriptions.set(sub.filter, sub);
     return previous === undefined;
@@ -289,23 +352,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const sub = session.subscriptions.get(filter);
     if (sub === undefined) return false;
     session.subscriptions.delete(filter);
-    this.trie.remove(sub.clientId, sub.topicFilter, sub.shareGroup);
+    this.trie.remove(sub.sessionKey, sub.topicFilter, sub.shareGroup);
     return true;
   }
 
+  /** Records a session change (subscriptions, QoS 2 ids, will, expiry) when the session is persistent. */
   persistSession(session: Session): void {
     if (session.persistent) {
       session.persisted = true;
-      const state = session.state();
-      this.persist(() => this.persistence.saveSession(state));
+      this.writer.saveSession(session);
     } else if (session.persisted) {
       session.persisted = false;
-      this.persist(() => this.persistence.deleteSession(session.clientId));
+      this.writer.deleteSession(session.key);
     }
   }
 
   onClientConnected(client: Client): void {
-    this.clientsById.set(client.id, client);
+    this.clientsByKey.set(client.session.key, client);
     this.persistSession(client.session);
     this.emit('client', client);
   }
@@ -313,18 +376,19 @@ export class Broker extends EventEmitter<BrokerEvents> {
   onClientClosed(client: Client): void {
     this.connections.delete(client);
     if (!client.connected) return;
-    if (this.clientsById.get(client.id) === client) this.clientsById.delete(client.id);
     const session = client.session;
+    if (this.clientsByKey.get(session.key) === client) this.clientsByKey.delete(session.key);
     if (session.client === client) {
       session.client = undefined;
       session.disconnectedAt = this.clock.now();
-      const will = this.closing ? undefined : client.will;
-      if (will !== undefined) this.scheduleWill(session, will.message, will.delaySec);
+      // At close() the will of a persistent session stays stored and is scheduled after the restart, unless the
+      // session resumes within its delay; a non-persistent session's will ends with the process.
+      const will = this.closing ? undefined : session.will;
+      if (will !== undefined) this.scheduleWill(session, will.message, will.delaySec * 1000);
       if (!session.persistent) {
         this.destroySession(session);
       } else {
         this.persistSession(session);
-        this.persist(() => this.persistence.replaceOutgoing(session.clientId, session.outgoingSnapshot()));
         if (!this.closing) this.scheduleExpiry(session, session.disconnectedAt + session.expiryIntervalSec * 1000);
       }
     }
@@ -333,18 +397,24 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   // [MQTT-3.1.2-8] the will is published when the connection ends without DISCONNECT 0x00,
   // after the Will Delay Interval, unless the session resumes first [MQTT-3.1.3-9].
-  private scheduleWill(session: Session, will: Message, delaySec: number): void {
-    if (delaySec === 0 || !session.persistent) {
-      this.pendingWills.delete(session);
-      this.route(will);
+  scheduleWill(session: Session, will: Message, delayMs: number): void {
+    if (delayMs <= 0 || !session.persistent) {
+      this.publishWill(session, will);
       return;
     }
     this.pendingWills.set(session, will);
     session.willTimer = this.clock.setTimeout(() => {
-      if (this.pendingWills.get(session) !== will) return;
-      this.pendingWills.delete(session);
-      this.route(will);
-    }, Math.min(delaySec * 1000, maxTimerMs));
+      if (this.pendingWills.get(session) === will) this.publishWill(session, will);
+    }, Math.min(delayMs, maxTimerMs));
+  }
+
+  private publishWill(session: Session, will: Message): void {
+    this.pendingWills.delete(session);
+    if (session.will?.message === will) {
+      session.will = undefined;
+      if (this.sessions.get(session.key) === session) this.persistSession(session);
+    }
+    this.route(will);
   }
 
   /** Session expiry (v5 §3.1.2.11.2); long intervals are re-armed in steps the timer API accepts. */
@@ -356,18 +426,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (this.clock.now() >= deadline) this.destroySession(session);
       else this.scheduleExpiry(session, deadline);
     }, Math.min(wait, maxTimerMs));
-  }
-
-  private persist(op: () => void | Promise<void>): void {
-    try {
-      const result = op();
-      if (result instanceof Promise) {
-        const tracked = result.catch((error: unknown) => { this.persistenceFailed(error); }).finally(() => this.pendingWrites.delete(tracked));
-        this.pendingWrites.add(tracked);
-      }
-    } catch (error) {
-      this.persistenceFailed(error);
-    }
   }
 
   private persistenceFailed(error: unknown): void {
@@ -384,13 +442,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.clock.clearTimeout(session.expiryTimer);
       this.clock.clearTimeout(session.willTimer);
     }
-    await Promise.all(this.pendingWrites);
+    await this.writer.drain();
     await this.persistence.close();
   }
-}
-
-export function toStoredMessage(m: Message): StoredMessage {
-  const stored: StoredMessage = { topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, expiresAt: m.expiresAt, origin: m.origin };
-  if (m.properties !== undefined) stored.properties = m.properties;
-  return stored;
 }

@@ -4,10 +4,10 @@ import type { Broker } from './broker';
 import { FrameReader, type FrameSink } from './codec/frame-reader';
 import { encodeAck, encodePacket, encodePlainPublish, encodePublishWithProperties } from './codec/encode';
 import { dispatch } from './handlers/dispatch';
-import type { Message, QoS } from './message';
+import type { Message } from './message';
 import { ReasonCode } from './reason-codes';
 import type { PublishPipeline } from './publish-pipeline';
-import type { Session } from './session';
+import type { Outgoing, Session } from './session';
 
 export interface ConnectionMeta {
   remoteAddress?: string;
@@ -43,6 +43,8 @@ function uncork(client: Client): void {
  */
 export class Client implements FrameSink {
   id = '';
+  /** Whose session this is, from the authenticate hook ('' by default): sessions are keyed by namespace + id. */
+  namespace = '';
   username: string | undefined;
   /** Whatever the authenticate hook returned as `user`. */
   user: unknown;
@@ -66,11 +68,14 @@ export class Client implements FrameSink {
   disconnectReason: DisconnectReason | undefined;
   /** QoS 1/2 PUBLISH packets waiting for the onPublish hook, counted against Receive Maximum. */
   pendingInbound = 0;
+  /** Acknowledgements waiting for a persistence write, sent in order. */
+  private ackChain: Promise<unknown> = Promise.resolve();
+  private pendingAcks = 0;
   pendingHookCalls = 0;
   corked = false;
   readonly stream: Duplex;
   readonly reader: FrameReader;
-  private readonly broker: Broker;
+  readonly broker: Broker;
   publishPipeline: PublishPipeline | undefined;
   private blocked = false;
   private pauses = 0;
@@ -176,6 +181,40 @@ export class Client implements FrameSink {
     this.terminate(ReasonCode.AdministrativeAction, 'closed by the server');
   }
 
+  /**
+   * Sends an acknowledgement once what it vouches for is stored (`durable`: routing or the session recorded
+   * something), keeping this client's acknowledgements in order. A failed write closes the connection
+   * unacknowledged, so nothing is acknowledged that was not stored.
+   */
+  acknowledgeWhenStored(durable: boolean, send: () => void): void {
+    if (!durable && this.pendingAcks === 0) {
+      send();
+      return;
+    }
+    this.pendingAcks++;
+    const stored = durable ? this.broker.writer.flushed() : undefined;
+    this.ackChain = Promise.all([this.ackChain, stored]).then(
+      () => {
+        this.pendingAcks--;
+        if (!this.closed) send();
+      },
+      () => {
+        this.pendingAcks--;
+        this.terminate(ReasonCode.UnspecifiedError, 'storing the message failed');
+      },
+    );
+  }
+
+  /** Forgets the will of this connection (DISCONNECT 0x00 [MQTT-3.1.2-10], or a revoked principal). */
+  discardWill(): void {
+    this.will = undefined;
+    const session = this.connected ? this.session : undefined;
+    if (session?.client === this && session.will !== undefined) {
+      session.will = undefined;
+      this.broker.persistSession(session);
+    }
+  }
+
   shutdown(reason: DisconnectReason): void {
     if (this.closed) return;
     this.closed = true;
@@ -235,14 +274,14 @@ export class Client implements FrameSink {
   }
 
   /** Delivers one application message to this connected client, queueing it when it cannot go now. */
-  sendPublish(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
+  sendPublish(o: Outgoing): void {
     const session = this.session;
-    if (this.blocked || session.queue.length > 0 || (qos > 0 && session.inflight.size >= this.sendWindow)) {
-      const dropped = session.enqueue({ message, qos, retain, subscriptionIds }, this.broker.limits.maxQueuedMessages);
-      this.broker.counters.messagesDropped += dropped;
+    if (this.blocked || session.queue.length > 0 || (o.qos > 0 && session.inflight.size >= this.sendWindow)) {
+      const dropped = session.enqueue(o, this.broker.limits.maxQueuedMessages);
+      if (dropped !== undefined) this.broker.discard(dropped);
       return;
     }
-    this.transmit(message, qos, retain, subscriptionIds, false, 0);
+    this.transmit(o, false);
   }
 
   /** Moves queued messages into the in-flight window and the socket while both have room. */
@@ -252,32 +291,43 @@ export class Client implements FrameSink {
       const head = session.queue.peek();
       if (head === undefined || (head.qos > 0 && session.inflight.size >= this.sendWindow)) return;
       session.shiftQueue();
-      this.transmit(head.message, head.qos, head.retain, head.subscriptionIds, false, 0);
+      this.transmit(head, false);
     }
   }
 
   /** Resends the in-flight window after a session resumes [MQTT-4.4.0-1], with DUP [MQTT-3.3.1-1]. */
   resendInflight(): void {
-    for (const f of this.session.inflight.values()) {
+    for (const f of [...this.session.inflight.values()]) {
       if (f.state === 'pubrel') this.write(encodeAck('pubrel', f.packetId));
-      else this.transmit(f.message, f.qos, f.retain, f.subscriptionIds, true, f.packetId);
+      else this.transmit(f, true);
     }
   }
 
-  transmit(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, dup: boolean, packetId: number): void {
+  /** An outgoing delivery ended (PUBACK, PUBCOMP, PUBREC with an error): the id is free and the window opens. */
+  completeDelivery(o: Outgoing): void {
+    this.session.inflight.delete(o.packetId);
+    this.broker.writer.deleteOutgoing(o);
+    this.pump();
+  }
+
+  transmit(o: Outgoing, dup: boolean): void {
     const counters = this.broker.counters;
+    const message = o.message;
+    const qos = o.qos;
     const now = message.expiresAt === 0 ? 0 : this.broker.clock.now();
     if (message.expiresAt !== 0 && now >= message.expiresAt) {
       // [MQTT-3.3.2-5] an expired message is not delivered.
-      if (packetId !== 0) this.session.inflight.delete(packetId);
-      counters.messagesDropped++;
+      if (o.packetId !== 0) this.session.inflight.delete(o.packetId);
+      this.broker.discard(o);
       return;
     }
-    let id = packetId;
-    if (qos > 0 && id === 0) {
-      id = this.session.allocatePacketId();
-      this.session.inflight.set(id, { message, qos, retain, subscriptionIds, packetId: id, state: 'publish' });
+    if (qos > 0 && o.packetId === 0) {
+      o.packetId = this.session.allocatePacketId();
+      this.session.inflight.set(o.packetId, o);
+      this.broker.writer.inflightChanged(o);
     }
+    const id = o.packetId;
+    const subscriptionIds = o.subscriptionIds;
     const v5 = this.protocolVersion === 5;
     let buf: Buffer;
     if (v5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== 0)) {
@@ -286,14 +336,14 @@ export class Client implements FrameSink {
       if (message.expiresAt !== 0) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
       // [MQTT-3.3.4-3] the Subscription Identifiers of the matching subscriptions.
       if (subscriptionIds !== undefined) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? (subscriptionIds[0] ?? 0) : subscriptionIds;
-      buf = encodePublishWithProperties({ cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain, dup, messageId: id, properties });
+      buf = encodePublishWithProperties({ cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain: o.retain, dup, messageId: id, properties });
     } else {
-      buf = encodePlainPublish(message, qos, retain, dup, id, v5);
+      buf = encodePlainPublish(message, qos, o.retain, dup, id, v5);
     }
     if (buf.length > this.maxOutgoingPacketSize) {
       // [MQTT-3.1.2-25] too large for the client: discard as if it had been delivered.
       if (qos > 0) this.session.inflight.delete(id);
-      counters.messagesDropped++;
+      this.broker.discard(o);
       return;
     }
     counters.messagesOut++;

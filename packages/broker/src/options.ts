@@ -31,7 +31,12 @@ export interface AuthenticateRequest {
   properties?: Record<string, unknown>;
 }
 
-export type AuthResult = { ok: true; user?: unknown } | { ok: false; reasonCode: number; reasonString?: string };
+/**
+ * `namespace` names the principal the connection acts for (a device, a user): sessions, takeover and
+ * No Local are scoped to it, so the same client id under another namespace is another session. Default ''.
+ * It must not contain U+0000.
+ */
+export type AuthResult = { ok: true; user?: unknown; namespace?: string } | { ok: false; reasonCode: number; reasonString?: string };
 
 export interface PublishRequest {
   topic: string;

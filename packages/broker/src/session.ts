@@ -1,43 +1,61 @@
 import { Deque } from './deque';
 import { Message, type QoS } from './message';
-import type { Client } from './client';
-import type { StoredOutgoing, StoredSession, StoredSessionState } from './persistence/persistence';
+import type { Client, Will } from './client';
+import type { StoredMessage, StoredOutgoing, StoredSession, StoredSessionState } from './persistence/persistence';
 import type { Subscription } from './subscription-trie';
 
+/** One message held for one session: queued (packetId 0) or in flight. The same record moves from queue to window. */
 export interface Outgoing {
+  /** Broker-wide number under which the record is persisted; 0 when it is not (QoS 0, or no persistent session). */
+  seq: number;
   message: Message;
   qos: QoS;
   retain: boolean;
   subscriptionIds: number[] | undefined;
-}
-
-export interface Inflight extends Outgoing {
+  /** 0 while queued; the packet id once in flight. */
   packetId: number;
   /** 'publish' awaits PUBACK/PUBREC; 'pubrel' (QoS 2) awaits PUBCOMP. */
   state: 'publish' | 'pubrel';
 }
 
+export type Inflight = Outgoing;
+
 export const neverExpires = 0xffffffff;
+
+/**
+ * Sessions are keyed by namespace and client id (DESIGN.md invariant 8): the authenticate hook names the
+ * principal a connection acts for, so equal client ids of different principals are different sessions. U+0000
+ * cannot occur in an MQTT client id [MQTT-1.5.4-2], so the separator is unambiguous.
+ */
+export function sessionKey(namespace: string, clientId: string): string {
+  return namespace === '' ? clientId : `${namespace}\u0000${clientId}`;
+}
 
 /** Server-side session state (v5 §4.1), alive across connections while it has not expired. */
 export class Session {
   readonly clientId: string;
+  readonly namespace: string;
+  readonly key: string;
   readonly subscriptions = new Map<string, Subscription>();
   expiryIntervalSec = 0;
   disconnectedAt: number | undefined;
   client: Client | undefined;
-  readonly inflight = new Map<number, Inflight>();
+  readonly inflight = new Map<number, Outgoing>();
   readonly queue = new Deque<Outgoing>();
   queuedQos0 = 0;
   readonly inboundQos2 = new Set<number>();
+  /** The will of the current or last connection, until it is published or discarded (persisted with the session). */
+  will: Will | undefined;
   /** True once the session has been written to persistence. */
   persisted = false;
   expiryTimer: unknown;
   willTimer: unknown;
   private nextPacketId = 1;
 
-  constructor(clientId: string) {
+  constructor(clientId: string, namespace = '') {
     this.clientId = clientId;
+    this.namespace = namespace;
+    this.key = sessionKey(namespace, clientId);
   }
 
   get persistent(): boolean {
@@ -57,18 +75,36 @@ export class Session {
   /**
    * Queues a message with the drop policy: when the queue is full a new QoS 0 message is
    * dropped, otherwise the oldest QoS 0 message, otherwise the oldest message makes room.
-   * Returns the number of messages dropped (0 or 1).
+   * Returns the dropped record (the new one or an older one), or undefined.
    */
-  enqueue(item: Outgoing, max: number): number {
+  enqueue(item: Outgoing, max: number): Outgoing | undefined {
     if (this.queue.length < max) {
       this.pushQueue(item);
-      return 0;
+      return undefined;
     }
-    if (item.qos === 0 || max === 0) return 1;
+    if (item.qos === 0 || max === 0) return item;
     const victim = this.queuedQos0 > 0 ? this.queue.removeFirst((o) => o.qos === 0) : this.queue.shift();
     if (victim?.qos === 0) this.queuedQos0--;
     this.pushQueue(item);
-    return 1;
+    return victim;
+  }
+
+  /** Removes queued and in-flight messages whose topic `keep` refuses; returns them. */
+  removeWhere(drop: (o: Outgoing) => boolean): Outgoing[] {
+    const removed: Outgoing[] = [];
+    for (const [id, o] of this.inflight) {
+      if (!drop(o)) continue;
+      this.inflight.delete(id);
+      removed.push(o);
+    }
+    const queued = this.queue.toArray();
+    this.queue.clear();
+    this.queuedQos0 = 0;
+    for (const o of queued) {
+      if (drop(o)) removed.push(o);
+      else this.pushQueue(o);
+    }
+    return removed;
   }
 
   shiftQueue(): Outgoing | undefined {
@@ -97,51 +133,48 @@ export class Session {
       subscriptions,
       inboundQos2: [...this.inboundQos2],
     };
+    if (this.namespace !== '') state.namespace = this.namespace;
     if (this.disconnectedAt !== undefined) state.disconnectedAt = this.disconnectedAt;
+    if (this.will !== undefined) state.will = { message: toStoredMessage(this.will.message), delaySec: this.will.delaySec };
     return state;
   }
 
-  /** In-flight then queued QoS 1/2 messages, in delivery order, for persistence. */
-  outgoingSnapshot(): StoredOutgoing[] {
-    const out: StoredOutgoing[] = [];
-    for (const f of this.inflight.values()) out.push({ ...toStoredOutgoing(f), packetId: f.packetId, state: f.state });
-    for (const o of this.queue.toArray()) if (o.qos > 0) out.push(toStoredOutgoing(o));
-    return out;
-  }
-
+  /** Puts persisted messages back: in-flight ones into the window, the rest into the queue, in seq order. */
   restoreOutgoing(stored: StoredSession['outgoing']): void {
     for (const item of stored) {
       const outgoing: Outgoing = {
+        seq: item.seq,
         message: new Message(item.message),
         qos: item.qos,
         retain: item.retain,
         subscriptionIds: item.subscriptionIds,
+        packetId: item.packetId ?? 0,
+        state: item.state ?? 'publish',
       };
-      if (item.packetId !== undefined) {
-        this.inflight.set(item.packetId, { ...outgoing, packetId: item.packetId, state: item.state ?? 'publish' });
-        if (item.packetId >= this.nextPacketId) this.nextPacketId = item.packetId === 65_535 ? 1 : item.packetId + 1;
+      if (outgoing.packetId !== 0 && !this.inflight.has(outgoing.packetId)) {
+        this.inflight.set(outgoing.packetId, outgoing);
+        if (outgoing.packetId >= this.nextPacketId) this.nextPacketId = outgoing.packetId === 65_535 ? 1 : outgoing.packetId + 1;
       } else {
+        outgoing.packetId = 0;
+        outgoing.state = 'publish';
         this.pushQueue(outgoing);
       }
     }
   }
 }
 
+export function toStoredMessage(m: Message): StoredMessage {
+  const stored: StoredMessage = { topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, expiresAt: m.expiresAt, origin: m.origin };
+  if (m.properties !== undefined) stored.properties = m.properties;
+  return stored;
+}
+
 export function toStoredOutgoing(o: Outgoing): StoredOutgoing {
-  const m = o.message;
-  const stored: StoredOutgoing = {
-    message: {
-      topic: m.topic,
-      payload: m.payload,
-      qos: m.qos,
-      retain: m.retain,
-      expiresAt: m.expiresAt,
-      origin: m.origin,
-      ...(m.properties === undefined ? {} : { properties: m.properties }),
-    },
-    qos: o.qos,
-    retain: o.retain,
-  };
+  const stored: StoredOutgoing = { seq: o.seq, message: toStoredMessage(o.message), qos: o.qos, retain: o.retain };
   if (o.subscriptionIds !== undefined) stored.subscriptionIds = o.subscriptionIds;
+  if (o.packetId !== 0) {
+    stored.packetId = o.packetId;
+    stored.state = o.state;
+  }
   return stored;
 }

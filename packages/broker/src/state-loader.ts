@@ -1,27 +1,39 @@
 import type { Broker } from './broker';
 import { Message } from './message';
-import type { BrokerPersistence } from './persistence/persistence';
-import { neverExpires } from './session';
+import type { BrokerPersistence, PersistenceOp } from './persistence/persistence';
+import { neverExpires, sessionKey, type Session } from './session';
 import { parseSharedFilter } from './topic';
 
-/** Restores retained messages and persistent sessions (with their subscriptions and queues) at start. */
+/**
+ * Restores retained messages and persistent sessions (with their subscriptions, queues and wills) at start.
+ * Wills of sessions that ended while the broker was down, or whose connection the stop cut, are scheduled
+ * from when the session went away [MQTT-3.1.2-8], once every session is back.
+ */
 export async function loadState(broker: Broker, persistence: BrokerPersistence): Promise<void> {
   const state = await persistence.load();
   const now = broker.clock.now();
+  const cleanup: PersistenceOp[] = [];
   for (const r of state.retained) {
     const message = new Message(r);
-    if (message.isExpired(now)) await persistence.deleteRetained(r.topic);
+    if (message.isExpired(now)) cleanup.push({ type: 'deleteRetained', topic: r.topic });
     else broker.retained.set(message);
   }
+  const wills: { session: Session; message: Message; dueAt: number }[] = [];
+  const expiredWills: Message[] = [];
   for (const s of state.sessions) {
+    const namespace = s.namespace ?? '';
+    const key = sessionKey(namespace, s.clientId);
+    for (const o of s.outgoing) broker.writer.seqAtLeast(o.seq);
     // A session that was connected when the broker stopped counts as disconnected now.
     const disconnectedAt = s.disconnectedAt ?? now;
     const deadline = disconnectedAt + s.expiryIntervalSec * 1000;
     if (s.expiryIntervalSec !== neverExpires && now >= deadline) {
-      await persistence.deleteSession(s.clientId);
+      cleanup.push({ type: 'deleteSession', key });
+      // [MQTT-3.1.2-8] the will is sent when the session ends, if its delay had not passed before.
+      if (s.will !== undefined) expiredWills.push(new Message(s.will.message));
       continue;
     }
-    const session = broker.createSession(s.clientId);
+    const session = broker.createSession(s.clientId, namespace);
     session.expiryIntervalSec = s.expiryIntervalSec;
     session.disconnectedAt = disconnectedAt;
     session.persisted = true;
@@ -29,7 +41,7 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
     for (const sub of s.subscriptions) {
       const shared = parseSharedFilter(sub.filter);
       broker.addSubscription(session, {
-        clientId: s.clientId,
+        sessionKey: key,
         filter: sub.filter,
         topicFilter: shared ? shared.filter : sub.filter,
         qos: sub.qos,
@@ -41,6 +53,14 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
       });
     }
     session.restoreOutgoing(s.outgoing);
+    if (s.will !== undefined) {
+      const message = new Message(s.will.message);
+      session.will = { message, delaySec: s.will.delaySec };
+      wills.push({ session, message, dueAt: disconnectedAt + s.will.delaySec * 1000 });
+    }
     broker.scheduleExpiry(session, deadline);
   }
+  if (cleanup.length > 0) await persistence.apply(cleanup);
+  for (const m of expiredWills) broker.route(m);
+  for (const w of wills) broker.scheduleWill(w.session, w.message, w.dueAt - now);
 }

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { SubscriptionTrie, type Subscription } from './subscription-trie';
 import { parseSharedFilter, topicFilterError, topicMatches, topicNameError } from './topic';
 
-function sub(clientId: string, filter: string, shareGroup?: string): Subscription {
-  return { clientId, filter, topicFilter: filter, qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined, shareGroup };
+function sub(sessionKey: string, filter: string, shareGroup?: string): Subscription {
+  return { sessionKey, filter, topicFilter: filter, qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined, shareGroup };
 }
 
 const limits = { maxTopicLength: 64, maxTopicLevels: 4 };
@@ -62,11 +62,11 @@ describe('topics and the subscription trie', () => {
     trie.add(sub('s1', 'a/b', 'g'));
     trie.add(sub('s2', 'a/b', 'g'));
     const m = trie.match('a/b');
-    assert.deepEqual(m.perClient.map((l) => [l[0]?.clientId, l.length]).sort(), [
+    assert.deepEqual(m.perClient.map((l) => [l[0]?.sessionKey, l.length]).sort(), [
       ['x', 2],
       ['y', 1],
     ]);
     assert.equal(m.shared.length, 1);
-    assert.deepEqual(m.shared[0]?.members.map((s) => s.clientId), ['s1', 's2']);
+    assert.deepEqual(m.shared[0]?.members.map((s) => s.sessionKey), ['s1', 's2']);
   });
 });

@@ -1,7 +1,8 @@
 import type { QoS } from './message';
 
 export interface Subscription {
-  clientId: string;
+  /** The subscribing session's key (namespace + client id). */
+  sessionKey: string;
   /** The filter as subscribed, including a `$share/<group>/` prefix; the key within a session. */
   filter: string;
   /** The part matched against topics. */
@@ -71,8 +72,8 @@ export class SubscriptionTrie {
     }
     this.cache.clear();
     if (sub.shareGroup === undefined) {
-      const existed = node.subs.has(sub.clientId);
-      node.subs.set(sub.clientId, sub);
+      const existed = node.subs.has(sub.sessionKey);
+      node.subs.set(sub.sessionKey, sub);
       if (!existed) this.count++;
       return !existed;
     }
@@ -81,7 +82,7 @@ export class SubscriptionTrie {
       group = new SharedGroup(sub.shareGroup);
       node.shared.set(sub.shareGroup, group);
     }
-    const index = group.members.findIndex((m) => m.clientId === sub.clientId);
+    const index = group.members.findIndex((m) => m.sessionKey === sub.sessionKey);
     if (index >= 0) {
       group.members[index] = sub;
       return false;
@@ -91,7 +92,7 @@ export class SubscriptionTrie {
     return true;
   }
 
-  remove(clientId: string, topicFilter: string, shareGroup: string | undefined): boolean {
+  remove(key: string, topicFilter: string, shareGroup: string | undefined): boolean {
     const path: TrieNode[] = [this.root];
     const levels = topicFilter.split('/');
     let node: TrieNode | undefined = this.root;
@@ -102,11 +103,11 @@ export class SubscriptionTrie {
     }
     let removed = false;
     if (shareGroup === undefined) {
-      removed = node.subs.delete(clientId);
+      removed = node.subs.delete(key);
     } else {
       const group = node.shared.get(shareGroup);
       if (group !== undefined) {
-        const index = group.members.findIndex((m) => m.clientId === clientId);
+        const index = group.members.findIndex((m) => m.sessionKey === key);
         if (index >= 0) {
           group.members.splice(index, 1);
           removed = true;
@@ -162,8 +163,8 @@ export class SubscriptionTrie {
 
 function collect(node: TrieNode, byClient: Map<string, Subscription[]>, shared: SharedGroup[]): void {
   for (const sub of node.subs.values()) {
-    const list = byClient.get(sub.clientId);
-    if (list === undefined) byClient.set(sub.clientId, [sub]);
+    const list = byClient.get(sub.sessionKey);
+    if (list === undefined) byClient.set(sub.sessionKey, [sub]);
     else list.push(sub);
   }
   for (const group of node.shared.values()) shared.push(group);

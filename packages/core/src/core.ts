@@ -42,8 +42,8 @@ export interface Core {
 
 export function createCore(o: CoreOptions): Core {
   const { store, clock, bus } = o;
-  const tenants = new TenantService(store, clock);
-  const users = new UserService(store, clock);
+  const tenants = new TenantService(store, clock, bus);
+  const users = new UserService(store, clock, bus);
   const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry.groupCommit);
   const retention = new RetentionJob(store, clock, o.telemetry.retention);
   const connectivity = new ConnectivityService(store, clock);
@@ -51,7 +51,7 @@ export function createCore(o: CoreOptions): Core {
     auth: new AuthService(store, o.tokens, clock, o.auth),
     tenants,
     users,
-    apiKeys: new ApiKeyService(store, clock),
+    apiKeys: new ApiKeyService(store, clock, bus),
     profiles: new ProfileService(store, clock),
     devices: new DeviceService(store, clock, bus),
     connectivity,

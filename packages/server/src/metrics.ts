@@ -9,6 +9,7 @@ export class Metrics {
   readonly telemetryPoints: Counter<'transport'>;
   readonly telemetryMessages: Counter<'transport'>;
   readonly telemetryRejected: Counter<'transport' | 'reason'>;
+  readonly telemetryForwardDropped: Counter;
 
   constructor(opts: { pendingPoints: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
@@ -21,6 +22,7 @@ export class Metrics {
     this.telemetryPoints = new Counter({ name: 'thingstead_telemetry_points_total', help: 'Telemetry values committed', labelNames: ['transport'], registers });
     this.telemetryMessages = new Counter({ name: 'thingstead_telemetry_messages_total', help: 'Telemetry messages committed', labelNames: ['transport'], registers });
     this.telemetryRejected = new Counter({ name: 'thingstead_telemetry_rejected_total', help: 'Telemetry messages refused, by error code', labelNames: ['transport', 'reason'], registers });
+    this.telemetryForwardDropped = new Counter({ name: 'thingstead_mqtt_forward_dropped_total', help: 'Committed telemetry batches not forwarded to MQTT applications because the forward queue was full', registers });
     new Gauge({ name: 'thingstead_telemetry_pending_points', help: 'Values waiting for group commit', registers, collect() { this.set(opts.pendingPoints()); } });
   }
 

@@ -6,8 +6,8 @@ import { encodePacket } from '../codec/encode';
 import { Message } from '../message';
 import type { AuthResult } from '../options';
 import { ReasonCode, toV3ConnackCode } from '../reason-codes';
-import { neverExpires } from '../session';
-import { topicNameError } from '../topic';
+import { neverExpires, sessionKey, type Session } from '../session';
+import { topicMatches, topicNameError } from '../topic';
 
 type ConnackProperties = NonNullable<IConnackPacket['properties']>;
 
@@ -40,6 +40,28 @@ async function authenticate(broker: Broker, client: Client, packet: IConnectPack
   }
 }
 
+/** Drops the stored subscriptions the authorizeSubscribe hook refuses now, and queued messages no subscription wants. */
+async function reauthorize(broker: Broker, client: Client, session: Session): Promise<void> {
+  const hook = broker.hooks.authorizeSubscribe;
+  if (hook === undefined || session.subscriptions.size === 0) return;
+  let removed = false;
+  for (const sub of [...session.subscriptions.values()]) {
+    let allowed: boolean;
+    try {
+      const r = await hook(client, { topic: sub.filter, qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished, retainHandling: sub.retainHandling, shareGroup: sub.shareGroup });
+      allowed = r === true || (typeof r === 'number' && r < 0x80);
+    } catch (error) {
+      broker.emit('hookError', error, client);
+      allowed = false;
+    }
+    if (!allowed && broker.removeSubscription(session, sub.filter)) removed = true;
+  }
+  if (!removed) return;
+  const filters = [...session.subscriptions.values()].map((s) => s.topicFilter);
+  broker.dropUnwanted(session, (topic) => filters.some((f) => topicMatches(f, topic)));
+  broker.persistSession(session);
+}
+
 /** Read through a call so TypeScript does not keep a narrowing across `await`. */
 function isClosed(client: Client): boolean {
   return client.closed;
@@ -67,7 +89,7 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
     refuse(client, ReasonCode.BadAuthenticationMethod, 'enhanced authentication is not supported');
     return;
   }
-  if (broker.clientsById.size >= limits.maxConnections) {
+  if (broker.clientsByKey.size >= limits.maxConnections) {
     refuse(client, ReasonCode.ServerBusy, 'too many connections');
     return;
   }
@@ -89,26 +111,10 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
     return;
   }
 
-  let will: Message | undefined;
-  if (packet.will !== undefined) {
-    const w = packet.will;
-    // v5 §3.1.3.3: the Will Topic must be a valid topic name.
-    if (topicNameError(w.topic, limits) !== undefined) {
-      refuse(client, ReasonCode.TopicNameInvalid, 'invalid will topic');
-      return;
-    }
-    const { willDelayInterval: _delay, ...forwarded } = w.properties ?? {};
-    will = Message.withExpiry(
-      {
-        topic: w.topic,
-        payload: Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload),
-        qos: w.qos ?? 0,
-        retain: w.retain ?? false,
-        properties: Object.keys(forwarded).length > 0 ? forwarded : undefined,
-        origin: clientId,
-      },
-      broker.clock.now(),
-    );
+  // v5 §3.1.3.3: the Will Topic must be a valid topic name.
+  if (packet.will !== undefined && topicNameError(packet.will.topic, limits) !== undefined) {
+    refuse(client, ReasonCode.TopicNameInvalid, 'invalid will topic');
+    return;
   }
 
   const auth = await authenticate(broker, client, packet, clientId);
@@ -120,6 +126,24 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   client.user = auth.user;
   client.username = packet.username;
   client.id = clientId;
+  client.namespace = auth.namespace ?? '';
+  const key = sessionKey(client.namespace, clientId);
+  let will: Message | undefined;
+  if (packet.will !== undefined) {
+    const w = packet.will;
+    const { willDelayInterval: _delay, ...forwarded } = w.properties ?? {};
+    will = Message.withExpiry(
+      {
+        topic: w.topic,
+        payload: Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload),
+        qos: w.qos ?? 0,
+        retain: w.retain ?? false,
+        properties: Object.keys(forwarded).length > 0 ? forwarded : undefined,
+        origin: key,
+      },
+      broker.clock.now(),
+    );
+  }
   if (will !== undefined && !(await broker.mayPublish(client, will))) {
     if (isClosed(client)) return;
     refuse(client, ReasonCode.NotAuthorized, 'will topic not authorized');
@@ -128,11 +152,12 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   if (isClosed(client)) return;
 
   // [MQTT-3.1.4-3] a second connection with the same id takes the session over; the old one
-  // gets DISCONNECT 0x8E (v5) and is closed [MQTT-3.1.4-2].
-  broker.clientsById.get(clientId)?.terminate(ReasonCode.SessionTakenOver, 'session taken over');
+  // gets DISCONNECT 0x8E (v5) and is closed [MQTT-3.1.4-2]. Only within one namespace: the same id used by
+  // another principal is another session (DESIGN.md invariant 8).
+  broker.clientsByKey.get(key)?.terminate(ReasonCode.SessionTakenOver, 'session taken over');
 
   const cleanStart = packet.clean !== false;
-  let session = broker.sessions.get(clientId);
+  let session = broker.sessions.get(key);
   // [MQTT-3.1.2-4] (v5) / [MQTT-3.1.2-6] (3.1.1): Clean Start discards an existing session.
   if (session !== undefined && cleanStart) {
     broker.destroySession(session);
@@ -140,8 +165,13 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   }
   // [MQTT-3.2.2-2]/[MQTT-3.2.2-3] Session Present tells whether the session was resumed.
   const sessionPresent = session !== undefined;
-  session ??= broker.createSession(clientId);
+  session ??= broker.createSession(clientId, client.namespace);
   broker.resumeSession(session);
+  if (sessionPresent) {
+    // Permissions may have changed while the session waited: its subscriptions are authorized again.
+    await reauthorize(broker, client, session);
+    if (isClosed(client)) return;
+  }
 
   let expiry = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : neverExpires;
   const requestedExpiry = expiry;
@@ -160,7 +190,10 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   }
   client.sendWindow = Math.min(props.receiveMaximum ?? 65_535, limits.receiveMaximum);
   if (props.maximumPacketSize !== undefined) client.maxOutgoingPacketSize = props.maximumPacketSize;
-  if (will !== undefined) client.will = { message: will, delaySec: packet.will?.properties?.willDelayInterval ?? 0 };
+  if (will !== undefined) {
+    client.will = { message: will, delaySec: packet.will?.properties?.willDelayInterval ?? 0 };
+    session.will = client.will;
+  }
 
   const connack: IConnackPacket = v5
     ? { cmd: 'connack', sessionPresent, reasonCode: ReasonCode.Success }

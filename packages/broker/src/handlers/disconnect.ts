@@ -16,6 +16,6 @@ export function handleDisconnect(broker: Broker, client: Client, packet: IDiscon
   }
   // [MQTT-3.1.2-10] only DISCONNECT with 0x00 (always, in 3.1.1) discards the will
   // [MQTT-3.14.4-3]; 0x04 "disconnect with will message" and error codes keep it.
-  if (reasonCode === ReasonCode.Success) client.will = undefined;
+  if (reasonCode === ReasonCode.Success) client.discardWill();
   client.shutdown({ reasonCode, message: 'client disconnected', byClient: true });
 }

@@ -3,9 +3,7 @@ import type { Client } from '../client';
 
 /** PUBCOMP ends an outgoing QoS 2 delivery; the packet id becomes free. */
 export function handlePubcomp(client: Client, packet: IPubcompPacket): void {
-  const id = packet.messageId ?? 0;
-  const entry = client.session.inflight.get(id);
+  const entry = client.session.inflight.get(packet.messageId ?? 0);
   if (entry?.state !== 'pubrel') return;
-  client.session.inflight.delete(id);
-  client.pump();
+  client.completeDelivery(entry);
 }

@@ -15,7 +15,6 @@ const accepted: Verdict = { reasonCode: ReasonCode.Success };
 
 function acknowledge(client: Client, packet: IPublishPacket, verdict: Verdict): void {
   const id = packet.messageId ?? 0;
-  if (packet.qos === 0) return;
   const type = packet.qos === 1 ? 'puback' : 'pubrec';
   if (verdict.reasonCode === ReasonCode.Success || client.protocolVersion !== 5) {
     client.write(encodeAck(type, id));
@@ -29,17 +28,32 @@ function acknowledge(client: Client, packet: IPublishPacket, verdict: Verdict): 
 
 function complete(broker: Broker, client: Client, packet: IPublishPacket, message: Message, verdict: Verdict): void {
   if (client.closed) return;
+  const session = client.session;
   if (verdict.reasonCode >= 0x80) {
     broker.counters.messagesRefused++;
+    if (packet.qos === 0) return;
     // 3.1.1 has no refusal: the message is acknowledged and dropped (documented in the README).
-    if (client.protocolVersion !== 5 && packet.qos === 2) client.session.inboundQos2.add(packet.messageId ?? 0);
-    acknowledge(client, packet, verdict);
+    if (client.protocolVersion !== 5 && packet.qos === 2) session.inboundQos2.add(packet.messageId ?? 0);
+    client.acknowledgeWhenStored(false, () => {
+      acknowledge(client, packet, verdict);
+    });
     return;
   }
-  // v5 §4.3.3 method B: the packet id is remembered until PUBREL, so a resent PUBLISH is not routed twice.
-  if (packet.qos === 2) client.session.inboundQos2.add(packet.messageId ?? 0);
-  broker.route(message);
-  acknowledge(client, packet, accepted);
+  let durable = broker.route(message);
+  if (packet.qos === 0) return;
+  if (packet.qos === 2) {
+    // v5 §4.3.3 method B: the packet id is remembered until PUBREL, so a resent PUBLISH is not routed twice;
+    // in a persistent session it is stored with the session, before PUBREC.
+    session.inboundQos2.add(packet.messageId ?? 0);
+    if (session.persistent) {
+      broker.persistSession(session);
+      durable = true;
+    }
+  }
+  // Acknowledged only once every persistent session's copy (and a retained message) is stored.
+  client.acknowledgeWhenStored(durable, () => {
+    acknowledge(client, packet, accepted);
+  });
 }
 
 function resolveTopic(broker: Broker, client: Client, packet: IPublishPacket): string | undefined {
@@ -91,7 +105,10 @@ export function handlePublish(broker: Broker, client: Client, packet: IPublishPa
   if (packet.qos > 0) {
     if (packet.qos === 2 && session.inboundQos2.has(packet.messageId ?? 0)) {
       // [MQTT-4.3.3-10] a resent QoS 2 PUBLISH is acknowledged again but not delivered again.
-      client.write(encodeAck('pubrec', packet.messageId ?? 0));
+      const id = packet.messageId ?? 0;
+      client.acknowledgeWhenStored(false, () => {
+        client.write(encodeAck('pubrec', id));
+      });
       return;
     }
     // The client exceeded our Receive Maximum (v5 §3.3.4): DISCONNECT 0x93.
@@ -102,7 +119,7 @@ export function handlePublish(broker: Broker, client: Client, packet: IPublishPa
   }
   const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
   const message = Message.withExpiry(
-    { topic, payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet), origin: client.id },
+    { topic, payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet), origin: session.key },
     broker.clock.now(),
   );
   const hooks = broker.hooks;

@@ -17,10 +17,10 @@ export function handlePubrec(client: Client, packet: IPubrecPacket): void {
   }
   if ((packet.reasonCode ?? 0) >= 0x80) {
     // v5 §4.3.3: a PUBREC with an error reason code ends the exchange; the id is free again.
-    client.session.inflight.delete(id);
-    client.pump();
+    client.completeDelivery(entry);
     return;
   }
   entry.state = 'pubrel';
+  client.broker.writer.inflightChanged(entry);
   client.write(encodeAck('pubrel', id));
 }

@@ -52,7 +52,7 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
     if (code !== undefined) return { code: v5 ? code : ReasonCode.UnspecifiedError };
   }
   const subscription: Subscription = {
-    clientId: client.id,
+    sessionKey: session.key,
     filter: sub.topic,
     topicFilter,
     qos: sub.qos,

@@ -17,6 +17,7 @@ const message: StoredMessage = {
 
 const session: StoredSessionState = {
   clientId: 'c1',
+  namespace: 'device:1',
   expiryIntervalSec: 3600,
   disconnectedAt: 1000,
   subscriptions: [
@@ -24,7 +25,9 @@ const session: StoredSessionState = {
     { filter: '$share/g/x', qos: 2, noLocal: false, retainAsPublished: false, retainHandling: 2 },
   ],
   inboundQos2: [3, 4],
+  will: { delaySec: 30, message: { ...message, topic: 'will', retain: true } },
 };
+const key = 'device:1\u0000c1';
 
 export function persistenceContract(name: string, open: () => BrokerPersistence, reopen: (previous: BrokerPersistence) => BrokerPersistence): void {
   void test(`${name}: an empty store loads nothing`, async () => {
@@ -33,28 +36,35 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
     await p.close();
   });
 
-  void test(`${name}: sessions with subscriptions and outgoing messages survive a reopen, in order`, async () => {
+  void test(`${name}: sessions with subscriptions, will and outgoing messages survive a reopen, in seq order`, async () => {
     const p = open();
-    await p.saveSession(session);
-    await p.appendOutgoing('c1', { message, qos: 1, retain: false, subscriptionIds: [7] });
-    await p.appendOutgoing('c1', { message: { ...message, topic: 'a/c' }, qos: 1, retain: true });
+    await p.apply([
+      { type: 'saveSession', key, state: session },
+      { type: 'putOutgoing', key, item: { seq: 5, message, qos: 1, retain: false, subscriptionIds: [7] } },
+      { type: 'putOutgoing', key, item: { seq: 9, message: { ...message, topic: 'a/c' }, qos: 1, retain: true, packetId: 3, state: 'publish' } },
+    ]);
     const again = reopen(p);
     const state = await again.load();
     assert.equal(state.sessions.length, 1);
     const s = state.sessions[0];
     assert.deepEqual({ ...s, outgoing: undefined }, { ...session, outgoing: undefined });
-    assert.deepEqual(s?.outgoing.map((o) => o.message.topic), ['a/b', 'a/c']);
+    assert.deepEqual(s?.outgoing.map((o) => [o.seq, o.message.topic]), [[5, 'a/b'], [9, 'a/c']]);
     assert.deepEqual(s.outgoing[0]?.message, message);
     assert.deepEqual(s.outgoing[0].subscriptionIds, [7]);
+    assert.equal(s.outgoing[0].packetId, undefined);
     assert.equal(s.outgoing[1]?.retain, true);
+    assert.equal(s.outgoing[1].packetId, 3);
     await again.close();
   });
 
-  void test(`${name}: replaceOutgoing replaces the list and keeps in-flight ids and states`, async () => {
+  void test(`${name}: setInflight records the packet id and state; deleteOutgoing removes one message`, async () => {
     const p = open();
-    await p.saveSession(session);
-    await p.appendOutgoing('c1', { message, qos: 1, retain: false });
-    await p.replaceOutgoing('c1', [{ message, qos: 2, retain: false, packetId: 12, state: 'pubrel' }]);
+    await p.apply([
+      { type: 'saveSession', key, state: session },
+      { type: 'putOutgoing', key, item: { seq: 1, message, qos: 2, retain: false } },
+      { type: 'putOutgoing', key, item: { seq: 2, message, qos: 1, retain: false } },
+    ]);
+    await p.apply([{ type: 'setInflight', seq: 1, packetId: 12, state: 'pubrel' }, { type: 'deleteOutgoing', seq: 2 }]);
     const s = (await p.load()).sessions[0];
     assert.equal(s?.outgoing.length, 1);
     assert.equal(s.outgoing[0]?.packetId, 12);
@@ -64,26 +74,56 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
 
   void test(`${name}: saveSession updates in place and keeps outgoing messages; deleteSession removes both`, async () => {
     const p = open();
-    await p.saveSession(session);
-    await p.appendOutgoing('c1', { message, qos: 1, retain: false });
-    await p.saveSession({ ...session, subscriptions: [] });
+    await p.apply([{ type: 'saveSession', key, state: session }, { type: 'putOutgoing', key, item: { seq: 1, message, qos: 1, retain: false } }]);
+    const { will: _will, ...withoutWill } = session;
+    await p.apply([{ type: 'saveSession', key, state: { ...withoutWill, subscriptions: [] } }]);
     let s = (await p.load()).sessions[0];
     assert.deepEqual(s?.subscriptions, []);
+    assert.equal(s.will, undefined);
     assert.equal(s.outgoing.length, 1);
-    await p.deleteSession('c1');
+    await p.apply([{ type: 'deleteSession', key }]);
     s = (await p.load()).sessions[0];
     assert.equal(s, undefined);
-    await p.saveSession(session);
+    await p.apply([{ type: 'saveSession', key, state: session }]);
     assert.deepEqual((await p.load()).sessions[0]?.outgoing, [], 'no outgoing messages left behind');
+    await p.close();
+  });
+
+  void test(`${name}: sessions of equal client ids in different namespaces are kept apart`, async () => {
+    const p = open();
+    const { namespace: _ns, ...plain } = session;
+    await p.apply([
+      { type: 'saveSession', key, state: session },
+      { type: 'saveSession', key: 'c1', state: plain },
+      { type: 'putOutgoing', key: 'c1', item: { seq: 1, message, qos: 1, retain: false } },
+    ]);
+    const sessions = (await p.load()).sessions.sort((a, b) => (a.namespace ?? '').localeCompare(b.namespace ?? ''));
+    assert.deepEqual(sessions.map((s) => [s.namespace, s.outgoing.length]), [[undefined, 1], ['device:1', 0]]);
+    await p.close();
+  });
+
+  void test(`${name}: a batch is applied in order`, async () => {
+    const p = open();
+    await p.apply([
+      { type: 'saveSession', key, state: session },
+      { type: 'putOutgoing', key, item: { seq: 1, message, qos: 1, retain: false } },
+      { type: 'deleteSession', key },
+      { type: 'saveSession', key, state: { ...session, subscriptions: [] } },
+    ]);
+    const s = (await p.load()).sessions[0];
+    assert.deepEqual(s?.subscriptions, []);
+    assert.deepEqual(s.outgoing, []);
     await p.close();
   });
 
   void test(`${name}: retained messages are set, replaced and deleted, and survive a reopen`, async () => {
     const p = open();
-    await p.setRetained({ ...message, retain: true });
-    await p.setRetained({ ...message, retain: true, payload: Buffer.from('new') });
-    await p.setRetained({ ...message, topic: 'gone', retain: true });
-    await p.deleteRetained('gone');
+    await p.apply([
+      { type: 'setRetained', message: { ...message, retain: true } },
+      { type: 'setRetained', message: { ...message, retain: true, payload: Buffer.from('new') } },
+      { type: 'setRetained', message: { ...message, topic: 'gone', retain: true } },
+      { type: 'deleteRetained', topic: 'gone' },
+    ]);
     const again = reopen(p);
     const { retained } = await again.load();
     assert.equal(retained.length, 1);

@@ -1,4 +1,5 @@
 import { canWrite, requireReadable } from '../access';
+import type { EventBus } from '../bus';
 import type { Clock } from '../clock';
 import { fail } from '../errors';
 import { newId, randomSecret, sha256 } from '../ids';
@@ -22,6 +23,7 @@ export class ApiKeyService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly bus: EventBus,
   ) {}
 
   /** Returns the key itself once; only its hash is stored. */
@@ -55,6 +57,9 @@ export class ApiKeyService {
   async revoke(p: Principal, id: string): Promise<void> {
     const key = requireReadable(p, await this.store.apiKeys.get(id), 'API key');
     if (key.userId !== p.userId && !canWrite(p, key.tenantId)) fail('NOT_FOUND', 'API key not found.');
-    if (key.revokedAt === null) await this.store.apiKeys.revoke(id, this.clock.now());
+    if (key.revokedAt === null) {
+      await this.store.apiKeys.revoke(id, this.clock.now());
+      this.bus.publish('apikey.revoked', { keyId: id, userId: key.userId, tenantId: key.tenantId });
+    }
   }
 }

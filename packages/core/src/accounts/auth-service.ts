@@ -110,7 +110,7 @@ export class AuthService {
     const now = this.clock.now();
     // Record use at most once a minute, so scripts polling fast do not write on every request.
     if (row.lastUsedAt === null || now - row.lastUsedAt > 60_000) await this.store.apiKeys.touch(row.id, now);
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'api-key' };
+    return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'api-key', apiKeyId: row.id };
   }
 
   private async issue(user: User): Promise<Session> {

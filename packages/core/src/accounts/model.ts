@@ -46,4 +46,6 @@ export interface Principal {
   tenantId: string;
   role: Role;
   via: 'jwt' | 'api-key';
+  /** The API key used, when via is 'api-key' (revoking it ends connections made with it). */
+  apiKeyId?: string;
 }

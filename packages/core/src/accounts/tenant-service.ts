@@ -1,4 +1,5 @@
 import { requireAdmin, requireReadable } from '../access';
+import type { EventBus } from '../bus';
 import type { Clock } from '../clock';
 import { fail } from '../errors';
 import { newId } from '../ids';
@@ -13,6 +14,7 @@ export class TenantService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly bus: EventBus,
   ) {}
 
   async create(p: Principal, input: { name: string }): Promise<Tenant> {
@@ -73,5 +75,6 @@ export class TenantService {
       fail('IN_USE', 'This tenant is the home of a system administrator and cannot be deleted.');
     }
     await this.store.tenants.delete(id);
+    this.bus.publish('tenant.deleted', { tenantId: id });
   }
 }

@@ -1,4 +1,5 @@
 import { requireReadable, requireWritable, targetTenant } from '../access';
+import type { EventBus } from '../bus';
 import type { Clock } from '../clock';
 import { fail } from '../errors';
 import { newId } from '../ids';
@@ -26,6 +27,7 @@ export class UserService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly bus: EventBus,
   ) {}
 
   async create(p: Principal, input: CreateUserInput): Promise<PublicUser> {
@@ -83,6 +85,8 @@ export class UserService {
     await this.store.users.update(id, patch);
     // A new password or role ends sessions that were opened with the old one.
     if (patch.passwordHash !== undefined || patch.role !== undefined) await this.store.refreshTokens.revokeAllOfUser(id, this.clock.now());
+    // Live connections were authorized under the old role.
+    if (patch.role !== undefined) this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, deleted: false });
     return publicUser({ ...target, ...patch });
   }
 
@@ -93,6 +97,7 @@ export class UserService {
       await this.keepOneAdmin();
     }
     await this.store.users.delete(id);
+    this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, deleted: true });
   }
 
   private async tenant(id: string) {

@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3';
 import type { MessageProperties } from '../../message';
-import type { BrokerPersistence, LoadedState, StoredMessage, StoredOutgoing, StoredSession, StoredSessionState } from '../persistence';
+import type { BrokerPersistence, LoadedState, PersistenceOp, StoredMessage, StoredOutgoing, StoredSession, StoredSessionState } from '../persistence';
 
 export interface SqlitePersistenceOptions {
   /** Database file; ':memory:' for a throw-away database. */
   path: string;
+  /** SQLite synchronous mode; default NORMAL. */
+  synchronous?: 'NORMAL' | 'FULL';
 }
 
 interface StoredProperties extends Omit<MessageProperties, 'correlationData'> {
@@ -15,8 +17,12 @@ interface MessageMeta extends Omit<StoredMessage, 'payload' | 'properties'> {
   properties?: StoredProperties;
 }
 
-interface OutgoingMeta extends Omit<StoredOutgoing, 'message'> {
+interface OutgoingMeta extends Omit<StoredOutgoing, 'message' | 'seq'> {
   message: MessageMeta;
+}
+
+interface StoredSessionMeta extends Omit<StoredSessionState, 'will'> {
+  will?: { delaySec: number; message: MessageMeta; payload: string };
 }
 
 // Binary Correlation Data is kept as base64 inside the JSON metadata.
@@ -38,11 +44,13 @@ function fromMeta(meta: MessageMeta, payload: Buffer): StoredMessage {
 export class SqlitePersistence implements BrokerPersistence {
   private readonly db: Database.Database;
   private readonly stmt;
+  private readonly applyAll: (ops: readonly PersistenceOp[]) => void;
 
   constructor(options: SqlitePersistenceOptions) {
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // NORMAL: a committed batch survives a crash of the process (kill -9); FULL also survives power loss.
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS broker_sessions (client_id TEXT PRIMARY KEY, state TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS broker_outgoing (
@@ -50,65 +58,80 @@ export class SqlitePersistence implements BrokerPersistence {
       CREATE INDEX IF NOT EXISTS broker_outgoing_by_client ON broker_outgoing (client_id, seq);
       CREATE TABLE IF NOT EXISTS broker_retained (topic TEXT PRIMARY KEY, meta TEXT NOT NULL, payload BLOB NOT NULL);
     `);
+    // client_id holds the broker's session key (namespace + client id).
     this.stmt = {
       sessions: this.db.prepare<[], { client_id: string; state: string }>('SELECT client_id, state FROM broker_sessions'),
-      outgoing: this.db.prepare<[], { client_id: string; meta: string; payload: Buffer }>('SELECT client_id, meta, payload FROM broker_outgoing ORDER BY seq'),
+      outgoing: this.db.prepare<[], { seq: number; client_id: string; meta: string; payload: Buffer }>('SELECT seq, client_id, meta, payload FROM broker_outgoing ORDER BY seq'),
       retained: this.db.prepare<[], { meta: string; payload: Buffer }>('SELECT meta, payload FROM broker_retained'),
       saveSession: this.db.prepare<[string, string]>(
         'INSERT INTO broker_sessions (client_id, state) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET state = excluded.state',
       ),
       deleteSession: this.db.prepare<[string]>('DELETE FROM broker_sessions WHERE client_id = ?'),
-      deleteOutgoing: this.db.prepare<[string]>('DELETE FROM broker_outgoing WHERE client_id = ?'),
-      appendOutgoing: this.db.prepare<[string, string, Buffer]>('INSERT INTO broker_outgoing (client_id, meta, payload) VALUES (?, ?, ?)'),
+      deleteOutgoingOf: this.db.prepare<[string]>('DELETE FROM broker_outgoing WHERE client_id = ?'),
+      putOutgoing: this.db.prepare<[number, string, string, Buffer]>('INSERT OR REPLACE INTO broker_outgoing (seq, client_id, meta, payload) VALUES (?, ?, ?, ?)'),
+      setInflight: this.db.prepare<[number, string, number]>("UPDATE broker_outgoing SET meta = json_set(meta, '$.packetId', ?, '$.state', ?) WHERE seq = ?"),
+      deleteOutgoing: this.db.prepare<[number]>('DELETE FROM broker_outgoing WHERE seq = ?'),
       setRetained: this.db.prepare<[string, string, Buffer]>(
         'INSERT INTO broker_retained (topic, meta, payload) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET meta = excluded.meta, payload = excluded.payload',
       ),
       deleteRetained: this.db.prepare<[string]>('DELETE FROM broker_retained WHERE topic = ?'),
     };
+    this.applyAll = this.db.transaction((ops: readonly PersistenceOp[]) => {
+      for (const op of ops) this.applyOne(op);
+    });
   }
 
   load(): LoadedState {
     const sessions = new Map<string, StoredSession>();
     for (const row of this.stmt.sessions.all()) {
-      const state = JSON.parse(row.state) as StoredSessionState;
-      sessions.set(row.client_id, { ...state, outgoing: [] });
+      const state = JSON.parse(row.state) as StoredSessionMeta;
+      const { will, ...rest } = state;
+      const session: StoredSession = { ...rest, outgoing: [] };
+      if (will !== undefined) session.will = { delaySec: will.delaySec, message: fromMeta(will.message, Buffer.from(will.payload, 'base64')) };
+      sessions.set(row.client_id, session);
     }
     for (const row of this.stmt.outgoing.all()) {
-      const meta = JSON.parse(row.meta) as OutgoingMeta;
-      sessions.get(row.client_id)?.outgoing.push({ ...meta, message: fromMeta(meta.message, row.payload) });
+      const { seq: _seq, ...meta } = JSON.parse(row.meta) as OutgoingMeta & { seq?: number };
+      sessions.get(row.client_id)?.outgoing.push({ ...meta, seq: row.seq, message: fromMeta(meta.message, row.payload) });
     }
     const retained = this.stmt.retained.all().map((row) => fromMeta(JSON.parse(row.meta) as MessageMeta, row.payload));
     return { sessions: [...sessions.values()], retained };
   }
 
-  saveSession(session: StoredSessionState): void {
-    this.stmt.saveSession.run(session.clientId, JSON.stringify(session));
+  apply(ops: readonly PersistenceOp[]): void {
+    if (ops.length > 0) this.applyAll(ops);
   }
 
-  deleteSession(clientId: string): void {
-    this.db.transaction(() => {
-      this.stmt.deleteSession.run(clientId);
-      this.stmt.deleteOutgoing.run(clientId);
-    })();
-  }
-
-  appendOutgoing(clientId: string, item: StoredOutgoing): void {
-    this.stmt.appendOutgoing.run(clientId, JSON.stringify({ ...item, message: messageMeta(item.message) }), item.message.payload);
-  }
-
-  replaceOutgoing(clientId: string, items: StoredOutgoing[]): void {
-    this.db.transaction(() => {
-      this.stmt.deleteOutgoing.run(clientId);
-      for (const item of items) this.appendOutgoing(clientId, item);
-    })();
-  }
-
-  setRetained(message: StoredMessage): void {
-    this.stmt.setRetained.run(message.topic, JSON.stringify(messageMeta(message)), message.payload);
-  }
-
-  deleteRetained(topic: string): void {
-    this.stmt.deleteRetained.run(topic);
+  private applyOne(op: PersistenceOp): void {
+    switch (op.type) {
+      case 'saveSession': {
+        const { will, ...rest } = op.state;
+        const meta: StoredSessionMeta = will === undefined ? rest : { ...rest, will: { delaySec: will.delaySec, message: messageMeta(will.message), payload: will.message.payload.toString('base64') } };
+        this.stmt.saveSession.run(op.key, JSON.stringify(meta));
+        return;
+      }
+      case 'deleteSession':
+        this.stmt.deleteSession.run(op.key);
+        this.stmt.deleteOutgoingOf.run(op.key);
+        return;
+      case 'putOutgoing': {
+        const { seq, message, ...rest } = op.item;
+        this.stmt.putOutgoing.run(seq, op.key, JSON.stringify({ ...rest, message: messageMeta(message) }), message.payload);
+        return;
+      }
+      case 'setInflight':
+        this.stmt.setInflight.run(op.packetId, op.state, op.seq);
+        return;
+      case 'deleteOutgoing':
+        this.stmt.deleteOutgoing.run(op.seq);
+        return;
+      case 'setRetained':
+        this.stmt.setRetained.run(op.message.topic, JSON.stringify(messageMeta(op.message)), op.message.payload);
+        return;
+      case 'deleteRetained':
+        this.stmt.deleteRetained.run(op.topic);
+        return;
+    }
   }
 
   close(): void {

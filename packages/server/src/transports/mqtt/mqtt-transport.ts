@@ -1,5 +1,5 @@
-import { Broker, MemoryPersistence, ReasonCode, SqlitePersistence, handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type AuthResult, type Client } from '@thingstead/broker';
-import { isThingsteadError, parseJsonPayload, type Clock, type Core, type EventBus, type Principal, type TelemetryPoint } from '@thingstead/core';
+import { Broker, MemoryPersistence, ReasonCode, SqlitePersistence, handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type AuthResult } from '@thingstead/broker';
+import { isThingsteadError, parseJsonPayload, type Clock, type Core, type EventBus } from '@thingstead/core';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -8,12 +8,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
 import type { Metrics } from '../../metrics';
-import { appSubscribeVerdict, appTelemetryTopic, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
+import { TelemetryForwarder } from './forwarder';
+import { namespaceOf, userOf, watchRevocations, type MqttUser } from './identity';
+import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
 
-/** What the authenticate hook attaches to a connection. */
-export type MqttUser =
-  | { kind: 'device'; deviceId: string; tenantId: string }
-  | { kind: 'app'; principal: Principal };
+export type { MqttUser } from './identity';
 
 export interface MqttTransportOptions {
   core: Core;
@@ -37,8 +36,6 @@ export interface MqttTransport {
   close(): Promise<void>;
 }
 
-const userOf = (client: Client): MqttUser => client.user as MqttUser;
-
 /**
  * MQTT as the main device transport: the broker package plus the platform's hooks. Thin on purpose: it turns
  * CONNECT credentials into a device or application principal, checks topics, and hands telemetry to core,
@@ -47,6 +44,7 @@ const userOf = (client: Client): MqttUser => client.user as MqttUser;
 export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttTransport> {
   const { core, logger, config } = o;
   const refuse = (reasonString: string): AuthResult => ({ ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString });
+  const accept = (user: MqttUser): AuthResult => ({ ok: true, user, namespace: namespaceOf(user) });
 
   const broker = new Broker({
     persistence: config.persistSessions ? new SqlitePersistence({ path: join(o.dataDir, 'broker.db') }) : new MemoryPersistence(),
@@ -63,7 +61,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
         const apiKey = [req.username, password].find((v) => v?.startsWith('tsk_'));
         if (apiKey !== undefined) {
           try {
-            return { ok: true, user: { kind: 'app', principal: await core.auth.authenticate(apiKey) } satisfies MqttUser };
+            return accept({ kind: 'app', principal: await core.auth.authenticate(apiKey) });
           } catch {
             return refuse('invalid or revoked API key');
           }
@@ -72,14 +70,14 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
         if (req.username !== undefined) {
           try {
             const d = await core.devices.authenticateToken(req.username);
-            return { ok: true, user: { kind: 'device', deviceId: d.id, tenantId: d.tenantId } satisfies MqttUser };
+            return accept({ kind: 'device', deviceId: d.id, tenantId: d.tenantId });
           } catch (e) {
             if (!isThingsteadError(e)) throw e;
           }
         }
         // MQTT basic credentials: client id and/or username + password.
         const d = await core.devices.authenticateBasic({ clientId: req.clientId, username: req.username, password });
-        if (d) return { ok: true, user: { kind: 'device', deviceId: d.id, tenantId: d.tenantId } satisfies MqttUser };
+        if (d) return accept({ kind: 'device', deviceId: d.id, tenantId: d.tenantId });
         return refuse('unknown device credentials');
       },
       authorizePublish: (client, p) => {
@@ -141,15 +139,21 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   });
   o.metrics.observeBroker(() => broker.stats());
 
-  // Application clients get each committed batch, whatever transport brought it.
-  const unsubscribe = o.bus.subscribe('telemetry', (e) => {
-    const topic = appTelemetryTopic(e.tenantId, e.deviceId);
-    // Most messages have no application listening; building and routing the copy cost a quarter of ingest.
-    if (!broker.hasSubscribers(topic)) return;
-    broker.publish({ topic, payload: JSON.stringify(groupByTs(e.points)), qos: 1 }).catch((err: unknown) => {
-      logger.warn({ err }, 'forwarding telemetry to MQTT applications failed');
-    });
+  // Application clients get each committed batch, whatever transport brought it, off the ack path.
+  const forwarder = new TelemetryForwarder({
+    broker,
+    logger,
+    maxPending: 100_000,
+    onDropped: () => {
+      o.metrics.telemetryForwardDropped.inc();
+    },
   });
+  const unsubscribeForwarder = o.bus.subscribe('telemetry', forwarder.enqueue);
+  const unsubscribeRevocations = watchRevocations(o.bus, broker);
+  const unsubscribe = () => {
+    unsubscribeForwarder();
+    unsubscribeRevocations();
+  };
 
   await broker.ready;
   const tcp = await listenTcp(broker, { port: config.port, host: o.host });
@@ -198,15 +202,4 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       wss?.close();
     },
   };
-}
-
-/** Committed points as the ThingsBoard array form: [{ts, values: {...}}], one entry per timestamp. */
-function groupByTs(points: readonly TelemetryPoint[]): { ts: number; values: Record<string, unknown> }[] {
-  const byTs = new Map<number, Record<string, unknown>>();
-  for (const p of points) {
-    let values = byTs.get(p.ts);
-    if (!values) byTs.set(p.ts, (values = {}));
-    values[p.key] = p.value;
-  }
-  return [...byTs].map(([ts, values]) => ({ ts, values }));
 }
