@@ -73,7 +73,7 @@ describe('kill -9: messages held for a connected persistent subscriber survive a
     const dataDir = tempDir();
     const start = (): [CliRun, Promise<number>] => {
       const run = runCli(['broker', '--port', '0', '--host', '127.0.0.1', '--allow-anonymous', '--data-dir', dataDir]);
-      return [run, run.waitForLine((l) => /listening on [^:]+:(\d+)/.exec(String(l.text ?? ''))?.[1], 'listening').then(Number)];
+      return [run, run.waitForLine((l) => typeof l.text === 'string' ? /listening on [^:]+:(\d+)/.exec(l.text)?.[1] : undefined, 'listening').then(Number)];
     };
     let [run, portP] = start();
     let port = await portP;

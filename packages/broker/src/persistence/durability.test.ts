@@ -4,28 +4,29 @@ import { Broker } from '../broker';
 import { FakeClock } from '../testing/fake-clock';
 import { connected, TestClient } from '../testing/test-client';
 import { MemoryPersistence } from './memory/memory-persistence';
-import type { PersistenceOp } from './persistence';
+import type { BrokerPersistence, LoadedState, PersistenceOp } from './persistence';
 
 /** Memory persistence whose writes wait until the test lets them through (or fail). */
-class GatedPersistence extends MemoryPersistence {
+class GatedPersistence implements BrokerPersistence {
   readonly batches: PersistenceOp[][] = [];
+  readonly inner = new MemoryPersistence();
   gated = false;
   fail = false;
   private release: (() => void)[] = [];
 
-  override apply(ops: readonly PersistenceOp[]): Promise<void> | void {
+  load(): LoadedState {
+    return this.inner.load();
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+
+  async apply(ops: readonly PersistenceOp[]): Promise<void> {
     this.batches.push([...ops]);
     if (this.fail) throw new Error('disk full');
-    if (!this.gated) {
-      super.apply(ops);
-      return;
-    }
-    return new Promise((resolve) => {
-      this.release.push(() => {
-        super.apply(ops);
-        resolve();
-      });
-    });
+    if (this.gated) await new Promise<void>((resolve) => this.release.push(resolve));
+    this.inner.apply(ops);
   }
 
   open(): void {
@@ -57,7 +58,7 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     persistence.open();
     const ack = await pub.next('puback');
     assert.equal(ack.messageId, 7);
-    const stored = (await persistence.load()).sessions[0]?.outgoing.map((o) => o.message.payload.toString());
+    const stored = persistence.load().sessions[0]?.outgoing.map((o) => o.message.payload.toString());
     assert.deepEqual(stored, ['x']);
     await broker.close();
   });
@@ -73,13 +74,13 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     assert.deepEqual(await pub.drain(50), [], 'the subscriber has it, but it is not stored yet: no PUBACK');
     persistence.open();
     await pub.next('puback');
-    let stored = (await persistence.load()).sessions[0]?.outgoing ?? [];
+    let stored = persistence.load().sessions[0]?.outgoing ?? [];
     assert.deepEqual(stored.map((o) => [o.message.payload.toString(), o.packetId]), [['x', delivered.messageId]]);
     s.send({ cmd: 'puback', messageId: delivered.messageId ?? 0 });
     for (let i = 0; i < 100 && stored.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 5));
       await broker.writer.drain();
-      stored = (await persistence.load()).sessions[0]?.outgoing ?? [];
+      stored = persistence.load().sessions[0]?.outgoing ?? [];
     }
     assert.deepEqual(stored, [], 'acknowledged by the subscriber: gone from the store');
     await broker.close();
@@ -142,7 +143,7 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     assert.deepEqual(await pub.drain(50), []);
     persistence.open();
     await pub.next('puback');
-    assert.deepEqual((await persistence.load()).retained.map((m) => m.payload.toString()), ['on']);
+    assert.deepEqual(persistence.load().retained.map((m) => m.payload.toString()), ['on']);
     await broker.close();
   });
 
@@ -177,7 +178,7 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     clock.advance(10_000);
     assert.equal(second.retained.get('status/dev')?.payload.toString(), 'offline');
     await second.writer.drain();
-    assert.equal((await persistence.load()).sessions.find((s) => s.clientId === 'dev')?.will, undefined, 'sent once: removed from the session');
+    assert.equal(persistence.load().sessions.find((s) => s.clientId === 'dev')?.will, undefined, 'sent once: removed from the session');
     await second.close();
   });
 
@@ -186,11 +187,11 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     const broker = new Broker({ persistence });
     const c = await connected(broker, 5, { ...persistent, clientId: 'dev', will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 0, retain: false } });
     await broker.writer.drain();
-    assert.equal((await persistence.load()).sessions[0]?.will?.message.topic, 'status/dev');
+    assert.equal(persistence.load().sessions[0]?.will?.message.topic, 'status/dev');
     c.send({ cmd: 'disconnect', reasonCode: 0 });
     await c.waitClosed();
     await broker.writer.drain();
-    assert.equal((await persistence.load()).sessions[0]?.will, undefined);
+    assert.equal(persistence.load().sessions[0]?.will, undefined);
     await broker.close();
   });
 });
