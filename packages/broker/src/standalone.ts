@@ -35,7 +35,8 @@ function authenticator(options: StandaloneOptions, passwords: PasswordFile | und
     if (request.username === undefined) {
       return options.allowAnonymous === true ? { ok: true } : { ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString: 'anonymous access is disabled' };
     }
-    if (passwords?.verify(request.username, request.password) === true) return { ok: true };
+    // Sessions belong to the user: another user with the same client id neither resumes nor takes them over.
+    if (passwords?.verify(request.username, request.password) === true) return { ok: true, namespace: `user:${request.username}` };
     return { ok: false, reasonCode: ReasonCode.BadUserNameOrPassword, reasonString: 'bad user name or password' };
   };
 }
