@@ -1,4 +1,5 @@
 export * from './errors';
+export { jsonProblem, maxJsonDepth } from './json';
 export * from './clock';
 export * from './bus';
 export * from './store';

@@ -1,4 +1,5 @@
 import { fail } from './errors';
+import { jsonProblem } from './json';
 
 /** Small validators for what JSON schemas at the boundary cannot express; each names the field it checks. */
 export function cleanName(value: string, field = 'name', max = 255): string {
@@ -12,6 +13,8 @@ export function cleanName(value: string, field = 'name', max = 255): string {
 
 export function jsonObject(value: unknown, field: string, maxBytes: number): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('VALIDATION', `${field} must be a JSON object.`, { field });
+  const problem = jsonProblem(value);
+  if (problem !== undefined) fail('VALIDATION', `${field}: ${problem}.`, { field });
   const size = Buffer.byteLength(JSON.stringify(value));
   if (size > maxBytes) fail('VALIDATION', `${field} is ${size} bytes; the limit is ${maxBytes}.`, { field });
   return value as Record<string, unknown>;

@@ -1,4 +1,5 @@
 import { fail } from '../errors';
+import { jsonProblem } from '../json';
 import type { TelemetryValue } from './model';
 
 export interface TelemetryLimits {
@@ -24,14 +25,21 @@ const invalid = (problem: string, path: string): never => fail('TELEMETRY_INVALI
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Parses a raw payload (MQTT, CoAP) as JSON, naming the problem when it is not. */
+/**
+ * Parses a raw payload (MQTT, CoAP) as JSON, naming the problem when it is not, and applies the limits of
+ * every JSON document (json.ts: nesting depth, finite numbers).
+ */
 export function parseJsonPayload(payload: Uint8Array | string): unknown {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     return fail('TELEMETRY_INVALID', `payload is not valid JSON: ${(e as Error).message}`);
   }
+  const problem = jsonProblem(value);
+  if (problem !== undefined) fail('TELEMETRY_INVALID', `payload: ${problem}`);
+  return value;
 }
 
 /**
@@ -90,6 +98,8 @@ function addValues(values: Record<string, unknown>, ts: number, path: string, li
 function checkValue(v: unknown, path: string, limits: TelemetryLimits): TelemetryValue {
   switch (typeof v) {
     case 'number':
+      // JSON.parse reads 1e400 as Infinity, which would be stored and read back as null.
+      if (!Number.isFinite(v)) invalid('number is out of range (beyond ±1.8e308); send finite numbers', path);
       return v;
     case 'boolean':
       return v;
@@ -98,6 +108,9 @@ function checkValue(v: unknown, path: string, limits: TelemetryLimits): Telemetr
       return v;
     case 'object': {
       if (v === null) return invalid('value must not be null', path);
+      // Transports check parsed JSON already (json.ts); this keeps the stringify below safe for any caller.
+      const problem = jsonProblem(v);
+      if (problem !== undefined) invalid(problem, path);
       if (Buffer.byteLength(JSON.stringify(v)) > limits.maxValueBytes) invalid(`JSON value is larger than ${limits.maxValueBytes} bytes`, path);
       return v as TelemetryValue;
     }

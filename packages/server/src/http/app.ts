@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics';
 import { requireAuthentication } from './auth';
 import { installErrorHandlers } from './errors';
+import { installJsonParser } from './json-parser';
 import { accountRoutes } from './routes/accounts';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
@@ -46,6 +47,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   const coercingAjv = new Ajv({ ...ajvBase, coerceTypes: 'array' });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
   installErrorHandlers(app);
+  installJsonParser(app);
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     o.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
