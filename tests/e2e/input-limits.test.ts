@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startHarness, type Harness } from './harness';
 
@@ -62,6 +63,69 @@ describe('input limits over HTTP', () => {
     assert.deepEqual(latest.body.data, {}, 'nothing was stored');
     const device = await h.call('GET', `/api/devices/${deviceId}`, { token });
     assert.deepEqual(device.body.metadata, {});
+  });
+
+  test('GET /api/devices?offset=1e20 is 400, not a 500 SQLite datatype mismatch; every numeric query parameter is bounded', async () => {
+    const id = deviceId;
+    for (const path of [
+      '/api/devices?offset=1e20',
+      '/api/devices?limit=1e20',
+      '/api/users?offset=1e20',
+      '/api/tenants?offset=99999999999',
+      '/api/device-profiles?offset=1e20',
+      `/api/devices/${id}/telemetry?from=1e20`,
+      `/api/devices/${id}/telemetry?to=1e300`,
+      `/api/devices/${id}/telemetry?from=-5`,
+      `/api/devices/${id}/telemetry?agg=avg&interval=1e20`,
+      `/api/devices/${id}/telemetry?limit=1e20`,
+    ]) {
+      isError(await h.call('GET', path, { token }), 400, 'THINGSTEAD_ERR_VALIDATION');
+    }
+    const far = await h.call('GET', '/api/devices?offset=1000000000', { token });
+    assert.equal(far.status, 200);
+    assert.deepEqual(far.body.items, []);
+  });
+
+  test('a malformed percent-encoding in the URL gets the standard error body (was fastify\'s own shape)', async () => {
+    isError(await h.call('GET', '/api/devices/%zz', { token }), 400, 'THINGSTEAD_ERR_BAD_URL');
+    isError(await h.call('POST', '/api/v1/%E0%A4%A/telemetry', { body: { a: 1 } }), 400, 'THINGSTEAD_ERR_BAD_URL');
+  });
+
+  test('a path parameter over 128 characters is 414 in the standard body; a 110-character device token is just unknown (401)', async () => {
+    isError(await h.call('GET', `/api/devices/${'a'.repeat(200)}`, { token }), 414, 'THINGSTEAD_ERR_URL_TOO_LONG');
+    isError(await h.call('POST', `/api/v1/${'a'.repeat(129)}/telemetry`, { body: { a: 1 } }), 414, 'THINGSTEAD_ERR_URL_TOO_LONG');
+    isError(await h.call('POST', `/api/v1/${'a'.repeat(110)}/telemetry`, { body: { a: 1 } }), 401, 'THINGSTEAD_ERR_DEVICE_TOKEN_INVALID');
+    const notFound = await h.call('GET', `/${'x'.repeat(5000)}`);
+    isError(notFound, 404, 'THINGSTEAD_ERR_ROUTE_NOT_FOUND');
+    assert.ok(notFound.body.message.length < 300, 'the message does not echo a huge URL');
+  });
+
+  test('headers or a URL over 16 KiB get 431 in the standard body', async () => {
+    isError(await h.call('GET', '/api/devices', { token, headers: { 'x-big': 'a'.repeat(20_000) } }), 431, 'THINGSTEAD_ERR_HEADERS_TOO_LARGE');
+    isError(await h.call('GET', `/api/devices?search=${'a'.repeat(20_000)}`, { token }), 431, 'THINGSTEAD_ERR_HEADERS_TOO_LARGE');
+  });
+
+  test('bytes that are not HTTP get 400 in the standard body and the connection is closed', async () => {
+    const url = new URL(h.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write('GARBAGE\x00\x01 / HTTP/9\r\n\r\n');
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('close', () => {
+        resolve(text);
+      });
+      socket.on('error', reject);
+    });
+    const [head, body] = answer.split('\r\n\r\n');
+    assert.match(head ?? '', /^HTTP\/1\.1 400 /);
+    assert.match(head ?? '', /content-type: application\/json/i);
+    const parsed = JSON.parse(body ?? '');
+    assert.equal(parsed.code, 'THINGSTEAD_ERR_BAD_REQUEST');
+    assert.equal(parsed.statusCode, 400);
+    assert.equal(typeof parsed.hint, 'string');
   });
 
   test('the server still answers after all of the above', async () => {

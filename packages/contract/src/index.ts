@@ -7,6 +7,10 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Identifier' });
 const Ms = Type.Integer({ description: 'Milliseconds since 1970-01-01T00:00:00Z' });
 const Obj = Type.Record(Type.String(), Type.Unknown());
+/** Every numeric query parameter is bounded, so none reaches the database as a float (offset=1e20 once did). */
+export const maxOffset = 1_000_000_000;
+/** The largest timestamp a query takes: the end of the JavaScript Date range (year 275760), a safe integer. */
+export const maxQueryMs = 8_640_000_000_000_000;
 
 export const ErrorBody = Type.Object(
   {
@@ -25,7 +29,7 @@ export const Page = <T extends TSchema>(item: T) =>
 
 export const PageQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: maxOffset, default: 0 })),
   sort: Type.Optional(Type.String({ maxLength: 32 })),
   order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   search: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of the name' })),
@@ -135,9 +139,9 @@ export type TimedValue = Static<typeof TimedValue>;
 export const Aggregation = Type.Union(['none', 'min', 'max', 'avg', 'sum', 'count'].map((a) => Type.Literal(a)));
 export const TelemetryQuery = Type.Object({
   keys: Type.Optional(Type.String({ maxLength: 8192, description: 'Comma-separated keys; all keys when absent' })),
-  from: Type.Optional(Type.Integer({ description: 'Start (ms, inclusive); default 0' })),
-  to: Type.Optional(Type.Integer({ description: 'End (ms, exclusive); default now' })),
-  interval: Type.Optional(Type.Integer({ minimum: 1, description: 'Bucket width in ms; required with agg other than none' })),
+  from: Type.Optional(Type.Integer({ minimum: 0, maximum: maxQueryMs, description: 'Start (ms, inclusive); default 0' })),
+  to: Type.Optional(Type.Integer({ minimum: 1, maximum: maxQueryMs, description: 'End (ms, exclusive); default now' })),
+  interval: Type.Optional(Type.Integer({ minimum: 1, maximum: maxQueryMs, description: 'Bucket width in ms; required with agg other than none' })),
   agg: Type.Optional(Aggregation),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Most values per key (default 100 raw, 1000 aggregated)' })),
   order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'Raw values only; default desc (newest first)' })),

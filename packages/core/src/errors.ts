@@ -4,6 +4,8 @@
  */
 export const errorCatalogue = {
   VALIDATION: { status: 400, message: 'The request is invalid.', hint: 'Check the fields named in details against the API reference at /api/docs.' },
+  BAD_REQUEST: { status: 400, message: 'The HTTP request is malformed.', hint: 'Send a well-formed HTTP/1.1 request; the connection was closed.' },
+  BAD_URL: { status: 400, message: 'The URL is malformed.', hint: 'Percent-encode reserved and non-ASCII characters in the path (RFC 3986 §2.1).' },
   BAD_JSON: { status: 400, message: 'The body is not valid JSON.', hint: 'Send a JSON document with Content-Type: application/json.' },
   TELEMETRY_INVALID: { status: 400, message: 'The telemetry payload is invalid.', hint: 'Send {"key":value}, {"ts":<ms>,"values":{...}} or an array of either; see docs/reference/device-api.md.' },
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.', hint: 'Send Authorization: Bearer <token> from POST /api/auth/login, or an API key.' },
@@ -16,9 +18,12 @@ export const errorCatalogue = {
   CONFLICT: { status: 409, message: 'A resource with that name already exists.', hint: 'Choose another name, or update the existing resource.' },
   LIMIT_REACHED: { status: 409, message: 'A limit was reached.', hint: 'Remove unused items first.' },
   IN_USE: { status: 409, message: 'The resource is still in use.', hint: 'Remove or move what refers to it first.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.', hint: 'Send the headers and body promptly; the connection was closed.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is too large.', hint: 'Split the data into smaller messages.' },
+  URL_TOO_LONG: { status: 414, message: 'A path segment of the URL is too long.', hint: 'Ids and tokens in the path are at most 128 characters; check the URL.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type.', hint: 'Send the body as application/json.' },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many failed login attempts.', hint: 'Wait until the time in Retry-After has passed, then try again.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request line and headers are too large.', hint: 'Keep the URL and headers under 16 KiB together; send long data in the body.' },
   UNAVAILABLE: { status: 503, message: 'The service is shutting down or not ready.', hint: 'Retry shortly.' },
   INTERNAL: { status: 500, message: 'Internal error.', hint: 'This is a bug or an outage; the server log has the details.' },
 } as const satisfies Record<string, { status: number; message: string; hint: string }>;

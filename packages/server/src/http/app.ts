@@ -7,7 +7,7 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics';
 import { requireAuthentication } from './auth';
-import { installErrorHandlers } from './errors';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers, maxParamLength } from './errors';
 import { installJsonParser } from './json-parser';
 import { accountRoutes } from './routes/accounts';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
@@ -38,6 +38,10 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     // Closing with keep-alive connections open must not hang shutdown.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Errors the router and Node's HTTP parser raise before a route runs get the standard body too.
+    routerOptions: { maxParamLength },
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Query strings and path parameters arrive as text and are coerced to the schema's types; JSON bodies are
