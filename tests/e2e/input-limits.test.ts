@@ -128,6 +128,25 @@ describe('input limits over HTTP', () => {
     assert.equal(typeof parsed.hint, 'string');
   });
 
+  test('lone surrogates in telemetry keys and names, and NUL in emails, are refused (were accepted)', async () => {
+    const key = await h.call('POST', `/api/v1/${deviceToken}/telemetry`, { raw: '{"t\\ud800":1}', headers: json });
+    isError(key, 400, 'THINGSTEAD_ERR_TELEMETRY_INVALID');
+    assert.match(key.body.message, /valid Unicode/);
+    const value = await h.call('POST', `/api/v1/${deviceToken}/telemetry`, { raw: '{"t":"\\udc00"}', headers: json });
+    isError(value, 400, 'THINGSTEAD_ERR_TELEMETRY_INVALID');
+    const name = await h.call('POST', '/api/devices', { token, raw: '{"name":"pump\\ud800"}', headers: json });
+    isError(name, 400, 'THINGSTEAD_ERR_VALIDATION');
+    const tenant = await h.call('POST', '/api/tenants', { token, raw: '{"name":"\\udfffTenant"}', headers: json });
+    isError(tenant, 400, 'THINGSTEAD_ERR_VALIDATION');
+    const email = await h.call('POST', '/api/users', { token, raw: '{"email":"a\\u0000b@x.y","password":"password-123","role":"viewer"}', headers: json });
+    isError(email, 400, 'THINGSTEAD_ERR_VALIDATION');
+    // Paired surrogates (emoji) are ordinary Unicode and come back unchanged.
+    const emoji = await h.call('POST', `/api/v1/${deviceToken}/telemetry`, { body: { 'temp🌡': 'ok 🌊' } });
+    assert.equal(emoji.status, 200);
+    const latest = await h.call('GET', `/api/devices/${deviceId}/telemetry/latest?keys=${encodeURIComponent('temp🌡')}`, { token });
+    assert.equal(latest.body.data['temp🌡'].value, 'ok 🌊');
+  });
+
   test('the server still answers after all of the above', async () => {
     assert.equal((await h.call('GET', '/healthz')).status, 200);
     const r = await h.call('POST', `/api/v1/${deviceToken}/telemetry`, { body: { ok: 1 } });

@@ -7,7 +7,7 @@ import { fail } from '../errors';
 import { newId, randomSecret } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
 import type { Page, Store } from '../store';
-import { cleanName, jsonObject } from '../validate';
+import { cleanName, jsonObject, wellFormed } from '../validate';
 import type { Device, DeviceCredentials } from './model';
 
 export interface DeviceInput {
@@ -165,7 +165,7 @@ export class DeviceService {
 function label(v: string | undefined): string {
   const l = (v ?? '').trim();
   if (l.length > 255) fail('VALIDATION', 'label must be at most 255 characters.', { field: 'label' });
-  return l;
+  return wellFormed(l, 'label');
 }
 
 function publicCredentials(c: DeviceCredentials): PublicCredentials {

@@ -65,6 +65,13 @@ test('parseJsonPayload refuses MQTT payloads nested 5,000 deep or holding 1e400'
   assert.throws(() => parseJsonPayload('{"big":1e400}'), /payload: a number is out of range/);
 });
 
+test('lone surrogates in keys and string values are refused; inside JSON values they are kept escaped', () => {
+  assert.match(problem(JSON.parse('{"a\\ud800":1}')), /keys must be valid Unicode/);
+  assert.match(problem(JSON.parse('{"s":"x\\udc00"}')), /^\$\.s: string value must be valid Unicode/);
+  assert.deepEqual(decode({ 'temp🌡': 'ok 🌊' }), [{ key: 'temp🌡', ts: now, value: 'ok 🌊' }]);
+  assert.deepEqual(decode({ j: { s: '\ud800' } }), [{ key: 'j', ts: now, value: { s: '\ud800' } }]);
+});
+
 test('parseJsonPayload names invalid JSON', () => {
   assert.deepEqual(parseJsonPayload(Buffer.from('{"a":1}')), { a: 1 });
   assert.throws(() => parseJsonPayload(Buffer.from('{"a":')), /payload is not valid JSON/);

@@ -1,5 +1,6 @@
 import { fail } from '../errors';
 import { jsonProblem } from '../json';
+import { loneSurrogate } from '../validate';
 import type { TelemetryValue } from './model';
 
 export interface TelemetryLimits {
@@ -90,6 +91,7 @@ function addValues(values: Record<string, unknown>, ts: number, path: string, li
     if (key.length > limits.maxKeyLength) invalid(`key is longer than ${limits.maxKeyLength} characters`, at);
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(key)) invalid('keys must not contain control characters', path);
+    if (loneSurrogate.test(key)) invalid('keys must be valid Unicode (a key contains an unpaired surrogate)', path);
     out.push({ key, ts, value: checkValue(values[key], at, limits) });
     if (out.length > limits.maxPointsPerMessage) invalid(`more than ${limits.maxPointsPerMessage} values in one message`, '$');
   }
@@ -105,6 +107,8 @@ function checkValue(v: unknown, path: string, limits: TelemetryLimits): Telemetr
       return v;
     case 'string':
       if (Buffer.byteLength(v) > limits.maxValueBytes) invalid(`string value is longer than ${limits.maxValueBytes} bytes`, path);
+      // Stored as UTF-8 text, a lone surrogate would be read back as U+FFFD; inside a JSON value it is escaped and kept.
+      if (loneSurrogate.test(v)) invalid('string value must be valid Unicode (it contains an unpaired surrogate)', path);
       return v;
     case 'object': {
       if (v === null) return invalid('value must not be null', path);
