@@ -17,6 +17,11 @@ export const errorCatalogue = {
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route.', hint: 'See the API reference at /api/docs.' },
   CONFLICT: { status: 409, message: 'A resource with that name already exists.', hint: 'Choose another name, or update the existing resource.' },
   LIMIT_REACHED: { status: 409, message: 'A limit was reached.', hint: 'Remove unused items first.' },
+  TELEMETRY_KEY_LIMIT: {
+    status: 409,
+    message: 'The device or tenant has reached its limit of distinct telemetry keys.',
+    hint: 'Nothing of the message was stored. Reuse existing keys (put ids and names into values, not keys), or ask the operator to raise telemetry.maxKeysPerDevice or telemetry.maxKeysPerTenant.',
+  },
   IN_USE: { status: 409, message: 'The resource is still in use.', hint: 'Remove or move what refers to it first.' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.', hint: 'Send the headers and body promptly; the connection was closed.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is too large.', hint: 'Split the data into smaller messages.' },

@@ -67,6 +67,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       maxValueBytes: t.maxValueBytes,
       maxPointsPerMessage: t.maxPointsPerMessage,
       maxFutureSkewMs: t.maxFutureSkewMs,
+      maxKeysPerDevice: t.maxKeysPerDevice,
+      maxKeysPerTenant: t.maxKeysPerTenant,
       groupCommit: { maxBatch: t.groupCommitMaxRows, maxDelayMs: t.groupCommitMaxDelayMs, maxPending: t.maxPendingPoints },
       retention: { retentionDays: t.retentionDays, batchRows: t.retentionBatchRows },
     },

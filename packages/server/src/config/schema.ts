@@ -90,6 +90,8 @@ export const configSchema = Type.Object(
         maxValueBytes: int(65_536, 16, 16 * 1_048_576, 'Largest string or JSON value.'),
         maxPointsPerMessage: int(5000, 1, 1_000_000, 'Most values in one telemetry message.'),
         maxPayloadBytes: int(262_144, 64, 64 * 1_048_576, 'Largest telemetry payload a device may send (HTTP body); larger gets 413.'),
+        maxKeysPerDevice: int(1000, 1, 1_000_000, 'Most distinct telemetry keys one device may have; a message that would add more is refused whole (HTTP 409, MQTT 5 0x97).'),
+        maxKeysPerTenant: int(10_000, 1, 100_000_000, 'Most distinct telemetry keys over all devices of a tenant (a key used by many devices counts once); over it, as above.'),
         maxFutureSkewMs: int(86_400_000, 0, 31_536_000_000, 'How far in the future a device timestamp may be.'),
         groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait.'),
         groupCommitMaxDelayMs: int(2, 0, 1000, 'Group commit: commit at the latest this long after the first value arrived.'),

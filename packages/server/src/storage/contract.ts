@@ -254,6 +254,31 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.deepEqual(await store.telemetry.keys(d.id), []);
     });
 
+    test('telemetry: tenantKeys lists the distinct keys of a tenant\'s devices; a deleted device\'s keys go, and can come back', async () => {
+      const t = await newTenant('Keys');
+      const p = { ...prof, id: randomUUID(), tenantId: t.id };
+      await store.profiles.insert(p);
+      const mk = async (n: string) => {
+        const d: Device = { id: randomUUID(), tenantId: t.id, profileId: p.id, name: n, label: '', metadata: {}, createdAt: t0 };
+        await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `keys-${randomUUID()}` });
+        return d;
+      };
+      const [a, b] = [await mk('ka'), await mk('kb')];
+      assert.deepEqual(await store.telemetry.tenantKeys(t.id), []);
+      await store.telemetry.append([
+        { deviceId: a.id, key: 'shared', ts: t0, value: 1 },
+        { deviceId: a.id, key: 'only-a', ts: t0, value: 1 },
+        { deviceId: b.id, key: 'shared', ts: t0, value: 2 },
+      ]);
+      assert.deepEqual((await store.telemetry.tenantKeys(t.id)).sort(), ['only-a', 'shared']);
+      assert.deepEqual(await store.telemetry.tenantKeys(tenant.id).then((k) => k.includes('only-a')), false, 'other tenants are not mixed in');
+      await store.devices.delete(a.id);
+      assert.deepEqual(await store.telemetry.tenantKeys(t.id), ['shared']);
+      await store.telemetry.append([{ deviceId: b.id, key: 'only-a', ts: t0 + 1, value: 'back' }]);
+      assert.deepEqual(await store.telemetry.latest(b.id), { 'only-a': { ts: t0 + 1, value: 'back' }, shared: { ts: t0, value: 2 } });
+      await store.tenants.delete(t.id);
+    });
+
     test('device connectivity: fields are set independently', async () => {
       const d = await newDevice('conn-1');
       assert.equal(await store.devices.getConnectivity(d.id), undefined);

@@ -1,6 +1,7 @@
 import type { ApiKey, ApiKeyRepo, RefreshToken, RefreshTokenRepo, Role, Tenant, TenantRepo, User, UserRepo } from '@thingstead/core';
 import type { Db } from './database';
 import { listPage, one, updateColumns } from './sql';
+import { deleteSeries } from './telemetry';
 
 interface TenantRow { id: string; name: string; created_at: number }
 interface UserRow { id: string; tenant_id: string; email: string; role: string; password_hash: string; created_at: number }
@@ -18,8 +19,7 @@ const refresh = (r: RefreshRow): RefreshToken => ({ id: r.id, userId: r.user_id,
 export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
   const del = db.transaction((id: string) => {
     // Telemetry rows carry no foreign key (it would slow ingest); delete them explicitly.
-    db.prepare('DELETE FROM telemetry WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(id);
-    db.prepare('DELETE FROM latest WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(id);
+    deleteSeries(db, { tenantId: id });
     db.prepare('DELETE FROM devices WHERE tenant_id = ?').run(id);
     db.prepare('DELETE FROM tenants WHERE id = ?').run(id);
   });

@@ -111,4 +111,10 @@ export const migrations: readonly string[] = [
   -- Retention now deletes series by series through the primary key (ADR 0002); the ts index only cost.
   DROP INDEX IF EXISTS telemetry_ts;
   `,
+  `
+  -- Finds whether any device still uses a dictionary key, so deleting devices also deletes keys nobody uses
+  -- (the dictionary is shared by all tenants and must not grow with devices that are gone). Ingest changes
+  -- latest.key only when a series is new, so the index costs nothing per point.
+  CREATE INDEX latest_key ON latest(key);
+  `,
 ];

@@ -109,7 +109,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
           // the refusal and nothing unstored is acknowledged.
           if (client.protocolVersion !== 5) throw e;
           if (isThingsteadError(e) && e.kind === 'TELEMETRY_INVALID') return { reasonCode: ReasonCode.PayloadFormatInvalid, reasonString: e.message };
-          if (isThingsteadError(e) && e.kind === 'UNAVAILABLE') return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
+          if (isThingsteadError(e) && (e.kind === 'UNAVAILABLE' || e.kind === 'TELEMETRY_KEY_LIMIT')) return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
           throw e;
         }
       },
