@@ -87,14 +87,20 @@ export class AuthService {
   async refresh(refreshToken: string): Promise<Session> {
     const [id, secret] = refreshToken.split('.');
     const row = id && secret ? await this.store.refreshTokens.get(id) : undefined;
-    if (!row || !secret || row.revokedAt !== null || row.expiresAt <= this.clock.now() || !sameHash(row.secretHash, sha256(secret))) {
-      return fail('TOKEN_INVALID', 'The refresh token is invalid, expired or already used.');
+    const refused = 'The refresh token is invalid, expired or already used.';
+    if (!row || !secret || !sameHash(row.secretHash, sha256(secret))) return fail('TOKEN_INVALID', refused);
+    const now = this.clock.now();
+    if (row.expiresAt <= now) return fail('TOKEN_INVALID', refused);
+    // Rotation: a refresh token is good for one use. A second use means two parties hold it (it leaked), and
+    // which one is the real user cannot be told: end every session descending from that login
+    // (OAuth 2.0 Security BCP, RFC 9700 §4.14.2). revoke() is atomic, so two concurrent uses are caught too.
+    if (row.revokedAt !== null || !(await this.store.refreshTokens.revoke(row.id, now))) {
+      await this.store.refreshTokens.revokeFamily(row.familyId, now);
+      return fail('TOKEN_INVALID', refused);
     }
-    // Rotation: a refresh token is good for one use.
-    await this.store.refreshTokens.revoke(row.id, this.clock.now());
     const user = await this.store.users.get(row.userId);
     if (!user) return fail('TOKEN_INVALID');
-    return this.issue(user);
+    return this.issue(user, row.familyId);
   }
 
   async logout(refreshToken: string): Promise<void> {
@@ -131,13 +137,15 @@ export class AuthService {
     return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'api-key' };
   }
 
-  private async issue(user: User): Promise<Session> {
+  /** A new session; a refresh continues the family of the token it exchanged, a login starts one. */
+  private async issue(user: User, familyId?: string): Promise<Session> {
     const now = this.clock.now();
     const id = newId();
     const secret = randomSecret(32);
     await this.store.refreshTokens.insert({
       id,
       userId: user.id,
+      familyId: familyId ?? id,
       secretHash: sha256(secret),
       expiresAt: now + this.o.refreshTokenTtlSec * 1000,
       revokedAt: null,

@@ -20,7 +20,8 @@ export function jwtSigner(secret: string): AccessTokenSigner {
         .setExpirationTime(`${ttlSec}s`)
         .sign(key),
     verify: async (token): Promise<AccessClaims> => {
-      const { payload } = await jwtVerify(token, key, { issuer, algorithms: ['HS256'] });
+      // jose checks exp only when present; a token without one would be good forever.
+      const { payload } = await jwtVerify(token, key, { issuer, algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
       const { sub, tid, role } = payload;
       if (typeof sub !== 'string' || typeof tid !== 'string' || typeof role !== 'string' || !roles.includes(role)) throw new Error('malformed claims');
       return { userId: sub, tenantId: tid, role: role as Role };
