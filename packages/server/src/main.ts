@@ -1,5 +1,4 @@
 import { createCore, systemClock, type Clock, type Core, type Store } from '@thingstead/core';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
@@ -7,6 +6,7 @@ import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
 import { buildHttpApp } from './http/app';
 import { Metrics } from './metrics';
+import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';
 import { startMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport';
 import { version } from './version';
@@ -49,7 +49,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
   const clock = o.clock ?? systemClock;
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
+  if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess) logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
 
   const store = createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: config.storage.sqliteSynchronous });
   const bus = new InProcessBus((topic, err) => {

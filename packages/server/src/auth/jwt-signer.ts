@@ -1,6 +1,6 @@
 import type { AccessClaims, AccessTokenSigner, Role } from '@thingstead/core';
 import { jwtVerify, SignJWT } from 'jose';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -36,5 +36,7 @@ export function loadOrCreateSecret(dataDir: string, configured: string | undefin
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const secret = randomBytes(48).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  // The mode above is masked by the umask; set it exactly.
+  chmodSync(file, 0o600);
   return secret;
 }

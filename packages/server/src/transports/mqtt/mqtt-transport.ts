@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
 import type { Metrics } from '../../metrics';
+import { ensureOwnerOnlyFile } from '../../storage/owner-only';
 import { appSubscribeVerdict, appTelemetryTopic, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
 
 /** What the authenticate hook attaches to a connection. */
@@ -48,8 +49,11 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   const { core, logger, config } = o;
   const refuse = (reasonString: string): AuthResult => ({ ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString });
 
+  const brokerDb = join(o.dataDir, 'broker.db');
+  // The broker library opens the file as it finds it: create it owner-only first (see owner-only.ts).
+  if (config.persistSessions) ensureOwnerOnlyFile(brokerDb);
   const broker = new Broker({
-    persistence: config.persistSessions ? new SqlitePersistence({ path: join(o.dataDir, 'broker.db') }) : new MemoryPersistence(),
+    persistence: config.persistSessions ? new SqlitePersistence({ path: brokerDb }) : new MemoryPersistence(),
     limits: {
       maxPacketSize: config.maxPacketBytes,
       maxConnections: config.maxConnections,
