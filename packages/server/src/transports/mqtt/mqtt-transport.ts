@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
+import { ensureOwnerOnlyFile } from '../../storage/owner-only';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
 import type { Metrics } from '../../metrics';
-import { ensureOwnerOnlyFile } from '../../storage/owner-only';
 import { appSubscribeVerdict, appTelemetryTopic, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
 
 /** What the authenticate hook attaches to a connection. */
