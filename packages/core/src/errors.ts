@@ -27,8 +27,8 @@ export const errorCatalogue = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is too large.', hint: 'Split the data into smaller messages.' },
   URL_TOO_LONG: { status: 414, message: 'A path segment of the URL is too long.', hint: 'Ids and tokens in the path are at most 128 characters; check the URL.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type.', hint: 'Send the body as application/json.' },
-  TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many failed login attempts from this address.', hint: 'Wait until the time in Retry-After has passed, then try again.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request line and headers are too large.', hint: 'Keep the URL and headers under 16 KiB together; send long data in the body.' },
+  TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many failed login attempts.', hint: 'Wait until the time in Retry-After has passed, then try again.' },
   UNAVAILABLE: { status: 503, message: 'The service is shutting down or not ready.', hint: 'Retry shortly.' },
   INTERNAL: { status: 500, message: 'Internal error.', hint: 'This is a bug or an outage; the server log has the details.' },
 } as const satisfies Record<string, { status: number; message: string; hint: string }>;

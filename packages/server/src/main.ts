@@ -2,11 +2,11 @@ import { createCore, systemClock, type Clock, type Core, type Store } from '@thi
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
+import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
 import { buildHttpApp } from './http/app';
 import { Metrics } from './metrics';
-import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';
 import { startMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport';
 import { version } from './version';

@@ -32,16 +32,16 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   const app = Fastify({
     loggerInstance: o.logger,
     bodyLimit: o.bodyLimitBytes,
+    // Errors the router and Node's HTTP parser raise before a route runs get the standard body too.
+    routerOptions: { maxParamLength },
+    frameworkErrors,
+    clientErrorHandler,
     trustProxy: o.trustProxy,
     // Per-request lines would drown the log under device traffic; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
     // Closing with keep-alive connections open must not hang shutdown.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    // Errors the router and Node's HTTP parser raise before a route runs get the standard body too.
-    routerOptions: { maxParamLength },
-    frameworkErrors,
-    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Query strings and path parameters arrive as text and are coerced to the schema's types; JSON bodies are
