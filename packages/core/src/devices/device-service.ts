@@ -128,7 +128,7 @@ export class DeviceService {
   /**
    * Chosen credentials identify a device on their own, so they are unique across all tenants. A collision
    * answers exactly like a malformed value (one message per field, never naming a device or a tenant), and
-   * the same whether the other device is in the caller's tenant or not (docs/adr/0003).
+   * the same whether the other device is in the caller's tenant or not (docs/adr/0004).
    */
   private async buildCredentials(deviceId: string, input: CredentialsInput): Promise<DeviceCredentials> {
     if (input.type === 'access-token') {
