@@ -22,6 +22,10 @@ export interface HttpFuzzOptions {
   readBackShare?: number;
   /** Stop after this many problems; default 20. */
   maxProblems?: number;
+  /** The index of the first case (default 0): with iterations 1, replays one case of a report. */
+  firstCase?: number;
+  /** Called with each case's request and answer, to replay a case and see it. */
+  log?: (line: string) => void;
 }
 
 export interface HttpFuzzReport {
@@ -227,7 +231,8 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
   const credentials = await request('GET', `/api/devices/${deviceId}/credentials`);
   const deviceToken = (credentials.body as { accessToken: string }).accessToken;
 
-  for (let index = 0; index < o.iterations && report.problems.length < maxProblems; index++) {
+  const first = o.firstCase ?? 0;
+  for (let index = first; index < first + o.iterations && report.problems.length < maxProblems; index++) {
     // Each case has its own stream, so any case replays from (seed, index) alone.
     const r = mulberry32(Math.imul(o.seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
     const problem = (what: string) => report.problems.push(`seed ${o.seed} case ${index}: ${what}`);
@@ -266,6 +271,7 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       continue;
     }
     const after = Date.now();
+    o.log?.(`case ${index}: ${method} ${path} ${contentType ?? ''} (${mutation})\n  sent ${body === undefined ? '-' : JSON.stringify(body.toString('utf8'))}\n  got ${a.status} ${JSON.stringify(a.body)}`);
     report.iterations++;
     const label = `${target} ${a.status}`;
     report.answers[label] = (report.answers[label] ?? 0) + 1;
@@ -282,7 +288,6 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       if (!standard) problem(`${what}: ${a.status} without the standard error body: ${JSON.stringify(a.body).slice(0, 300)}`);
       const refusal = `${target} ${String(e.code)}`;
       report.refusals[refusal] = (report.refusals[refusal] ?? 0) + 1;
-      if (process.env.HTTP_FUZZ_DEBUG === target) console.log(what, String(e.message).slice(0, 200));
       continue;
     }
     if (a.status < 200 || a.status >= 300) {

@@ -10,7 +10,7 @@
  * as in the e2e tests) and the heap is measured after garbage collection; against --url, memory is the
  * server's resident set from its /metrics. Runs in rounds of --round cases (default 2,000), each round with
  * its own seed (seed + round) and fuzz device; exits 1 when a problem was found, printing each with the
- * (seed, case) that replays it.
+ * (seed, case) that replays it: --seed S --case I runs that one case and prints what was sent and answered.
  */
 import { setFlagsFromString } from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -26,11 +26,13 @@ const { values: args } = parseArgs({
     'duration-sec': { type: 'string', default: '600' },
     seed: { type: 'string' },
     round: { type: 'string', default: '2000' },
+    case: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log('usage: node --import tsx tests/fuzz/run-http.ts [--url URL (--token T | --email E --password P)] [--duration-sec 600] [--seed N] [--round 2000]');
+  console.log('       node --import tsx tests/fuzz/run-http.ts --seed N --case I   replays case I of seed N (as reported) and prints it');
   process.exit(0);
 }
 
@@ -77,6 +79,15 @@ const total: HttpFuzzReport = { iterations: 0, answers: {}, refusals: {}, readBa
 const add = (into: Record<string, number>, from: Record<string, number>) => {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 };
+
+if (args.case !== undefined) {
+  const replay = await fuzzHttp({ baseUrl, token, iterations: 1, seed, firstCase: Number(args.case), log: (line) => {
+    console.log(line);
+  } });
+  for (const p of replay.problems) console.log(`problem: ${p}`);
+  await stop();
+  process.exit(replay.problems.length > 0 ? 1 : 0);
+}
 
 const what = args.url === undefined ? 'heap after gc' : 'server RSS';
 const startedAt = Date.now();
