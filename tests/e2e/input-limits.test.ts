@@ -147,6 +147,23 @@ describe('input limits over HTTP', () => {
     assert.equal(latest.body.data['temp🌡'].value, 'ok 🌊');
   });
 
+  test('object keys with a line break (\\n, U+2028) come back in responses (the serialiser dropped them; found by the HTTP fuzzer)', async () => {
+    const metadata = { 'line\u2028sep': 1, 'para\u2029': 2, 'new\nline': 3, plain: 4 };
+    const created = await h.call('POST', '/api/devices', { token, body: { name: 'line-breaks', metadata } });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body.metadata, metadata);
+    assert.deepEqual((await h.call('GET', `/api/devices/${created.body.id}`, { token })).body.metadata, metadata);
+    const profile = await h.call('POST', '/api/device-profiles', { token, body: { name: 'line-breaks', defaultSettings: metadata } });
+    assert.deepEqual(profile.body.defaultSettings, metadata);
+    const t = await h.call('GET', `/api/devices/${created.body.id}/credentials`, { token });
+    assert.equal((await h.call('POST', `/api/v1/${t.body.accessToken}/telemetry`, { body: { 'k\u2028': 1, j: metadata } })).status, 200);
+    const latest = await h.call('GET', `/api/devices/${created.body.id}/telemetry/latest`, { token });
+    assert.deepEqual(Object.keys(latest.body.data).sort(), ['j', 'k\u2028']);
+    assert.deepEqual(latest.body.data.j.value, metadata);
+    const series = await h.call('GET', `/api/devices/${created.body.id}/telemetry`, { token });
+    assert.deepEqual(Object.keys(series.body.data).sort(), ['j', 'k\u2028']);
+  });
+
   test('the server still answers after all of the above', async () => {
     assert.equal((await h.call('GET', '/healthz')).status, 200);
     const r = await h.call('POST', `/api/v1/${deviceToken}/telemetry`, { body: { ok: 1 } });

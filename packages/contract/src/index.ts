@@ -2,11 +2,20 @@
  * API schemas shared by the server (validation, OpenAPI), the console and the device SDK. Types derive from
  * the schemas, so the wire format has one definition.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type ObjectOptions, type Static, type TSchema } from '@sinclair/typebox';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Identifier' });
 const Ms = Type.Integer({ description: 'Milliseconds since 1970-01-01T00:00:00Z' });
-const Obj = Type.Record(Type.String(), Type.Unknown());
+/**
+ * A JSON object with any keys: Type.Record with its key pattern ^(.*)$ replaced, because `.` does not match a
+ * line break (\n, U+2028, U+2029) and fastify's response serialiser silently dropped keys that do not match,
+ * so metadata sent as {"\u2028":1} came back as {} (found by the HTTP fuzzer).
+ */
+export const AnyKeys = <T extends TSchema>(value: T, options: ObjectOptions = {}) => {
+  const record = Type.Record(Type.String(), value, options);
+  return { ...record, patternProperties: { '^[\\s\\S]*$': value } } as typeof record;
+};
+const Obj = AnyKeys(Type.Unknown());
 /** Every numeric query parameter is bounded, so none reaches the database as a float (offset=1e20 once did). */
 export const maxOffset = 1_000_000_000;
 /** The largest timestamp a query takes: the end of the JavaScript Date range (year 275760), a safe integer. */
@@ -152,9 +161,9 @@ export const TelemetryResult = Type.Object({
   to: Ms,
   agg: Aggregation,
   intervalMs: Type.Union([Type.Integer(), Type.Null()]),
-  data: Type.Record(Type.String(), Type.Array(TimedValue), { description: 'key -> values; a bucket ts is the bucket start' }),
+  data: AnyKeys(Type.Array(TimedValue), { description: 'key -> values; a bucket ts is the bucket start' }),
 });
-export const LatestResult = Type.Object({ data: Type.Record(Type.String(), TimedValue) });
+export const LatestResult = Type.Object({ data: AnyKeys(TimedValue) });
 export const KeysResult = Type.Object({ keys: Type.Array(Type.String()) });
 export const Connectivity = Type.Object({
   connected: Type.Boolean({ description: 'An MQTT session of the device is open on this node' }),
@@ -163,4 +172,4 @@ export const Connectivity = Type.Object({
   lastDisconnectAt: Type.Union([Ms, Type.Null()]),
   lastActivityAt: Type.Union([Ms, Type.Null()], { description: 'Last message from the device (written every few seconds)' }),
 });
-export const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), checks: Type.Record(Type.String(), Type.String()), uptimeSec: Type.Number() });
+export const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), checks: AnyKeys(Type.String()), uptimeSec: Type.Number() });
