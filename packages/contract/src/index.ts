@@ -2,11 +2,24 @@
  * API schemas shared by the server (validation, OpenAPI), the console and the device SDK. Types derive from
  * the schemas, so the wire format has one definition.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type ObjectOptions, type Static, type TSchema } from '@sinclair/typebox';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Identifier' });
 const Ms = Type.Integer({ description: 'Milliseconds since 1970-01-01T00:00:00Z' });
-const Obj = Type.Record(Type.String(), Type.Unknown());
+/**
+ * A JSON object with any keys: Type.Record with its key pattern ^(.*)$ replaced, because `.` does not match a
+ * line break (\n, U+2028, U+2029) and fastify's response serialiser silently dropped keys that do not match,
+ * so metadata sent as {"\u2028":1} came back as {} (found by the HTTP fuzzer).
+ */
+export const AnyKeys = <T extends TSchema>(value: T, options: ObjectOptions = {}) => {
+  const record = Type.Record(Type.String(), value, options);
+  return { ...record, patternProperties: { '^[\\s\\S]*$': value } } as typeof record;
+};
+const Obj = AnyKeys(Type.Unknown());
+/** Every numeric query parameter is bounded, so none reaches the database as a float (offset=1e20 once did). */
+export const maxOffset = 1_000_000_000;
+/** The largest timestamp a query takes: the end of the JavaScript Date range (year 275760), a safe integer. */
+export const maxQueryMs = 8_640_000_000_000_000;
 
 export const ErrorBody = Type.Object(
   {
@@ -25,7 +38,7 @@ export const Page = <T extends TSchema>(item: T) =>
 
 export const PageQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: maxOffset, default: 0 })),
   sort: Type.Optional(Type.String({ maxLength: 32 })),
   order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   search: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of the name' })),
@@ -135,9 +148,9 @@ export type TimedValue = Static<typeof TimedValue>;
 export const Aggregation = Type.Union(['none', 'min', 'max', 'avg', 'sum', 'count'].map((a) => Type.Literal(a)));
 export const TelemetryQuery = Type.Object({
   keys: Type.Optional(Type.String({ maxLength: 8192, description: 'Comma-separated keys; all keys when absent' })),
-  from: Type.Optional(Type.Integer({ description: 'Start (ms, inclusive); default 0' })),
-  to: Type.Optional(Type.Integer({ description: 'End (ms, exclusive); default now' })),
-  interval: Type.Optional(Type.Integer({ minimum: 1, description: 'Bucket width in ms; required with agg other than none' })),
+  from: Type.Optional(Type.Integer({ minimum: 0, maximum: maxQueryMs, description: 'Start (ms, inclusive); default 0' })),
+  to: Type.Optional(Type.Integer({ minimum: 1, maximum: maxQueryMs, description: 'End (ms, exclusive); default now' })),
+  interval: Type.Optional(Type.Integer({ minimum: 1, maximum: maxQueryMs, description: 'Bucket width in ms; required with agg other than none' })),
   agg: Type.Optional(Aggregation),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Most values per key (default 100 raw, 1000 aggregated)' })),
   order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'Raw values only; default desc (newest first)' })),
@@ -148,9 +161,9 @@ export const TelemetryResult = Type.Object({
   to: Ms,
   agg: Aggregation,
   intervalMs: Type.Union([Type.Integer(), Type.Null()]),
-  data: Type.Record(Type.String(), Type.Array(TimedValue), { description: 'key -> values; a bucket ts is the bucket start' }),
+  data: AnyKeys(Type.Array(TimedValue), { description: 'key -> values; a bucket ts is the bucket start' }),
 });
-export const LatestResult = Type.Object({ data: Type.Record(Type.String(), TimedValue) });
+export const LatestResult = Type.Object({ data: AnyKeys(TimedValue) });
 export const KeysResult = Type.Object({ keys: Type.Array(Type.String()) });
 export const Connectivity = Type.Object({
   connected: Type.Boolean({ description: 'An MQTT session of the device is open on this node' }),
@@ -159,4 +172,4 @@ export const Connectivity = Type.Object({
   lastDisconnectAt: Type.Union([Ms, Type.Null()]),
   lastActivityAt: Type.Union([Ms, Type.Null()], { description: 'Last message from the device (written every few seconds)' }),
 });
-export const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), checks: Type.Record(Type.String(), Type.String()), uptimeSec: Type.Number() });
+export const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), checks: AnyKeys(Type.String()), uptimeSec: Type.Number() });

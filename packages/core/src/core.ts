@@ -12,6 +12,7 @@ import { ProfileService } from './devices/profile-service';
 import type { Store } from './store';
 import type { TelemetryLimits } from './telemetry/decode';
 import type { GroupCommitOptions } from './telemetry/group-commit';
+import type { KeyQuotaLimits } from './telemetry/key-quota';
 import { RetentionJob, type RetentionOptions } from './telemetry/retention';
 import { TelemetryService } from './telemetry/telemetry-service';
 
@@ -21,7 +22,7 @@ export interface CoreOptions {
   bus: EventBus;
   tokens: AccessTokenSigner;
   auth: AuthOptions;
-  telemetry: TelemetryLimits & { groupCommit: GroupCommitOptions; retention: RetentionOptions };
+  telemetry: TelemetryLimits & KeyQuotaLimits & { groupCommit: GroupCommitOptions; retention: RetentionOptions };
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */

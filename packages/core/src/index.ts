@@ -1,4 +1,5 @@
 export * from './errors';
+export { jsonProblem, maxJsonDepth } from './json';
 export * from './clock';
 export * from './bus';
 export * from './store';
@@ -14,6 +15,7 @@ export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices
 export * from './telemetry/model';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';
 export type { GroupCommitOptions } from './telemetry/group-commit';
+export type { KeyQuotaLimits } from './telemetry/key-quota';
 export type { TelemetryQueryInput, TelemetryQueryResult } from './telemetry/telemetry-service';
 export { maxQueryLimit } from './telemetry/telemetry-service';
 export type { RetentionOptions } from './telemetry/retention';

@@ -51,8 +51,12 @@ export interface ApiKeyRepo {
 export interface RefreshTokenRepo {
   insert(t: RefreshToken): Promise<void>;
   get(id: string): Promise<RefreshToken | undefined>;
-  revoke(id: string, at: number): Promise<void>;
+  /** Revokes an active token; true when it was active, false when it was revoked already (atomically). */
+  revoke(id: string, at: number): Promise<boolean>;
+  /** Revokes every active token of a family (reuse of a rotated token: it leaked). */
+  revokeFamily(familyId: string, at: number): Promise<void>;
   revokeAllOfUser(userId: string, at: number): Promise<void>;
+  /** Deletes expired tokens; revoked ones stay until they expire, so their reuse is still recognised. */
   deleteExpired(before: number): Promise<number>;
 }
 

@@ -1,8 +1,8 @@
 import { createCore, systemClock, type Clock, type Core, type Store } from '@thingstead/core';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
+import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
 import { buildHttpApp } from './http/app';
@@ -49,7 +49,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
   const clock = o.clock ?? systemClock;
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
+  if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess) logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
 
   const store = createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: config.storage.sqliteSynchronous });
   const bus = new InProcessBus((topic, err) => {
@@ -67,6 +68,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       maxValueBytes: t.maxValueBytes,
       maxPointsPerMessage: t.maxPointsPerMessage,
       maxFutureSkewMs: t.maxFutureSkewMs,
+      maxKeysPerDevice: t.maxKeysPerDevice,
+      maxKeysPerTenant: t.maxKeysPerTenant,
       groupCommit: { maxBatch: t.groupCommitMaxRows, maxDelayMs: t.groupCommitMaxDelayMs, maxPending: t.maxPendingPoints },
       retention: { retentionDays: t.retentionDays, batchRows: t.retentionBatchRows },
     },

@@ -12,6 +12,8 @@ export interface AuthOptions {
   refreshTokenTtlSec: number;
   loginMaxFailures: number;
   loginLockoutSec: number;
+  /** Delay before answering any login of an account with loginMaxFailures recent failures (from anywhere). */
+  loginSlowdownMs: number;
 }
 
 export interface Session {
@@ -31,9 +33,17 @@ export const apiKeyPrefix = 'tsk_';
 const dummyHash = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 export class AuthService {
-  /** Per email and source address (one attacker), and per email with a 4x higher threshold (many). */
+  /**
+   * Guessing is throttled where the guesses come from, never by the account alone: a lockout per account
+   * let anyone lock the real user out (24 wrong passwords from six addresses made the right password from a
+   * new address answer 429 for 300 s, doubling). So: per email and source address (one attacker on one
+   * account) and per source address with a 4x higher threshold (one address spraying many accounts), both
+   * locking; per email alone only a delay, so guesses spread over many addresses slow down while the right
+   * password from a clean address still gets in.
+   */
+  private readonly byAccountAndSource: LoginThrottle;
   private readonly bySource: LoginThrottle;
-  private readonly byEmail: LoginThrottle;
+  private readonly byAccount: LoginThrottle;
 
   constructor(
     private readonly store: Store,
@@ -43,40 +53,54 @@ export class AuthService {
   ) {
     const throttle = (maxFailures: number) =>
       new LoginThrottle(clock, { maxFailures, windowMs: o.loginLockoutSec * 1000, lockoutMs: o.loginLockoutSec * 1000, maxTracked: 100_000 });
-    this.bySource = throttle(o.loginMaxFailures);
-    this.byEmail = throttle(o.loginMaxFailures * 4);
+    this.byAccountAndSource = throttle(o.loginMaxFailures);
+    this.bySource = throttle(o.loginMaxFailures * 4);
+    this.byAccount = throttle(Number.POSITIVE_INFINITY);
   }
 
   async login(email: string, password: string, remoteAddress: string): Promise<Session> {
     const normal = email.trim().toLowerCase();
-    const sourceKey = `${normal}|${remoteAddress}`;
-    const wait = Math.max(this.bySource.retryAfterMs(sourceKey), this.byEmail.retryAfterMs(normal));
+    const accountSource = `${normal}|${remoteAddress}`;
+    const wait = Math.max(this.byAccountAndSource.retryAfterMs(accountSource), this.bySource.retryAfterMs(remoteAddress));
     if (wait > 0) {
       throw new ThingsteadError('TOO_MANY_ATTEMPTS', undefined, { details: { retryAfterSec: Math.ceil(wait / 1000) } });
+    }
+    // Every attempt on an account under attack waits, the right password too: answering it faster would
+    // tell a guesser which guess was right without waiting for the answer.
+    if (this.byAccount.failures(normal) >= this.o.loginMaxFailures && this.o.loginSlowdownMs > 0) {
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.o.loginSlowdownMs));
     }
     const user = await this.store.users.findByEmail(normal);
     const ok = await verifyPassword(password, user?.passwordHash ?? dummyHash);
     if (!user || !ok) {
-      this.bySource.fail(sourceKey);
-      this.byEmail.fail(normal);
+      this.byAccountAndSource.fail(accountSource);
+      this.bySource.fail(remoteAddress);
+      this.byAccount.fail(normal);
       return fail('INVALID_CREDENTIALS');
     }
-    this.bySource.succeed(sourceKey);
-    this.byEmail.succeed(normal);
+    this.byAccountAndSource.succeed(accountSource);
+    this.byAccount.succeed(normal);
+    // The source's count stays: a success on an account of one's own must not reset guessing at others.
     return this.issue(user);
   }
 
   async refresh(refreshToken: string): Promise<Session> {
     const [id, secret] = refreshToken.split('.');
     const row = id && secret ? await this.store.refreshTokens.get(id) : undefined;
-    if (!row || !secret || row.revokedAt !== null || row.expiresAt <= this.clock.now() || !sameHash(row.secretHash, sha256(secret))) {
-      return fail('TOKEN_INVALID', 'The refresh token is invalid, expired or already used.');
+    const refused = 'The refresh token is invalid, expired or already used.';
+    if (!row || !secret || !sameHash(row.secretHash, sha256(secret))) return fail('TOKEN_INVALID', refused);
+    const now = this.clock.now();
+    if (row.expiresAt <= now) return fail('TOKEN_INVALID', refused);
+    // Rotation: a refresh token is good for one use. A second use means two parties hold it (it leaked), and
+    // which one is the real user cannot be told: end every session descending from that login
+    // (OAuth 2.0 Security BCP, RFC 9700 §4.14.2). revoke() is atomic, so two concurrent uses are caught too.
+    if (row.revokedAt !== null || !(await this.store.refreshTokens.revoke(row.id, now))) {
+      await this.store.refreshTokens.revokeFamily(row.familyId, now);
+      return fail('TOKEN_INVALID', refused);
     }
-    // Rotation: a refresh token is good for one use.
-    await this.store.refreshTokens.revoke(row.id, this.clock.now());
     const user = await this.store.users.get(row.userId);
     if (!user) return fail('TOKEN_INVALID');
-    return this.issue(user);
+    return this.issue(user, row.familyId);
   }
 
   async logout(refreshToken: string): Promise<void> {
@@ -113,13 +137,15 @@ export class AuthService {
     return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'api-key', apiKeyId: row.id };
   }
 
-  private async issue(user: User): Promise<Session> {
+  /** A new session; a refresh continues the family of the token it exchanged, a login starts one. */
+  private async issue(user: User, familyId?: string): Promise<Session> {
     const now = this.clock.now();
     const id = newId();
     const secret = randomSecret(32);
     await this.store.refreshTokens.insert({
       id,
       userId: user.id,
+      familyId: familyId ?? id,
       secretHash: sha256(secret),
       expiresAt: now + this.o.refreshTokenTtlSec * 1000,
       revokedAt: null,

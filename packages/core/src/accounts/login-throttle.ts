@@ -16,8 +16,9 @@ interface Entry {
 }
 
 /**
- * Brute-force protection: after maxFailures failed logins for one email (or one remote address) within
- * windowMs, further attempts are refused for lockoutMs, doubling with each lockout up to 24 h.
+ * Brute-force protection: after maxFailures failed logins for one key (an email and remote address, or a
+ * remote address) within windowMs, further attempts are refused for lockoutMs, doubling with each lockout
+ * up to 24 h. With maxFailures = Infinity it only counts (see failures()).
  */
 export class LoginThrottle {
   private entries = new Map<string, Entry>();
@@ -50,6 +51,13 @@ export class LoginThrottle {
       e.failures = 0;
       e.firstAt = now;
     }
+  }
+
+  /** Failures of the key in the current window (those before a lockout are not counted again). */
+  failures(key: string): number {
+    const e = this.entries.get(key);
+    if (!e || this.clock.now() - e.firstAt > this.o.windowMs) return 0;
+    return e.failures;
   }
 
   succeed(key: string): void {

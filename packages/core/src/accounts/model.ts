@@ -35,6 +35,8 @@ export interface ApiKey {
 export interface RefreshToken {
   id: string;
   userId: string;
+  /** The id of the first token of its login: every token exchanged from it shares the family. */
+  familyId: string;
   secretHash: string;
   expiresAt: number;
   revokedAt: number | null;

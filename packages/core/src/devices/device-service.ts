@@ -7,7 +7,7 @@ import { fail } from '../errors';
 import { newId, randomSecret } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
 import type { Page, Store } from '../store';
-import { cleanName, jsonObject } from '../validate';
+import { cleanName, jsonObject, wellFormed } from '../validate';
 import type { Device, DeviceCredentials } from './model';
 
 export interface DeviceInput {
@@ -125,27 +125,34 @@ export class DeviceService {
     return hit.device;
   }
 
+  /**
+   * Chosen credentials identify a device on their own, so they are unique across all tenants. A collision
+   * answers exactly like a malformed value (one message per field, never naming a device or a tenant), and
+   * the same whether the other device is in the caller's tenant or not (docs/adr/0004).
+   */
   private async buildCredentials(deviceId: string, input: CredentialsInput): Promise<DeviceCredentials> {
     if (input.type === 'access-token') {
       const token = input.accessToken ?? newAccessToken();
-      if (!tokenPattern.test(token)) fail('VALIDATION', 'accessToken must be 20-128 characters of A-Z a-z 0-9 . _ ~ -.', { field: 'accessToken' });
+      const refuse = () => fail('VALIDATION', 'accessToken is not accepted: use 20-128 characters of A-Z a-z 0-9 . _ ~ - that are unique to this device, or send none to get a random one.', { field: 'accessToken' });
+      if (!tokenPattern.test(token)) refuse();
       const owner = await this.store.devices.findByAccessToken(token);
-      if (owner && owner.id !== deviceId) fail('CONFLICT', 'Another device already uses this access token.');
+      if (owner && owner.id !== deviceId) refuse();
       return { deviceId, type: 'access-token', accessToken: token };
     }
     const clientId = input.clientId ?? null;
     const username = input.username ?? null;
     if (clientId === null && username === null) fail('VALIDATION', 'mqtt-basic credentials need a clientId, a username, or both.', { field: 'username' });
     if (input.password !== undefined && username === null) fail('VALIDATION', 'A password needs a username.', { field: 'password' });
+    const refuse = (field: 'clientId' | 'username') => fail('VALIDATION', `${field} is not accepted: use 1-128 characters that are unique to this device.`, { field });
     for (const [field, v] of [['clientId', clientId], ['username', username]] as const) {
-      if (v !== null && (v.length === 0 || v.length > 128)) fail('VALIDATION', `${field} must be 1-128 characters.`, { field });
+      if (v !== null && (v.length === 0 || v.length > 128)) refuse(field);
     }
     if (username !== null) {
       const other = await this.store.devices.findByMqttUsername(username);
-      if (other && other.device.id !== deviceId) fail('CONFLICT', 'Another device already uses this MQTT username.');
+      if (other && other.device.id !== deviceId) refuse('username');
     } else if (clientId !== null) {
       const other = await this.store.devices.findByMqttClientId(clientId);
-      if (other && other.device.id !== deviceId) fail('CONFLICT', 'Another device already uses this MQTT client id.');
+      if (other && other.device.id !== deviceId) refuse('clientId');
     }
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     return { deviceId, type: 'mqtt-basic', clientId, username, passwordHash };
@@ -165,7 +172,7 @@ export class DeviceService {
 function label(v: string | undefined): string {
   const l = (v ?? '').trim();
   if (l.length > 255) fail('VALIDATION', 'label must be at most 255 characters.', { field: 'label' });
-  return l;
+  return wellFormed(l, 'label');
 }
 
 function publicCredentials(c: DeviceCredentials): PublicCredentials {

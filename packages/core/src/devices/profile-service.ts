@@ -5,7 +5,7 @@ import { fail } from '../errors';
 import { newId } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
 import type { Page, Store } from '../store';
-import { cleanName, jsonObject } from '../validate';
+import { cleanName, jsonObject, wellFormed } from '../validate';
 import type { DeviceProfile } from './model';
 
 export interface ProfileInput {
@@ -75,5 +75,5 @@ export class ProfileService {
 function description(v: string | undefined): string {
   const d = (v ?? '').trim();
   if (d.length > 4096) fail('VALIDATION', 'description must be at most 4096 characters.', { field: 'description' });
-  return d;
+  return wellFormed(d, 'description');
 }

@@ -46,6 +46,32 @@ test('each problem is named with its path', () => {
   assert.match(problem({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }), /more than 5 values/);
 });
 
+test('non-finite numbers ({"big":1e400}) are refused instead of being stored as null', () => {
+  assert.match(problem(JSON.parse('{"big":1e400}')), /^\$\.big: number is out of range/);
+  assert.match(problem(JSON.parse('{"ts":1700000000000,"values":{"n":-1e400}}')), /\$\.values\.n: number is out of range/);
+  assert.match(problem({ j: { deep: [Infinity] } }), /^\$\.j: a number is out of range/);
+  assert.match(problem({ nan: NaN }), /out of range/);
+});
+
+test('a JSON value nested deeper than the JSON limit is refused before it is serialised', () => {
+  const deep = JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) as unknown;
+  assert.match(problem({ v: deep }), /^\$\.v: JSON is nested deeper than 32 levels/);
+});
+
+test('parseJsonPayload refuses MQTT payloads nested 5,000 deep or holding 1e400', () => {
+  const deep = '{"v":' + '{"a":'.repeat(5000) + '1' + '}'.repeat(5000) + '}';
+  assert.ok(Buffer.byteLength(deep) < 64 * 1024);
+  assert.throws(() => parseJsonPayload(Buffer.from(deep)), /payload: JSON is nested deeper than 32 levels/);
+  assert.throws(() => parseJsonPayload('{"big":1e400}'), /payload: a number is out of range/);
+});
+
+test('lone surrogates in keys and string values are refused; inside JSON values they are kept escaped', () => {
+  assert.match(problem(JSON.parse('{"a\\ud800":1}')), /keys must be valid Unicode/);
+  assert.match(problem(JSON.parse('{"s":"x\\udc00"}')), /^\$\.s: string value must be valid Unicode/);
+  assert.deepEqual(decode({ 'temp🌡': 'ok 🌊' }), [{ key: 'temp🌡', ts: now, value: 'ok 🌊' }]);
+  assert.deepEqual(decode({ j: { s: '\ud800' } }), [{ key: 'j', ts: now, value: { s: '\ud800' } }]);
+});
+
 test('parseJsonPayload names invalid JSON', () => {
   assert.deepEqual(parseJsonPayload(Buffer.from('{"a":1}')), { a: 1 });
   assert.throws(() => parseJsonPayload(Buffer.from('{"a":')), /payload is not valid JSON/);

@@ -1,4 +1,6 @@
 import { fail } from '../errors';
+import { jsonProblem } from '../json';
+import { loneSurrogate } from '../validate';
 import type { TelemetryValue } from './model';
 
 export interface TelemetryLimits {
@@ -24,14 +26,21 @@ const invalid = (problem: string, path: string): never => fail('TELEMETRY_INVALI
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Parses a raw payload (MQTT, CoAP) as JSON, naming the problem when it is not. */
+/**
+ * Parses a raw payload (MQTT, CoAP) as JSON, naming the problem when it is not, and applies the limits of
+ * every JSON document (json.ts: nesting depth, finite numbers).
+ */
 export function parseJsonPayload(payload: Uint8Array | string): unknown {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     return fail('TELEMETRY_INVALID', `payload is not valid JSON: ${(e as Error).message}`);
   }
+  const problem = jsonProblem(value);
+  if (problem !== undefined) fail('TELEMETRY_INVALID', `payload: ${problem}`);
+  return value;
 }
 
 /**
@@ -82,6 +91,7 @@ function addValues(values: Record<string, unknown>, ts: number, path: string, li
     if (key.length > limits.maxKeyLength) invalid(`key is longer than ${limits.maxKeyLength} characters`, at);
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(key)) invalid('keys must not contain control characters', path);
+    if (loneSurrogate.test(key)) invalid('keys must be valid Unicode (a key contains an unpaired surrogate)', path);
     out.push({ key, ts, value: checkValue(values[key], at, limits) });
     if (out.length > limits.maxPointsPerMessage) invalid(`more than ${limits.maxPointsPerMessage} values in one message`, '$');
   }
@@ -90,14 +100,21 @@ function addValues(values: Record<string, unknown>, ts: number, path: string, li
 function checkValue(v: unknown, path: string, limits: TelemetryLimits): TelemetryValue {
   switch (typeof v) {
     case 'number':
+      // JSON.parse reads 1e400 as Infinity, which would be stored and read back as null.
+      if (!Number.isFinite(v)) invalid('number is out of range (beyond ±1.8e308); send finite numbers', path);
       return v;
     case 'boolean':
       return v;
     case 'string':
       if (Buffer.byteLength(v) > limits.maxValueBytes) invalid(`string value is longer than ${limits.maxValueBytes} bytes`, path);
+      // Stored as UTF-8 text, a lone surrogate would be read back as U+FFFD; inside a JSON value it is escaped and kept.
+      if (loneSurrogate.test(v)) invalid('string value must be valid Unicode (it contains an unpaired surrogate)', path);
       return v;
     case 'object': {
       if (v === null) return invalid('value must not be null', path);
+      // Transports check parsed JSON already (json.ts); this keeps the stringify below safe for any caller.
+      const problem = jsonProblem(v);
+      if (problem !== undefined) invalid(problem, path);
       if (Buffer.byteLength(JSON.stringify(v)) > limits.maxValueBytes) invalid(`JSON value is larger than ${limits.maxValueBytes} bytes`, path);
       return v as TelemetryValue;
     }

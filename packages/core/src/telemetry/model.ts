@@ -49,6 +49,8 @@ export interface TelemetryStore {
   aggregate(q: AggregateQuery): Promise<Record<string, TimedValue[]>>;
   latest(deviceId: string, keys?: readonly string[]): Promise<Record<string, TimedValue>>;
   keys(deviceId: string): Promise<string[]>;
+  /** The distinct keys of all devices of a tenant (a key on two devices is listed once), in any order. */
+  tenantKeys(tenantId: string): Promise<string[]>;
   /**
    * One bounded step of retention: deletes points older than `before`, at most `budget` points and visiting
    * at most `budget` series, continuing where the previous step stopped. `done` is true when a pass over

@@ -6,6 +6,7 @@ import { fail } from '../errors';
 import type { Store } from '../store';
 import { decodeTelemetry, type TelemetryLimits } from './decode';
 import { GroupCommitter, type GroupCommitOptions } from './group-commit';
+import { KeyQuota, type KeyQuotaLimits } from './key-quota';
 import { aggregations, type Aggregation, type TelemetryPoint, type TimedValue } from './model';
 
 export interface IngestRequest {
@@ -44,20 +45,31 @@ const maxQueryKeys = 100;
  */
 export class TelemetryService {
   private readonly committer: GroupCommitter<TelemetryPoint>;
+  private readonly quota: KeyQuota;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly bus: EventBus,
-    private readonly limits: TelemetryLimits,
+    private readonly limits: TelemetryLimits & KeyQuotaLimits,
     groupCommit: GroupCommitOptions,
   ) {
     this.committer = new GroupCommitter((points) => store.telemetry.append(points), clock, groupCommit);
+    this.quota = new KeyQuota(store.telemetry, limits);
+    // A deleted device's keys no longer count for its tenant.
+    bus.subscribe('device.deleted', (e) => {
+      this.quota.forget(e.deviceId, e.tenantId);
+    });
   }
 
-  /** Resolves only after the points are committed (DESIGN.md invariant 1); returns how many were stored. */
+  /**
+   * Resolves only after the points are committed (DESIGN.md invariant 1); returns how many were stored. A
+   * message is refused whole (nothing stored) when it is invalid or would pass a key limit.
+   */
   async ingest(req: IngestRequest): Promise<{ points: number }> {
     const decoded = decodeTelemetry(req.payload, req.receivedAt, this.limits);
+    const admitting = this.quota.admit(req.deviceId, req.tenantId, decoded);
+    if (admitting) await admitting;
     const points: TelemetryPoint[] = decoded.map((d) => ({ deviceId: req.deviceId, key: d.key, ts: d.ts, value: d.value }));
     await this.committer.submit(points);
     if (points.length > 0) this.bus.publish('telemetry', { deviceId: req.deviceId, tenantId: req.tenantId, points });

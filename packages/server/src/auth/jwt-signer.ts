@@ -1,6 +1,6 @@
 import type { AccessClaims, AccessTokenSigner, Role } from '@thingstead/core';
 import { jwtVerify, SignJWT } from 'jose';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -20,7 +20,8 @@ export function jwtSigner(secret: string): AccessTokenSigner {
         .setExpirationTime(`${ttlSec}s`)
         .sign(key),
     verify: async (token): Promise<AccessClaims> => {
-      const { payload } = await jwtVerify(token, key, { issuer, algorithms: ['HS256'] });
+      // jose checks exp only when present; a token without one would be good forever.
+      const { payload } = await jwtVerify(token, key, { issuer, algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
       const { sub, tid, role } = payload;
       if (typeof sub !== 'string' || typeof tid !== 'string' || typeof role !== 'string' || !roles.includes(role)) throw new Error('malformed claims');
       return { userId: sub, tenantId: tid, role: role as Role };
@@ -35,5 +36,7 @@ export function loadOrCreateSecret(dataDir: string, configured: string | undefin
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const secret = randomBytes(48).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  // The mode above is masked by the umask; set it exactly.
+  chmodSync(file, 0o600);
   return secret;
 }

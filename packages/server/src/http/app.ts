@@ -7,7 +7,8 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics';
 import { requireAuthentication } from './auth';
-import { installErrorHandlers } from './errors';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers, maxParamLength } from './errors';
+import { installJsonParser } from './json-parser';
 import { accountRoutes } from './routes/accounts';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
@@ -31,6 +32,10 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   const app = Fastify({
     loggerInstance: o.logger,
     bodyLimit: o.bodyLimitBytes,
+    // Errors the router and Node's HTTP parser raise before a route runs get the standard body too.
+    routerOptions: { maxParamLength },
+    frameworkErrors,
+    clientErrorHandler,
     trustProxy: o.trustProxy,
     // Per-request lines would drown the log under device traffic; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -46,6 +51,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   const coercingAjv = new Ajv({ ...ajvBase, coerceTypes: 'array' });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
   installErrorHandlers(app);
+  installJsonParser(app);
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     o.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });

@@ -1,7 +1,8 @@
 import { errorCatalogue, isThingsteadError, ThingsteadError, type ErrorName } from '@thingstead/core';
 import type { ErrorBody } from '@thingstead/contract';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 
 export function errorBody(e: ThingsteadError): ErrorBody {
   return {
@@ -21,7 +22,12 @@ const fastifyCodes: Record<string, ErrorName> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION',
+  FST_ERR_BAD_URL: 'BAD_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URL_TOO_LONG',
 };
+
+/** The longest path parameter the router takes; longer answers 414 (device tokens are up to 128). */
+export const maxParamLength = 128;
 
 export function toThingsteadError(err: FastifyError | Error): ThingsteadError {
   if (isThingsteadError(err)) return err;
@@ -50,7 +56,37 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.status(e.status).send(errorBody(e));
   });
   app.setNotFoundHandler((req, reply) => {
-    const e = new ThingsteadError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0] ?? ''}.`);
+    const path = req.url.split('?')[0] ?? '';
+    const e = new ThingsteadError('ROUTE_NOT_FOUND', `No route ${req.method} ${path.length > 200 ? `${path.slice(0, 200)}...` : path}.`);
     return reply.status(404).send(errorBody(e));
   });
+}
+
+/**
+ * fastify's `frameworkErrors`: what the router refuses before any route runs (a malformed percent-encoding,
+ * a path parameter over maxParamLength) gets the standard body too, instead of fastify's own shape.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const e = toThingsteadError(err);
+  void reply.status(e.status).send(errorBody(e));
+}
+
+const clientErrorKinds: Record<string, ErrorName> = { HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE', ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT' };
+
+/**
+ * fastify's `clientErrorHandler`: Node's HTTP parser failed (headers over 16 KiB, a request that did not
+ * arrive in time, bytes that are not HTTP) before fastify saw a request. Answers in the standard shape on the
+ * raw socket and closes it, as Node itself does.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e = new ThingsteadError((err.code === undefined ? undefined : clientErrorKinds[err.code]) ?? 'BAD_REQUEST');
+  const body = JSON.stringify(errorBody(e));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -86,14 +86,28 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.apiKeys.touch(k.id, t0 + 1);
       await store.apiKeys.revoke(k.id, t0 + 2);
       assert.deepEqual(await store.apiKeys.get(k.id), { ...k, lastUsedAt: t0 + 1, revokedAt: t0 + 2 });
-      const r = { id: randomUUID(), userId: user.id, secretHash: 's', expiresAt: t0 + 10, revokedAt: null };
+      const rid = randomUUID();
+      const r = { id: rid, userId: user.id, familyId: rid, secretHash: 's', expiresAt: t0 + 10, revokedAt: null };
       await store.refreshTokens.insert(r);
       await store.refreshTokens.insert({ ...r, id: randomUUID(), expiresAt: t0 + 1000 });
       assert.deepEqual(await store.refreshTokens.get(r.id), r);
       await store.refreshTokens.revokeAllOfUser(user.id, t0 + 5);
       assert.equal((await store.refreshTokens.get(r.id))?.revokedAt, t0 + 5);
-      assert.equal(await store.refreshTokens.deleteExpired(t0 + 20), 1);
+      assert.equal(await store.refreshTokens.deleteExpired(t0 + 20), 1, 'the expired one; the revoked one stays until it expires');
       assert.equal(await store.refreshTokens.get(r.id), undefined);
+    });
+
+    test('refresh tokens: revoke is atomic (true once); revokeFamily revokes the family only', async () => {
+      const family = randomUUID();
+      const tok = (id: string, familyId: string) => ({ id, userId: user.id, familyId, secretHash: 's', expiresAt: t0 + 10_000, revokedAt: null });
+      const [a, b, c] = [tok(family, family), tok(randomUUID(), family), tok(randomUUID(), randomUUID())];
+      for (const t of [a, b, c]) await store.refreshTokens.insert(t);
+      assert.equal(await store.refreshTokens.revoke(a.id, t0 + 1), true);
+      assert.equal(await store.refreshTokens.revoke(a.id, t0 + 2), false, 'already revoked');
+      assert.equal((await store.refreshTokens.get(a.id))?.revokedAt, t0 + 1, 'the first revocation time stays');
+      await store.refreshTokens.revokeFamily(family, t0 + 3);
+      assert.equal((await store.refreshTokens.get(b.id))?.revokedAt, t0 + 3);
+      assert.equal((await store.refreshTokens.get(c.id))?.revokedAt, null, 'another family is untouched');
     });
 
     test('profiles: unique per tenant, default, count devices, update', async () => {
@@ -252,6 +266,31 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(await store.devices.findByAccessToken('doomed-token-0000000000'), undefined);
       assert.equal(await store.profiles.get(p.id), undefined);
       assert.deepEqual(await store.telemetry.keys(d.id), []);
+    });
+
+    test('telemetry: tenantKeys lists the distinct keys of a tenant\'s devices; a deleted device\'s keys go, and can come back', async () => {
+      const t = await newTenant('Keys');
+      const p = { ...prof, id: randomUUID(), tenantId: t.id };
+      await store.profiles.insert(p);
+      const mk = async (n: string) => {
+        const d: Device = { id: randomUUID(), tenantId: t.id, profileId: p.id, name: n, label: '', metadata: {}, createdAt: t0 };
+        await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `keys-${randomUUID()}` });
+        return d;
+      };
+      const [a, b] = [await mk('ka'), await mk('kb')];
+      assert.deepEqual(await store.telemetry.tenantKeys(t.id), []);
+      await store.telemetry.append([
+        { deviceId: a.id, key: 'shared', ts: t0, value: 1 },
+        { deviceId: a.id, key: 'only-a', ts: t0, value: 1 },
+        { deviceId: b.id, key: 'shared', ts: t0, value: 2 },
+      ]);
+      assert.deepEqual((await store.telemetry.tenantKeys(t.id)).sort(), ['only-a', 'shared']);
+      assert.deepEqual(await store.telemetry.tenantKeys(tenant.id).then((k) => k.includes('only-a')), false, 'other tenants are not mixed in');
+      await store.devices.delete(a.id);
+      assert.deepEqual(await store.telemetry.tenantKeys(t.id), ['shared']);
+      await store.telemetry.append([{ deviceId: b.id, key: 'only-a', ts: t0 + 1, value: 'back' }]);
+      assert.deepEqual(await store.telemetry.latest(b.id), { 'only-a': { ts: t0 + 1, value: 'back' }, shared: { ts: t0, value: 2 } });
+      await store.tenants.delete(t.id);
     });
 
     test('device connectivity: fields are set independently', async () => {

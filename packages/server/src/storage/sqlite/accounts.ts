@@ -1,11 +1,12 @@
 import type { ApiKey, ApiKeyRepo, RefreshToken, RefreshTokenRepo, Role, Tenant, TenantRepo, User, UserRepo } from '@thingstead/core';
 import type { Db } from './database';
 import { listPage, one, updateColumns } from './sql';
+import { deleteSeries } from './telemetry';
 
 interface TenantRow { id: string; name: string; created_at: number }
 interface UserRow { id: string; tenant_id: string; email: string; role: string; password_hash: string; created_at: number }
 interface ApiKeyRow { id: string; tenant_id: string; user_id: string; name: string; prefix: string; secret_hash: string; created_at: number; last_used_at: number | null; revoked_at: number | null }
-interface RefreshRow { id: string; user_id: string; secret_hash: string; expires_at: number; revoked_at: number | null }
+interface RefreshRow { id: string; user_id: string; family_id: string | null; secret_hash: string; expires_at: number; revoked_at: number | null }
 
 const tenant = (r: TenantRow): Tenant => ({ id: r.id, name: r.name, createdAt: r.created_at });
 const user = (r: UserRow): User => ({ id: r.id, tenantId: r.tenant_id, email: r.email, role: r.role as Role, passwordHash: r.password_hash, createdAt: r.created_at });
@@ -13,13 +14,14 @@ const apiKey = (r: ApiKeyRow): ApiKey => ({
   id: r.id, tenantId: r.tenant_id, userId: r.user_id, name: r.name, prefix: r.prefix, secretHash: r.secret_hash,
   createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
 });
-const refresh = (r: RefreshRow): RefreshToken => ({ id: r.id, userId: r.user_id, secretHash: r.secret_hash, expiresAt: r.expires_at, revokedAt: r.revoked_at });
+const refresh = (r: RefreshRow): RefreshToken => ({
+  id: r.id, userId: r.user_id, familyId: r.family_id ?? r.id, secretHash: r.secret_hash, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+});
 
 export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
   const del = db.transaction((id: string) => {
     // Telemetry rows carry no foreign key (it would slow ingest); delete them explicitly.
-    db.prepare('DELETE FROM telemetry WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(id);
-    db.prepare('DELETE FROM latest WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(id);
+    deleteSeries(db, { tenantId: id });
     db.prepare('DELETE FROM devices WHERE tenant_id = ?').run(id);
     db.prepare('DELETE FROM tenants WHERE id = ?').run(id);
   });
@@ -91,15 +93,17 @@ export function apiKeyRepo(db: Db): ApiKeyRepo {
 export function refreshTokenRepo(db: Db): RefreshTokenRepo {
   return {
     insert: async (t) => {
-      db.prepare('INSERT INTO refresh_tokens (id, user_id, secret_hash, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)').run(t.id, t.userId, t.secretHash, t.expiresAt, t.revokedAt);
+      db.prepare('INSERT INTO refresh_tokens (id, user_id, family_id, secret_hash, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(t.id, t.userId, t.familyId, t.secretHash, t.expiresAt, t.revokedAt);
     },
     get: async (id) => one(db, 'SELECT * FROM refresh_tokens WHERE id = ?', refresh, id),
-    revoke: async (id, at) => {
-      db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ?').run(at, id);
+    revoke: async (id, at) => db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1,
+    revokeFamily: async (familyId, at) => {
+      db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(at, familyId);
     },
     revokeAllOfUser: async (userId, at) => {
       db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(at, userId);
     },
-    deleteExpired: async (before) => db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ? OR revoked_at <= ?').run(before, before - 86_400_000).changes,
+    deleteExpired: async (before) => db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?').run(before).changes,
   };
 }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureOwnerOnlyDir, ensureOwnerOnlyFile } from '../owner-only';
 import { migrations } from './migrations';
 
 export type Db = Database.Database;
@@ -13,7 +13,11 @@ export interface SqliteOptions {
 }
 
 export function openDatabase(o: SqliteOptions): Db {
-  if (o.path !== ':memory:') mkdirSync(dirname(o.path), { recursive: true });
+  if (o.path !== ':memory:') {
+    ensureOwnerOnlyDir(dirname(o.path));
+    // Created 0600 before SQLite opens it (SQLite would create it 0644 less the umask); -wal/-shm follow it.
+    ensureOwnerOnlyFile(o.path);
+  }
   const db = new Database(o.path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);

@@ -1,6 +1,7 @@
 import type { ConnectivityRecord, Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
 import type { Db } from './database';
 import { listPage, one, updateColumns } from './sql';
+import { deleteSeries } from './telemetry';
 
 interface ProfileRow { id: string; tenant_id: string; name: string; description: string; default_settings: string; is_default: number; created_at: number }
 interface DeviceRow { seq: number; id: string; tenant_id: string; profile_id: string; name: string; label: string; metadata: string; created_at: number }
@@ -44,7 +45,7 @@ export function profileRepo(db: Db): ProfileRepo {
   };
 }
 
-/** `forget` drops a deleted device from the telemetry adapter's id cache. */
+/** `forget` drops a deleted device (and dictionary keys it may have taken along) from the telemetry adapter's caches. */
 export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRepo {
   const insert = db.transaction((d: Device, c: DeviceCredentials) => {
     const { lastInsertRowid } = db.prepare('INSERT INTO devices (id, tenant_id, profile_id, name, label, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -63,8 +64,7 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
   const del = db.transaction((id: string) => {
     const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(id) as { seq: number } | undefined;
     if (!row) return;
-    db.prepare('DELETE FROM telemetry WHERE device = ?').run(row.seq);
-    db.prepare('DELETE FROM latest WHERE device = ?').run(row.seq);
+    deleteSeries(db, { deviceSeq: row.seq });
     db.prepare('DELETE FROM devices WHERE seq = ?').run(row.seq);
   });
   // Prepared once: every HTTP device request and every MQTT CONNECT looks a credential up.

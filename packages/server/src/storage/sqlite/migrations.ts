@@ -111,4 +111,17 @@ export const migrations: readonly string[] = [
   -- Retention now deletes series by series through the primary key (ADR 0002); the ts index only cost.
   DROP INDEX IF EXISTS telemetry_ts;
   `,
+  `
+  -- Finds whether any device still uses a dictionary key, so deleting devices also deletes keys nobody uses
+  -- (the dictionary is shared by all tenants and must not grow with devices that are gone). Ingest changes
+  -- latest.key only when a series is new, so the index costs nothing per point.
+  CREATE INDEX latest_key ON latest(key);
+  `,
+  `
+  -- Refresh token families: a token exchanged from another shares its family, so reusing a rotated token
+  -- revokes every token descending from the same login. Existing tokens each start their own family.
+  ALTER TABLE refresh_tokens ADD COLUMN family_id TEXT;
+  UPDATE refresh_tokens SET family_id = id;
+  CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+  `,
 ];

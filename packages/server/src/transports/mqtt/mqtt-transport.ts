@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
+import { ensureOwnerOnlyFile } from '../../storage/owner-only';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
@@ -46,8 +47,11 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   const refuse = (reasonString: string): AuthResult => ({ ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString });
   const accept = (user: MqttUser): AuthResult => ({ ok: true, user, namespace: namespaceOf(user) });
 
+  const brokerDb = join(o.dataDir, 'broker.db');
+  // The broker library opens the file as it finds it: create it owner-only first (see owner-only.ts).
+  if (config.persistSessions) ensureOwnerOnlyFile(brokerDb);
   const broker = new Broker({
-    persistence: config.persistSessions ? new SqlitePersistence({ path: join(o.dataDir, 'broker.db') }) : new MemoryPersistence(),
+    persistence: config.persistSessions ? new SqlitePersistence({ path: brokerDb }) : new MemoryPersistence(),
     limits: {
       maxPacketSize: config.maxPacketBytes,
       maxConnections: config.maxConnections,
@@ -107,7 +111,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
           // the refusal and nothing unstored is acknowledged.
           if (client.protocolVersion !== 5) throw e;
           if (isThingsteadError(e) && e.kind === 'TELEMETRY_INVALID') return { reasonCode: ReasonCode.PayloadFormatInvalid, reasonString: e.message };
-          if (isThingsteadError(e) && e.kind === 'UNAVAILABLE') return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
+          if (isThingsteadError(e) && (e.kind === 'UNAVAILABLE' || e.kind === 'TELEMETRY_KEY_LIMIT')) return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
           throw e;
         }
       },
