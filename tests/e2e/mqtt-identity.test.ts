@@ -144,6 +144,26 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
     assert.equal(await sessions(), sessionsBefore - 1, 'the persistent session is gone');
   });
 
+  test('disabling a user disconnects their applications; login, access token, refresh and API key are refused until enabled again', async () => {
+    const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'paused@a.example', password: 'password-123', role: 'viewer' } })).body.id as string;
+    const session = (await h.call('POST', '/api/auth/login', { body: { email: 'paused@a.example', password: 'password-123' } })).body;
+    const k = await newApiKey(session.token, 'paused');
+    const app = await connect({ protocolVersion: 5, username: k.key, clientId: 'paused-app' });
+    const closed = closedWith(app);
+    const r = await h.call('PATCH', `/api/users/${user}`, { token: a.token, body: { disabled: true } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.disabled, true);
+    assert.deepEqual(await closed, { reasonCode: 0x87, reasonString: 'user disabled' });
+    await assert.rejects(connect({ protocolVersion: 5, username: k.key, clientId: 'paused-app' }), 'the API key no longer connects');
+    assert.equal((await h.call('POST', '/api/auth/login', { body: { email: 'paused@a.example', password: 'password-123' } })).body.code, 'THINGSTEAD_ERR_ACCOUNT_DISABLED');
+    assert.equal((await h.call('GET', '/api/auth/me', { token: session.token })).status, 403);
+    assert.equal((await h.call('GET', '/api/auth/me', { headers: { 'x-api-key': k.key } })).status, 403);
+    assert.equal((await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } })).status, 401);
+    assert.equal((await h.call('PATCH', `/api/users/${user}`, { token: a.token, body: { disabled: false } })).status, 200);
+    await h.login('paused@a.example', 'password-123');
+    (await connect({ protocolVersion: 5, username: k.key, clientId: 'paused-app' })).end(true);
+  });
+
   test('changing a user\'s role disconnects their applications', async () => {
     const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'demoted@a.example', password: 'password-123', role: 'tenant-admin' } })).body.id as string;
     const token = await h.login('demoted@a.example', 'password-123');

@@ -54,7 +54,7 @@ export const Role = Type.Union([Type.Literal('admin'), Type.Literal('tenant-admi
 // Accounts
 export const LoginBody = Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false });
 export const RefreshBody = Type.Object({ refreshToken: Type.String({ maxLength: 512 }) }, { additionalProperties: false });
-export const User = Type.Object({ id: Id, tenantId: Id, email: Type.String(), role: Role, createdAt: Ms });
+export const User = Type.Object({ id: Id, tenantId: Id, email: Type.String(), role: Role, disabled: Type.Boolean(), createdAt: Ms });
 export type User = Static<typeof User>;
 export const Session = Type.Object({
   token: Type.String({ description: 'Access token (JWT); send as Authorization: Bearer <token>' }),
@@ -68,7 +68,12 @@ export const CreateUserBody = Type.Object(
   { additionalProperties: false },
 );
 export const PatchUserBody = Type.Object(
-  { email: Type.Optional(Type.String({ maxLength: 254 })), password: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })), role: Type.Optional(Role) },
+  {
+    email: Type.Optional(Type.String({ maxLength: 254 })),
+    password: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
+    role: Type.Optional(Role),
+    disabled: Type.Optional(Type.Boolean({ description: 'Disable (true) or enable the account; a disabled user cannot log in and their tokens, API keys and MQTT connections stop working' })),
+  },
   { additionalProperties: false },
 );
 export const Tenant = Type.Object({ id: Id, name: Type.String(), createdAt: Ms });

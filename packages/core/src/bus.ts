@@ -8,8 +8,8 @@ export interface BusEvents {
   'device.credentials': { deviceId: string; tenantId: string };
   /** An API key was revoked: connections authenticated with it end. */
   'apikey.revoked': { keyId: string; userId: string; tenantId: string };
-  /** A user's access changed (role changed, or deleted): connections acting for them end. */
-  'user.access': { userId: string; tenantId: string; deleted: boolean };
+  /** A user's access changed (role changed, disabled, deleted): connections acting for them end. */
+  'user.access': { userId: string; tenantId: string; change: 'role' | 'disabled' | 'deleted' };
   /** A tenant was deleted with everything in it. */
   'tenant.deleted': { tenantId: string };
 }

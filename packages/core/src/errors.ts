@@ -12,6 +12,7 @@ export const errorCatalogue = {
   INVALID_CREDENTIALS: { status: 401, message: 'Email or password is wrong.', hint: 'Check the credentials; repeated failures from one address lock that address out for a while.' },
   TOKEN_INVALID: { status: 401, message: 'The token is invalid or expired.', hint: 'Log in again or use POST /api/auth/refresh with your refresh token.' },
   DEVICE_TOKEN_INVALID: { status: 401, message: 'Unknown device access token.', hint: 'Use the token from GET /api/devices/{id}/credentials; it changes when credentials are rotated.' },
+  ACCOUNT_DISABLED: { status: 403, message: 'This account is disabled.', hint: 'Ask a tenant administrator to enable it again.' },
   FORBIDDEN: { status: 403, message: 'Your role does not allow this.', hint: 'Ask a tenant administrator for the needed role.' },
   NOT_FOUND: { status: 404, message: 'Not found.', hint: 'Check the id; you can only see resources of your own tenant.' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route.', hint: 'See the API reference at /api/docs.' },

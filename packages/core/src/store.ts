@@ -35,9 +35,9 @@ export interface UserRepo {
   get(id: string): Promise<User | undefined>;
   findByEmail(email: string): Promise<User | undefined>;
   list(q: PageQuery & { tenantId?: string }): Promise<Page<User>>;
-  update(id: string, patch: Partial<Pick<User, 'email' | 'role' | 'passwordHash'>>): Promise<void>;
+  update(id: string, patch: Partial<Pick<User, 'email' | 'role' | 'passwordHash' | 'disabled'>>): Promise<void>;
   delete(id: string): Promise<void>;
-  count(q: { role?: User['role']; tenantId?: string }): Promise<number>;
+  count(q: { role?: User['role']; tenantId?: string; disabled?: boolean }): Promise<number>;
 }
 
 export interface ApiKeyRepo {

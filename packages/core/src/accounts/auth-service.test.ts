@@ -11,7 +11,7 @@ const email = 'target@example.com';
 const password = 'the-real-password';
 let user: User;
 before(async () => {
-  user = { id: 'u1', tenantId: 't1', email, role: 'viewer', passwordHash: await hashPassword(password), createdAt: 0 };
+  user = { id: 'u1', tenantId: 't1', email, role: 'viewer', passwordHash: await hashPassword(password), disabled: false, createdAt: 0 };
 });
 
 function service(clock: ManualClock) {

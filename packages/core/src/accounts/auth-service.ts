@@ -81,6 +81,7 @@ export class AuthService {
     this.byAccountAndSource.succeed(accountSource);
     this.byAccount.succeed(normal);
     // The source's count stays: a success on an account of one's own must not reset guessing at others.
+    if (user.disabled) return fail('ACCOUNT_DISABLED');
     return this.issue(user);
   }
 
@@ -100,6 +101,7 @@ export class AuthService {
     }
     const user = await this.store.users.get(row.userId);
     if (!user) return fail('TOKEN_INVALID');
+    if (user.disabled) return fail('ACCOUNT_DISABLED');
     return this.issue(user, row.familyId);
   }
 
@@ -120,6 +122,7 @@ export class AuthService {
     }
     const user = await this.store.users.get(claims.userId);
     if (!user) return fail('TOKEN_INVALID', 'The user of this token no longer exists.');
+    if (user.disabled) return fail('ACCOUNT_DISABLED');
     return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'jwt' };
   }
 
@@ -131,6 +134,7 @@ export class AuthService {
     }
     const user = await this.store.users.get(row.userId);
     if (!user) return fail('TOKEN_INVALID', 'The owner of this API key no longer exists.');
+    if (user.disabled) return fail('ACCOUNT_DISABLED', 'The owner of this API key is disabled.');
     const now = this.clock.now();
     // Record use at most once a minute, so scripts polling fast do not write on every request.
     if (row.lastUsedAt === null || now - row.lastUsedAt > 60_000) await this.store.apiKeys.touch(row.id, now);

@@ -15,6 +15,8 @@ export interface User {
   email: string;
   role: Role;
   passwordHash: string;
+  /** A disabled user cannot log in, and their tokens, API keys and MQTT connections stop working. */
+  disabled: boolean;
   createdAt: number;
 }
 

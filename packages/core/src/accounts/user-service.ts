@@ -21,6 +21,7 @@ export interface UpdateUserInput {
   email?: string | undefined;
   password?: string | undefined;
   role?: Role | undefined;
+  disabled?: boolean | undefined;
 }
 
 export class UserService {
@@ -47,6 +48,7 @@ export class UserService {
       email,
       role: input.role,
       passwordHash: await hashPassword(checkPassword(input.password)),
+      disabled: false,
       createdAt: this.clock.now(),
     };
     await this.store.users.insert(user);
@@ -68,8 +70,8 @@ export class UserService {
     const self = p.userId === id;
     const user = await this.store.users.get(id);
     // Anyone may change their own email and password; changing others (or roles) needs tenant-admin.
-    const target = self && input.role === undefined ? requireReadable(p, user, 'User') : requireWritable(p, user, 'User');
-    const patch: Partial<Pick<User, 'email' | 'role' | 'passwordHash'>> = {};
+    const target = self && input.role === undefined && input.disabled === undefined ? requireReadable(p, user, 'User') : requireWritable(p, user, 'User');
+    const patch: Partial<Pick<User, 'email' | 'role' | 'passwordHash' | 'disabled'>> = {};
     if (input.email !== undefined) {
       const email = cleanEmail(input.email);
       const other = await this.store.users.findByEmail(email);
@@ -78,15 +80,24 @@ export class UserService {
     }
     if (input.role !== undefined && input.role !== target.role) {
       this.checkRoleGrant(p, input.role);
-      if (target.role === 'admin') await this.keepOneAdmin();
+      if (target.role === 'admin') await this.keepOneAdmin(target);
       patch.role = input.role;
+    }
+    if (input.disabled !== undefined && input.disabled !== target.disabled) {
+      if (self) fail('FORBIDDEN', 'You cannot disable your own account.');
+      if (target.role === 'admin') {
+        if (p.role !== 'admin') fail('FORBIDDEN', 'Only a system administrator may disable a system administrator.');
+        if (input.disabled) await this.keepOneAdmin(target);
+      }
+      patch.disabled = input.disabled;
     }
     if (input.password !== undefined) patch.passwordHash = await hashPassword(checkPassword(input.password));
     await this.store.users.update(id, patch);
-    // A new password or role ends sessions that were opened with the old one.
-    if (patch.passwordHash !== undefined || patch.role !== undefined) await this.store.refreshTokens.revokeAllOfUser(id, this.clock.now());
-    // Live connections were authorized under the old role.
-    if (patch.role !== undefined) this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, deleted: false });
+    // A new password, role or disabling ends sessions that were opened before.
+    if (patch.passwordHash !== undefined || patch.role !== undefined || patch.disabled === true) await this.store.refreshTokens.revokeAllOfUser(id, this.clock.now());
+    // Live connections were authorized under the old role, or by a user who is now disabled.
+    if (patch.disabled === true) this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'disabled' });
+    else if (patch.role !== undefined) this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'role' });
     return publicUser({ ...target, ...patch });
   }
 
@@ -94,10 +105,10 @@ export class UserService {
     const target = requireWritable(p, await this.store.users.get(id), 'User');
     if (target.role === 'admin') {
       if (p.role !== 'admin') fail('FORBIDDEN', 'Only a system administrator may delete a system administrator.');
-      await this.keepOneAdmin();
+      await this.keepOneAdmin(target);
     }
     await this.store.users.delete(id);
-    this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, deleted: true });
+    this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'deleted' });
   }
 
   private async tenant(id: string) {
@@ -109,7 +120,9 @@ export class UserService {
     if (role === 'admin' && p.role !== 'admin') fail('FORBIDDEN', 'Only a system administrator may grant the admin role.');
   }
 
-  private async keepOneAdmin(): Promise<void> {
-    if ((await this.store.users.count({ role: 'admin' })) <= 1) fail('IN_USE', 'This is the last system administrator; create another one first.');
+  /** Refuses to remove (delete, demote, disable) the last enabled system administrator. */
+  private async keepOneAdmin(target: User): Promise<void> {
+    if (target.disabled) return;
+    if ((await this.store.users.count({ role: 'admin', disabled: false })) <= 1) fail('IN_USE', 'This is the last enabled system administrator; create another one first.');
   }
 }

@@ -42,7 +42,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       prof = { id: randomUUID(), tenantId: tenant.id, name: 'default', description: '', defaultSettings: { x: [1] }, isDefault: true, createdAt: t0 };
       await store.profiles.insert(prof);
       await store.profiles.insert({ ...prof, id: randomUUID(), tenantId: other.id });
-      user = { id: randomUUID(), tenantId: tenant.id, email: 'a@example.com', role: 'tenant-admin', passwordHash: 'h', createdAt: t0 };
+      user = { id: randomUUID(), tenantId: tenant.id, email: 'a@example.com', role: 'tenant-admin', passwordHash: 'h', disabled: false, createdAt: t0 };
       await store.users.insert(user);
     });
     after(async () => {
@@ -74,6 +74,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const got = await store.users.get(u2.id);
       assert.equal(got?.role, 'tenant-admin');
       assert.equal(got.passwordHash, 'h2');
+      assert.equal(got.disabled, false);
+      await store.users.update(u2.id, { disabled: true });
+      assert.equal((await store.users.get(u2.id))?.disabled, true);
+      assert.equal(await store.users.count({ role: 'tenant-admin', disabled: false }), 1);
+      assert.equal(await store.users.count({ role: 'tenant-admin', disabled: true }), 1);
       await store.users.delete(u2.id);
       assert.equal(await store.users.get(u2.id), undefined);
     });

@@ -4,12 +4,12 @@ import { listPage, one, updateColumns } from './sql';
 import { deleteSeries } from './telemetry';
 
 interface TenantRow { id: string; name: string; created_at: number }
-interface UserRow { id: string; tenant_id: string; email: string; role: string; password_hash: string; created_at: number }
+interface UserRow { id: string; tenant_id: string; email: string; role: string; password_hash: string; disabled: number; created_at: number }
 interface ApiKeyRow { id: string; tenant_id: string; user_id: string; name: string; prefix: string; secret_hash: string; created_at: number; last_used_at: number | null; revoked_at: number | null }
 interface RefreshRow { id: string; user_id: string; family_id: string | null; secret_hash: string; expires_at: number; revoked_at: number | null }
 
 const tenant = (r: TenantRow): Tenant => ({ id: r.id, name: r.name, createdAt: r.created_at });
-const user = (r: UserRow): User => ({ id: r.id, tenantId: r.tenant_id, email: r.email, role: r.role as Role, passwordHash: r.password_hash, createdAt: r.created_at });
+const user = (r: UserRow): User => ({ id: r.id, tenantId: r.tenant_id, email: r.email, role: r.role as Role, passwordHash: r.password_hash, disabled: r.disabled === 1, createdAt: r.created_at });
 const apiKey = (r: ApiKeyRow): ApiKey => ({
   id: r.id, tenantId: r.tenant_id, userId: r.user_id, name: r.name, prefix: r.prefix, secretHash: r.secret_hash,
   createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
@@ -45,22 +45,23 @@ export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
 export function userRepo(db: Db): UserRepo {
   return {
     insert: async (u) => {
-      db.prepare('INSERT INTO users (id, tenant_id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(u.id, u.tenantId, u.email, u.role, u.passwordHash, u.createdAt);
+      db.prepare('INSERT INTO users (id, tenant_id, email, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(u.id, u.tenantId, u.email, u.role, u.passwordHash, u.disabled ? 1 : 0, u.createdAt);
     },
     get: async (id) => one(db, 'SELECT * FROM users WHERE id = ?', user, id),
     findByEmail: async (email) => one(db, 'SELECT * FROM users WHERE email = ?', user, email),
     list: async (q) =>
       listPage(db, q, { table: 'users', sortColumns: { email: 'email', createdAt: 'created_at', role: 'role' }, searchColumn: 'email', filters: { tenant_id: q.tenantId }, map: user }),
     update: async (id, patch) => {
-      updateColumns(db, 'users', id, { email: patch.email, role: patch.role, password_hash: patch.passwordHash });
+      updateColumns(db, 'users', id, { email: patch.email, role: patch.role, password_hash: patch.passwordHash, disabled: patch.disabled === undefined ? undefined : patch.disabled ? 1 : 0 });
     },
     delete: async (id) => {
       db.prepare('DELETE FROM users WHERE id = ?').run(id);
     },
     count: async (q) => {
       const where: string[] = [];
-      const params: string[] = [];
+      const params: (string | number)[] = [];
       if (q.role !== undefined) { where.push('role = ?'); params.push(q.role); }
+      if (q.disabled !== undefined) { where.push('disabled = ?'); params.push(q.disabled ? 1 : 0); }
       if (q.tenantId !== undefined) { where.push('tenant_id = ?'); params.push(q.tenantId); }
       const { n } = db.prepare(`SELECT COUNT(*) AS n FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`).get(...params) as { n: number };
       return n;

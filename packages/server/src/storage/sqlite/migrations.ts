@@ -124,4 +124,8 @@ export const migrations: readonly string[] = [
   UPDATE refresh_tokens SET family_id = id;
   CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
   `,
+  `
+  -- A disabled user can neither log in nor use tokens, API keys or MQTT (issue 6).
+  ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -37,7 +37,8 @@ export function watchRevocations(bus: EventBus, broker: Broker): () => void {
       end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device credentials changed', false);
     }),
     bus.subscribe('user.access', (e) => {
-      end(`user:${e.tenantId}:${e.userId}`, e.deleted ? 'user deleted' : 'user permissions changed', e.deleted);
+      const why = { role: 'user permissions changed', disabled: 'user disabled', deleted: 'user deleted' }[e.change];
+      end(`user:${e.tenantId}:${e.userId}`, why, e.change === 'deleted');
     }),
     bus.subscribe('tenant.deleted', (e) => {
       broker.endSessions((n) => tenantOfNamespace(n) === e.tenantId, { reasonCode: ReasonCode.NotAuthorized, reasonString: 'tenant deleted', deleteSessions: true });
