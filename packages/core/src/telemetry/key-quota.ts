@@ -60,6 +60,11 @@ export class KeyQuota {
     this.tenants.delete(tenantId);
   }
 
+  /** A deleted tenant: its key set goes (its devices' sets age out of the bounded device cache). */
+  forgetTenant(tenantId: string): void {
+    this.tenants.delete(tenantId);
+  }
+
   private reserve(device: Set<string>, tenant: Set<string>, points: readonly { key: string }[]): void {
     let fresh: Set<string> | undefined;
     for (const p of points) {

@@ -60,6 +60,9 @@ export class TelemetryService {
     bus.subscribe('device.deleted', (e) => {
       this.quota.forget(e.deviceId, e.tenantId);
     });
+    bus.subscribe('tenant.deleted', (e) => {
+      this.quota.forgetTenant(e.tenantId);
+    });
   }
 
   /**
