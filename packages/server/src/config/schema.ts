@@ -41,6 +41,15 @@ export const configSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    shutdown: Type.Object(
+      {
+        drainTimeoutMs: int(
+          10_000, 0, 600_000,
+          'On SIGTERM/SIGINT: how long requests and MQTT messages already received may take to be committed and answered, while new work is refused (HTTP 503, MQTT CONNACK 0x88); then what is left is cut off and the process exits.',
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
