@@ -72,7 +72,17 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       maxValueBytes: t.maxValueBytes,
       maxPointsPerMessage: t.maxPointsPerMessage,
       maxFutureSkewMs: t.maxFutureSkewMs,
-      groupCommit: { maxBatch: t.groupCommitMaxRows, maxDelayMs: t.groupCommitMaxDelayMs, maxPending: t.maxPendingPoints },
+      groupCommit: {
+        maxBatch: t.groupCommitMaxRows,
+        maxDelayMs: t.groupCommitMaxDelayMs,
+        maxPending: t.maxPendingPoints,
+        maxPendingPerKey: Math.min(t.maxPendingPointsPerDevice, t.maxPendingPoints),
+        // A backlog of several batches is committed one batch per event-loop turn, so I/O (health checks,
+        // other devices' packets, PUBACKs) is served between them.
+        defer: (fn) => {
+          setImmediate(fn);
+        },
+      },
       retention: { retentionDays: t.retentionDays, batchRows: t.retentionBatchRows },
     },
   });

@@ -59,7 +59,7 @@ export class TelemetryService {
   async ingest(req: IngestRequest): Promise<{ points: number }> {
     const decoded = decodeTelemetry(req.payload, req.receivedAt, this.limits);
     const points: TelemetryPoint[] = decoded.map((d) => ({ deviceId: req.deviceId, key: d.key, ts: d.ts, value: d.value }));
-    await this.committer.submit(points);
+    await this.committer.submit(req.deviceId, points);
     if (points.length > 0) this.bus.publish('telemetry', { deviceId: req.deviceId, tenantId: req.tenantId, points });
     return { points: points.length };
   }

@@ -29,6 +29,10 @@ export const configSchema = Type.Object(
         maxConnections: int(15_000, 1, 1_000_000, 'Most simultaneous MQTT connections.'),
         maxQueuedMessages: int(1000, 1, 1_000_000, 'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.'),
         connectTimeoutMs: int(10_000, 100, 600_000, 'Time a new connection has to send CONNECT.'),
+        maxPendingMessagesPerClient: int(
+          100, 1, 65_535,
+          'PUBLISH packets of one connection waiting for their commit; at this many the connection is no longer read until some are acknowledged (back-pressure: a device pipelining faster than its share gets slower acks).',
+        ),
         persistSessions: Type.Boolean({ default: true, description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.' }),
       },
       { additionalProperties: false, default: {} },
@@ -102,7 +106,11 @@ export const configSchema = Type.Object(
         maxFutureSkewMs: int(86_400_000, 0, 31_536_000_000, 'How far in the future a device timestamp may be.'),
         groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait.'),
         groupCommitMaxDelayMs: int(2, 0, 1000, 'Group commit: commit at the latest this long after the first value arrived.'),
-        maxPendingPoints: int(200_000, 1000, 100_000_000, 'Values waiting for commit before ingest is refused (HTTP 503), bounding memory.'),
+        maxPendingPoints: int(200_000, 1000, 100_000_000, 'Values waiting for commit before ingest is refused (HTTP 503, MQTT 5 PUBACK 0x97), bounding memory.'),
+        maxPendingPointsPerDevice: int(
+          25_000, 1, 100_000_000,
+          "One device's share of that queue (at most maxPendingPoints): more of its values waiting are refused like a full queue, while other devices still get in. A message larger than this is taken when nothing of the device waits.",
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -62,6 +62,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       maxConnections: config.maxConnections,
       maxQueuedMessages: config.maxQueuedMessages,
       connectTimeoutMs: config.connectTimeoutMs,
+      maxPendingHookCalls: config.maxPendingMessagesPerClient,
     },
     hooks: {
       authenticate: async (req) => {
