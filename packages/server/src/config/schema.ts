@@ -104,7 +104,7 @@ export const configSchema = Type.Object(
         maxPointsPerMessage: int(5000, 1, 1_000_000, 'Most values in one telemetry message.'),
         maxPayloadBytes: int(262_144, 64, 64 * 1_048_576, 'Largest telemetry payload a device may send (HTTP body); larger gets 413.'),
         maxFutureSkewMs: int(86_400_000, 0, 31_536_000_000, 'How far in the future a device timestamp may be.'),
-        groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait.'),
+        groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait; also the most values in one transaction (a larger message commits alone). More waiting is committed one batch per event-loop turn.'),
         groupCommitMaxDelayMs: int(2, 0, 1000, 'Group commit: commit at the latest this long after the first value arrived.'),
         maxPendingPoints: int(200_000, 1000, 100_000_000, 'Values waiting for commit before ingest is refused (HTTP 503, MQTT 5 PUBACK 0x97), bounding memory.'),
         maxPendingPointsPerDevice: int(
