@@ -37,6 +37,8 @@ export interface ConnOptions {
   total: number;
   /** QoS 1: most un-acknowledged PUBLISH at a time. */
   window: number;
+  /** QoS 1: at most this many PUBLISH per second (message k is due k / rate s after start()); unset: as the window allows. */
+  ratePerSec?: number | undefined;
   timeoutMs: number;
   latency: LatencyRecorder;
   /** Called when this connection finished: every PUBLISH acknowledged (QoS 1) or written (QoS 0), or closed. */
@@ -64,6 +66,8 @@ export class DeviceConnection {
   private readonly frames = new FrameSplitter();
   private connack: ((code: number) => void) | null = null;
   private readonly refill: number;
+  private total: number;
+  private rateTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly socket: net.Socket,
@@ -93,7 +97,8 @@ export class DeviceConnection {
     this.tsOffset = p + head.length;
     payload.copy(tpl, p);
     this.tpl = tpl;
-    this.refill = Math.max(1, Math.floor(o.window / 4));
+    this.refill = o.ratePerSec === undefined ? Math.max(1, Math.floor(o.window / 4)) : 1;
+    this.total = o.total;
     socket.on('data', (chunk: Buffer) => {
       this.onData(chunk);
     });
@@ -163,7 +168,7 @@ export class DeviceConnection {
 
   start(): void {
     this.firstSendAt = performance.now();
-    if (this.o.total === 0) {
+    if (this.total === 0) {
       this.finish();
       return;
     }
@@ -171,8 +176,16 @@ export class DeviceConnection {
     else this.pumpQos1();
   }
 
+  /** Sends nothing more; the connection is done once what was sent is acknowledged (QoS 1). */
+  stopSending(): void {
+    clearTimeout(this.rateTimer);
+    this.total = this.sent;
+    if (this.o.qos === 0 || this.acked >= this.total) this.finish();
+  }
+
   /** Sends DISCONNECT and waits (bounded) for the socket to close. */
   async close(timeoutMs = 2000): Promise<void> {
+    clearTimeout(this.rateTimer);
     this.done = true;
     if (this.closed) return;
     await closeSocket(this.socket, Buffer.from([0xe0, 0x00]), timeoutMs);
@@ -185,6 +198,7 @@ export class DeviceConnection {
   }
 
   private finish(): void {
+    clearTimeout(this.rateTimer);
     if (this.done) return;
     this.done = true;
     this.o.onDone();
@@ -213,19 +227,34 @@ export class DeviceConnection {
 
   private pumpQos1(): void {
     const free = this.o.window - this.inflight;
-    const left = this.o.total - this.sent;
-    const n = Math.min(free, left);
+    const left = this.total - this.sent;
+    let n = Math.min(free, left);
+    const rate = this.o.ratePerSec;
+    if (rate !== undefined && n > 0 && !this.closed) {
+      const due = Math.floor(((performance.now() - this.firstSendAt) * rate) / 1000) + 1 - this.sent;
+      if (due < n) {
+        // Wake up when the next message is due (the first one not sent now).
+        if (this.rateTimer === undefined) {
+          const at = this.firstSendAt + ((this.sent + Math.max(0, due)) * 1000) / rate;
+          this.rateTimer = setTimeout(() => {
+            this.rateTimer = undefined;
+            this.pumpQos1();
+          }, Math.max(1, at - performance.now()));
+        }
+        n = Math.max(0, due);
+      }
+    }
     if (n <= 0 || n < Math.min(this.refill, left)) return;
     this.inflight += n;
     this.writeBatch(n);
   }
 
   private pumpQos0(): void {
-    while (!this.done && !this.closed && this.sent < this.o.total) {
-      const ok = this.writeBatch(Math.min(QOS0_BATCH, this.o.total - this.sent));
+    while (!this.done && !this.closed && this.sent < this.total) {
+      const ok = this.writeBatch(Math.min(QOS0_BATCH, this.total - this.sent));
       if (!ok) return; // 'drain' resumes
     }
-    if (this.sent >= this.o.total) {
+    if (this.sent >= this.total) {
       this.lastDoneAt = performance.now();
       this.finish();
     }
@@ -253,7 +282,7 @@ export class DeviceConnection {
       this.acked += acks;
       this.inflight -= acks;
       this.lastDoneAt = now;
-      if (this.acked >= this.o.total) this.finish();
+      if (this.acked >= this.total) this.finish();
       else this.pumpQos1();
     }
   }

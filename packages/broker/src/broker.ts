@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { Client, type ConnectionMeta, type DisconnectReason } from './client';
+import { Client, pauseDrain, type ConnectionMeta, type DisconnectReason } from './client';
 import { Message, type MessageProperties, type QoS } from './message';
 import { resolveLimits, systemClock, type BrokerHooks, type BrokerLimits, type BrokerOptions, type Clock } from './options';
 import { MemoryPersistence } from './persistence/memory/memory-persistence';
@@ -66,6 +66,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly connections = new Set<Client>();
   private readonly pendingWills = new Map<Session, Message>();
   private closing = false;
+  private accepting = true;
 
   constructor(options: BrokerOptions = {}) {
     super();
@@ -81,7 +82,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     });
   }
 
+  /** True once stopAccepting() or close() was called: CONNECTs are refused with 0x88 (see handlers/connect.ts). */
   get isClosing(): boolean {
+    return this.closing || !this.accepting;
+  }
+
+  /** True once close() was called: publish() refuses from then on. */
+  get isClosed(): boolean {
     return this.closing;
   }
 
@@ -368,6 +375,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   onClientConnected(client: Client): void {
+    // A CONNECT that was being authenticated when the drain began: connected, but not read any more.
+    if (!this.accepting) client.pauseReading(pauseDrain);
     this.clientsByKey.set(client.session.key, client);
     this.persistSession(client.session);
     this.emit('client', client);
@@ -432,10 +441,46 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.emit('persistenceError', new BrokerError('THINGSTEAD_ERR_BROKER_PERSISTENCE', 'persistence write failed', { cause: error }));
   }
 
+  /**
+   * The first step of a graceful shutdown: a CONNECT is refused with CONNACK 0x88 Server unavailable (3.1.1:
+   * return code 3), as 0x8B Server shutting down is a DISCONNECT code only (v5 §3.2.2.2 lists the CONNACK
+   * codes, §3.14.2.1 the DISCONNECT ones); new connections are still taken so that they get this answer rather
+   * than a refused TCP connect. Connected clients are no longer read, so no new PUBLISH starts; what was read
+   * goes on: hooks finish and their acks are sent. Then drain(), then close().
+   */
+  stopAccepting(): void {
+    if (!this.accepting) return;
+    this.accepting = false;
+    for (const client of this.connections) if (client.connected) client.pauseReading(pauseDrain);
+  }
+
+  /** PUBLISH packets not acknowledged yet: waiting for their onPublish hook or for a persistence write, over all clients. */
+  get pendingPublishes(): number {
+    let n = 0;
+    for (const client of this.connections) n += client.pendingHookCalls + client.pendingAcks;
+    return n;
+  }
+
+  /**
+   * Stops accepting (see stopAccepting) and waits until every PUBLISH already read has been through its hook
+   * and acknowledged, or until `timeoutMs` passed. Resolves with the number still pending (0 when drained);
+   * close() then cuts those connections without their acks.
+   */
+  async drain(timeoutMs: number, pollMs = 5): Promise<number> {
+    this.stopAccepting();
+    const deadline = this.clock.now() + timeoutMs;
+    for (;;) {
+      const pending = this.pendingPublishes;
+      if (pending === 0 || this.closing || this.clock.now() >= deadline) return pending;
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, Math.min(pollMs, Math.max(1, deadline - this.clock.now()))));
+    }
+  }
+
   /** Disconnects everyone (v5 DISCONNECT 0x8B), saves persistent sessions and closes persistence. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.accepting = false;
     await this.ready;
     for (const client of [...this.connections]) client.terminate(ReasonCode.ServerShuttingDown, 'server shutting down');
     for (const session of this.sessions.values()) {

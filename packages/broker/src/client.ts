@@ -30,6 +30,8 @@ export interface DisconnectReason {
 export const pauseBusy = 1;
 export const pauseWrites = 2;
 export const pauseHooks = 4;
+/** The broker is draining for shutdown: no new packets are read from connected clients. */
+export const pauseDrain = 8;
 
 function uncork(client: Client): void {
   client.corked = false;
@@ -70,7 +72,8 @@ export class Client implements FrameSink {
   pendingInbound = 0;
   /** Acknowledgements waiting for a persistence write, sent in order. */
   private ackChain: Promise<unknown> = Promise.resolve();
-  private pendingAcks = 0;
+  /** Acknowledgements waiting for a persistence write. */
+  pendingAcks = 0;
   pendingHookCalls = 0;
   corked = false;
   readonly stream: Duplex;

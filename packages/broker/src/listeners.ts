@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { createWebSocketStream, type WebSocket } from 'ws';
 import type { Broker } from './broker';
@@ -17,10 +17,38 @@ export interface Listener<S> {
   server: S;
   /** The bound port (useful with port 0). */
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops taking new connections and ends the open ones: a socket still open `graceMs` after the call
+   * (default 1000) is destroyed. Resolves when every connection is gone. (net.Server.close() alone waits for
+   * every connection to end on its own, which an idle MQTT client never does.) Call broker.close() before or
+   * right after it, so connected clients get their DISCONNECT first.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 function listen<S extends Server>(server: S, options: ListenOptions): Promise<Listener<S>> {
+  // Raw sockets, tracked from 'connection' (for TLS before the handshake), so close() can end each of them.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  let stopped: Promise<void> | undefined;
+  const close = async (graceMs = 1000): Promise<void> => {
+    const closed = (stopped ??= new Promise<void>((done) => {
+      server.close(() => {
+        done();
+      });
+    }));
+    if (sockets.size > 0) {
+      const timer = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(timer);
+    }
+    await closed;
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -29,12 +57,7 @@ function listen<S extends Server>(server: S, options: ListenOptions): Promise<Li
       resolve({
         server,
         port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => {
-              done();
-            });
-          }),
+        close,
       });
     });
   });

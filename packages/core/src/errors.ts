@@ -30,7 +30,7 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type.', hint: 'Send the body as application/json.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request line and headers are too large.', hint: 'Keep the URL and headers under 16 KiB together; send long data in the body.' },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many failed login attempts.', hint: 'Wait until the time in Retry-After has passed, then try again.' },
-  UNAVAILABLE: { status: 503, message: 'The service is shutting down or not ready.', hint: 'Retry shortly.' },
+  UNAVAILABLE: { status: 503, message: 'The service is shutting down or overloaded.', hint: 'Nothing of this request was stored: retry after the seconds in Retry-After.' },
   INTERNAL: { status: 500, message: 'Internal error.', hint: 'This is a bug or an outage; the server log has the details.' },
 } as const satisfies Record<string, { status: number; message: string; hint: string }>;
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { startStandaloneBroker } from '@thingstead/broker';
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
 import { startThingstead, StartupError } from './main';
@@ -74,8 +75,26 @@ async function main(argv: string[]): Promise<number> {
   }
   const app = await startThingstead(config);
   await signalled();
+  // The shutdown bounds itself (drain time + 1 s for sockets); this is the backstop should a step hang anyway.
+  const backstopMs = config.shutdown.drainTimeoutMs + 5000;
+  setTimeout(() => {
+    process.stderr.write(`thingstead: the shutdown did not finish within ${backstopMs} ms; exiting\n`);
+    process.exit(1);
+  }, backstopMs).unref();
   await app.close();
+  exitWhenIdle();
   return 0;
+}
+
+/**
+ * Everything is closed and committed; the process ends when nothing is left on the event loop. Should a
+ * handle linger (a library's timer, a socket), say which kinds and exit anyway rather than hang.
+ */
+function exitWhenIdle(): void {
+  setTimeout(() => {
+    process.stderr.write(`thingstead: stopped, but handles are still open (${process.getActiveResourcesInfo().join(', ')}); exiting\n`);
+    process.exit(process.exitCode ?? 0);
+  }, 1000).unref();
 }
 
 async function runBroker(values: { port?: string | undefined; host?: string | undefined; 'allow-anonymous'?: boolean | undefined; 'password-file'?: string | undefined; acl?: string | undefined; 'data-dir'?: string | undefined }): Promise<number> {
@@ -101,17 +120,27 @@ async function runBroker(values: { port?: string | undefined; host?: string | un
   }
   await signalled();
   await broker.close();
+  exitWhenIdle();
   return 0;
 }
 
+/** Resolves on the first SIGINT/SIGTERM. A second one exits at once, with 128 + its number, without finishing the shutdown. */
 function signalled(): Promise<void> {
   return new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`${signal}: shutting down\n`);
-      resolve();
+    let first: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (first === undefined) {
+        first = signal;
+        process.stderr.write(`${signal}: shutting down (send it again to exit at once)\n`);
+        resolve();
+        return;
+      }
+      // Nothing acknowledged is lost even so: an ack is only sent after its commit.
+      process.stderr.write(`${signal} again: exiting at once; what was not acknowledged yet is dropped\n`);
+      process.exit(128 + constants.signals[signal]);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 }
 

@@ -5,8 +5,9 @@ import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
 import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
-import { buildHttpApp } from './http/app';
+import { buildHttpApp, HttpLifecycle } from './http/app';
 import { Metrics } from './metrics';
+import { settleWithin, waitUntil } from './shutdown';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';
 import { startMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport';
 import { version } from './version';
@@ -24,7 +25,11 @@ export interface Thingstead {
   httpPort: number;
   /** Bound MQTT ports, when MQTT is enabled. */
   mqttPorts?: { tcp: number; tls?: number };
-  /** Stops accepting, finishes requests in flight, commits pending writes, closes the database. */
+  /**
+   * Graceful shutdown, bounded by shutdown.drainTimeoutMs (plus up to 1 s for sockets to close): refuses new
+   * work, lets what was received be committed and answered, disconnects every client, commits what waits and
+   * closes the database. See ARCHITECTURE.md "Shutdown".
+   */
   close(): Promise<void>;
 }
 
@@ -70,13 +75,25 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       maxFutureSkewMs: t.maxFutureSkewMs,
       maxKeysPerDevice: t.maxKeysPerDevice,
       maxKeysPerTenant: t.maxKeysPerTenant,
-      groupCommit: { maxBatch: t.groupCommitMaxRows, maxDelayMs: t.groupCommitMaxDelayMs, maxPending: t.maxPendingPoints },
+      groupCommit: {
+        maxBatch: t.groupCommitMaxRows,
+        maxDelayMs: t.groupCommitMaxDelayMs,
+        maxPending: t.maxPendingPoints,
+        maxPendingPerKey: Math.min(t.maxPendingPointsPerDevice, t.maxPendingPoints),
+        // A backlog of several batches is committed one batch per event-loop turn, so I/O (health checks,
+        // other devices' packets, PUBACKs) is served between them.
+        defer: (fn) => {
+          setImmediate(fn);
+        },
+      },
       retention: { retentionDays: t.retentionDays, batchRows: t.retentionBatchRows },
     },
   });
 
   const metrics = new Metrics({ pendingPoints: () => core.telemetry.pendingPoints });
+  const lifecycle = new HttpLifecycle();
   const app = await buildHttpApp({
+    lifecycle,
     core, store, metrics, clock, logger, version,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxPayloadBytes: t.maxPayloadBytes,
@@ -134,6 +151,37 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   }, 10_000);
   retentionTimer.unref?.();
 
+  const shutdown = async (): Promise<void> => {
+    closed = true;
+    clock.clearTimeout(retentionTimer);
+    const drainMs = config.shutdown.drainTimeoutMs;
+    const deadline = clock.now() + drainMs;
+    logger.info({ drainTimeoutMs: drainMs }, 'shutting down: refusing new work, finishing what was received');
+    // 1. Refuse new work, while still answering: HTTP 503 with Retry-After (/healthz 503 too, so a load
+    //    balancer moves on), MQTT CONNECT refused with 0x88, connected MQTT clients no longer read.
+    lifecycle.shuttingDown = true;
+    mqtt?.stopAccepting();
+    // 2. Drain: what was received is committed (the group committer keeps running) and answered.
+    const [mqttLeft, httpDone] = await Promise.all([
+      mqtt?.drain(drainMs) ?? Promise.resolve(0),
+      waitUntil(clock, () => lifecycle.inFlight === 0, deadline),
+    ]);
+    if (mqttLeft > 0 || !httpDone) {
+      logger.warn(
+        { drainTimeoutMs: drainMs, httpRequests: lifecycle.inFlight, mqttMessages: mqttLeft, pendingPoints: core.telemetry.pendingPoints },
+        `shutdown: the drain time (${drainMs} ms) ran out; cutting ${lifecycle.inFlight} HTTP requests and ${mqttLeft} MQTT messages ` +
+          'not answered yet (none was acknowledged; values already queued are still committed below)',
+      );
+    }
+    // 3. Close every socket: DISCONNECT 0x8B to MQTT v5 clients, then the TCP, TLS and WebSocket connections;
+    //    the HTTP listener and its connections (idle keep-alive ones, and those whose request was cut).
+    await mqtt?.close(1000);
+    if ((await settleWithin(clock, app.close().then(() => true), 1000)) !== true) logger.warn('shutdown: the HTTP server did not close within 1 s');
+    // 4. Commit what still waits, then close the stores.
+    await core.close();
+    await store.close();
+    logger.info('Thingstead stopped');
+  };
   let closing: Promise<void> | undefined;
   return {
     core,
@@ -141,17 +189,6 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     urls,
     httpPort,
     ...(mqtt ? { mqttPorts: mqtt.ports } : {}),
-    close: () =>
-      (closing ??= (async () => {
-        closed = true;
-        clock.clearTimeout(retentionTimer);
-        // Stop accepting everywhere first; then finish what is in flight, commit, and close the database.
-        await mqtt?.stopAccepting();
-        await app.close();
-        await mqtt?.close();
-        await core.close();
-        await store.close();
-        logger.info('Thingstead stopped');
-      })()),
+    close: () => (closing ??= shutdown()),
   };
 }

@@ -2,51 +2,127 @@ import type { Clock, TimerHandle } from '../clock';
 import { ThingsteadError } from '../errors';
 
 export interface GroupCommitOptions {
-  /** Flush as soon as this many items wait. */
+  /** Flush as soon as this many items wait; a batch holds at most this many (one larger submission commits alone). */
   maxBatch: number;
   /** Flush at the latest this long after the first item of a batch arrived. */
   maxDelayMs: number;
   /** Refuse new items (UNAVAILABLE) while this many wait, so a slow store cannot grow memory without bound. */
   maxPending: number;
+  /** Refuse a submitter's new items while this many of its own wait (unless none do), so one cannot fill the queue. Default: maxPending. */
+  maxPendingPerKey?: number;
+  /**
+   * Runs the next batch when more waits than one batch held. It must let the event loop serve I/O first (the
+   * server passes setImmediate), so health checks and other connections are not held up behind a backlog.
+   * Default: a 0 ms timer of the clock.
+   */
+  defer?: (fn: () => void) => void;
 }
 
-interface Waiter {
+interface Entry<T> {
+  items: readonly T[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
+/** A FIFO with O(1) push and shift (an array and a moving head, compacted now and then). */
+class Fifo<T> {
+  private a: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.a.length - this.head;
+  }
+  push(v: T): void {
+    this.a.push(v);
+  }
+  peek(): T | undefined {
+    return this.a[this.head];
+  }
+  shift(): T | undefined {
+    if (this.head >= this.a.length) return undefined;
+    const v = this.a[this.head];
+    this.a[this.head++] = undefined as T;
+    if (this.head >= 1024 && this.head * 2 >= this.a.length) {
+      this.a = this.a.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+}
+
+/** One submitter's waiting entries, in its own order. */
+interface KeyQueue<T> {
+  key: string;
+  entries: Fifo<Entry<T>>;
+  rows: number;
+}
+
+/** Retry-After (s) a refused submitter is told. */
+const retryAfterSec = 1;
+
 /**
  * Group commit (DESIGN.md invariant 1): callers submit items and get a promise that settles when the
  * transaction holding them has committed. Items arriving within maxDelayMs, or while a commit is running,
- * share one transaction. One commit runs at a time, so batches commit in arrival order.
+ * share one transaction. One commit runs at a time, so batches commit in order.
+ *
+ * Fairness (DESIGN.md invariant 9): each submission names its submitter (the device). When more waits than one
+ * batch holds, a batch takes one submission of each waiting submitter in turn (round-robin), so a heavy
+ * submitter cannot fill every batch: a light one's items go into the first batch formed after they arrive.
+ * A submitter's own submissions keep their order (they commit in that order, in the same or later batches).
  */
 export class GroupCommitter<T> {
-  private items: T[] = [];
-  private waiters: Waiter[] = [];
+  private readonly queues = new Map<string, KeyQueue<T>>();
+  /** Submitters with something waiting, in turn order. */
+  private readonly turn = new Fifo<KeyQueue<T>>();
+  private waiting = 0;
   private timer: TimerHandle | undefined;
+  private deferred = false;
   private running: Promise<void> | undefined;
   private closed = false;
+  private readonly maxPendingPerKey: number;
+  private readonly defer: (fn: () => void) => void;
 
   constructor(
     private readonly commit: (items: T[]) => Promise<void>,
     private readonly clock: Clock,
     private readonly o: GroupCommitOptions,
-  ) {}
-
-  get pending(): number {
-    return this.items.length;
+  ) {
+    this.maxPendingPerKey = o.maxPendingPerKey ?? o.maxPending;
+    this.defer = o.defer ?? ((fn) => { clock.setTimeout(fn, 0); });
   }
 
-  submit(items: readonly T[]): Promise<void> {
+  get pending(): number {
+    return this.waiting;
+  }
+
+  /** Items of one submitter waiting for their commit. */
+  pendingOf(key: string): number {
+    return this.queues.get(key)?.rows ?? 0;
+  }
+
+  submit(key: string, items: readonly T[]): Promise<void> {
     if (this.closed) return Promise.reject(new ThingsteadError('UNAVAILABLE', 'Ingest is shutting down.'));
     if (items.length === 0) return Promise.resolve();
-    if (this.items.length + items.length > this.o.maxPending) {
-      return Promise.reject(new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.'));
+    if (this.waiting + items.length > this.o.maxPending) {
+      return Promise.reject(new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.', { details: { retryAfterSec, limit: 'telemetry.maxPendingPoints' } }));
+    }
+    let q = this.queues.get(key);
+    if (q !== undefined && q.rows > 0 && q.rows + items.length > this.maxPendingPerKey) {
+      return Promise.reject(
+        new ThingsteadError('UNAVAILABLE', `This device already has ${q.rows} values waiting to be stored; slow down and retry shortly.`, {
+          details: { retryAfterSec, limit: 'telemetry.maxPendingPointsPerDevice' },
+        }),
+      );
     }
     return new Promise<void>((resolve, reject) => {
-      for (const item of items) this.items.push(item);
-      this.waiters.push({ resolve, reject });
-      if (this.items.length >= this.o.maxBatch) this.kick();
+      if (q === undefined) {
+        q = { key, entries: new Fifo(), rows: 0 };
+        this.queues.set(key, q);
+        this.turn.push(q);
+      }
+      q.entries.push({ items, resolve, reject });
+      q.rows += items.length;
+      this.waiting += items.length;
+      if (this.waiting >= this.o.maxBatch) this.kick();
       else this.timer ??= this.clock.setTimeout(() => {
         this.timer = undefined;
         this.kick();
@@ -57,33 +133,58 @@ export class GroupCommitter<T> {
   /** Commits everything waiting and refuses new items; resolves when all commits have finished. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running || this.items.length > 0) {
+    while (this.running || this.waiting > 0) {
       this.kick();
       await this.running;
     }
   }
 
+  /** Takes the next batch: one submission per submitter in turn, up to maxBatch items. */
+  private take(): { items: T[]; entries: Entry<T>[] } {
+    const items: T[] = [];
+    const entries: Entry<T>[] = [];
+    for (let q = this.turn.peek(); q !== undefined; q = this.turn.peek()) {
+      const e = q.entries.peek();
+      if (e === undefined) break;
+      // A submission is never split; one that does not fit waits at the head of the turn for the next batch.
+      if (items.length > 0 && items.length + e.items.length > this.o.maxBatch) break;
+      q.entries.shift();
+      this.turn.shift();
+      q.rows -= e.items.length;
+      this.waiting -= e.items.length;
+      for (const item of e.items) items.push(item);
+      entries.push(e);
+      if (q.entries.length > 0) this.turn.push(q);
+      else this.queues.delete(q.key);
+      if (items.length >= this.o.maxBatch) break;
+    }
+    return { items, entries };
+  }
+
   private kick(): void {
-    if (this.running || this.items.length === 0) return;
+    if (this.running || this.waiting === 0) return;
     if (this.timer) {
       this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const items = this.items;
-    const waiters = this.waiters;
-    this.items = [];
-    this.waiters = [];
+    const { items, entries } = this.take();
     this.running = this.commit(items).then(
       () => {
-        for (const w of waiters) w.resolve();
+        for (const e of entries) e.resolve();
       },
-      (e: unknown) => {
-        for (const w of waiters) w.reject(e);
+      (err: unknown) => {
+        for (const e of entries) e.reject(err);
       },
     ).finally(() => {
       this.running = undefined;
-      // What arrived during the commit goes next, without waiting for the timer again.
-      if (this.items.length > 0) this.kick();
+      // What waits goes next, without waiting for the timer again, but after the event loop served I/O.
+      if (this.waiting > 0 && !this.deferred) {
+        this.deferred = true;
+        this.defer(() => {
+          this.deferred = false;
+          this.kick();
+        });
+      }
     });
   }
 }

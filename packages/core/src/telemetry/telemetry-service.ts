@@ -74,7 +74,7 @@ export class TelemetryService {
     const admitting = this.quota.admit(req.deviceId, req.tenantId, decoded);
     if (admitting) await admitting;
     const points: TelemetryPoint[] = decoded.map((d) => ({ deviceId: req.deviceId, key: d.key, ts: d.ts, value: d.value }));
-    await this.committer.submit(points);
+    await this.committer.submit(req.deviceId, points);
     if (points.length > 0) this.bus.publish('telemetry', { deviceId: req.deviceId, tenantId: req.tenantId, points });
     return { points: points.length };
   }

@@ -29,6 +29,10 @@ export const configSchema = Type.Object(
         maxConnections: int(15_000, 1, 1_000_000, 'Most simultaneous MQTT connections.'),
         maxQueuedMessages: int(1000, 1, 1_000_000, 'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.'),
         connectTimeoutMs: int(10_000, 100, 600_000, 'Time a new connection has to send CONNECT.'),
+        maxPendingMessagesPerClient: int(
+          100, 1, 65_535,
+          'PUBLISH packets of one connection waiting for their commit; at this many the connection is no longer read until some are acknowledged (back-pressure: a device pipelining faster than its share gets slower acks).',
+        ),
         persistSessions: Type.Boolean({ default: true, description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.' }),
       },
       { additionalProperties: false, default: {} },
@@ -38,6 +42,15 @@ export const configSchema = Type.Object(
         port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS (usually 8883); needs certFile and keyFile. Unset: no TLS listener.' })),
         certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for MQTT over TLS.' })),
         keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key for MQTT over TLS.' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    shutdown: Type.Object(
+      {
+        drainTimeoutMs: int(
+          10_000, 0, 600_000,
+          'On SIGTERM/SIGINT: how long requests and MQTT messages already received may take to be committed and answered, while new work is refused (HTTP 503, MQTT CONNACK 0x88); then what is left is cut off and the process exits.',
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -94,9 +107,13 @@ export const configSchema = Type.Object(
         maxKeysPerDevice: int(1000, 1, 1_000_000, 'Most distinct telemetry keys one device may have; a message that would add more is refused whole (HTTP 409, MQTT 5 0x97).'),
         maxKeysPerTenant: int(10_000, 1, 100_000_000, 'Most distinct telemetry keys over all devices of a tenant (a key used by many devices counts once); over it, as above.'),
         maxFutureSkewMs: int(86_400_000, 0, 31_536_000_000, 'How far in the future a device timestamp may be.'),
-        groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait.'),
+        groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait; also the most values in one transaction (a larger message commits alone). More waiting is committed one batch per event-loop turn.'),
         groupCommitMaxDelayMs: int(2, 0, 1000, 'Group commit: commit at the latest this long after the first value arrived.'),
-        maxPendingPoints: int(200_000, 1000, 100_000_000, 'Values waiting for commit before ingest is refused (HTTP 503), bounding memory.'),
+        maxPendingPoints: int(200_000, 1000, 100_000_000, 'Values waiting for commit before ingest is refused (HTTP 503, MQTT 5 PUBACK 0x97), bounding memory.'),
+        maxPendingPointsPerDevice: int(
+          25_000, 1, 100_000_000,
+          "One device's share of that queue (at most maxPendingPoints): more of its values waiting are refused like a full queue, while other devices still get in. A message larger than this is taken when nothing of the device waits.",
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -66,7 +66,7 @@ Every HTTP error has the same JSON shape:
 
 \`code\` is stable: match on it, not on \`message\`. \`details\` is optional and names the field or path at fault
 (for example \`{"field":"limit"}\` or \`{"path":"$[1].values"}\`). A \`401\` carries \`WWW-Authenticate: Bearer\`; a
-\`429\` carries \`Retry-After\` in seconds. A resource of another tenant answers \`404\`, exactly like one that
+\`429\` or \`503\` carries \`Retry-After\` in seconds (also in \`details.retryAfterSec\` where the server chose it). A resource of another tenant answers \`404\`, exactly like one that
 does not exist.
 
 | code | HTTP status | message | hint |

@@ -2,10 +2,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Health } from '@thingstead/contract';
-import type { Clock, Core, Store } from '@thingstead/core';
+import { ThingsteadError, type Clock, type Core, type Store } from '@thingstead/core';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics';
+import { shutdownRetryAfterSec } from '../shutdown';
 import { requireAuthentication } from './auth';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers, maxParamLength } from './errors';
 import { installJsonParser } from './json-parser';
@@ -25,7 +26,17 @@ export interface HttpAppOptions {
   maxPayloadBytes: number;
   trustProxy: boolean;
   version: string;
+  lifecycle: HttpLifecycle;
 }
+
+/** Shared with main.ts's shutdown: the switch that turns new requests away, and the requests still running. */
+export class HttpLifecycle {
+  shuttingDown = false;
+  inFlight = 0;
+}
+
+/** Answered even while shutting down: /healthz says so itself, and metrics stay readable during the drain. */
+const servedWhileShuttingDown = new Set(['/healthz', '/metrics']);
 
 /** The HTTP surface: admin REST API, device API, health, metrics and the OpenAPI document. */
 export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
@@ -39,10 +50,24 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     trustProxy: o.trustProxy,
     // Per-request lines would drown the log under device traffic; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
-    // Closing with keep-alive connections open must not hang shutdown.
-    forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // app.close() is the last step of the shutdown, after the drain: what is still open then is cut.
+    forceCloseConnections: true,
+    // The shutdown hook below answers instead, with the standard error body and Retry-After.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const life = o.lifecycle;
+  app.addHook('onRequest', async (req, reply) => {
+    life.inFlight++;
+    reply.raw.once('close', () => {
+      life.inFlight--;
+    });
+    if (!life.shuttingDown) return;
+    // Every answer during the drain closes its connection, so keep-alive clients move on and the server can stop.
+    void reply.header('connection', 'close');
+    if (servedWhileShuttingDown.has(req.routeOptions.url ?? '')) return;
+    throw new ThingsteadError('UNAVAILABLE', 'The server is shutting down.', { details: { retryAfterSec: shutdownRetryAfterSec } });
+  });
 
   // Query strings and path parameters arrive as text and are coerced to the schema's types; JSON bodies are
   // validated strictly (a string "42" is not a number there) and unknown fields are refused, not dropped.
@@ -75,12 +100,16 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
 
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness and database check', response: { 200: Health, 503: Health } } }, async (_req, reply) => {
     const uptimeSec = Math.round(process.uptime());
+    let database = 'ok';
     try {
       await o.store.ping();
-      return { status: 'ok' as const, checks: { database: 'ok' }, uptimeSec };
     } catch (e) {
-      return reply.status(503).send({ status: 'error' as const, checks: { database: (e as Error).message }, uptimeSec });
+      database = (e as Error).message;
     }
+    // A load balancer takes a draining node out of rotation on this 503.
+    if (life.shuttingDown) return reply.status(503).send({ status: 'error' as const, checks: { database, server: 'shutting down' }, uptimeSec });
+    if (database !== 'ok') return reply.status(503).send({ status: 'error' as const, checks: { database }, uptimeSec });
+    return { status: 'ok' as const, checks: { database }, uptimeSec };
   });
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false, response: replies(null) } }, async (_req, reply) =>
     reply.header('content-type', o.metrics.registry.contentType).send(await o.metrics.registry.metrics()),

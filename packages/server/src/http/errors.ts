@@ -49,9 +49,12 @@ export function toThingsteadError(err: FastifyError | Error): ThingsteadError {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toThingsteadError(err);
-    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    // A 503 refusal (overload, shutdown) is expected behaviour, counted in metrics; logging each would flood the log.
+    if (e.status >= 500 && e.kind !== 'UNAVAILABLE') req.log.error({ err }, 'request failed');
     else req.log.debug({ code: e.code, msg: e.message }, 'request refused');
-    if (e.kind === 'TOO_MANY_ATTEMPTS' && typeof e.details?.retryAfterSec === 'number') void reply.header('retry-after', String(e.details.retryAfterSec));
+    // 429 and 503 say when to come back (RFC 9110 §10.2.3); the same figure is in details.retryAfterSec.
+    if (typeof e.details?.retryAfterSec === 'number') void reply.header('retry-after', String(e.details.retryAfterSec));
+    else if (e.status === 503) void reply.header('retry-after', '1');
     if (e.status === 401) void reply.header('www-authenticate', 'Bearer');
     return reply.status(e.status).send(errorBody(e));
   });

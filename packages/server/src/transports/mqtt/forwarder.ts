@@ -42,7 +42,8 @@ export class TelemetryForwarder {
     const batch = this.pending;
     this.pending = [];
     const broker = this.o.broker;
-    if (broker.isClosing) return;
+    // While shutdown drains, what was committed is still forwarded (to persistent sessions, stored); after close() not.
+    if (broker.isClosed) return;
     for (const e of batch) {
       const topic = appTelemetryTopic(e.tenantId, e.deviceId);
       // Most messages have no application listening; building and routing the copy cost a quarter of ingest.

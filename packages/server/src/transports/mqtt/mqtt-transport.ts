@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
 import type { Metrics } from '../../metrics';
+import { shutdownRetryAfterSec } from '../../shutdown';
 import { TelemetryForwarder } from './forwarder';
 import { namespaceOf, userOf, watchRevocations, type MqttUser } from './identity';
 import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
@@ -32,9 +33,15 @@ export interface MqttTransportOptions {
 export interface MqttTransport {
   broker: Broker;
   ports: { tcp: number; tls?: number };
-  /** Stops accepting; open connections stay until close(). */
-  stopAccepting(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Shutdown, step 1: every CONNECT is refused (CONNACK 0x88 / 3.1.1 return code 3), WebSocket upgrades get
+   * 503, connected clients are no longer read. The listeners stay open until close(), to give those answers.
+   */
+  stopAccepting(): void;
+  /** Shutdown, step 2: waits until every PUBLISH already read was committed and acknowledged, at most timeoutMs; resolves with how many were still waiting. */
+  drain(timeoutMs: number): Promise<number>;
+  /** Shutdown, step 3: DISCONNECT 0x8B to v5 clients, every MQTT socket (TCP, TLS, WebSocket) closed; one still open after graceMs is destroyed. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -57,6 +64,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       maxConnections: config.maxConnections,
       maxQueuedMessages: config.maxQueuedMessages,
       connectTimeoutMs: config.connectTimeoutMs,
+      maxPendingHookCalls: config.maxPendingMessagesPerClient,
     },
     hooks: {
       authenticate: async (req) => {
@@ -168,16 +176,21 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       ? undefined
       : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
   } catch (e) {
-    await tcp.close();
     await broker.close();
+    await tcp.close();
     unsubscribe();
     throw e;
   }
 
   let wss: WebSocketServer | undefined;
+  let accepting = true;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!wss || (req.url ?? '').split('?')[0] !== '/mqtt') {
       socket.destroy();
+      return;
+    }
+    if (!accepting) {
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${shutdownRetryAfterSec}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -189,21 +202,44 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
     o.httpServer.on('upgrade', onUpgrade);
   }
 
-  let stopped: Promise<void> | undefined;
-  const stopAccepting = () =>
-    (stopped ??= (async () => {
-      o.httpServer.off('upgrade', onUpgrade);
-      await Promise.all([tcp.close(), tls?.close()]);
-    })());
+  const stopAccepting = (): void => {
+    if (!accepting) return;
+    accepting = false;
+    broker.stopAccepting();
+  };
+  let closed: Promise<void> | undefined;
   return {
     broker,
     ports: { tcp: tcp.port, ...(tls ? { tls: tls.port } : {}) },
     stopAccepting,
-    close: async () => {
-      await stopAccepting();
-      unsubscribe();
-      await broker.close();
-      wss?.close();
-    },
+    drain: (timeoutMs) => broker.drain(timeoutMs),
+    close: (graceMs = 1000) =>
+      (closed ??= (async () => {
+        stopAccepting();
+        unsubscribe();
+        // The broker writes DISCONNECT 0x8B and ends each stream; the listeners then wait for the sockets to go.
+        await broker.close();
+        await Promise.all([tcp.close(graceMs), tls?.close(graceMs), closeWebSockets(wss, graceMs)]);
+        o.httpServer.off('upgrade', onUpgrade);
+      })()),
   };
+}
+
+/** Upgraded sockets are not the HTTP server's to close: each one still open after graceMs is terminated. */
+async function closeWebSockets(wss: WebSocketServer | undefined, graceMs: number): Promise<void> {
+  if (!wss) return;
+  const open = [...wss.clients].filter((ws) => ws.readyState !== ws.CLOSED);
+  if (open.length > 0) {
+    const gone = Promise.all(open.map((ws) => new Promise<void>((resolve) => ws.once('close', () => { resolve(); }))));
+    const timer = setTimeout(() => {
+      for (const ws of open) ws.terminate();
+    }, graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+  await new Promise<void>((resolve) => {
+    wss.close(() => {
+      resolve();
+    });
+  });
 }
