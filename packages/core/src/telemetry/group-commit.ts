@@ -18,9 +18,9 @@ export interface GroupCommitOptions {
   defer?: (fn: () => void) => void;
 }
 
-interface Entry<T> {
+interface Entry<T, R> {
   items: readonly T[];
-  resolve: () => void;
+  resolve: (result: R) => void;
   reject: (e: unknown) => void;
 }
 
@@ -50,9 +50,9 @@ class Fifo<T> {
 }
 
 /** One submitter's waiting entries, in its own order. */
-interface KeyQueue<T> {
+interface KeyQueue<T, R> {
   key: string;
-  entries: Fifo<Entry<T>>;
+  entries: Fifo<Entry<T, R>>;
   rows: number;
 }
 
@@ -69,10 +69,10 @@ const retryAfterSec = 1;
  * submitter cannot fill every batch: a light one's items go into the first batch formed after they arrive.
  * A submitter's own submissions keep their order (they commit in that order, in the same or later batches).
  */
-export class GroupCommitter<T> {
-  private readonly queues = new Map<string, KeyQueue<T>>();
+export class GroupCommitter<T, R = void> {
+  private readonly queues = new Map<string, KeyQueue<T, R>>();
   /** Submitters with something waiting, in turn order. */
-  private readonly turn = new Fifo<KeyQueue<T>>();
+  private readonly turn = new Fifo<KeyQueue<T, R>>();
   private waiting = 0;
   private timer: TimerHandle | undefined;
   private deferred = false;
@@ -82,7 +82,8 @@ export class GroupCommitter<T> {
   private readonly defer: (fn: () => void) => void;
 
   constructor(
-    private readonly commit: (items: T[]) => Promise<void>,
+    /** Commits one batch; its result goes to every submission in the batch. */
+    private readonly commit: (items: T[]) => Promise<R>,
     private readonly clock: Clock,
     private readonly o: GroupCommitOptions,
   ) {
@@ -99,9 +100,10 @@ export class GroupCommitter<T> {
     return this.queues.get(key)?.rows ?? 0;
   }
 
-  submit(key: string, items: readonly T[]): Promise<void> {
+  /** Resolves with the result of the commit that held the items; undefined for an empty submission. */
+  submit(key: string, items: readonly T[]): Promise<R | undefined> {
     if (this.closed) return Promise.reject(new ThingsteadError('UNAVAILABLE', 'Ingest is shutting down.'));
-    if (items.length === 0) return Promise.resolve();
+    if (items.length === 0) return Promise.resolve(undefined);
     if (this.waiting + items.length > this.o.maxPending) {
       return Promise.reject(new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.', { details: { retryAfterSec, limit: 'telemetry.maxPendingPoints' } }));
     }
@@ -113,7 +115,7 @@ export class GroupCommitter<T> {
         }),
       );
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       if (q === undefined) {
         q = { key, entries: new Fifo(), rows: 0 };
         this.queues.set(key, q);
@@ -140,9 +142,9 @@ export class GroupCommitter<T> {
   }
 
   /** Takes the next batch: one submission per submitter in turn, up to maxBatch items. */
-  private take(): { items: T[]; entries: Entry<T>[] } {
+  private take(): { items: T[]; entries: Entry<T, R>[] } {
     const items: T[] = [];
-    const entries: Entry<T>[] = [];
+    const entries: Entry<T, R>[] = [];
     for (let q = this.turn.peek(); q !== undefined; q = this.turn.peek()) {
       const e = q.entries.peek();
       if (e === undefined) break;
@@ -169,8 +171,8 @@ export class GroupCommitter<T> {
     }
     const { items, entries } = this.take();
     this.running = this.commit(items).then(
-      () => {
-        for (const e of entries) e.resolve();
+      (result) => {
+        for (const e of entries) e.resolve(result);
       },
       (err: unknown) => {
         for (const e of entries) e.reject(err);

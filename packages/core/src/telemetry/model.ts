@@ -36,10 +36,17 @@ export interface AggregateQuery {
   limit: number;
 }
 
+export interface AppendResult {
+  unknownDevices: ReadonlySet<string>;
+}
+
 /** The storage port for time series, implemented by each storage adapter and checked by one contract suite. */
 export interface TelemetryStore {
-  /** Stores all points in one transaction and updates the latest values; resolves after commit. */
-  append(points: readonly TelemetryPoint[]): Promise<void>;
+  /**
+   * Stores all points in one transaction and updates the latest values; resolves after commit with the ids of
+   * devices that no longer exist (deleted while their points waited): their points were not stored.
+   */
+  append(points: readonly TelemetryPoint[]): Promise<AppendResult>;
   /** Raw points per key with from <= ts < to. */
   query(q: RawQuery): Promise<Record<string, TimedValue[]>>;
   /**

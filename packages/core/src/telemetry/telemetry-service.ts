@@ -7,7 +7,7 @@ import type { Store } from '../store';
 import { decodeTelemetry, type TelemetryLimits } from './decode';
 import { GroupCommitter, type GroupCommitOptions } from './group-commit';
 import { KeyQuota, type KeyQuotaLimits } from './key-quota';
-import { aggregations, type Aggregation, type TelemetryPoint, type TimedValue } from './model';
+import { aggregations, type Aggregation, type AppendResult, type TelemetryPoint, type TimedValue } from './model';
 
 export interface IngestRequest {
   deviceId: string;
@@ -44,7 +44,7 @@ const maxQueryKeys = 100;
  * group commit, then a `telemetry` event) and tenant-checked queries.
  */
 export class TelemetryService {
-  private readonly committer: GroupCommitter<TelemetryPoint>;
+  private readonly committer: GroupCommitter<TelemetryPoint, AppendResult>;
   private readonly quota: KeyQuota;
 
   constructor(
@@ -74,7 +74,9 @@ export class TelemetryService {
     const admitting = this.quota.admit(req.deviceId, req.tenantId, decoded);
     if (admitting) await admitting;
     const points: TelemetryPoint[] = decoded.map((d) => ({ deviceId: req.deviceId, key: d.key, ts: d.ts, value: d.value }));
-    await this.committer.submit(req.deviceId, points);
+    const committed = await this.committer.submit(req.deviceId, points);
+    // Deleted while its points waited: they were not stored, so they must not be acknowledged.
+    if (committed?.unknownDevices.has(req.deviceId) === true) fail('NOT_FOUND', 'The device was deleted; nothing was stored.');
     if (points.length > 0) this.bus.publish('telemetry', { deviceId: req.deviceId, tenantId: req.tenantId, points });
     return { points: points.length };
   }

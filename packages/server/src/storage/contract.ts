@@ -228,7 +228,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
     test('telemetry: points of an unknown device are ignored; retention deletes in bounded steps until a pass is done', async () => {
       const d = await newDevice('tele-ret');
       const d2 = await newDevice('tele-ret-2');
-      await store.telemetry.append([{ deviceId: randomUUID(), key: 'x', ts: t0, value: 1 }]);
+      const ghost = randomUUID();
+      const appended = await store.telemetry.append([{ deviceId: ghost, key: 'x', ts: t0, value: 1 }, { deviceId: d.id, key: 'y', ts: t0, value: 1 }]);
+      assert.deepEqual([...appended.unknownDevices], [ghost], 'the points of an unknown device are reported, not stored');
       const old = 1_000_000_000_000;
       await store.telemetry.append([
         ...Array.from({ length: 25 }, (_, i) => ({ deviceId: d.id, key: 'r', ts: old + i, value: i })),

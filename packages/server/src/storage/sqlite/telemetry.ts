@@ -121,13 +121,17 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
     return id;
   };
 
-  const append = db.transaction((points: readonly TelemetryPoint[]) => {
+  const append = db.transaction((points: readonly TelemetryPoint[]): Set<string> => {
     // The newest point of each series in this batch: `latest` is written once per series, not per point.
     const newest = new Map<string, [number, number, number, ReturnType<typeof columns>]>();
+    const unknown = new Set<string>();
     for (const p of points) {
-      // A device deleted while its data waited for the commit: nothing to store it under.
+      // A device deleted while its data waited for the commit: nothing to store it under (reported, not acked).
       const seq = seqOf(p.deviceId);
-      if (seq === undefined) continue;
+      if (seq === undefined) {
+        unknown.add(p.deviceId);
+        continue;
+      }
       const key = keyIdOf(p.key, true) ?? 0;
       const cols = columns(p.value);
       insertPoint.run(seq, key, p.ts, ...cols);
@@ -137,6 +141,7 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
       if (seen === undefined || p.ts >= seen[2]) newest.set(series, [seq, key, p.ts, cols]);
     }
     for (const [seq, key, ts, cols] of newest.values()) upsertLatest.run(seq, key, ts, ...cols);
+    return unknown;
   });
 
   const perKey = <T>(deviceId: string, keys: readonly string[], f: (seq: number, keyId: number) => T): Record<string, T> => {
@@ -151,9 +156,7 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
   };
 
   return {
-    append: async (points) => {
-      append(points);
-    },
+    append: async (points) => ({ unknownDevices: append(points) }),
     query: async (q) =>
       perKey(q.deviceId, q.keys, (seq, key) =>
         ((q.order === 'asc' ? rawAsc : rawDesc).all(seq, key, q.from, q.to, q.limit) as ValueRow[]).map((r) => ({ ts: r.ts, value: decode(r) })),
