@@ -18,6 +18,8 @@ export interface BrokerEvents {
   client: [client: Client];
   clientDisconnect: [client: Client, reason: DisconnectReason];
   hookError: [error: unknown, client: Client];
+  /** An exception in one client's handling, contained to it: the connection was closed (0x83). */
+  clientError: [error: unknown, client: Client];
   persistenceError: [error: unknown];
 }
 
@@ -34,6 +36,8 @@ export interface BrokerStats {
   bytesIn: number;
   bytesOut: number;
   connectionsTotal: number;
+  /** Exceptions contained to one client (each closed that connection); anything above 0 is a bug to report. */
+  clientErrors: number;
 }
 
 export interface ServerPublish {
@@ -51,7 +55,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly limits: Readonly<BrokerLimits>;
   readonly hooks: BrokerHooks;
   readonly clock: Clock;
-  readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0 };
+  readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0, clientErrors: 0 };
   /** Resolves once persisted sessions and retained messages are loaded. */
   readonly ready: Promise<void>;
   readonly sessions = new Map<string, Session>();
@@ -197,7 +201,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined): void {
     const client = session.client;
     if (client?.connected === true) {
-      client.sendPublish(message, qos, retain, ids);
+      // One subscriber that fails (encoding, writing) is that subscriber's fault: the publisher and
+      // the other subscribers carry on.
+      try {
+        client.sendPublish(message, qos, retain, ids);
+      } catch (error) {
+        client.fault(error);
+      }
       return;
     }
     // [MQTT-3.1.2-5] (3.1.1) / v5 §4.1: QoS 1 and 2 messages are kept for an offline session.
@@ -308,6 +318,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.clientsById.set(client.id, client);
     this.persistSession(client.session);
     this.emit('client', client);
+  }
+
+  /** Counts and reports an exception contained to one client (Client.fault closes the connection). */
+  onClientError(client: Client, error: unknown): void {
+    this.counters.clientErrors++;
+    try {
+      this.emit('clientError', error, client);
+    } catch {
+      // A throwing listener must not undo the containment.
+    }
   }
 
   onClientClosed(client: Client): void {

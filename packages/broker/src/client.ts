@@ -73,6 +73,7 @@ export class Client implements FrameSink {
   private readonly broker: Broker;
   publishPipeline: PublishPipeline | undefined;
   private blocked = false;
+  private faulted = false;
   private pauses = 0;
   private busy = false;
   private readonly held: Packet[] = [];
@@ -90,7 +91,11 @@ export class Client implements FrameSink {
     stream.on('data', (chunk: Buffer) => {
       broker.counters.bytesIn += chunk.length;
       this.lastActivity = broker.clock.now();
-      this.reader.push(chunk);
+      try {
+        this.reader.push(chunk);
+      } catch (error) {
+        this.fault(error);
+      }
     });
     stream.on('drain', () => {
       this.onDrain();
@@ -116,16 +121,51 @@ export class Client implements FrameSink {
       this.held.push(packet);
       return;
     }
-    const pending = dispatch(this.broker, this, packet);
+    let pending: Promise<void> | undefined;
+    try {
+      pending = dispatch(this.broker, this, packet);
+    } catch (error) {
+      this.fault(error);
+      return;
+    }
     if (pending !== undefined) {
       // Handlers that wait (CONNECT, SUBSCRIBE with an async hook) keep later packets in order.
       this.busy = true;
       this.pauseReading(pauseBusy);
-      void pending.then(() => {
-        this.busy = false;
-        this.releaseHeld();
+      pending.then(
+        () => {
+          this.busy = false;
+          this.releaseHeld();
+        },
+        (error: unknown) => {
+          this.busy = false;
+          this.fault(error);
+        },
+      ).catch((error: unknown) => {
+        this.fault(error);
       });
     }
+  }
+
+  /**
+   * The fault boundary of this connection (DESIGN.md invariant 9): an exception anywhere in its
+   * packet handling (decoding, a handler, a hook, encoding, writing, or delivering a message to it)
+   * ends this one connection with 0x83, is counted and reported, and never reaches the process.
+   */
+  fault(error: unknown): void {
+    this.broker.onClientError(this, error);
+    if (this.closed) return;
+    this.faulted = true;
+    try {
+      if (!this.connected && this.reader.protocolVersion === 5) this.writeConnack(ReasonCode.ImplementationSpecificError);
+    } catch {
+      // The connection closes below either way.
+    }
+    this.terminate(ReasonCode.ImplementationSpecificError, 'internal error');
+  }
+
+  private writeConnack(reasonCode: number): void {
+    this.write(Buffer.from([0x20, 0x03, 0x00, reasonCode, 0x00]));
   }
 
   private releaseHeld(): void {
@@ -161,8 +201,15 @@ export class Client implements FrameSink {
     if (this.closed) return;
     if (this.connected && this.protocolVersion === 5) {
       const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
+      // [MQTT-3.1.2-29] allows a Reason String on DISCONNECT whatever Request Problem Information says;
+      // the broker still leaves it out when the client asked for no problem information.
       if (this.problemInformation && reasonCode >= 0x80) packet.properties = { reasonString: message };
-      this.write(encodePacket(packet, 5));
+      try {
+        this.write(encodePacket(packet, 5));
+      } catch (error) {
+        // Closing after a fault: that one was counted; the failing DISCONNECT is the same story.
+        if (!this.faulted) this.broker.onClientError(this, error);
+      }
     }
     this.shutdown({ reasonCode, message, byClient: false });
   }
@@ -182,13 +229,22 @@ export class Client implements FrameSink {
     this.disconnectReason = reason;
     this.broker.clock.clearTimeout(this.connectTimer);
     this.broker.clock.clearTimeout(this.keepAliveTimer);
-    if (this.corked) uncork(this);
     const stream = this.stream;
-    if (!stream.destroyed) {
-      stream.once('finish', () => stream.destroy());
-      stream.end();
+    try {
+      if (this.corked) uncork(this);
+      if (!stream.destroyed) {
+        stream.once('finish', () => stream.destroy());
+        stream.end();
+      }
+    } catch {
+      stream.destroy();
     }
-    this.broker.onClientClosed(this);
+    try {
+      this.broker.onClientClosed(this);
+    } catch (error) {
+      // Closing runs from socket events and timers: a throwing listener or will delivery is counted, not thrown.
+      this.broker.onClientError(this, error);
+    }
   }
 
   onConnected(keepAliveSec: number): void {
@@ -278,17 +334,14 @@ export class Client implements FrameSink {
       id = this.session.allocatePacketId();
       this.session.inflight.set(id, { message, qos, retain, subscriptionIds, packetId: id, state: 'publish' });
     }
-    const v5 = this.protocolVersion === 5;
     let buf: Buffer;
-    if (v5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== 0)) {
-      const properties = { ...message.properties } as NonNullable<Parameters<typeof encodePublishWithProperties>[0]['properties']>;
-      // [MQTT-3.3.2-6] forward the expiry interval minus the time spent in the broker.
-      if (message.expiresAt !== 0) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
-      // [MQTT-3.3.4-3] the Subscription Identifiers of the matching subscriptions.
-      if (subscriptionIds !== undefined) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? (subscriptionIds[0] ?? 0) : subscriptionIds;
-      buf = encodePublishWithProperties({ cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain, dup, messageId: id, properties });
-    } else {
-      buf = encodePlainPublish(message, qos, retain, dup, id, v5);
+    try {
+      buf = this.encodePublish(message, qos, retain, subscriptionIds, dup, id, now);
+    } catch (error) {
+      // Not retried on every reconnect: the message is dropped for this client, and the fault closes it.
+      if (qos > 0) this.session.inflight.delete(id);
+      counters.messagesDropped++;
+      throw error;
     }
     if (buf.length > this.maxOutgoingPacketSize) {
       // [MQTT-3.1.2-25] too large for the client: discard as if it had been delivered.
@@ -298,5 +351,18 @@ export class Client implements FrameSink {
     }
     counters.messagesOut++;
     this.write(buf);
+  }
+
+  private encodePublish(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, dup: boolean, id: number, now: number): Buffer {
+    const v5 = this.protocolVersion === 5;
+    if (v5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== 0)) {
+      const properties = { ...message.properties } as NonNullable<Parameters<typeof encodePublishWithProperties>[0]['properties']>;
+      // [MQTT-3.3.2-6] forward the expiry interval minus the time spent in the broker.
+      if (message.expiresAt !== 0) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
+      // [MQTT-3.3.4-3] the Subscription Identifiers of the matching subscriptions.
+      if (subscriptionIds !== undefined) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? (subscriptionIds[0] ?? 0) : subscriptionIds;
+      return encodePublishWithProperties({ cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain, dup, messageId: id, properties });
+    }
+    return encodePlainPublish(message, qos, retain, dup, id, v5);
   }
 }
