@@ -188,10 +188,13 @@ export class Client implements FrameSink {
     if (this.pauses === 0 && !this.closed) this.stream.resume();
   }
 
-  onFrameError(reasonCode: number, message: string): void {
+  onFrameError(reasonCode: number, message: string, inConnect: boolean): void {
     if (reasonCode === ReasonCode.UnsupportedProtocolVersion && !this.connected) {
       // [MQTT-3.1.2-2] answer an unknown level with the 3.1.1 return code 1, then close.
       this.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+    } else if (inConnect && !this.connected && this.reader.protocolVersion === 5) {
+      // [MQTT-4.13.1-1] an error in a v5 CONNECT may be answered with CONNACK and its reason code (0x81, 0x82).
+      this.writeConnack(reasonCode);
     }
     this.terminate(reasonCode, message);
   }
