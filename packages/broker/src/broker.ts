@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Client, type ConnectionMeta, type DisconnectReason } from './client';
+import { messagePropertiesError } from './codec/message-check';
 import { Message, type MessageProperties, type QoS } from './message';
 import { resolveLimits, systemClock, type BrokerHooks, type BrokerLimits, type BrokerOptions, type Clock } from './options';
 import { MemoryPersistence } from './persistence/memory/memory-persistence';
@@ -38,6 +39,8 @@ export interface BrokerStats {
   connectionsTotal: number;
   /** Exceptions contained to one client (each closed that connection); anything above 0 is a bug to report. */
   clientErrors: number;
+  /** Persisted retained messages, sessions and queued messages dropped at load because they failed validation. */
+  stateDropped: number;
 }
 
 export interface ServerPublish {
@@ -55,7 +58,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly limits: Readonly<BrokerLimits>;
   readonly hooks: BrokerHooks;
   readonly clock: Clock;
-  readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0, clientErrors: 0 };
+  readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0, clientErrors: 0, stateDropped: 0 };
   /** Resolves once persisted sessions and retained messages are loaded. */
   readonly ready: Promise<void>;
   readonly sessions = new Map<string, Session>();
@@ -98,6 +101,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.closing) throw new BrokerError('THINGSTEAD_ERR_BROKER_CLOSED', 'broker is closed');
     const error = topicNameError(p.topic, this.limits);
     if (error !== undefined) throw new BrokerError('THINGSTEAD_ERR_BROKER_TOPIC_INVALID', `${error}: ${p.topic}`, { reasonCode: ReasonCode.TopicNameInvalid });
+    // Checked here like a client's PUBLISH is in the frame reader: a property the encoder refuses would fail every delivery.
+    const invalid = messagePropertiesError(p.properties);
+    if (invalid !== undefined) throw new BrokerError('THINGSTEAD_ERR_BROKER_MESSAGE_INVALID', invalid);
     await this.ready;
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     this.counters.messagesIn++;
@@ -318,6 +324,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.clientsById.set(client.id, client);
     this.persistSession(client.session);
     this.emit('client', client);
+  }
+
+  /** Counts and reports a persisted entry that failed validation at load and was dropped. */
+  onStateDropped(what: string, reason: string): void {
+    this.counters.stateDropped++;
+    this.emit('persistenceError', new BrokerError('THINGSTEAD_ERR_BROKER_STATE_INVALID', `${what} failed validation and was dropped: ${reason}`));
   }
 
   /** Counts and reports an exception contained to one client (Client.fault closes the connection). */

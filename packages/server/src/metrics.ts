@@ -51,5 +51,6 @@ export class Metrics {
       } });
     };
     counter('thingstead_mqtt_client_errors_total', 'Exceptions contained to one MQTT client (each closed that connection); above 0 is a bug to report', (s) => s.clientErrors);
+    counter('thingstead_mqtt_state_dropped_total', 'Stored retained messages, sessions and queued messages dropped at load because they failed validation', (s) => s.stateDropped);
   }
 }
