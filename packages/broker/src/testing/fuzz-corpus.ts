@@ -128,7 +128,8 @@ export class PacketGenerator {
     if (this.o.password !== undefined) packet.password = this.o.password;
     if (v5) {
       const p: NonNullable<IConnectPacket['properties']> = {};
-      if (r.chance(0.3)) p.sessionExpiryInterval = r.pick([0, 5, 3600]);
+      // Short expiries: a long run leaves no pile of sessions behind (each assigned client id is a new one).
+      if (r.chance(0.3)) p.sessionExpiryInterval = r.pick([0, 2, 5]);
       if (r.chance(0.3)) p.receiveMaximum = 1 + r.int(20);
       if (r.chance(0.5)) p.topicAliasMaximum = r.int(4);
       if (r.chance(0.2)) p.maximumPacketSize = r.pick([64, 512, 65_536]);

@@ -24,8 +24,10 @@ export interface FuzzCase {
   connectIntact: boolean;
   /** Offsets where the bytes are split into separate writes. */
   cuts: number[];
-  /** Yield to the event loop between writes (lets CONNECT finish before the rest arrives). */
+  /** Yield to the event loop between writes. */
   pauses: boolean;
+  /** Bytes of the CONNECT to send first and wait for the broker's answer (0: send everything at once). */
+  connectFirst: number;
 }
 
 export interface FuzzOptions {
@@ -80,7 +82,10 @@ export function buildCase(seed: number, index: number, target: FuzzTarget): Fuzz
   if (mutateConnect) bytes = mutate(rng, Buffer.concat([connect, body]), gen);
   else bytes = Buffer.concat([connect, rng.chance(0.85) ? mutate(rng, body, gen) : body]);
   const cuts = Array.from({ length: rng.int(3) }, () => rng.int(bytes.length)).sort((a, b) => a - b);
-  return { target: target.name, index, version, bytes, connectIntact: !mutateConnect, cuts, pauses: rng.chance(0.5) };
+  // Mostly wait for CONNACK before the rest, so the packets after CONNECT reach the handlers
+  // (a bad packet in the same chunk would otherwise end the connection before CONNECT completes).
+  const connectFirst = !mutateConnect && rng.chance(0.7) ? connect.length : 0;
+  return { target: target.name, index, version, bytes, connectIntact: !mutateConnect, cuts, pauses: rng.chance(0.5), connectFirst };
 }
 
 function describe(c: FuzzCase): { target: string; index: number; hex: string } {
@@ -117,7 +122,21 @@ async function runCase(target: FuzzTarget, c: FuzzCase, closeTimeoutMs: number, 
     stream.resume();
   }
   let pos = 0;
-  for (const cut of [...c.cuts, c.bytes.length]) {
+  if (c.connectFirst > 0) {
+    const answered = new Promise<void>((resolve) => {
+      stream.once('data', () => {
+        resolve();
+      });
+      void closed.then(resolve);
+    });
+    stream.write(c.bytes.subarray(0, c.connectFirst));
+    report.bytes += c.connectFirst;
+    pos = c.connectFirst;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, closeTimeoutMs)))]);
+    clearTimeout(timer);
+  }
+  for (const cut of [...c.cuts.filter((x) => x > pos), c.bytes.length]) {
     if (stream.destroyed || stream.writableEnded) break;
     // An in-memory peer handles the bytes inside write(): what it throws is the broker's crash.
     if (cut > pos) {
