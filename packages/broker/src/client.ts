@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
 import type { Broker } from './broker';
 import { FrameReader, type FrameSink } from './codec/frame-reader';
-import { encodeAck, encodePacket, encodePlainPublish, encodePublishWithProperties } from './codec/encode';
+import { encodeAck, encodeAliasedPublish, encodePacket, encodePlainPublish, encodePublishWithProperties } from './codec/encode';
 import { dispatch } from './handlers/dispatch';
 import type { Message, QoS } from './message';
 import { ReasonCode } from './reason-codes';
@@ -60,6 +60,14 @@ export class Client implements FrameSink {
   /** v5 Request Problem Information [MQTT-3.1.2-29]. */
   problemInformation = true;
   readonly topicAliases = new Map<number, string>();
+  /**
+   * The client's v5 Topic Alias Maximum: the broker assigns aliases to the topics it sends, up
+   * to this many, first come first served, then sends full topic names [MQTT-3.1.2-26]
+   * [MQTT-3.3.2-11]. 0 (absent, 3.1.1): no aliases [MQTT-3.1.2-27]. The mapping lives as long
+   * as this connection (v5 §3.3.2.3.4), as this object does.
+   */
+  outgoingAliasMaximum = 0;
+  private readonly outgoingAliases = new Map<string, number>();
   will: Will | undefined;
   /** Session Expiry Interval as sent in CONNECT; 0 forbids raising it at DISCONNECT (v5 §3.14.2.2.2). */
   connectSessionExpiry = 0;
@@ -337,9 +345,19 @@ export class Client implements FrameSink {
       id = this.session.allocatePacketId();
       this.session.inflight.set(id, { message, qos, retain, subscriptionIds, packetId: id, state: 'publish' });
     }
+    // An alias is taken for a new topic only once its PUBLISH is written.
+    let alias = 0;
+    let newAlias = false;
+    if (this.outgoingAliasMaximum > 0) {
+      alias = this.outgoingAliases.get(message.topic) ?? 0;
+      if (alias === 0 && this.outgoingAliases.size < this.outgoingAliasMaximum) {
+        alias = this.outgoingAliases.size + 1;
+        newAlias = true;
+      }
+    }
     let buf: Buffer;
     try {
-      buf = this.encodePublish(message, qos, retain, subscriptionIds, dup, id, now);
+      buf = this.encodePublish(message, qos, retain, subscriptionIds, dup, id, now, alias, newAlias);
     } catch (error) {
       // Not retried on every reconnect: the message is dropped for this client, and the fault closes it.
       if (qos > 0) this.session.inflight.delete(id);
@@ -352,11 +370,22 @@ export class Client implements FrameSink {
       counters.messagesDropped++;
       return;
     }
+    if (newAlias) this.outgoingAliases.set(message.topic, alias);
     counters.messagesOut++;
     this.write(buf);
   }
 
-  private encodePublish(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, dup: boolean, id: number, now: number): Buffer {
+  private encodePublish(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: number[] | undefined,
+    dup: boolean,
+    id: number,
+    now: number,
+    alias: number,
+    newAlias: boolean,
+  ): Buffer {
     const v5 = this.protocolVersion === 5;
     if (v5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== 0)) {
       const properties = { ...message.properties } as NonNullable<Parameters<typeof encodePublishWithProperties>[0]['properties']>;
@@ -364,8 +393,11 @@ export class Client implements FrameSink {
       if (message.expiresAt !== 0) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
       // [MQTT-3.3.4-3] the Subscription Identifiers of the matching subscriptions.
       if (subscriptionIds !== undefined) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? (subscriptionIds[0] ?? 0) : subscriptionIds;
-      return encodePublishWithProperties({ cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain, dup, messageId: id, properties });
+      if (alias !== 0) properties.topicAlias = alias;
+      const topic = alias === 0 || newAlias ? message.topic : '';
+      return encodePublishWithProperties({ cmd: 'publish', topic, payload: message.payload, qos, retain, dup, messageId: id, properties });
     }
+    if (alias !== 0) return encodeAliasedPublish(message, qos, retain, dup, id, alias, newAlias);
     return encodePlainPublish(message, qos, retain, dup, id, v5);
   }
 }
