@@ -29,6 +29,12 @@ export const configSchema = Type.Object(
         maxConnections: int(15_000, 1, 1_000_000, 'Most simultaneous MQTT connections.'),
         maxQueuedMessages: int(1000, 1, 1_000_000, 'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.'),
         connectTimeoutMs: int(10_000, 100, 600_000, 'Time a new connection has to send CONNECT.'),
+        maxKeepAliveSec: int(
+          1200,
+          0,
+          65_535,
+          'Longest keep-alive an MQTT 5 client may use: one asking for more, or for none (0), is sent this as Server Keep Alive in CONNACK and is disconnected after 1.5 times it without a packet. 3.1.1 clients keep theirs (3.1.1 cannot tell them). 0: no cap.',
+        ),
         persistSessions: Type.Boolean({ default: true, description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.' }),
       },
       { additionalProperties: false, default: {} },

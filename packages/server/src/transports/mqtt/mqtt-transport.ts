@@ -55,6 +55,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       maxConnections: config.maxConnections,
       maxQueuedMessages: config.maxQueuedMessages,
       connectTimeoutMs: config.connectTimeoutMs,
+      maxKeepAliveSec: config.maxKeepAliveSec,
     },
     hooks: {
       authenticate: async (req) => {
