@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Client, pauseDrain, type ConnectionMeta, type DisconnectReason } from './client';
+import { messagePropertiesError } from './codec/message-check';
 import { Message, type MessageProperties, type QoS } from './message';
 import { resolveLimits, systemClock, type BrokerHooks, type BrokerLimits, type BrokerOptions, type Clock } from './options';
 import { MemoryPersistence } from './persistence/memory/memory-persistence';
@@ -19,6 +20,8 @@ export interface BrokerEvents {
   client: [client: Client];
   clientDisconnect: [client: Client, reason: DisconnectReason];
   hookError: [error: unknown, client: Client];
+  /** An exception in one client's handling, contained to it: the connection was closed (0x83). */
+  clientError: [error: unknown, client: Client];
   persistenceError: [error: unknown];
 }
 
@@ -35,6 +38,10 @@ export interface BrokerStats {
   bytesIn: number;
   bytesOut: number;
   connectionsTotal: number;
+  /** Exceptions contained to one client (each closed that connection); anything above 0 is a bug to report. */
+  clientErrors: number;
+  /** Persisted retained messages, sessions and queued messages dropped at load because they failed validation. */
+  stateDropped: number;
 }
 
 export interface ServerPublish {
@@ -52,7 +59,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly limits: Readonly<BrokerLimits>;
   readonly hooks: BrokerHooks;
   readonly clock: Clock;
-  readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0 };
+  readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0, clientErrors: 0, stateDropped: 0 };
   /** Resolves once persisted sessions and retained messages are loaded. */
   readonly ready: Promise<void>;
   /** By session key (namespace + client id, see sessionKey). */
@@ -110,6 +117,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.closing) throw new BrokerError('THINGSTEAD_ERR_BROKER_CLOSED', 'broker is closed');
     const error = topicNameError(p.topic, this.limits);
     if (error !== undefined) throw new BrokerError('THINGSTEAD_ERR_BROKER_TOPIC_INVALID', `${error}: ${p.topic}`, { reasonCode: ReasonCode.TopicNameInvalid });
+    // Checked here like a client's PUBLISH is in the frame reader: a property the encoder refuses would fail every delivery.
+    const invalid = messagePropertiesError(p.properties);
+    if (invalid !== undefined) throw new BrokerError('THINGSTEAD_ERR_BROKER_MESSAGE_INVALID', invalid);
     await this.ready;
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     this.counters.messagesIn++;
@@ -254,7 +264,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const durable = qos > 0 && session.persistent;
     if (durable) this.writer.putOutgoing(session, outgoing);
     if (connected) {
-      client.sendPublish(outgoing);
+      // One subscriber that fails (encoding, writing) is that subscriber's fault: the publisher and
+      // the other subscribers carry on.
+      try {
+        client.sendPublish(outgoing);
+      } catch (error) {
+        client.fault(error);
+      }
     } else {
       const dropped = session.enqueue(outgoing, this.limits.maxQueuedMessages);
       if (dropped !== undefined) this.discard(dropped);
@@ -380,6 +396,22 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.clientsByKey.set(client.session.key, client);
     this.persistSession(client.session);
     this.emit('client', client);
+  }
+
+  /** Counts and reports a persisted entry that failed validation at load and was dropped. */
+  onStateDropped(what: string, reason: string): void {
+    this.counters.stateDropped++;
+    this.emit('persistenceError', new BrokerError('THINGSTEAD_ERR_BROKER_STATE_INVALID', `${what} failed validation and was dropped: ${reason}`));
+  }
+
+  /** Counts and reports an exception contained to one client (Client.fault closes the connection). */
+  onClientError(client: Client, error: unknown): void {
+    this.counters.clientErrors++;
+    try {
+      this.emit('clientError', error, client);
+    } catch {
+      // A throwing listener must not undo the containment.
+    }
   }
 
   onClientClosed(client: Client): void {

@@ -2,9 +2,9 @@ import type { Duplex } from 'node:stream';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
 import type { Broker } from './broker';
 import { FrameReader, type FrameSink } from './codec/frame-reader';
-import { encodeAck, encodePacket, encodePlainPublish, encodePublishWithProperties } from './codec/encode';
+import { encodeAck, encodeAliasedPublish, encodePacket, encodePlainPublish, encodePublishWithProperties } from './codec/encode';
 import { dispatch } from './handlers/dispatch';
-import type { Message } from './message';
+import type { Message, QoS } from './message';
 import { ReasonCode } from './reason-codes';
 import type { PublishPipeline } from './publish-pipeline';
 import type { Outgoing, Session } from './session';
@@ -64,6 +64,14 @@ export class Client implements FrameSink {
   /** v5 Request Problem Information [MQTT-3.1.2-29]. */
   problemInformation = true;
   readonly topicAliases = new Map<number, string>();
+  /**
+   * The client's v5 Topic Alias Maximum: the broker assigns aliases to the topics it sends, up
+   * to this many, first come first served, then sends full topic names [MQTT-3.1.2-26]
+   * [MQTT-3.3.2-11]. 0 (absent, 3.1.1): no aliases [MQTT-3.1.2-27]. The mapping lives as long
+   * as this connection (v5 §3.3.2.3.4), as this object does.
+   */
+  outgoingAliasMaximum = 0;
+  private readonly outgoingAliases = new Map<string, number>();
   will: Will | undefined;
   /** Session Expiry Interval as sent in CONNECT; 0 forbids raising it at DISCONNECT (v5 §3.14.2.2.2). */
   connectSessionExpiry = 0;
@@ -81,6 +89,7 @@ export class Client implements FrameSink {
   readonly broker: Broker;
   publishPipeline: PublishPipeline | undefined;
   private blocked = false;
+  private faulted = false;
   private pauses = 0;
   private busy = false;
   private readonly held: Packet[] = [];
@@ -98,7 +107,11 @@ export class Client implements FrameSink {
     stream.on('data', (chunk: Buffer) => {
       broker.counters.bytesIn += chunk.length;
       this.lastActivity = broker.clock.now();
-      this.reader.push(chunk);
+      try {
+        this.reader.push(chunk);
+      } catch (error) {
+        this.fault(error);
+      }
     });
     stream.on('drain', () => {
       this.onDrain();
@@ -124,16 +137,51 @@ export class Client implements FrameSink {
       this.held.push(packet);
       return;
     }
-    const pending = dispatch(this.broker, this, packet);
+    let pending: Promise<void> | undefined;
+    try {
+      pending = dispatch(this.broker, this, packet);
+    } catch (error) {
+      this.fault(error);
+      return;
+    }
     if (pending !== undefined) {
       // Handlers that wait (CONNECT, SUBSCRIBE with an async hook) keep later packets in order.
       this.busy = true;
       this.pauseReading(pauseBusy);
-      void pending.then(() => {
-        this.busy = false;
-        this.releaseHeld();
+      pending.then(
+        () => {
+          this.busy = false;
+          this.releaseHeld();
+        },
+        (error: unknown) => {
+          this.busy = false;
+          this.fault(error);
+        },
+      ).catch((error: unknown) => {
+        this.fault(error);
       });
     }
+  }
+
+  /**
+   * The fault boundary of this connection (DESIGN.md invariant 9): an exception anywhere in its
+   * packet handling (decoding, a handler, a hook, encoding, writing, or delivering a message to it)
+   * ends this one connection with 0x83, is counted and reported, and never reaches the process.
+   */
+  fault(error: unknown): void {
+    this.broker.onClientError(this, error);
+    if (this.closed) return;
+    this.faulted = true;
+    try {
+      if (!this.connected && this.reader.protocolVersion === 5) this.writeConnack(ReasonCode.ImplementationSpecificError);
+    } catch {
+      // The connection closes below either way.
+    }
+    this.terminate(ReasonCode.ImplementationSpecificError, 'internal error');
+  }
+
+  private writeConnack(reasonCode: number): void {
+    this.write(Buffer.from([0x20, 0x03, 0x00, reasonCode, 0x00]));
   }
 
   private releaseHeld(): void {
@@ -156,10 +204,13 @@ export class Client implements FrameSink {
     if (this.pauses === 0 && !this.closed) this.stream.resume();
   }
 
-  onFrameError(reasonCode: number, message: string): void {
+  onFrameError(reasonCode: number, message: string, inConnect: boolean): void {
     if (reasonCode === ReasonCode.UnsupportedProtocolVersion && !this.connected) {
       // [MQTT-3.1.2-2] answer an unknown level with the 3.1.1 return code 1, then close.
       this.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+    } else if (inConnect && !this.connected && this.reader.protocolVersion === 5) {
+      // [MQTT-4.13.1-1] an error in a v5 CONNECT may be answered with CONNACK and its reason code (0x81, 0x82).
+      this.writeConnack(reasonCode);
     }
     this.terminate(reasonCode, message);
   }
@@ -169,8 +220,15 @@ export class Client implements FrameSink {
     if (this.closed) return;
     if (this.connected && this.protocolVersion === 5) {
       const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
+      // [MQTT-3.1.2-29] allows a Reason String on DISCONNECT whatever Request Problem Information says;
+      // the broker still leaves it out when the client asked for no problem information.
       if (this.problemInformation && reasonCode >= 0x80) packet.properties = { reasonString: message };
-      this.write(encodePacket(packet, 5));
+      try {
+        this.write(encodePacket(packet, 5));
+      } catch (error) {
+        // Closing after a fault: that one was counted; the failing DISCONNECT is the same story.
+        if (!this.faulted) this.broker.onClientError(this, error);
+      }
     }
     this.shutdown({ reasonCode, message, byClient: false });
   }
@@ -224,13 +282,22 @@ export class Client implements FrameSink {
     this.disconnectReason = reason;
     this.broker.clock.clearTimeout(this.connectTimer);
     this.broker.clock.clearTimeout(this.keepAliveTimer);
-    if (this.corked) uncork(this);
     const stream = this.stream;
-    if (!stream.destroyed) {
-      stream.once('finish', () => stream.destroy());
-      stream.end();
+    try {
+      if (this.corked) uncork(this);
+      if (!stream.destroyed) {
+        stream.once('finish', () => stream.destroy());
+        stream.end();
+      }
+    } catch {
+      stream.destroy();
     }
-    this.broker.onClientClosed(this);
+    try {
+      this.broker.onClientClosed(this);
+    } catch (error) {
+      // Closing runs from socket events and timers: a throwing listener or will delivery is counted, not thrown.
+      this.broker.onClientError(this, error);
+    }
   }
 
   onConnected(keepAliveSec: number): void {
@@ -330,18 +397,24 @@ export class Client implements FrameSink {
       this.broker.writer.inflightChanged(o);
     }
     const id = o.packetId;
-    const subscriptionIds = o.subscriptionIds;
-    const v5 = this.protocolVersion === 5;
+    // An alias is taken for a new topic only once its PUBLISH is written.
+    let alias = 0;
+    let newAlias = false;
+    if (this.outgoingAliasMaximum > 0) {
+      alias = this.outgoingAliases.get(message.topic) ?? 0;
+      if (alias === 0 && this.outgoingAliases.size < this.outgoingAliasMaximum) {
+        alias = this.outgoingAliases.size + 1;
+        newAlias = true;
+      }
+    }
     let buf: Buffer;
-    if (v5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== 0)) {
-      const properties = { ...message.properties } as NonNullable<Parameters<typeof encodePublishWithProperties>[0]['properties']>;
-      // [MQTT-3.3.2-6] forward the expiry interval minus the time spent in the broker.
-      if (message.expiresAt !== 0) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
-      // [MQTT-3.3.4-3] the Subscription Identifiers of the matching subscriptions.
-      if (subscriptionIds !== undefined) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? (subscriptionIds[0] ?? 0) : subscriptionIds;
-      buf = encodePublishWithProperties({ cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain: o.retain, dup, messageId: id, properties });
-    } else {
-      buf = encodePlainPublish(message, qos, o.retain, dup, id, v5);
+    try {
+      buf = this.encodePublish(message, qos, o.retain, o.subscriptionIds, dup, id, now, alias, newAlias);
+    } catch (error) {
+      // Not retried on every reconnect: the message is dropped for this client, and the fault closes it.
+      if (qos > 0) this.session.inflight.delete(id);
+      this.broker.discard(o);
+      throw error;
     }
     if (buf.length > this.maxOutgoingPacketSize) {
       // [MQTT-3.1.2-25] too large for the client: discard as if it had been delivered.
@@ -349,7 +422,34 @@ export class Client implements FrameSink {
       this.broker.discard(o);
       return;
     }
+    if (newAlias) this.outgoingAliases.set(message.topic, alias);
     counters.messagesOut++;
     this.write(buf);
+  }
+
+  private encodePublish(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: number[] | undefined,
+    dup: boolean,
+    id: number,
+    now: number,
+    alias: number,
+    newAlias: boolean,
+  ): Buffer {
+    const v5 = this.protocolVersion === 5;
+    if (v5 && (message.properties !== undefined || subscriptionIds !== undefined || message.expiresAt !== 0)) {
+      const properties = { ...message.properties } as NonNullable<Parameters<typeof encodePublishWithProperties>[0]['properties']>;
+      // [MQTT-3.3.2-6] forward the expiry interval minus the time spent in the broker.
+      if (message.expiresAt !== 0) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
+      // [MQTT-3.3.4-3] the Subscription Identifiers of the matching subscriptions.
+      if (subscriptionIds !== undefined) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? (subscriptionIds[0] ?? 0) : subscriptionIds;
+      if (alias !== 0) properties.topicAlias = alias;
+      const topic = alias === 0 || newAlias ? message.topic : '';
+      return encodePublishWithProperties({ cmd: 'publish', topic, payload: message.payload, qos, retain, dup, messageId: id, properties });
+    }
+    if (alias !== 0) return encodeAliasedPublish(message, qos, retain, dup, id, alias, newAlias);
+    return encodePlainPublish(message, qos, retain, dup, id, v5);
   }
 }

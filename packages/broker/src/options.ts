@@ -126,6 +126,8 @@ export function resolveLimits(partial: Partial<BrokerLimits> | undefined): Reado
   }
   if (limits.receiveMaximum < 1 || limits.receiveMaximum > 65_535) errors.push('limits.receiveMaximum must be 1..65535');
   if (limits.topicAliasMaximum > 65_535) errors.push('limits.topicAliasMaximum must be 0..65535');
+  // Server Keep Alive is a Two Byte Integer (v5 §3.2.2.3.14).
+  if (limits.maxKeepAliveSec > 65_535) errors.push('limits.maxKeepAliveSec must be 0..65535');
   if (limits.maxPacketSize < 16) errors.push('limits.maxPacketSize must be at least 16');
   // [MQTT-3.1.3-5] the server must allow client ids of 1 to 23 bytes.
   if (limits.maxClientIdLength < 23) errors.push('limits.maxClientIdLength must be at least 23');

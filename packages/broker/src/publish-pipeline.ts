@@ -47,10 +47,14 @@ export class PublishPipeline {
     this.client.pendingHookCalls++;
     if (packet.qos > 0) this.client.pendingInbound++;
     if (this.client.pendingHookCalls >= this.broker.limits.maxPendingHookCalls) this.client.pauseReading(pauseHooks);
-    void this.evaluate(packet, message).then((verdict) => {
-      entry.verdict = verdict;
-      this.flush();
-    });
+    this.evaluate(packet, message)
+      .then((verdict) => {
+        entry.verdict = verdict;
+        this.flush();
+      })
+      .catch((error: unknown) => {
+        this.client.fault(error);
+      });
   }
 
   private async evaluate(packet: IPublishPacket, message: Message): Promise<Verdict> {

@@ -65,6 +65,9 @@ export async function startStandaloneBroker(options: StandaloneOptions): Promise
   broker.on('clientDisconnect', (c, reason) => {
     log(`client disconnected: ${c.id} (0x${reason.reasonCode.toString(16).padStart(2, '0')} ${reason.message})`);
   });
+  broker.on('clientError', (error, c) => {
+    log(`client error, connection closed: ${c.id} (${String(error)})`);
+  });
   broker.on('persistenceError', (error) => {
     log(`persistence error: ${String(error)}`);
   });

@@ -1,19 +1,30 @@
 import type { Broker } from './broker';
+import { messageError } from './codec/message-check';
 import { Message } from './message';
 import type { BrokerPersistence, PersistenceOp } from './persistence/persistence';
 import { neverExpires, sessionKey, type Session } from './session';
+import { storedOutgoingError, storedSessionError } from './state-check';
 import { parseSharedFilter } from './topic';
 
 /**
  * Restores retained messages and persistent sessions (with their subscriptions, queues and wills) at start.
- * Wills of sessions that ended while the broker was down, or whose connection the stop cut, are scheduled
- * from when the session went away [MQTT-3.1.2-8], once every session is back.
+ * Persisted state is input too: an entry that fails validation is dropped, counted, reported and deleted, so
+ * the next start does not meet it again. Wills of sessions that ended while the broker was down, or whose
+ * connection the stop cut, are scheduled from when the session went away [MQTT-3.1.2-8], once every session
+ * is back.
  */
 export async function loadState(broker: Broker, persistence: BrokerPersistence): Promise<void> {
   const state = await persistence.load();
   const now = broker.clock.now();
   const cleanup: PersistenceOp[] = [];
   for (const r of state.retained) {
+    const invalid = messageError(r, broker.limits);
+    if (invalid !== undefined) {
+      const topic: unknown = (r as { topic?: unknown }).topic;
+      broker.onStateDropped(`retained message on ${String(topic)}`, invalid);
+      if (typeof topic === 'string') cleanup.push({ type: 'deleteRetained', topic });
+      continue;
+    }
     const message = new Message(r);
     if (message.isExpired(now)) cleanup.push({ type: 'deleteRetained', topic: r.topic });
     else broker.retained.set(message);
@@ -21,9 +32,16 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
   const wills: { session: Session; message: Message; dueAt: number }[] = [];
   const expiredWills: Message[] = [];
   for (const s of state.sessions) {
-    const namespace = s.namespace ?? '';
-    const key = sessionKey(namespace, s.clientId);
-    for (const o of s.outgoing) broker.writer.seqAtLeast(o.seq);
+    const invalid = storedSessionError(s, broker.limits);
+    const clientId: unknown = (s as { clientId?: unknown }).clientId;
+    const namespace: unknown = (s as { namespace?: unknown }).namespace ?? '';
+    const key = typeof clientId === 'string' && typeof namespace === 'string' ? sessionKey(namespace, clientId) : undefined;
+    if (invalid !== undefined || key === undefined || typeof namespace !== 'string') {
+      broker.onStateDropped(`session ${String(clientId)}`, invalid ?? 'no client id');
+      if (key !== undefined) cleanup.push({ type: 'deleteSession', key });
+      continue;
+    }
+    for (const o of s.outgoing) if (typeof o.seq === 'number') broker.writer.seqAtLeast(o.seq);
     // A session that was connected when the broker stopped counts as disconnected now.
     const disconnectedAt = s.disconnectedAt ?? now;
     const deadline = disconnectedAt + s.expiryIntervalSec * 1000;
@@ -52,7 +70,17 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
         shareGroup: shared?.group,
       });
     }
-    session.restoreOutgoing(s.outgoing);
+    const outgoing = [];
+    for (const o of s.outgoing) {
+      const bad = storedOutgoingError(o, broker.limits);
+      if (bad === undefined) {
+        outgoing.push(o);
+      } else {
+        broker.onStateDropped(`a queued message of session ${s.clientId}`, bad);
+        if (typeof o.seq === 'number') cleanup.push({ type: 'deleteOutgoing', seq: o.seq });
+      }
+    }
+    session.restoreOutgoing(outgoing);
     if (s.will !== undefined) {
       const message = new Message(s.will.message);
       session.will = { message, delaySec: s.will.delaySec };
@@ -60,7 +88,13 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
     }
     broker.scheduleExpiry(session, deadline);
   }
-  if (cleanup.length > 0) await persistence.apply(cleanup);
+  if (cleanup.length > 0) {
+    try {
+      await persistence.apply(cleanup);
+    } catch (error) {
+      broker.emit('persistenceError', error);
+    }
+  }
   for (const m of expiredWills) broker.route(m);
   for (const w of wills) broker.scheduleWill(w.session, w.message, w.dueAt - now);
 }

@@ -43,5 +43,16 @@ export class Metrics {
     gauge('thingstead_mqtt_bytes_received', 'MQTT bytes received since start', (s) => s.bytesIn);
     gauge('thingstead_mqtt_bytes_sent', 'MQTT bytes sent since start', (s) => s.bytesOut);
     gauge('thingstead_mqtt_connections_accepted', 'MQTT connections accepted since start', (s) => s.connectionsTotal);
+    // A true counter: the broker's running total, advanced at scrape time.
+    const counter = (name: string, help: string, pick: (s: BrokerStats) => number) => {
+      let reported = 0;
+      return new Counter({ name, help, registers, collect() {
+        const total = pick(stats());
+        if (total > reported) this.inc(total - reported);
+        reported = Math.max(reported, total);
+      } });
+    };
+    counter('thingstead_mqtt_client_errors_total', 'Exceptions contained to one MQTT client (each closed that connection); above 0 is a bug to report', (s) => s.clientErrors);
+    counter('thingstead_mqtt_state_dropped_total', 'Stored retained messages, sessions and queued messages dropped at load because they failed validation', (s) => s.stateDropped);
   }
 }

@@ -58,6 +58,34 @@ export function encodePlainPublish(message: Message, qos: number, retain: boolea
   return buf;
 }
 
+/**
+ * A v5 PUBLISH without other properties that carries a Topic Alias: the topic name on first
+ * use of the alias, an empty one afterwards (v5 §3.3.2.3.4). Per connection, so never cached on
+ * the message (the QoS 0 cache above holds the unaliased form every other subscriber gets).
+ */
+export function encodeAliasedPublish(message: Message, qos: number, retain: boolean, dup: boolean, packetId: number, alias: number, withTopic: boolean): Buffer {
+  const topic = withTopic ? topicBytes(message.topic) : undefined;
+  const payload = message.payload;
+  const topicLength = topic === undefined ? 0 : topic.length;
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + 4 + payload.length;
+  const buf = Buffer.allocUnsafe(1 + varIntLength(remaining) + remaining);
+  buf[0] = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
+  let pos = writeVarInt(buf, 1, remaining);
+  buf.writeUInt16BE(topicLength, pos);
+  pos += 2;
+  if (topic !== undefined) pos += topic.copy(buf, pos);
+  if (qos > 0) {
+    buf.writeUInt16BE(packetId, pos);
+    pos += 2;
+  }
+  buf[pos++] = 3;
+  buf[pos++] = 0x23;
+  buf.writeUInt16BE(alias, pos);
+  pos += 2;
+  payload.copy(buf, pos);
+  return buf;
+}
+
 export function encodePublishWithProperties(packet: IPublishPacket): Buffer {
   return mqttPacket.generate(packet, { protocolVersion: 5 });
 }

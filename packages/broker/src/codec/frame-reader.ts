@@ -1,17 +1,19 @@
 import { isUtf8 } from 'node:buffer';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { ReasonCode } from '../reason-codes';
-import { connectStringsAreUtf8, filtersAreUtf8 } from './utf8';
+import { FrameCheck, type Violation } from './validate';
 
 export interface FrameSink {
   onPacket(packet: Packet): void;
-  /** A fatal decoding problem; the reader is dead afterwards. */
-  onFrameError(reasonCode: number, message: string): void;
+  /** A fatal decoding problem (`inConnect`: in the CONNECT packet); the reader is dead afterwards. */
+  onFrameError(reasonCode: number, message: string, inConnect: boolean): void;
 }
 
 // Required fixed-header flags per packet type (v5 §2.1.3 Table 2-2, 3.1.1 Table 2.2);
 // -1 = PUBLISH (flags carry DUP/QoS/RETAIN), -2 = never sent by a client.
 const requiredFlags = [-2, 0, -2, -1, 0, 0, 2, 0, 2, -2, 2, -2, 0, -2, 0, 0];
+const ackNames = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
+const withPacketId = new Set<Packet['cmd']>(['puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe']);
 
 /**
  * Splits the byte stream into MQTT packets. The fixed header is read here, so an oversize
@@ -24,12 +26,14 @@ export class FrameReader {
   maxPacketSize: number;
   private readonly sink: FrameSink;
   private readonly parser = mqttPacket.parser();
+  private readonly check = new FrameCheck();
   private parsed: Packet | undefined;
   private parseError: Error | undefined;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private needed = 0;
   private dead = false;
+  private decodingConnect = false;
 
   constructor(sink: FrameSink, maxPacketSize: number) {
     this.sink = sink;
@@ -59,6 +63,7 @@ export class FrameReader {
     const end = buf.length;
     while (pos < end && this.alive()) {
       if (end - pos < 2) break;
+      this.decodingConnect = (buf[pos] ?? 0) >> 4 === 1;
       let length = 0;
       let mul = 1;
       let i = pos + 1;
@@ -103,11 +108,17 @@ export class FrameReader {
     return !this.dead;
   }
 
+  private refuse(violation: Violation | undefined): boolean {
+    if (violation === undefined) return false;
+    this.fail(violation.reasonCode, violation.message);
+    return true;
+  }
+
   private fail(reasonCode: number, message: string): void {
     this.dead = true;
     this.chunks = [];
     this.buffered = 0;
-    this.sink.onFrameError(reasonCode, message);
+    this.sink.onFrameError(reasonCode, message, this.decodingConnect);
   }
 
   private decode(frame: Buffer, headerLength: number): void {
@@ -125,21 +136,28 @@ export class FrameReader {
       return;
     }
     const bodyLength = frame.length - headerLength;
+    const v5 = this.protocolVersion === 5;
+
+    // Every packet mqtt-packet would decode is checked field by field first (codec/validate.ts).
     switch (type) {
       case 3:
-        {
-          this.decodePublish(frame, headerLength, flags);
-          return;
-        }
+        this.decodePublish(frame, headerLength, flags);
+        return;
       case 4:
       case 5:
       case 6:
       case 7:
         if (bodyLength === 2) {
-          const cmd = type === 4 ? 'puback' : type === 5 ? 'pubrec' : type === 6 ? 'pubrel' : 'pubcomp';
-          this.sink.onPacket({ cmd, messageId: frame.readUInt16BE(headerLength) });
+          const messageId = frame.readUInt16BE(headerLength);
+          // [MQTT-2.2.1-5] (3.1.1 [MQTT-2.3.1-6]): the id of a PUBLISH, never 0.
+          if (messageId === 0) {
+            this.fail(ReasonCode.ProtocolError, 'acknowledgement with packet identifier 0');
+            return;
+          }
+          this.sink.onPacket({ cmd: ackNames[type - 4] ?? 'puback', messageId });
           return;
         }
+        if (this.refuse(this.check.ack(frame, headerLength, type, v5))) return;
         break;
       case 12:
         if (bodyLength !== 0) {
@@ -149,16 +167,20 @@ export class FrameReader {
         this.sink.onPacket({ cmd: 'pingreq' });
         return;
       case 1:
-        if (!this.checkConnectHeader(frame, headerLength)) return;
-        if (!connectStringsAreUtf8(frame, headerLength)) {
-          this.fail(ReasonCode.MalformedPacket, 'ill-formed UTF-8 in CONNECT');
-          return;
-        }
+        if (!this.checkConnectHeader(frame, headerLength) || this.refuse(this.check.connect(frame, headerLength))) return;
         break;
       case 8:
+        if (this.refuse(this.check.subscribe(frame, headerLength, v5))) return;
+        break;
       case 10:
-        if (!filtersAreUtf8(frame, headerLength, this.protocolVersion === 5, type === 8)) {
-          this.fail(ReasonCode.MalformedPacket, 'ill-formed UTF-8 in a topic filter');
+        if (this.refuse(this.check.unsubscribe(frame, headerLength, v5))) return;
+        break;
+      case 14:
+      case 15:
+        if (this.refuse(this.check.disconnectOrAuth(frame, headerLength, type, v5))) return;
+        if (type === 15 && bodyLength === 0) {
+          // v5 §3.15.2.1: an empty AUTH means reason Success (mqtt-packet insists on a reason code byte).
+          this.sink.onPacket({ cmd: 'auth', reasonCode: 0 });
           return;
         }
         break;
@@ -201,6 +223,12 @@ export class FrameReader {
     const packet = this.parsed as Packet | undefined;
     if (error !== undefined || packet === undefined) {
       this.fail(ReasonCode.MalformedPacket, error?.message ?? 'incomplete packet');
+      return;
+    }
+    // A second line of defence behind FrameCheck: never hand a handler an out-of-range packet id.
+    const id = (packet as { messageId?: number }).messageId;
+    if ((withPacketId.has(packet.cmd) || id !== undefined) && !(Number.isInteger(id) && (id ?? 0) >= 1 && (id ?? 0) <= 65_535)) {
+      this.fail(ReasonCode.MalformedPacket, `${packet.cmd} decoded with packet identifier ${String(id)}`);
       return;
     }
     // Detach the payload from the socket chunk it may still point into.
@@ -256,7 +284,7 @@ export class FrameReader {
         return;
       }
       if (frame[pos] !== 0) {
-        this.generic(frame);
+        if (!this.refuse(this.check.publishProperties(frame, pos))) this.generic(frame);
         return;
       }
       pos += 1;

@@ -243,4 +243,29 @@ describe('CONNECT', () => {
     assert.equal(d.properties?.reasonString, 'bye');
     await broker.close();
   });
+
+  test('Paho test_server_keep_alive, [MQTT-3.2.2-21]: with maxKeepAliveSec 60, keep-alive 120 gets Server Keep Alive 60 and the connection is held to it', async () => {
+    const clock = new FakeClock();
+    const broker = new Broker({ clock, limits: { maxKeepAliveSec: 60 } });
+    const c = new TestClient(broker, 5);
+    assert.equal((await c.connect({ clientId: 'ka', keepalive: 120 })).properties?.serverKeepAlive, 60);
+    clock.advance(89_000);
+    await c.drain(5);
+    assert.equal(c.closed, false);
+    clock.advance(1_001);
+    assert.equal((await c.next('disconnect')).reasonCode, 0x8d);
+    await broker.close();
+  });
+
+  test('[MQTT-3.2.2-21] v5 keep-alive 0 (none) gets Server Keep Alive = maxKeepAliveSec; a shorter one is kept and not answered; limits above 65535 are refused', async () => {
+    const broker = new Broker({ limits: { maxKeepAliveSec: 60 } });
+    assert.equal((await new TestClient(broker, 5).connect({ clientId: 'zero', keepalive: 0 })).properties?.serverKeepAlive, 60);
+    assert.equal(broker.getClient('zero')?.keepAliveSec, 60);
+    assert.equal((await new TestClient(broker, 5).connect({ clientId: 'short', keepalive: 30 })).properties?.serverKeepAlive, undefined);
+    assert.equal(broker.getClient('short')?.keepAliveSec, 30);
+    await new TestClient(broker, 4).connect({ clientId: 'v4', keepalive: 600 });
+    assert.equal(broker.getClient('v4')?.keepAliveSec, 600, '3.1.1 cannot be told');
+    assert.throws(() => new Broker({ limits: { maxKeepAliveSec: 70_000 } }), /maxKeepAliveSec/);
+    await broker.close();
+  });
 });

@@ -190,6 +190,8 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   }
   client.sendWindow = Math.min(props.receiveMaximum ?? 65_535, limits.receiveMaximum);
   if (props.maximumPacketSize !== undefined) client.maxOutgoingPacketSize = props.maximumPacketSize;
+  // Our own table size caps the client's: the spec lets the server use fewer aliases, and memory stays bounded.
+  if (v5) client.outgoingAliasMaximum = Math.min(props.topicAliasMaximum ?? 0, limits.topicAliasMaximum);
   if (will !== undefined) {
     client.will = { message: will, delaySec: packet.will?.properties?.willDelayInterval ?? 0 };
     session.will = client.will;

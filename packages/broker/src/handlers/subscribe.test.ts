@@ -264,4 +264,24 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     assert.deepEqual((await subscribe(c, [{ topic: 'a', qos: 0 }, { topic: 'b', qos: 0 }])).granted, [0, 0x97]);
     await broker.close();
   });
+
+  test('found by the fuzzer (issue 6): a SUBSCRIBE still in authorizeSubscribe when the session is taken over adds nothing to the new session', async () => {
+    let release: () => void = () => undefined;
+    const pending = new Promise<void>((resolve) => (release = resolve));
+    const broker = new Broker({ hooks: { authorizeSubscribe: async () => { await pending; return true; } } });
+    const old = await connected(broker, 4, { clientId: 'same' });
+    old.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 0 }] });
+    await new Promise((r) => setTimeout(r, 10));
+    const next = await connected(broker, 4, { clientId: 'same' });
+    await old.waitClosed();
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    await broker.publish({ topic: 'a/1', payload });
+    assert.deepEqual(await next.drain(), [], 'the new session never subscribed');
+    assert.equal(broker.stats().subscriptions, 0);
+    next.end();
+    await next.waitClosed();
+    assert.equal(broker.stats().subscriptions, 0, 'nothing left in the trie without a session');
+    await broker.close();
+  });
 });

@@ -51,6 +51,9 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
     // 3.1.1 §3.9.3 knows only 0x80 for a refused subscription.
     if (code !== undefined) return { code: v5 ? code : ReasonCode.UnspecifiedError };
   }
+  // The connection may have closed while the hook ran; its session may be gone, and a
+  // subscription added now would stay in the trie with no session to remove it.
+  if (client.closed) return { code: ReasonCode.UnspecifiedError };
   const subscription: Subscription = {
     sessionKey: session.key,
     filter: sub.topic,

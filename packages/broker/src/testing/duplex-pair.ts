@@ -13,7 +13,8 @@ export function duplexPair(highWaterMark = 16 * 1024): [Duplex, Duplex] {
     const other = 1 - self;
     const peerPush = (chunk: Buffer | null): boolean => {
       const peer = sides[other];
-      if (peer === undefined || ended[other] === true) return true;
+      // A destroyed peer drops what is written to it, as a closed socket would.
+      if (peer === undefined || ended[other] === true || peer.destroyed) return true;
       if (chunk === null) ended[other] = true;
       return peer.push(chunk);
     };

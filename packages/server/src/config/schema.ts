@@ -33,6 +33,12 @@ export const configSchema = Type.Object(
           100, 1, 65_535,
           'PUBLISH packets of one connection waiting for their commit; at this many the connection is no longer read until some are acknowledged (back-pressure: a device pipelining faster than its share gets slower acks).',
         ),
+        maxKeepAliveSec: int(
+          1200,
+          0,
+          65_535,
+          'Longest keep-alive an MQTT 5 client may use: one asking for more, or for none (0), is sent this as Server Keep Alive in CONNACK and is disconnected after 1.5 times it without a packet. 3.1.1 clients keep theirs (3.1.1 cannot tell them). 0: no cap.',
+        ),
         persistSessions: Type.Boolean({ default: true, description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.' }),
       },
       { additionalProperties: false, default: {} },

@@ -65,6 +65,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       maxQueuedMessages: config.maxQueuedMessages,
       connectTimeoutMs: config.connectTimeoutMs,
       maxPendingHookCalls: config.maxPendingMessagesPerClient,
+      maxKeepAliveSec: config.maxKeepAliveSec,
     },
     hooks: {
       authenticate: async (req) => {
@@ -145,6 +146,9 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   broker.on('hookError', (err, client) => {
     if (isThingsteadError(err) && err.status < 500) logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
     else logger.error({ err, clientId: client.id }, 'MQTT hook failed');
+  });
+  broker.on('clientError', (err, client) => {
+    logger.error({ err, clientId: client.id }, 'MQTT client handling failed; that connection was closed');
   });
   broker.on('persistenceError', (err) => {
     logger.error({ err }, 'MQTT session persistence failed');
