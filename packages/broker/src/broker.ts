@@ -72,6 +72,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly persistence: BrokerPersistence;
   private readonly connections = new Set<Client>();
   private readonly pendingWills = new Map<Session, Message>();
+  private readonly perNamespace = new Map<string, number>();
   private closing = false;
   private accepting = true;
 
@@ -329,8 +330,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   createSession(clientId: string, namespace = ''): Session {
     const session = new Session(clientId, namespace);
+    const previous = this.sessions.get(session.key);
+    if (previous !== undefined) this.destroySession(previous);
     this.sessions.set(session.key, session);
+    this.perNamespace.set(namespace, (this.perNamespace.get(namespace) ?? 0) + 1);
     return session;
+  }
+
+  /** Sessions (connected or stored) of one namespace. */
+  sessionCount(namespace: string): number {
+    return this.perNamespace.get(namespace) ?? 0;
   }
 
   /** A connection attaches to the session: stop its expiry and any delayed will [MQTT-3.1.3-9]. */
@@ -347,7 +356,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.clock.clearTimeout(session.willTimer);
     for (const s of session.subscriptions.values()) this.trie.remove(s.sessionKey, s.topicFilter, s.shareGroup);
     session.subscriptions.clear();
-    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
+    if (this.sessions.get(session.key) === session) {
+      this.sessions.delete(session.key);
+      const n = (this.perNamespace.get(session.namespace) ?? 1) - 1;
+      if (n > 0) this.perNamespace.set(session.namespace, n);
+      else this.perNamespace.delete(session.namespace);
+    }
     for (const o of session.inflight.values()) o.seq = 0;
     for (const o of session.queue.toArray()) o.seq = 0;
     if (session.persisted) {

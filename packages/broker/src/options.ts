@@ -90,6 +90,8 @@ export interface BrokerLimits {
   maxSessionExpirySec: number;
   topicAliasMaximum: number;
   maxSubscriptionsPerClient: number;
+  /** Sessions (connected or stored) per namespace; a CONNECT that would create one more gets 0x97 (3.1.1: 3). 0 = no limit. */
+  maxSessionsPerNamespace: number;
   /** Unacknowledged onPublish hook calls per client before the broker stops reading its socket. */
   maxPendingHookCalls: number;
 }
@@ -108,6 +110,7 @@ export const defaultLimits: Readonly<BrokerLimits> = Object.freeze({
   maxSessionExpirySec: 0xffffffff,
   topicAliasMaximum: 64,
   maxSubscriptionsPerClient: 1000,
+  maxSessionsPerNamespace: 0,
   maxPendingHookCalls: 1000,
 });
 

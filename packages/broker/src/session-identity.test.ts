@@ -126,4 +126,25 @@ describe('session identity (namespaces from the authenticate hook)', () => {
     assert.equal(broker.sessions.has('gone\u0000app'), false);
     await broker.close();
   });
+
+  test('sessions per namespace are bounded: one more is refused with CONNACK 0x97, a resumed or taken-over one is not', async () => {
+    const broker = new Broker({ hooks: byUsername, limits: { maxSessionsPerNamespace: 2 } });
+    await subscribed(broker, 'u');
+    const second = await connected(broker, 5, { ...persistent, clientId: 'app-2', username: 'u' });
+    second.send({ cmd: 'disconnect', reasonCode: 0 });
+    await second.waitClosed();
+    const third = new TestClient(broker, 5);
+    const refused = await third.connect({ ...persistent, clientId: 'app-3', username: 'u' });
+    assert.equal(refused.reasonCode, 0x97);
+    await third.waitClosed();
+    const v3 = new TestClient(broker, 4);
+    assert.equal((await v3.connect({ clientId: 'app-4', clean: false, username: 'u' })).returnCode, 3);
+    // The same ids are fine: resuming, taking over and clean start replace, they do not add.
+    assert.equal((await connected(broker, 5, { ...persistent, clientId: 'app-2', username: 'u' })).closed, false);
+    assert.equal((await connected(broker, 5, { clientId: 'app', clean: true, username: 'u' })).closed, false);
+    // Other principals have their own allowance.
+    await connected(broker, 5, { ...persistent, clientId: 'app-3', username: 'v' });
+    assert.equal(broker.sessionCount('u'), 2);
+    await broker.close();
+  });
 });

@@ -151,6 +151,14 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   }
   if (isClosed(client)) return;
 
+  // Every session costs memory (and a queue of up to maxQueuedMessages): one principal inventing client ids
+  // (or asking v5 for assigned ones with a session expiry) must not grow them without bound.
+  const perNamespace = limits.maxSessionsPerNamespace;
+  if (perNamespace > 0 && !broker.sessions.has(key) && broker.sessionCount(client.namespace) >= perNamespace) {
+    refuse(client, ReasonCode.QuotaExceeded, `at most ${perNamespace} sessions per principal`);
+    return;
+  }
+
   // [MQTT-3.1.4-3] a second connection with the same id takes the session over; the old one
   // gets DISCONNECT 0x8E (v5) and is closed [MQTT-3.1.4-2]. Only within one namespace: the same id used by
   // another principal is another session (DESIGN.md invariant 8).

@@ -39,6 +39,10 @@ export const configSchema = Type.Object(
           65_535,
           'Longest keep-alive an MQTT 5 client may use: one asking for more, or for none (0), is sent this as Server Keep Alive in CONNACK and is disconnected after 1.5 times it without a packet. 3.1.1 clients keep theirs (3.1.1 cannot tell them). 0: no cap.',
         ),
+        maxSessionsPerPrincipal: int(
+          100, 1, 1_000_000,
+          'MQTT sessions (connected or stored) one device or user may hold, one per client id; a CONNECT that would open one more is refused (v5 CONNACK 0x97, 3.1.1 return code 3).',
+        ),
         persistSessions: Type.Boolean({ default: true, description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.' }),
       },
       { additionalProperties: false, default: {} },

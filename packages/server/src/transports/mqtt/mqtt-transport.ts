@@ -66,6 +66,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       connectTimeoutMs: config.connectTimeoutMs,
       maxPendingHookCalls: config.maxPendingMessagesPerClient,
       maxKeepAliveSec: config.maxKeepAliveSec,
+      maxSessionsPerNamespace: config.maxSessionsPerPrincipal,
     },
     hooks: {
       authenticate: async (req) => {
