@@ -205,6 +205,15 @@ describe('PUBLISH', () => {
     await broker.close();
   });
 
+  test('3.1.1 has no Receive Maximum: a client with more unreleased QoS 2 PUBLISH than ours is not disconnected (was closed)', async () => {
+    const broker = new Broker({ limits: { receiveMaximum: 2 } });
+    const pub = await connected(broker, 4, { clientId: 'p' });
+    for (let id = 1; id <= 3; id++) pub.send({ cmd: 'publish', topic: 'x', payload, qos: 2, messageId: id, retain: false, dup: false });
+    for (let id = 1; id <= 3; id++) assert.equal((await pub.next('pubrec')).messageId, id);
+    assert.equal(pub.closed, false);
+    await broker.close();
+  });
+
   test('[MQTT-2.2.1-3] v5: a QoS 1 PUBLISH with packet id 0 is a protocol error', async () => {
     const broker = new Broker();
     const pub = await connected(broker, 5, { clientId: 'p' });
