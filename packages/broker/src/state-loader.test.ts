@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -129,5 +130,31 @@ describe('loading persisted state: an entry that fails validation is dropped, co
     await assert.rejects(broker.publish({ topic: 't', payload: 'x', properties: { contentType: 'a\u0000b' } }), BrokerError);
     await broker.publish({ topic: 't', payload: 'x', properties: { userProperties: { k: ['1', '2'] }, contentType: 'text/plain' } });
     await broker.close();
+  });
+
+  test('a row of broker.db that is not even JSON is removed and reported; the rest loads', async () => {
+    const path = join(dir, 'corrupt.sqlite');
+    const p = new SqlitePersistence({ path });
+    p.apply([
+      { type: 'saveSession', key: 'ok', state: session('ok') },
+      { type: 'saveSession', key: 'torn', state: session('torn') },
+      { type: 'setRetained', message: retained('t/good') },
+    ]);
+    p.close();
+    const raw = new Database(path);
+    raw.prepare("UPDATE broker_sessions SET state = '{\"clientId\":' WHERE client_id = 'torn'").run();
+    raw.close();
+    const broker = new Broker({ persistence: new SqlitePersistence({ path }) });
+    const errors = errorsOf(broker);
+    await broker.ready;
+    assert.deepEqual([...broker.sessions.keys()], ['ok']);
+    assert.equal(broker.stats().retained, 1);
+    assert.equal(broker.stats().stateDropped, 1);
+    assert.match(errors[0]?.message ?? '', /session torn/);
+    await broker.close();
+    const again = new Broker({ persistence: new SqlitePersistence({ path }) });
+    await again.ready;
+    assert.equal(again.stats().stateDropped, 0, 'removed for good');
+    await again.close();
   });
 });

@@ -17,6 +17,7 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
   const state = await persistence.load();
   const now = broker.clock.now();
   const cleanup: PersistenceOp[] = [];
+  for (const u of state.unreadable ?? []) broker.onStateDropped(u.what, u.reason);
   for (const r of state.retained) {
     const invalid = messageError(r, broker.limits);
     if (invalid !== undefined) {

@@ -69,6 +69,8 @@ export interface StoredSession extends StoredSessionState {
 export interface LoadedState {
   sessions: StoredSession[];
   retained: StoredMessage[];
+  /** Entries the adapter could not read at all (already removed from the store); the broker reports them. */
+  unreadable?: { what: string; reason: string }[];
 }
 
 /** One change; `key` is the broker's session key (see sessionKey in session.ts). */

@@ -62,7 +62,7 @@ export class SqlitePersistence implements BrokerPersistence {
     this.stmt = {
       sessions: this.db.prepare<[], { client_id: string; state: string }>('SELECT client_id, state FROM broker_sessions'),
       outgoing: this.db.prepare<[], { seq: number; client_id: string; meta: string; payload: Buffer }>('SELECT seq, client_id, meta, payload FROM broker_outgoing ORDER BY seq'),
-      retained: this.db.prepare<[], { meta: string; payload: Buffer }>('SELECT meta, payload FROM broker_retained'),
+      retained: this.db.prepare<[], { topic: string; meta: string; payload: Buffer }>('SELECT topic, meta, payload FROM broker_retained'),
       saveSession: this.db.prepare<[string, string]>(
         'INSERT INTO broker_sessions (client_id, state) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET state = excluded.state',
       ),
@@ -81,21 +81,49 @@ export class SqlitePersistence implements BrokerPersistence {
     });
   }
 
+  /** Reads everything back; a row that does not parse is removed and reported (one bad row must not stop the start). */
   load(): LoadedState {
+    const unreadable: NonNullable<LoadedState['unreadable']> = [];
+    const remove: PersistenceOp[] = [];
+    const read = <T>(what: string, f: () => T, op: PersistenceOp): T | undefined => {
+      try {
+        return f();
+      } catch (error) {
+        unreadable.push({ what, reason: error instanceof Error ? error.message : String(error) });
+        remove.push(op);
+        return undefined;
+      }
+    };
     const sessions = new Map<string, StoredSession>();
     for (const row of this.stmt.sessions.all()) {
-      const state = JSON.parse(row.state) as StoredSessionMeta;
-      const { will, ...rest } = state;
-      const session: StoredSession = { ...rest, outgoing: [] };
-      if (will !== undefined) session.will = { delaySec: will.delaySec, message: fromMeta(will.message, Buffer.from(will.payload, 'base64')) };
-      sessions.set(row.client_id, session);
+      const session = read(`session ${row.client_id}`, () => {
+        const { will, ...rest } = JSON.parse(row.state) as StoredSessionMeta;
+        const s: StoredSession = { ...rest, outgoing: [] };
+        if (will !== undefined) s.will = { delaySec: will.delaySec, message: fromMeta(will.message, Buffer.from(will.payload, 'base64')) };
+        return s;
+      }, { type: 'deleteSession', key: row.client_id });
+      if (session !== undefined) sessions.set(row.client_id, session);
     }
     for (const row of this.stmt.outgoing.all()) {
-      const { seq: _seq, ...meta } = JSON.parse(row.meta) as OutgoingMeta & { seq?: number };
-      sessions.get(row.client_id)?.outgoing.push({ ...meta, seq: row.seq, message: fromMeta(meta.message, row.payload) });
+      const session = sessions.get(row.client_id);
+      if (session === undefined) {
+        // Left behind by a session that is gone.
+        remove.push({ type: 'deleteOutgoing', seq: row.seq });
+        continue;
+      }
+      const item = read(`a queued message of ${row.client_id}`, () => {
+        const { seq: _seq, ...meta } = JSON.parse(row.meta) as OutgoingMeta & { seq?: number };
+        return { ...meta, seq: row.seq, message: fromMeta(meta.message, row.payload) };
+      }, { type: 'deleteOutgoing', seq: row.seq });
+      if (item !== undefined) session.outgoing.push(item);
     }
-    const retained = this.stmt.retained.all().map((row) => fromMeta(JSON.parse(row.meta) as MessageMeta, row.payload));
-    return { sessions: [...sessions.values()], retained };
+    const retained: StoredMessage[] = [];
+    for (const row of this.stmt.retained.all()) {
+      const m = read(`retained message ${row.topic}`, () => fromMeta(JSON.parse(row.meta) as MessageMeta, row.payload), { type: 'deleteRetained', topic: row.topic });
+      if (m !== undefined) retained.push(m);
+    }
+    if (remove.length > 0) this.applyAll(remove);
+    return unreadable.length > 0 ? { sessions: [...sessions.values()], retained, unreadable } : { sessions: [...sessions.values()], retained };
   }
 
   apply(ops: readonly PersistenceOp[]): void {
