@@ -1,5 +1,5 @@
-// The real `thingstead start` in a child process, for tests of what only a process shows: signals, exit codes,
-// the log. Ports are 0 and read back from the start-up log line.
+// The real `thingstead` CLI in a child process, for tests of what only a process shows: signals, crashes, exit
+// codes, the log. Ports are 0 and read back from the start-up log line.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -14,8 +14,13 @@ export interface CliProcess {
   exitedAt: () => number;
 }
 
+/** `thingstead start` with this environment (and nothing else of the test's). */
 export function startCli(env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['packages/server/bin/thingstead.mjs', 'start'], {
+  return runCli(['start'], env);
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, ['packages/server/bin/thingstead.mjs', ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
   });
@@ -60,4 +65,10 @@ export async function waitFor<T>(f: () => T | undefined | false, what: string, m
 export async function listening(p: CliProcess): Promise<{ httpPort: number; mqttPort: number }> {
   const l = await waitFor(() => p.lines.find((x) => typeof x.httpPort === 'number'), `the listening line (stderr: ${p.stderr()})`);
   return { httpPort: l.httpPort as number, mqttPort: l.mqttPorts.tcp as number };
+}
+
+/** Kills the process without letting it clean up, as a crash or power cut would (SIGKILL). */
+export async function crash(p: CliProcess): Promise<void> {
+  p.child.kill('SIGKILL');
+  await p.exit;
 }

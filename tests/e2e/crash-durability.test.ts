@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { crash, runCli, type CliRun } from './child';
+import { crash, listening, runCli, startCli, waitFor, type CliProcess } from './cli-process';
 
 const dirs: string[] = [];
 after(() => {
@@ -71,9 +71,10 @@ const count = 500;
 describe('kill -9: messages held for a connected persistent subscriber survive a crash', () => {
   test('standalone broker: all 500 acknowledged QoS 1 messages in the unacknowledged in-flight window are redelivered after kill -9', async () => {
     const dataDir = tempDir();
-    const start = (): [CliRun, Promise<number>] => {
+    const start = (): [CliProcess, Promise<number>] => {
       const run = runCli(['broker', '--port', '0', '--host', '127.0.0.1', '--allow-anonymous', '--data-dir', dataDir]);
-      return [run, run.waitForLine((l) => typeof l.text === 'string' ? /listening on [^:]+:(\d+)/.exec(l.text)?.[1] : undefined, 'listening').then(Number)];
+      const port = waitFor(() => run.lines.map((l: { text?: unknown }) => (typeof l.text === 'string' ? /listening on [^:]+:(\d+)/.exec(l.text)?.[1] : undefined)).find((x) => x !== undefined), 'listening');
+      return [run, port.then(Number)];
     };
     let [run, portP] = start();
     let port = await portP;
@@ -105,8 +106,8 @@ describe('kill -9: messages held for a connected persistent subscriber survive a
       THINGSTEAD_LOG_LEVEL: 'info',
     };
     const start = () => {
-      const run = runCli(['start'], env);
-      const ports = run.waitForLine((l) => (typeof l.httpPort === 'number' && l.mqttPorts !== undefined ? { http: l.httpPort, mqtt: (l.mqttPorts as { tcp: number }).tcp } : undefined), 'listening');
+      const run = startCli(env);
+      const ports = listening(run).then((p) => ({ http: p.httpPort, mqtt: p.mqttPort }));
       return { run, ports };
     };
     let { run, ports } = start();

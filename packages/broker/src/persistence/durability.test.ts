@@ -44,13 +44,18 @@ async function subscriber(broker: Broker) {
   return c;
 }
 
+/** A persistent subscriber to q/# that went offline: what is published to it is queued (and stored). */
+async function offlineSubscriber(broker: Broker): Promise<void> {
+  const s = await subscriber(broker);
+  s.send({ cmd: 'disconnect', reasonCode: 0 });
+  await s.waitClosed();
+}
+
 describe('durability: nothing acknowledged is lost from persistent sessions', () => {
   test('PUBACK waits until the copy queued for an offline persistent session is stored', async () => {
     const persistence = new GatedPersistence();
     const broker = new Broker({ persistence });
-    const s = await subscriber(broker);
-    s.send({ cmd: 'disconnect', reasonCode: 0 });
-    await s.waitClosed();
+    await offlineSubscriber(broker);
     persistence.gated = true;
     const pub = await connected(broker, 5, { clientId: 'pub' });
     pub.send({ cmd: 'publish', topic: 'q/1', payload: 'x', qos: 1, messageId: 7, retain: false, dup: false });
@@ -89,9 +94,7 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
   test('acks keep their order when one waits for a write and the next does not', async () => {
     const persistence = new GatedPersistence();
     const broker = new Broker({ persistence });
-    const s = await subscriber(broker);
-    s.send({ cmd: 'disconnect', reasonCode: 0 });
-    await s.waitClosed();
+    await offlineSubscriber(broker);
     persistence.gated = true;
     const pub = await connected(broker, 5, { clientId: 'pub' });
     pub.send({ cmd: 'publish', topic: 'q/1', payload: 'x', qos: 1, messageId: 1, retain: false, dup: false });
@@ -120,9 +123,7 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     const persistence = new GatedPersistence();
     const broker = new Broker({ persistence });
     broker.on('persistenceError', () => undefined);
-    const s = await subscriber(broker);
-    s.send({ cmd: 'disconnect', reasonCode: 0 });
-    await s.waitClosed();
+    await offlineSubscriber(broker);
     persistence.fail = true;
     const pub = await connected(broker, 5, { clientId: 'pub' });
     pub.send({ cmd: 'publish', topic: 'q/1', payload: 'x', qos: 1, messageId: 1, retain: false, dup: false });
