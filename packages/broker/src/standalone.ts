@@ -50,7 +50,8 @@ export async function startStandaloneBroker(options: StandaloneOptions): Promise
   if (options.persistenceDir === undefined) {
     persistence = new MemoryPersistence();
   } else {
-    mkdirSync(options.persistenceDir, { recursive: true });
+    // Owner-only, like the platform's data directory: it holds every retained and queued payload.
+    mkdirSync(options.persistenceDir, { recursive: true, mode: 0o700 });
     persistence = new SqlitePersistence({ path: join(options.persistenceDir, 'broker.db') });
   }
   const hooks: BrokerHooks = { authenticate: authenticator(options, passwords) };

@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../../broker';
@@ -55,5 +55,16 @@ describe('SqlitePersistence', () => {
     await back.next('suback');
     assert.equal((await back.next('publish')).payload.toString(), 'on');
     await second.close();
+  });
+
+  test('a new database file is owner-only (0600) whatever the umask: it holds every queued payload', () => {
+    const path = join(dir, 'owner-only.sqlite');
+    const before = process.umask(0);
+    try {
+      new SqlitePersistence({ path }).close();
+    } finally {
+      process.umask(before);
+    }
+    assert.equal(statSync(path).mode & 0o777, 0o600);
   });
 });

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { closeSync, fchmodSync, openSync } from 'node:fs';
 import type { MessageProperties } from '../../message';
 import type { BrokerPersistence, LoadedState, PersistenceOp, StoredMessage, StoredOutgoing, StoredSession, StoredSessionState } from '../persistence';
 
@@ -40,6 +41,25 @@ function fromMeta(meta: MessageMeta, payload: Buffer): StoredMessage {
   return { ...rest, payload, properties: correlationData === undefined ? props : { ...props, correlationData: Buffer.from(correlationData, 'base64') } };
 }
 
+/**
+ * A new database file is created owner-only (0600, whatever the umask): it holds every queued payload. SQLite
+ * gives its -wal and -shm files the mode of the database file. An existing file is left as it is.
+ */
+function createOwnerOnly(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw e;
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** SQLite persistence (better-sqlite3, WAL): persistent sessions and retained messages survive a restart. */
 export class SqlitePersistence implements BrokerPersistence {
   private readonly db: Database.Database;
@@ -47,6 +67,7 @@ export class SqlitePersistence implements BrokerPersistence {
   private readonly applyAll: (ops: readonly PersistenceOp[]) => void;
 
   constructor(options: SqlitePersistenceOptions) {
+    if (options.path !== ':memory:') createOwnerOnly(options.path);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL: a committed batch survives a crash of the process (kill -9); FULL also survives power loss.
