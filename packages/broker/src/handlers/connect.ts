@@ -126,6 +126,11 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   client.user = auth.user;
   client.username = packet.username;
   client.id = clientId;
+  if (auth.namespace?.includes('\u0000') === true) {
+    // The separator of session keys: a hook naming such a namespace is a bug, refused like a failing hook.
+    refuse(client, ReasonCode.ServerUnavailable, 'authentication failed');
+    return;
+  }
   client.namespace = auth.namespace ?? '';
   const key = sessionKey(client.namespace, clientId);
   let will: Message | undefined;
