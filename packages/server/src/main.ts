@@ -102,7 +102,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   let mqtt: MqttTransport | undefined;
   try {
     if (config.mqtt.enabled) {
-      mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, dataDir, httpServer: app.server });
+      mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, dataDir, sqliteSynchronous: config.storage.sqliteSynchronous, httpServer: app.server });
     }
     await app.listen({ port: config.http.port, host: config.host });
     // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.

@@ -100,7 +100,7 @@ export const configSchema = Type.Object(
         driver: Type.Literal('sqlite', { default: 'sqlite', description: 'Storage adapter. sqlite keeps everything in thingstead.db in the data directory.' }),
         sqliteSynchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
           default: 'full',
-          description: 'full: every commit survives power loss; normal: survives a process crash only, faster.',
+          description: 'For thingstead.db and broker.db alike. full: every commit survives power loss; normal: survives a process crash only, faster.',
         }),
       },
       { additionalProperties: false, default: {} },

@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
-import { ensureOwnerOnlyFile } from '../../storage/owner-only';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
@@ -26,6 +25,8 @@ export interface MqttTransportOptions {
   tls: Readonly<Config['mqtts']>;
   host: string;
   dataDir: string;
+  /** storage.sqliteSynchronous: broker.db is as durable as thingstead.db (what is acknowledged is stored alike). */
+  sqliteSynchronous: Readonly<Config['storage']>['sqliteSynchronous'];
   /** The HTTP server that carries MQTT over WebSocket at /mqtt. */
   httpServer: HttpServer;
 }
@@ -54,11 +55,11 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   const refuse = (reasonString: string): AuthResult => ({ ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString });
   const accept = (user: MqttUser): AuthResult => ({ ok: true, user, namespace: namespaceOf(user) });
 
-  const brokerDb = join(o.dataDir, 'broker.db');
-  // The broker library opens the file as it finds it: create it owner-only first (see owner-only.ts).
-  if (config.persistSessions) ensureOwnerOnlyFile(brokerDb);
+  // SqlitePersistence creates a new broker.db owner-only (0600) itself.
   const broker = new Broker({
-    persistence: config.persistSessions ? new SqlitePersistence({ path: brokerDb }) : new MemoryPersistence(),
+    persistence: config.persistSessions
+      ? new SqlitePersistence({ path: join(o.dataDir, 'broker.db'), synchronous: o.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' })
+      : new MemoryPersistence(),
     limits: {
       maxPacketSize: config.maxPacketBytes,
       maxConnections: config.maxConnections,
