@@ -330,8 +330,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   createSession(clientId: string, namespace = ''): Session {
     const session = new Session(clientId, namespace);
-    const previous = this.sessions.get(session.key);
-    if (previous !== undefined) this.destroySession(previous);
     this.sessions.set(session.key, session);
     this.perNamespace.set(namespace, (this.perNamespace.get(namespace) ?? 0) + 1);
     return session;

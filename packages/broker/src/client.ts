@@ -380,6 +380,12 @@ export class Client implements FrameSink {
     this.pump();
   }
 
+  /** A message that will not be sent to this client after all: out of the window, counted, deleted from the store. */
+  private drop(o: Outgoing): void {
+    if (o.packetId !== 0) this.session.inflight.delete(o.packetId);
+    this.broker.discard(o);
+  }
+
   transmit(o: Outgoing, dup: boolean): void {
     const counters = this.broker.counters;
     const message = o.message;
@@ -387,8 +393,7 @@ export class Client implements FrameSink {
     const now = message.expiresAt === 0 ? 0 : this.broker.clock.now();
     if (message.expiresAt !== 0 && now >= message.expiresAt) {
       // [MQTT-3.3.2-5] an expired message is not delivered.
-      if (o.packetId !== 0) this.session.inflight.delete(o.packetId);
-      this.broker.discard(o);
+      this.drop(o);
       return;
     }
     if (qos > 0 && o.packetId === 0) {
@@ -412,14 +417,12 @@ export class Client implements FrameSink {
       buf = this.encodePublish(message, qos, o.retain, o.subscriptionIds, dup, id, now, alias, newAlias);
     } catch (error) {
       // Not retried on every reconnect: the message is dropped for this client, and the fault closes it.
-      if (qos > 0) this.session.inflight.delete(id);
-      this.broker.discard(o);
+      this.drop(o);
       throw error;
     }
     if (buf.length > this.maxOutgoingPacketSize) {
       // [MQTT-3.1.2-25] too large for the client: discard as if it had been delivered.
-      if (qos > 0) this.session.inflight.delete(id);
-      this.broker.discard(o);
+      this.drop(o);
       return;
     }
     if (newAlias) this.outgoingAliases.set(message.topic, alias);

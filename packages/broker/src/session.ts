@@ -89,7 +89,7 @@ export class Session {
     return victim;
   }
 
-  /** Removes queued and in-flight messages whose topic `keep` refuses; returns them. */
+  /** Removes the queued and in-flight messages `drop` accepts; returns them. */
   removeWhere(drop: (o: Outgoing) => boolean): Outgoing[] {
     const removed: Outgoing[] = [];
     for (const [id, o] of this.inflight) {
