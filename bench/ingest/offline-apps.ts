@@ -1,7 +1,7 @@
 // Does an offline application slow a tenant's device ingest? (issue 6: with one viewer's offline persistent
 // session subscribed to its tenant's telemetry, 1,000 QoS 1 device messages took 3.9-4.7 s instead of 66 ms.)
 //
-//   node --import tsx bench/ingest/offline-apps.ts [--sessions 0,1,21] [--messages 3000] [--runs 3]
+//   node --import tsx bench/ingest/offline-apps.ts [--sessions 0,1,21] [--messages 3000] [--runs 3] [--synchronous normal|full]
 //
 // Each run starts a fresh platform (in this process: the figure is a ratio of the same work with and without
 // subscribers, side by side), creates N persistent application sessions subscribed to the tenant's telemetry
@@ -12,13 +12,14 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { startHarness } from '../../tests/e2e/harness';
 
-const { values } = parseArgs({ options: { sessions: { type: 'string', default: '0,1,21' }, messages: { type: 'string', default: '3000' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { sessions: { type: 'string', default: '0,1,21' }, messages: { type: 'string', default: '3000' }, runs: { type: 'string', default: '3' }, synchronous: { type: 'string', default: 'normal' } } });
 const counts = values.sessions.split(',').map(Number);
 const messages = Number(values.messages);
 const runs = Number(values.runs);
 
 async function once(sessions: number): Promise<number> {
-  const h = await startHarness();
+  // storage.sqliteSynchronous for thingstead.db and broker.db alike (the harness's default is normal).
+  const h = await startHarness({ THINGSTEAD_STORAGE_SQLITE_SYNCHRONOUS: values.synchronous });
   try {
     const token = await h.login();
     const tenantId = (await h.call('GET', '/api/auth/me', { token })).body.user.tenantId as string;
