@@ -5,7 +5,7 @@ import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
 import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
-import { buildHttpApp, HttpLifecycle } from './http/app';
+import { buildHttpApp, HttpLifecycle } from './transports/http/app';
 import { Metrics } from './metrics';
 import { settleWithin, waitUntil } from './shutdown';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';

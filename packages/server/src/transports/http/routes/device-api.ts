@@ -1,6 +1,6 @@
 import { ThingsteadError, type Clock, type Core } from '@thingstead/core';
 import { Type } from '@sinclair/typebox';
-import type { Metrics } from '../../metrics';
+import type { Metrics } from '../../../metrics';
 import { toThingsteadError } from '../errors';
 import { replies, type App } from '../typed';
 
