@@ -1,8 +1,19 @@
 import type { TelemetryPoint } from './telemetry/model';
 
+/** One ingested message's committed values. */
+export interface CommittedMessage {
+  deviceId: string;
+  tenantId: string;
+  points: readonly TelemetryPoint[];
+}
+
 /** Events other parts of the platform consume. The in-process adapter lives in server; NATS comes later. */
 export interface BusEvents {
-  telemetry: { deviceId: string; tenantId: string; points: readonly TelemetryPoint[] };
+  /**
+   * One event per committed telemetry batch (one transaction): every message of it, in commit order, each with
+   * the values that were stored (a device deleted while its values waited is left out).
+   */
+  telemetry: { messages: readonly CommittedMessage[] };
   'device.created': { deviceId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };
@@ -14,7 +25,35 @@ export interface BusEvents {
   'tenant.deleted': { tenantId: string };
 }
 
+export type BusTopic = keyof BusEvents;
+
+/** A subscriber. Returning a promise holds that subscriber's next event until it settles (one at a time, in order). */
+export type BusHandler<K extends BusTopic> = (event: BusEvents[K]) => void | Promise<void>;
+
+export interface SubscribeOptions {
+  /** Names the subscriber in logs and metrics (low cardinality: a component, never an id). */
+  name: string;
+  /**
+   * Events this subscriber may have waiting; beyond it the oldest is dropped and reported, so a subscriber that
+   * cannot keep up loses its own backlog instead of growing memory or slowing the publisher. Adapter default.
+   */
+  maxQueued?: number;
+}
+
+/**
+ * The event bus port. Delivery is never inside publish: a handler runs later, off the publisher's path (so a
+ * telemetry subscriber cannot delay an acknowledgement), each subscriber in publish order and one event at a
+ * time, and a failing handler is reported without affecting other subscribers or the publisher.
+ *
+ * Delivery is at most once: an event accepted just before a crash may not be delivered. The in-process adapter
+ * holds events in memory; a NATS JetStream adapter fits the same port (publish resolves on the stream's ack,
+ * subscribe maps to a durable consumer acknowledged when the handler settles).
+ */
 export interface EventBus {
-  publish<K extends keyof BusEvents>(topic: K, event: BusEvents[K]): void;
-  subscribe<K extends keyof BusEvents>(topic: K, handler: (event: BusEvents[K]) => void): () => void;
+  /** Resolves when the bus has accepted the event (in process: at once; a broker-backed bus: once it stored it). */
+  publish<K extends BusTopic>(topic: K, event: BusEvents[K]): Promise<void>;
+  /** Returns the function that ends the subscription. */
+  subscribe<K extends BusTopic>(topic: K, handler: BusHandler<K>, options: SubscribeOptions): () => void;
+  /** Resolves once every event published before the call was handled (or dropped) by every subscriber. */
+  drain(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { Clock } from './clock';
 import { ConnectivityService } from './devices/connectivity';
 import { DeviceService } from './devices/device-service';
 import { ProfileService } from './devices/profile-service';
+import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
 import type { Store } from './store';
 import type { TelemetryLimits } from './telemetry/decode';
 import type { GroupCommitOptions } from './telemetry/group-commit';
@@ -23,6 +24,8 @@ export interface CoreOptions {
   tokens: AccessTokenSigner;
   auth: AuthOptions;
   telemetry: TelemetryLimits & KeyQuotaLimits & { groupCommit: GroupCommitOptions; retention: RetentionOptions };
+  /** Counts of received telemetry per transport; none by default. */
+  ingestObserver?: IngestObserver;
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */
@@ -35,6 +38,8 @@ export interface Core {
   devices: DeviceService;
   connectivity: ConnectivityService;
   telemetry: TelemetryService;
+  /** What device-facing transports call: authenticate a connection, receive a device's telemetry. */
+  ingress: IngressService;
   retention: RetentionJob;
   bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
   /** Commits pending telemetry and stops background work; the store stays open. */
@@ -48,15 +53,18 @@ export function createCore(o: CoreOptions): Core {
   const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry.groupCommit);
   const retention = new RetentionJob(store, clock, o.telemetry.retention);
   const connectivity = new ConnectivityService(store, clock);
+  const auth = new AuthService(store, o.tokens, clock, o.auth);
+  const devices = new DeviceService(store, clock, bus);
   return {
-    auth: new AuthService(store, o.tokens, clock, o.auth),
+    auth,
     tenants,
     users,
     apiKeys: new ApiKeyService(store, clock, bus),
     profiles: new ProfileService(store, clock),
-    devices: new DeviceService(store, clock, bus),
+    devices,
     connectivity,
     telemetry,
+    ingress: new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver),
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
     close: async () => {

@@ -16,7 +16,7 @@ test('a device deleted while its message waits for the commit gets no acknowledg
   const core = createCore({
     store,
     clock,
-    bus: new InProcessBus(() => undefined),
+    bus: new InProcessBus({ onError: () => undefined, onDropped: () => undefined }),
     tokens: jwtSigner('x'.repeat(32)),
     auth: { accessTokenTtlSec: 900, refreshTokenTtlSec: 3600, loginMaxFailures: 5, loginLockoutSec: 300, loginSlowdownMs: 0 },
     telemetry: {

@@ -1,4 +1,5 @@
-import { createCore, systemClock, type Clock, type Core, type Store } from '@thingstead/core';
+import { MemoryPersistence, SqlitePersistence } from '@thingstead/broker';
+import { createCore, systemClock, type Clock, type Core, type EventBus, type Store } from '@thingstead/core';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
@@ -20,6 +21,8 @@ export interface StartOptions {
 export interface Thingstead {
   core: Core;
   store: Store;
+  /** The event bus core publishes on (subscribers run after commit, off the ack path). */
+  bus: EventBus;
   /** Where each listener ended up (the real port when 0 was asked). */
   urls: { http: string; mqtt?: string; mqtts?: string; mqttWs?: string };
   httpPort: number;
@@ -58,14 +61,24 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess) logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
 
   const store = createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: config.storage.sqliteSynchronous });
-  const bus = new InProcessBus((topic, err) => {
-    logger.error({ err, topic }, 'event handler failed');
+  // Metrics read core's queue at scrape time only, so they can exist before core.
+  let pendingPoints = (): number => 0;
+  const metrics = new Metrics({ pendingPoints: () => pendingPoints() });
+  const bus = new InProcessBus({
+    onError: (topic, subscriber, err) => {
+      metrics.busHandlerErrors.inc({ topic, subscriber });
+      logger.error({ err, topic, subscriber }, 'event handler failed');
+    },
+    onDropped: (topic, subscriber) => {
+      metrics.busDropped.inc({ topic, subscriber });
+    },
   });
   const t = config.telemetry;
   const core = createCore({
     store,
     clock,
     bus,
+    ingestObserver: metrics.ingest,
     tokens: jwtSigner(loadOrCreateSecret(dataDir, config.auth.jwtSecret)),
     auth: config.auth,
     telemetry: {
@@ -90,11 +103,11 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     },
   });
 
-  const metrics = new Metrics({ pendingPoints: () => core.telemetry.pendingPoints });
+  pendingPoints = () => core.telemetry.pendingPoints;
   const lifecycle = new HttpLifecycle();
   const app = await buildHttpApp({
     lifecycle,
-    core, store, metrics, clock, logger, version,
+    core, store, metrics, logger, version,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxPayloadBytes: t.maxPayloadBytes,
     trustProxy: config.http.trustProxy,
@@ -102,7 +115,12 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   let mqtt: MqttTransport | undefined;
   try {
     if (config.mqtt.enabled) {
-      mqtt = await startMqttTransport({ core, bus, clock, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, dataDir, sqliteSynchronous: config.storage.sqliteSynchronous, httpServer: app.server });
+      // Sessions and retained messages in broker.db (created owner-only), as durable as thingstead.db: what is
+      // acknowledged is stored alike.
+      const persistence = config.mqtt.persistSessions
+        ? new SqlitePersistence({ path: join(dataDir, 'broker.db'), synchronous: config.storage.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' })
+        : new MemoryPersistence();
+      mqtt = await startMqttTransport({ core, bus, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, persistence, httpServer: app.server });
     }
     await app.listen({ port: config.http.port, host: config.host });
     // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
@@ -173,6 +191,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
           'not answered yet (none was acknowledged; values already queued are still committed below)',
       );
     }
+    // Bus subscribers finish what was committed so far (applications get the forwarded copies), within 1 s.
+    if ((await settleWithin(clock, bus.drain().then(() => true), 1000)) !== true) logger.warn('shutdown: bus subscribers did not finish within 1 s');
     // 3. Close every socket: DISCONNECT 0x8B to MQTT v5 clients, then the TCP, TLS and WebSocket connections;
     //    the HTTP listener and its connections (idle keep-alive ones, and those whose request was cut).
     await mqtt?.close(1000);
@@ -186,6 +206,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   return {
     core,
     store,
+    bus,
     urls,
     httpPort,
     ...(mqtt ? { mqttPorts: mqtt.ports } : {}),

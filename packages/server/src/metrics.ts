@@ -9,7 +9,8 @@ export class Metrics {
   readonly telemetryPoints: Counter<'transport'>;
   readonly telemetryMessages: Counter<'transport'>;
   readonly telemetryRejected: Counter<'transport' | 'reason'>;
-  readonly telemetryForwardDropped: Counter;
+  readonly busDropped: Counter<'topic' | 'subscriber'>;
+  readonly busHandlerErrors: Counter<'topic' | 'subscriber'>;
 
   constructor(opts: { pendingPoints: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
@@ -22,9 +23,21 @@ export class Metrics {
     this.telemetryPoints = new Counter({ name: 'thingstead_telemetry_points_total', help: 'Telemetry values committed', labelNames: ['transport'], registers });
     this.telemetryMessages = new Counter({ name: 'thingstead_telemetry_messages_total', help: 'Telemetry messages committed', labelNames: ['transport'], registers });
     this.telemetryRejected = new Counter({ name: 'thingstead_telemetry_rejected_total', help: 'Telemetry messages refused, by error code', labelNames: ['transport', 'reason'], registers });
-    this.telemetryForwardDropped = new Counter({ name: 'thingstead_mqtt_forward_dropped_total', help: 'Committed telemetry batches not forwarded to MQTT applications because the forward queue was full', registers });
+    this.busDropped = new Counter({ name: 'thingstead_bus_events_dropped_total', help: 'Bus events a subscriber lost because its queue was full (it could not keep up)', labelNames: ['topic', 'subscriber'], registers });
+    this.busHandlerErrors = new Counter({ name: 'thingstead_bus_handler_errors_total', help: 'Bus events whose handler failed', labelNames: ['topic', 'subscriber'], registers });
     new Gauge({ name: 'thingstead_telemetry_pending_points', help: 'Values waiting for group commit', registers, collect() { this.set(opts.pendingPoints()); } });
   }
+
+  /** Core's counts of received telemetry. */
+  readonly ingest = {
+    accepted: (transport: string, points: number): void => {
+      this.telemetryMessages.inc({ transport });
+      this.telemetryPoints.inc({ transport }, points);
+    },
+    rejected: (transport: string, code: string): void => {
+      this.telemetryRejected.inc({ transport, reason: code });
+    },
+  };
 
   /** Broker statistics ($SYS-style), read at scrape time. */
   observeBroker(stats: () => BrokerStats): void {

@@ -59,7 +59,7 @@ export class ApiKeyService {
     if (key.userId !== p.userId && !canWrite(p, key.tenantId)) fail('NOT_FOUND', 'API key not found.');
     if (key.revokedAt === null) {
       await this.store.apiKeys.revoke(id, this.clock.now());
-      this.bus.publish('apikey.revoked', { keyId: id, userId: key.userId, tenantId: key.tenantId });
+      await this.bus.publish('apikey.revoked', { keyId: id, userId: key.userId, tenantId: key.tenantId });
     }
   }
 }

@@ -75,6 +75,6 @@ export class TenantService {
       fail('IN_USE', 'This tenant is the home of a system administrator and cannot be deleted.');
     }
     await this.store.tenants.delete(id);
-    this.bus.publish('tenant.deleted', { tenantId: id });
+    await this.bus.publish('tenant.deleted', { tenantId: id });
   }
 }

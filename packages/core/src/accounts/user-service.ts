@@ -96,8 +96,8 @@ export class UserService {
     // A new password, role or disabling ends sessions that were opened before.
     if (patch.passwordHash !== undefined || patch.role !== undefined || patch.disabled === true) await this.store.refreshTokens.revokeAllOfUser(id, this.clock.now());
     // Live connections were authorized under the old role, or by a user who is now disabled.
-    if (patch.disabled === true) this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'disabled' });
-    else if (patch.role !== undefined) this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'role' });
+    if (patch.disabled === true) await this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'disabled' });
+    else if (patch.role !== undefined) await this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'role' });
     return publicUser({ ...target, ...patch });
   }
 
@@ -108,7 +108,7 @@ export class UserService {
       await this.keepOneAdmin(target);
     }
     await this.store.users.delete(id);
-    this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'deleted' });
+    await this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'deleted' });
   }
 
   private async tenant(id: string) {

@@ -56,7 +56,7 @@ export class DeviceService {
       createdAt: this.clock.now(),
     };
     await this.store.devices.insert(device, { deviceId: device.id, type: 'access-token', accessToken: newAccessToken() });
-    this.bus.publish('device.created', { deviceId: device.id, tenantId });
+    await this.bus.publish('device.created', { deviceId: device.id, tenantId });
     return device;
   }
 
@@ -87,7 +87,7 @@ export class DeviceService {
   async delete(p: Principal, id: string): Promise<void> {
     const device = requireWritable(p, await this.store.devices.get(id), 'Device');
     await this.store.devices.delete(id);
-    this.bus.publish('device.deleted', { deviceId: id, tenantId: device.tenantId });
+    await this.bus.publish('device.deleted', { deviceId: id, tenantId: device.tenantId });
   }
 
   async getCredentials(p: Principal, id: string): Promise<PublicCredentials> {
@@ -103,7 +103,7 @@ export class DeviceService {
     const device = requireWritable(p, await this.store.devices.get(id), 'Device');
     const c = await this.buildCredentials(id, input ?? { type: 'access-token' });
     await this.store.devices.setCredentials(c);
-    this.bus.publish('device.credentials', { deviceId: id, tenantId: device.tenantId });
+    await this.bus.publish('device.credentials', { deviceId: id, tenantId: device.tenantId });
     return publicCredentials(c);
   }
 

@@ -18,8 +18,13 @@ export interface GroupCommitOptions {
   defer?: (fn: () => void) => void;
 }
 
-interface Entry<T, R> {
+/** One submit() call's items, as the commit function sees them. */
+export interface Submission<T> {
+  key: string;
   items: readonly T[];
+}
+
+interface Entry<T, R> extends Submission<T> {
   resolve: (result: R) => void;
   reject: (e: unknown) => void;
 }
@@ -82,8 +87,8 @@ export class GroupCommitter<T, R = void> {
   private readonly defer: (fn: () => void) => void;
 
   constructor(
-    /** Commits one batch; its result goes to every submission in the batch. */
-    private readonly commit: (items: T[]) => Promise<R>,
+    /** Commits one batch (all items, and the same items by submission); its result goes to every submission in the batch. */
+    private readonly commit: (items: T[], submissions: readonly Submission<T>[]) => Promise<R>,
     private readonly clock: Clock,
     private readonly o: GroupCommitOptions,
   ) {
@@ -121,7 +126,7 @@ export class GroupCommitter<T, R = void> {
         this.queues.set(key, q);
         this.turn.push(q);
       }
-      q.entries.push({ items, resolve, reject });
+      q.entries.push({ key, items, resolve, reject });
       q.rows += items.length;
       this.waiting += items.length;
       if (this.waiting >= this.o.maxBatch) this.kick();
@@ -170,7 +175,7 @@ export class GroupCommitter<T, R = void> {
       this.timer = undefined;
     }
     const { items, entries } = this.take();
-    this.running = this.commit(items).then(
+    this.running = this.commit(items, entries).then(
       (result) => {
         for (const e of entries) e.resolve(result);
       },

@@ -1,11 +1,11 @@
 import { requireReadable } from '../access';
 import type { Principal } from '../accounts/model';
-import type { EventBus } from '../bus';
+import type { CommittedMessage, EventBus } from '../bus';
 import type { Clock } from '../clock';
 import { fail } from '../errors';
 import type { Store } from '../store';
 import { decodeTelemetry, type TelemetryLimits } from './decode';
-import { GroupCommitter, type GroupCommitOptions } from './group-commit';
+import { GroupCommitter, type GroupCommitOptions, type Submission } from './group-commit';
 import { KeyQuota, type KeyQuotaLimits } from './key-quota';
 import { aggregations, type Aggregation, type AppendResult, type TelemetryPoint, type TimedValue } from './model';
 
@@ -46,6 +46,8 @@ const maxQueryKeys = 100;
 export class TelemetryService {
   private readonly committer: GroupCommitter<TelemetryPoint, AppendResult>;
   private readonly quota: KeyQuota;
+  /** The tenant of each device that sent telemetry, for the committed-batch event. */
+  private readonly tenantOf = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -54,15 +56,34 @@ export class TelemetryService {
     private readonly limits: TelemetryLimits & KeyQuotaLimits,
     groupCommit: GroupCommitOptions,
   ) {
-    this.committer = new GroupCommitter((points) => store.telemetry.append(points), clock, groupCommit);
+    this.committer = new GroupCommitter((points, submissions) => this.commit(points, submissions), clock, groupCommit);
     this.quota = new KeyQuota(store.telemetry, limits);
     // A deleted device's keys no longer count for its tenant.
+    const name = 'telemetry-key-quota';
     bus.subscribe('device.deleted', (e) => {
       this.quota.forget(e.deviceId, e.tenantId);
-    });
+      this.tenantOf.delete(e.deviceId);
+    }, { name });
     bus.subscribe('tenant.deleted', (e) => {
       this.quota.forgetTenant(e.tenantId);
-    });
+    }, { name });
+  }
+
+  /**
+   * One transaction, then one `telemetry` event for the whole batch. The event is handed to the bus before the
+   * batch's submitters are answered but delivered after (the bus never runs a handler inside publish), so no
+   * subscriber is on the acknowledgement path.
+   */
+  private async commit(points: TelemetryPoint[], submissions: readonly Submission<TelemetryPoint>[]): Promise<AppendResult> {
+    const result = await this.store.telemetry.append(points);
+    const messages: CommittedMessage[] = [];
+    for (const s of submissions) {
+      const tenantId = this.tenantOf.get(s.key);
+      if (tenantId !== undefined && !result.unknownDevices.has(s.key)) messages.push({ deviceId: s.key, tenantId, points: s.items });
+    }
+    // The adapter reports a failed publish itself; the values are committed either way.
+    if (messages.length > 0) this.bus.publish('telemetry', { messages }).catch(() => undefined);
+    return result;
   }
 
   /**
@@ -74,10 +95,10 @@ export class TelemetryService {
     const admitting = this.quota.admit(req.deviceId, req.tenantId, decoded);
     if (admitting) await admitting;
     const points: TelemetryPoint[] = decoded.map((d) => ({ deviceId: req.deviceId, key: d.key, ts: d.ts, value: d.value }));
+    this.tenantOf.set(req.deviceId, req.tenantId);
     const committed = await this.committer.submit(req.deviceId, points);
     // Deleted while its points waited: they were not stored, so they must not be acknowledged.
     if (committed?.unknownDevices.has(req.deviceId) === true) fail('NOT_FOUND', 'The device was deleted; nothing was stored.');
-    if (points.length > 0) this.bus.publish('telemetry', { deviceId: req.deviceId, tenantId: req.tenantId, points });
     return { points: points.length };
   }
 

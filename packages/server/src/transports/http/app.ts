@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Health } from '@thingstead/contract';
-import { ThingsteadError, type Clock, type Core, type Store } from '@thingstead/core';
+import { ThingsteadError, type Core, type Store } from '@thingstead/core';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../../metrics';
@@ -20,7 +20,6 @@ export interface HttpAppOptions {
   core: Core;
   store: Store;
   metrics: Metrics;
-  clock: Clock;
   logger: FastifyBaseLogger;
   bodyLimitBytes: number;
   maxPayloadBytes: number;
@@ -116,7 +115,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   );
 
   publicAuthRoutes(app, o.core);
-  deviceApiRoutes(app, o.core, { metrics: o.metrics, clock: o.clock, maxPayloadBytes: o.maxPayloadBytes });
+  deviceApiRoutes(app, o.core, { metrics: o.metrics, maxPayloadBytes: o.maxPayloadBytes });
   await app.register(async (scope) => {
     requireAuthentication(scope, o.core);
     const typed = scope.withTypeProvider<TypeBoxTypeProvider>();

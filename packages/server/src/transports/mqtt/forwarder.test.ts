@@ -1,50 +1,39 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Broker } from '@thingstead/broker';
-import { pino } from 'pino';
-import { TelemetryForwarder } from './forwarder';
+import type { BusEvents } from '@thingstead/core';
+import { telemetryForwarder } from './forwarder';
 
-const event = (n: number) => ({ deviceId: 'd1', tenantId: 't1', points: [{ deviceId: 'd1', key: 'n', ts: 1000 + n, value: n }] });
+const message = (deviceId: string, n: number) => ({ deviceId, tenantId: 't1', points: [{ deviceId, key: 'n', ts: 1000 + n, value: n }, { deviceId, key: 'm', ts: 1000 + n, value: -n }] });
 
-describe('TelemetryForwarder', () => {
-  test('forwards off the acknowledgement path: nothing is routed inside the bus handler, all of it after the turn', async () => {
+describe('telemetryForwarder', () => {
+  test('each committed message of the batch becomes one MQTT message on its device\'s application topic, in the ThingsBoard array form', async () => {
     const broker = new Broker();
-    const routed: string[] = [];
+    await broker.ready;
+    const routed: { topic: string; payload: unknown }[] = [];
     const original = broker.route.bind(broker);
     broker.route = (m) => {
-      routed.push(m.payload.toString());
+      routed.push({ topic: m.topic, payload: JSON.parse(m.payload.toString()) });
       return original(m);
     };
-    broker.hasSubscribers = () => true;
-    let dropped = 0;
-    const f = new TelemetryForwarder({ broker, logger: pino({ level: 'silent' }), maxPending: 10, onDropped: () => dropped++ });
-    f.enqueue(event(1));
-    f.enqueue(event(2));
-    assert.deepEqual(routed, [], 'the bus handler only queues');
-    await new Promise((r) => setImmediate(r));
-    await broker.ready;
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(routed.map((p) => JSON.parse(p) as unknown), [[{ ts: 1001, values: { n: 1 } }], [{ ts: 1002, values: { n: 2 } }]]);
-    assert.equal(dropped, 0);
+    broker.hasSubscribers = (topic) => topic.includes('/d1/');
+    const event: BusEvents['telemetry'] = { messages: [message('d1', 1), message('d2', 2), message('d1', 3)] };
+    await telemetryForwarder(broker)(event);
+    assert.deepEqual(routed, [
+      { topic: 'tenants/t1/devices/d1/telemetry', payload: [{ ts: 1001, values: { n: 1, m: -1 } }] },
+      { topic: 'tenants/t1/devices/d1/telemetry', payload: [{ ts: 1003, values: { n: 3, m: -3 } }] },
+    ], 'd2 has no subscriber: nothing is built or routed for it');
     await broker.close();
   });
 
-  test('the queue is bounded: beyond maxPending the oldest batch is dropped and counted', async () => {
+  test('nothing is forwarded once the broker is closed', async () => {
     const broker = new Broker();
-    const routed: number[] = [];
-    broker.hasSubscribers = () => true;
-    const original = broker.route.bind(broker);
-    broker.route = (m) => {
-      routed.push(((JSON.parse(m.payload.toString()) as { values: { n: number } }[])[0]?.values.n) ?? -1);
-      return original(m);
-    };
-    let dropped = 0;
-    const f = new TelemetryForwarder({ broker, logger: pino({ level: 'silent' }), maxPending: 2, onDropped: () => dropped++ });
-    for (let i = 1; i <= 5; i++) f.enqueue(event(i));
-    assert.equal(dropped, 3);
     await broker.ready;
-    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-    assert.deepEqual(routed, [4, 5]);
     await broker.close();
+    let routed = 0;
+    broker.route = () => { routed++; return false; };
+    broker.hasSubscribers = () => true;
+    assert.equal(telemetryForwarder(broker)({ messages: [message('d1', 1)] }), undefined);
+    assert.equal(routed, 0);
   });
 });

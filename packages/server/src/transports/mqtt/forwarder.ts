@@ -1,57 +1,26 @@
-import type { Broker } from '@thingstead/broker';
 import type { BusEvents, TelemetryPoint } from '@thingstead/core';
-import type { Logger } from 'pino';
+import type { Broker } from '@thingstead/broker';
 import { appTelemetryTopic } from './topics';
 
-export interface ForwarderOptions {
-  broker: Broker;
-  logger: Logger;
-  /** Committed batches waiting to be forwarded; beyond this the oldest is dropped and counted. */
-  maxPending: number;
-  onDropped: () => void;
-}
-
 /**
- * Forwards committed telemetry to MQTT application clients (tenants/{t}/devices/{d}/telemetry), off the
- * device's acknowledgement path: the bus handler only appends to a bounded list, and the list is routed after
- * the current event-loop turn, in one go. A slow, offline or full subscriber therefore never delays a device's
- * PUBACK; its queue drops by the broker's policy and counts. A copy is stored for persistent sessions as soon as
- * broker.publish() resolves, a few milliseconds after the device's data was committed.
+ * Forwards committed telemetry to MQTT application clients (tenants/{t}/devices/{d}/telemetry): an ordinary
+ * subscriber of the bus's `telemetry` event, one event per committed batch, delivered after the devices were
+ * acknowledged. Each message of the batch becomes one MQTT message, as the device sent it. The returned promise
+ * settles once the copies for persistent sessions are stored, which paces this subscriber (its bus queue, not
+ * the devices, absorbs a slow broker write).
  */
-export class TelemetryForwarder {
-  private pending: BusEvents['telemetry'][] = [];
-  private scheduled = false;
-
-  constructor(private readonly o: ForwarderOptions) {}
-
-  /** The bus handler: cheap and synchronous. */
-  readonly enqueue = (e: BusEvents['telemetry']): void => {
-    if (this.pending.length >= this.o.maxPending) {
-      this.pending.shift();
-      this.o.onDropped();
-    }
-    this.pending.push(e);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.run);
-    }
-  };
-
-  private readonly run = (): void => {
-    this.scheduled = false;
-    const batch = this.pending;
-    this.pending = [];
-    const broker = this.o.broker;
+export function telemetryForwarder(broker: Broker): (e: BusEvents['telemetry']) => Promise<void> | undefined {
+  return (e) => {
     // While shutdown drains, what was committed is still forwarded (to persistent sessions, stored); after close() not.
-    if (broker.isClosed) return;
-    for (const e of batch) {
-      const topic = appTelemetryTopic(e.tenantId, e.deviceId);
+    if (broker.isClosed) return undefined;
+    let writes: Promise<void>[] | undefined;
+    for (const m of e.messages) {
+      const topic = appTelemetryTopic(m.tenantId, m.deviceId);
       // Most messages have no application listening; building and routing the copy cost a quarter of ingest.
       if (!broker.hasSubscribers(topic)) continue;
-      broker.publish({ topic, payload: JSON.stringify(groupByTs(e.points)), qos: 1 }).catch((err: unknown) => {
-        this.o.logger.warn({ err }, 'forwarding telemetry to MQTT applications failed');
-      });
+      (writes ??= []).push(broker.publish({ topic, payload: JSON.stringify(groupByTs(m.points)), qos: 1 }));
     }
+    return writes && Promise.all(writes).then(() => undefined);
   };
 }
 

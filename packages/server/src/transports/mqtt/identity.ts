@@ -1,10 +1,8 @@
 import { ReasonCode, type Broker, type Client } from '@thingstead/broker';
-import type { EventBus, Principal } from '@thingstead/core';
+import type { Connected, EventBus } from '@thingstead/core';
 
-/** What the authenticate hook attaches to a connection. */
-export type MqttUser =
-  | { kind: 'device'; deviceId: string; tenantId: string }
-  | { kind: 'app'; principal: Principal };
+/** What the authenticate hook attaches to a connection: core's answer to who connected. */
+export type MqttUser = Connected;
 
 export const userOf = (client: Client): MqttUser => client.user as MqttUser;
 
@@ -29,26 +27,27 @@ export function watchRevocations(bus: EventBus, broker: Broker): () => void {
   const end = (ns: string, reasonString: string, deleteSessions: boolean) => {
     broker.endSessions((n) => n === ns, { reasonCode: ReasonCode.NotAuthorized, reasonString, deleteSessions });
   };
+  const name = 'mqtt-revocations';
   const offs = [
     bus.subscribe('device.deleted', (e) => {
       end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device deleted', true);
-    }),
+    }, { name }),
     bus.subscribe('device.credentials', (e) => {
       end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device credentials changed', false);
-    }),
+    }, { name }),
     bus.subscribe('user.access', (e) => {
       const why = { role: 'user permissions changed', disabled: 'user disabled', deleted: 'user deleted' }[e.change];
       end(`user:${e.tenantId}:${e.userId}`, why, e.change === 'deleted');
-    }),
+    }, { name }),
     bus.subscribe('tenant.deleted', (e) => {
       broker.endSessions((n) => tenantOfNamespace(n) === e.tenantId, { reasonCode: ReasonCode.NotAuthorized, reasonString: 'tenant deleted', deleteSessions: true });
-    }),
+    }, { name }),
     bus.subscribe('apikey.revoked', (e) => {
       for (const c of [...broker.clients]) {
         const u = userOf(c);
         if (u.kind === 'app' && u.principal.apiKeyId === e.keyId) c.disconnect(ReasonCode.NotAuthorized, 'API key revoked');
       }
-    }),
+    }, { name }),
   ];
   return () => {
     for (const off of offs) off();

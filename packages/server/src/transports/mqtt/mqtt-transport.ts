@@ -1,32 +1,26 @@
-import { Broker, MemoryPersistence, ReasonCode, SqlitePersistence, handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type AuthResult } from '@thingstead/broker';
-import { isThingsteadError, parseJsonPayload, type Clock, type Core, type EventBus } from '@thingstead/core';
-import { readFileSync } from 'node:fs';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { join } from 'node:path';
+import { Broker, type BrokerPersistence } from '@thingstead/broker';
+import { isThingsteadError, type Core, type EventBus } from '@thingstead/core';
+import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
 import type { Metrics } from '../../metrics';
-import { shutdownRetryAfterSec } from '../../shutdown';
-import { TelemetryForwarder } from './forwarder';
-import { namespaceOf, userOf, watchRevocations, type MqttUser } from './identity';
-import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
+import { telemetryForwarder } from './forwarder';
+import { platformHooks } from './hooks';
+import { userOf, watchRevocations, type MqttUser } from './identity';
+import { listenMqtt } from './listeners';
 
 export type { MqttUser } from './identity';
 
 export interface MqttTransportOptions {
   core: Core;
   bus: EventBus;
-  clock: Clock;
   logger: Logger;
   metrics: Metrics;
   config: Readonly<Config['mqtt']>;
   tls: Readonly<Config['mqtts']>;
   host: string;
-  dataDir: string;
-  /** storage.sqliteSynchronous: broker.db is as durable as thingstead.db (what is acknowledged is stored alike). */
-  sqliteSynchronous: Readonly<Config['storage']>['sqliteSynchronous'];
+  /** Where the broker keeps sessions and retained messages (chosen by main.ts). */
+  persistence: BrokerPersistence;
   /** The HTTP server that carries MQTT over WebSocket at /mqtt. */
   httpServer: HttpServer;
 }
@@ -46,20 +40,13 @@ export interface MqttTransport {
 }
 
 /**
- * MQTT as the main device transport: the broker package plus the platform's hooks. Thin on purpose: it turns
- * CONNECT credentials into a device or application principal, checks topics, and hands telemetry to core,
- * acknowledging only after commit (PUBACK/PUBREC wait for onPublish).
+ * MQTT as the main device transport: the broker package, the platform's hooks (hooks.ts), the bus subscribers
+ * that reach MQTT clients (forwarding, revocations) and the listeners (listeners.ts).
  */
 export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttTransport> {
   const { core, logger, config } = o;
-  const refuse = (reasonString: string): AuthResult => ({ ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString });
-  const accept = (user: MqttUser): AuthResult => ({ ok: true, user, namespace: namespaceOf(user) });
-
-  // SqlitePersistence creates a new broker.db owner-only (0600) itself.
   const broker = new Broker({
-    persistence: config.persistSessions
-      ? new SqlitePersistence({ path: join(o.dataDir, 'broker.db'), synchronous: o.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' })
-      : new MemoryPersistence(),
+    persistence: o.persistence,
     limits: {
       maxPacketSize: config.maxPacketBytes,
       maxConnections: config.maxConnections,
@@ -69,64 +56,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       maxKeepAliveSec: config.maxKeepAliveSec,
       maxSessionsPerNamespace: config.maxSessionsPerPrincipal,
     },
-    hooks: {
-      authenticate: async (req) => {
-        const password = req.password?.toString('utf8');
-        // An application client: a user's API key as username or password.
-        const apiKey = [req.username, password].find((v) => v?.startsWith('tsk_'));
-        if (apiKey !== undefined) {
-          try {
-            return accept({ kind: 'app', principal: await core.auth.authenticate(apiKey) });
-          } catch {
-            return refuse('invalid or revoked API key');
-          }
-        }
-        // ThingsBoard style: the device access token is the username.
-        if (req.username !== undefined) {
-          try {
-            const d = await core.devices.authenticateToken(req.username);
-            return accept({ kind: 'device', deviceId: d.id, tenantId: d.tenantId });
-          } catch (e) {
-            if (!isThingsteadError(e)) throw e;
-          }
-        }
-        // MQTT basic credentials: client id and/or username + password.
-        const d = await core.devices.authenticateBasic({ clientId: req.clientId, username: req.username, password });
-        if (d) return accept({ kind: 'device', deviceId: d.id, tenantId: d.tenantId });
-        return refuse('unknown device credentials');
-      },
-      authorizePublish: (client, p) => {
-        const u = userOf(client);
-        if (u.kind === 'app') return ReasonCode.NotAuthorized;
-        return devicePublishVerdict(p.topic).ok ? true : ReasonCode.NotAuthorized;
-      },
-      authorizeSubscribe: (client, sub) => {
-        const u = userOf(client);
-        if (u.kind === 'device') return deviceSubscribeVerdict(sub.topic).ok;
-        const filter = sub.shareGroup === undefined ? sub.topic : sub.topic.replace(/^\$share\/[^/]+\//, '');
-        return appSubscribeVerdict(filter, u.principal.tenantId, u.principal.role === 'admin').ok;
-      },
-      onPublish: async (client, p) => {
-        const u = userOf(client);
-        if (u.kind !== 'device' || p.topic !== deviceTopics.telemetry) return undefined;
-        core.connectivity.activity(u.deviceId);
-        try {
-          const { points } = await core.telemetry.ingest({ deviceId: u.deviceId, tenantId: u.tenantId, receivedAt: o.clock.now(), payload: parseJsonPayload(p.payload) });
-          o.metrics.telemetryMessages.inc({ transport: 'mqtt' });
-          o.metrics.telemetryPoints.inc({ transport: 'mqtt' }, points);
-          return undefined;
-        } catch (e) {
-          const code = isThingsteadError(e) ? e.code : 'THINGSTEAD_ERR_INTERNAL';
-          o.metrics.telemetryRejected.inc({ transport: 'mqtt', reason: code });
-          // 3.1.1 has no negative PUBACK: rejecting closes the connection without an ack, so the device sees
-          // the refusal and nothing unstored is acknowledged.
-          if (client.protocolVersion !== 5) throw e;
-          if (isThingsteadError(e) && e.kind === 'TELEMETRY_INVALID') return { reasonCode: ReasonCode.PayloadFormatInvalid, reasonString: e.message };
-          if (isThingsteadError(e) && (e.kind === 'UNAVAILABLE' || e.kind === 'TELEMETRY_KEY_LIMIT')) return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
-          throw e;
-        }
-      },
-    },
+    hooks: platformHooks(core),
   });
 
   broker.on('client', (client) => {
@@ -158,66 +88,36 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   });
   o.metrics.observeBroker(() => broker.stats());
 
-  // Application clients get each committed batch, whatever transport brought it, off the ack path.
-  const forwarder = new TelemetryForwarder({
-    broker,
-    logger,
-    maxPending: 100_000,
-    onDropped: () => {
-      o.metrics.telemetryForwardDropped.inc();
-    },
-  });
-  const unsubscribeForwarder = o.bus.subscribe('telemetry', forwarder.enqueue);
-  const unsubscribeRevocations = watchRevocations(o.bus, broker);
+  // Application clients get each committed batch, whatever transport brought it; its own bus queue bounds the backlog.
+  const offs = [
+    o.bus.subscribe('telemetry', telemetryForwarder(broker), { name: 'mqtt-forwarder' }),
+    watchRevocations(o.bus, broker),
+  ];
   const unsubscribe = () => {
-    unsubscribeForwarder();
-    unsubscribeRevocations();
+    for (const off of offs) off();
   };
 
   await broker.ready;
-  const tcp = await listenTcp(broker, { port: config.port, host: o.host });
-  const t = o.tls;
-  let tls;
+  let listeners;
   try {
-    tls = t.port === undefined || t.certFile === undefined || t.keyFile === undefined
-      ? undefined
-      : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
+    listeners = await listenMqtt(broker, o);
   } catch (e) {
     await broker.close();
-    await tcp.close();
     unsubscribe();
     throw e;
   }
 
-  let wss: WebSocketServer | undefined;
   let accepting = true;
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!wss || (req.url ?? '').split('?')[0] !== '/mqtt') {
-      socket.destroy();
-      return;
-    }
-    if (!accepting) {
-      socket.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${shutdownRetryAfterSec}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      handleWebSocket(broker, ws, req.socket.remoteAddress === undefined ? {} : { remoteAddress: req.socket.remoteAddress });
-    });
-  };
-  if (config.websocket) {
-    wss = new WebSocketServer({ noServer: true, handleProtocols: selectMqttSubprotocol, maxPayload: config.maxPacketBytes + 16 });
-    o.httpServer.on('upgrade', onUpgrade);
-  }
-
   const stopAccepting = (): void => {
     if (!accepting) return;
     accepting = false;
+    listeners.stopAccepting();
     broker.stopAccepting();
   };
   let closed: Promise<void> | undefined;
   return {
     broker,
-    ports: { tcp: tcp.port, ...(tls ? { tls: tls.port } : {}) },
+    ports: listeners.ports,
     stopAccepting,
     drain: (timeoutMs) => broker.drain(timeoutMs),
     close: (graceMs = 1000) =>
@@ -226,27 +126,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
         unsubscribe();
         // The broker writes DISCONNECT 0x8B and ends each stream; the listeners then wait for the sockets to go.
         await broker.close();
-        await Promise.all([tcp.close(graceMs), tls?.close(graceMs), closeWebSockets(wss, graceMs)]);
-        o.httpServer.off('upgrade', onUpgrade);
+        await listeners.close(graceMs);
       })()),
   };
-}
-
-/** Upgraded sockets are not the HTTP server's to close: each one still open after graceMs is terminated. */
-async function closeWebSockets(wss: WebSocketServer | undefined, graceMs: number): Promise<void> {
-  if (!wss) return;
-  const open = [...wss.clients].filter((ws) => ws.readyState !== ws.CLOSED);
-  if (open.length > 0) {
-    const gone = Promise.all(open.map((ws) => new Promise<void>((resolve) => ws.once('close', () => { resolve(); }))));
-    const timer = setTimeout(() => {
-      for (const ws of open) ws.terminate();
-    }, graceMs);
-    await gone;
-    clearTimeout(timer);
-  }
-  await new Promise<void>((resolve) => {
-    wss.close(() => {
-      resolve();
-    });
-  });
 }

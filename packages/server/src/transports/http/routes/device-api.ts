@@ -1,4 +1,4 @@
-import { ThingsteadError, type Clock, type Core } from '@thingstead/core';
+import { ThingsteadError, type Core } from '@thingstead/core';
 import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../../../metrics';
 import { toThingsteadError } from '../errors';
@@ -8,7 +8,9 @@ import { replies, type App } from '../typed';
  * The ThingsBoard-compatible HTTP device API (DESIGN.md "Device API"): the access token in the path
  * authenticates the device. A 200 is sent only after the values are committed.
  */
-export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; clock: Clock; maxPayloadBytes: number }): void {
+export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; maxPayloadBytes: number }): void {
+  // Requests whose handler ran: core counted their outcome; the others (a body fastify refused) are counted here.
+  const reachedCore = new WeakSet<object>();
   const tags = ['device-api'];
   const params = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) });
   app.post(
@@ -22,21 +24,20 @@ export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; clo
         body: Type.Unknown(),
         response: replies(Type.Object({ points: Type.Integer() })),
       },
-      errorHandler: (err) => {
+      errorHandler: (err, req) => {
         const e = toThingsteadError(err);
-        o.metrics.telemetryRejected.inc({ transport: 'http', reason: e.code });
+        if (!reachedCore.has(req)) o.metrics.ingest.rejected('http', e.code);
         throw e;
       },
     },
     async (req) => {
-      const receivedAt = o.clock.now();
-      const device = await core.devices.authenticateToken(req.params.token);
-      if (req.body === undefined || req.body === null) throw new ThingsteadError('TELEMETRY_INVALID', 'The body is empty; send a JSON object or array.');
-      core.connectivity.activity(device.id);
-      const { points } = await core.telemetry.ingest({ deviceId: device.id, tenantId: device.tenantId, receivedAt, payload: req.body });
-      o.metrics.telemetryMessages.inc({ transport: 'http' });
-      o.metrics.telemetryPoints.inc({ transport: 'http' }, points);
-      return { points };
+      if (req.body === undefined || req.body === null) {
+        // Answered as before: an unknown token first, then the empty body.
+        await core.ingress.deviceByToken(req.params.token);
+        throw new ThingsteadError('TELEMETRY_INVALID', 'The body is empty; send a JSON object or array.');
+      }
+      reachedCore.add(req);
+      return core.ingress.receive({ token: req.params.token }, req.body, 'http');
     },
   );
 }

@@ -1,0 +1,45 @@
+import { ReasonCode, type AuthResult, type BrokerHooks } from '@thingstead/broker';
+import { isThingsteadError, type Core } from '@thingstead/core';
+import { namespaceOf, userOf } from './identity';
+import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
+
+/**
+ * The platform's broker hooks. Each converts MQTT to a core call and the answer back: CONNECT credentials to
+ * core's authentication, a device's telemetry PUBLISH to core's receive (PUBACK/PUBREC wait for the commit),
+ * a refusal to the MQTT 5 reason code.
+ */
+export function platformHooks(core: Core): BrokerHooks {
+  return {
+    authenticate: async (req): Promise<AuthResult> => {
+      const v = await core.ingress.authenticate({ clientId: req.clientId, username: req.username, password: req.password?.toString('utf8') });
+      if (!v.ok) return { ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString: v.reason };
+      return { ok: true, user: v.who, namespace: namespaceOf(v.who) };
+    },
+    authorizePublish: (client, p) => {
+      const u = userOf(client);
+      if (u.kind === 'app') return ReasonCode.NotAuthorized;
+      return devicePublishVerdict(p.topic).ok ? true : ReasonCode.NotAuthorized;
+    },
+    authorizeSubscribe: (client, sub) => {
+      const u = userOf(client);
+      if (u.kind === 'device') return deviceSubscribeVerdict(sub.topic).ok;
+      const filter = sub.shareGroup === undefined ? sub.topic : sub.topic.replace(/^\$share\/[^/]+\//, '');
+      return appSubscribeVerdict(filter, u.principal.tenantId, u.principal.role === 'admin').ok;
+    },
+    onPublish: async (client, p) => {
+      const u = userOf(client);
+      if (u.kind !== 'device' || p.topic !== deviceTopics.telemetry) return undefined;
+      try {
+        await core.ingress.receive(u, p.payload, 'mqtt');
+        return undefined;
+      } catch (e) {
+        // 3.1.1 has no negative PUBACK: rejecting closes the connection without an ack, so the device sees
+        // the refusal and nothing unstored is acknowledged.
+        if (client.protocolVersion !== 5) throw e;
+        if (isThingsteadError(e) && e.kind === 'TELEMETRY_INVALID') return { reasonCode: ReasonCode.PayloadFormatInvalid, reasonString: e.message };
+        if (isThingsteadError(e) && (e.kind === 'UNAVAILABLE' || e.kind === 'TELEMETRY_KEY_LIMIT')) return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
+        throw e;
+      }
+    },
+  };
+}
