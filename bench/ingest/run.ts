@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     check: { type: 'string', default: '5' },
     'cpu-prof': { type: 'string' },
     json: { type: 'string' },
+    repos: { type: 'string' },
   },
   strict: true,
 });
@@ -55,6 +56,14 @@ const protocolVersion: ProtocolVersion = int('protocol', args.protocol, 4) === 5
 const checkDevices = int('check', args.check, 5);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
 const repoRoot = resolve(import.meta.dirname, '../..');
+/** `--repos before=/path,after=.`: servers of several checkouts side by side, interleaved within each run. */
+const repos: { name: string | undefined; root: string }[] = args.repos === undefined
+  ? [{ name: undefined, root: repoRoot }]
+  : args.repos.split(',').map((spec) => {
+    const [name, path] = spec.split('=');
+    if (name === undefined || name === '' || path === undefined || path === '') throw new Error(`--repos wants name=path,name=path (got ${spec})`);
+    return { name, root: resolve(path) };
+  });
 if (window > 1024) throw new Error('--window must be at most 1024 (the broker\'s Receive Maximum)');
 /** Before each scenario, wait (bounded) for other processes to drop below this share of a core; 50%+ during it = noisy. */
 const QUIET_PCT = 25;
@@ -64,6 +73,7 @@ const quietWaitMs = quick ? 5000 : 20_000;
 const TS_SLOT = 10_000_000;
 
 interface Config {
+  repo: { name: string | undefined; root: string };
   sync: string;
   groupDelay: number | undefined;
   groupRows: number | undefined;
@@ -77,9 +87,9 @@ interface Row {
   error?: string;
 }
 
-const configs: Config[] = syncModes.flatMap((sync) => groupDelays.flatMap((groupDelay) => groupRows.map((rows) => ({ sync, groupDelay, groupRows: rows }))));
+const configs: Config[] = syncModes.flatMap((sync) => groupDelays.flatMap((groupDelay) => groupRows.flatMap((rows) => repos.map((repo) => ({ repo, sync, groupDelay, groupRows: rows })))));
 const configName = (c: Config): string =>
-  `${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}`;
+  `${c.repo.name === undefined ? '' : `${c.repo.name} `}${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}`;
 const perDeviceOf = (s: Scenario): number => Math.max(1, Math.floor((s === 'http' ? httpRequests : messages) / deviceCount));
 
 installCleanup();
@@ -99,7 +109,7 @@ for (let run = 1; run <= runs; run++) {
       const env: Record<string, string> = { THINGSTEAD_STORAGE_SQLITE_SYNCHRONOUS: config.sync };
       if (config.groupDelay !== undefined) env.THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_DELAY_MS = String(config.groupDelay);
       if (config.groupRows !== undefined) env.THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_ROWS = String(config.groupRows);
-      server = await startServer({ repoRoot, env, cpuProfDir, timeoutMs: 30_000 });
+      server = await startServer({ repoRoot: config.repo.root, env, cpuProfDir, timeoutMs: 30_000 });
       const srv = server;
       const api = new Api(`http://127.0.0.1:${srv.httpPort}`);
       await api.login();
