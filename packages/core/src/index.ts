@@ -14,7 +14,7 @@ export type { Connectivity, ConnectivityRecord } from './devices/connectivity';
 export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices/device-service';
 export * from './telemetry/model';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';
-export type { GroupCommitOptions } from './telemetry/group-commit';
+export type { GroupCommitLimits, GroupCommitOptions } from './telemetry/group-commit';
 export type { KeyQuotaLimits } from './telemetry/key-quota';
 export type { TelemetryQueryInput, TelemetryQueryResult } from './telemetry/telemetry-service';
 export { maxQueryLimit } from './telemetry/telemetry-service';

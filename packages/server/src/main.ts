@@ -69,24 +69,12 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     tokens: jwtSigner(loadOrCreateSecret(dataDir, config.auth.jwtSecret)),
     auth: config.auth,
     telemetry: {
-      maxKeyLength: t.maxKeyLength,
-      maxValueBytes: t.maxValueBytes,
-      maxPointsPerMessage: t.maxPointsPerMessage,
-      maxFutureSkewMs: t.maxFutureSkewMs,
-      maxKeysPerDevice: t.maxKeysPerDevice,
-      maxKeysPerTenant: t.maxKeysPerTenant,
-      groupCommit: {
-        maxBatch: t.groupCommitMaxRows,
-        maxDelayMs: t.groupCommitMaxDelayMs,
-        maxPending: t.maxPendingPoints,
-        maxPendingPerKey: Math.min(t.maxPendingPointsPerDevice, t.maxPendingPoints),
-        // A backlog of several batches is committed one batch per event-loop turn, so I/O (health checks,
-        // other devices' packets, PUBACKs) is served between them.
-        defer: (fn) => {
-          setImmediate(fn);
-        },
+      ...config.telemetry,
+      // A backlog of several batches is committed one batch per event-loop turn, so I/O (health checks,
+      // other devices' packets, PUBACKs) is served between them.
+      defer: (fn) => {
+        setImmediate(fn);
       },
-      retention: { retentionDays: t.retentionDays, batchRows: t.retentionBatchRows },
     },
   });
 
