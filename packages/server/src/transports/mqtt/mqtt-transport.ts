@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
+import { brokerLimits } from '../../config/slices';
 import type { Metrics } from '../../metrics';
 import { shutdownRetryAfterSec } from '../../shutdown';
 import { TelemetryForwarder } from './forwarder';
@@ -60,15 +61,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
     persistence: config.persistSessions
       ? new SqlitePersistence({ path: join(o.dataDir, 'broker.db'), synchronous: o.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' })
       : new MemoryPersistence(),
-    limits: {
-      maxPacketSize: config.maxPacketBytes,
-      maxConnections: config.maxConnections,
-      maxQueuedMessages: config.maxQueuedMessages,
-      connectTimeoutMs: config.connectTimeoutMs,
-      maxPendingHookCalls: config.maxPendingMessagesPerClient,
-      maxKeepAliveSec: config.maxKeepAliveSec,
-      maxSessionsPerNamespace: config.maxSessionsPerPrincipal,
-    },
+    limits: brokerLimits(config),
     hooks: {
       authenticate: async (req) => {
         const password = req.password?.toString('utf8');
