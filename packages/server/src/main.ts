@@ -49,6 +49,11 @@ function explainListenError(e: unknown, config: Readonly<Config>): unknown {
   return new StartupError(`Port ${String(err.port)} on ${config.host} ${what}: stop the program that holds it, or choose another port with ${setting} (0 = any free port).`, { cause: e });
 }
 
+/** The storage adapters, by storage.driver (PostgreSQL is to come beside SQLite). */
+const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Config['storage']>, dataDir: string) => Store> = {
+  sqlite: (storage, dataDir) => createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: storage.sqliteSynchronous }),
+};
+
 /** The composition root: the only place that chooses adapters. */
 export async function startThingstead(config: Readonly<Config>, o: StartOptions = {}): Promise<Thingstead> {
   const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
@@ -57,7 +62,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
   if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess) logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
 
-  const store = createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: config.storage.sqliteSynchronous });
+  const store = storeAdapters[config.storage.driver](config.storage, dataDir);
   const bus = new InProcessBus((topic, err) => {
     logger.error({ err, topic }, 'event handler failed');
   });
