@@ -1,4 +1,4 @@
-import type { BrokerLimits } from '@thingstead/broker';
+import type { BrokerLimits, StandaloneOptions } from '@thingstead/broker';
 import type { AuthOptions, TelemetrySettings } from '@thingstead/core';
 import type { Config } from './schema';
 
@@ -13,7 +13,7 @@ import type { Config } from './schema';
 type IsSliceOf<C, T> = [C] extends [T] ? ([Exclude<keyof T, keyof C>] extends [never] ? true : false) : false;
 type Assert<T extends true> = T;
 
-/** The broker limits the config sets; each is read by the same name from the `mqtt` section. */
+/** The broker limits the config sets; each is read by the same name from the `mqtt` or `broker` section. */
 const brokerLimitNames = [
   'maxPacketBytes',
   'maxConnections',
@@ -35,8 +35,12 @@ export function brokerLimits(section: Readonly<Partial<Record<BrokerLimitName, n
   return limits;
 }
 
+/** What `thingstead broker` passes to startStandaloneBroker besides the limits, straight from `broker`. */
+export type StandaloneSettings = Omit<StandaloneOptions, 'limits' | 'log'>;
+
 export type ConfigSlices = [
   Assert<IsSliceOf<Config['telemetry'], TelemetrySettings>>,
   Assert<IsSliceOf<Config['auth'], AuthOptions>>,
   Assert<IsSliceOf<Config['mqtt'], Pick<BrokerLimits, BrokerLimitName>>>,
+  Assert<IsSliceOf<Config['broker'], StandaloneSettings & Pick<BrokerLimits, Exclude<BrokerLimitName, 'maxPendingMessagesPerClient'>>>>,
 ];
