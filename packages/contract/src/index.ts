@@ -10,3 +10,4 @@ export * from './auth';
 export * from './devices';
 export * from './telemetry';
 export * from './health';
+export * from './device-api';

@@ -1,5 +1,5 @@
+import { DeviceTelemetryBody, DeviceTokenParams, TelemetryAccepted } from '@thingstead/contract';
 import { ThingsteadError, type Clock, type Core } from '@thingstead/core';
-import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../../../metrics';
 import { toThingsteadError } from '../errors';
 import { replies, type App } from '../typed';
@@ -10,7 +10,6 @@ import { replies, type App } from '../typed';
  */
 export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; clock: Clock; maxPayloadBytes: number }): void {
   const tags = ['device-api'];
-  const params = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) });
   app.post(
     '/api/v1/:token/telemetry',
     {
@@ -18,9 +17,9 @@ export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; clo
       schema: {
         tags,
         summary: 'Post telemetry as a device: {"k":v}, {"ts":ms,"values":{..}} or an array of either',
-        params,
-        body: Type.Unknown(),
-        response: replies(Type.Object({ points: Type.Integer() })),
+        params: DeviceTokenParams,
+        body: DeviceTelemetryBody,
+        response: replies(TelemetryAccepted),
       },
       errorHandler: (err) => {
         const e = toThingsteadError(err);
