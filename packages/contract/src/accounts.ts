@@ -22,6 +22,7 @@ export const PatchUserBody = Type.Object(
 export const Tenant = Type.Object({ id: Id, name: Type.String(), createdAt: Ms });
 export type Tenant = Static<typeof Tenant>;
 export const TenantBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });
+export const PatchTenantBody = Type.Partial(TenantBody);
 export const ApiKey = Type.Object({
   id: Id,
   tenantId: Id,
@@ -33,4 +34,5 @@ export const ApiKey = Type.Object({
   revokedAt: Type.Union([Ms, Type.Null()]),
 });
 export const ApiKeyCreated = Type.Intersect([ApiKey, Type.Object({ key: Type.String({ description: 'Shown once; store it now' }) })]);
+export const ApiKeyList = Type.Object({ items: Type.Array(ApiKey) });
 export const ApiKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });

@@ -11,3 +11,5 @@ export const Session = Type.Object({
   user: User,
 });
 export type Session = Static<typeof Session>;
+/** GET /api/auth/me: the calling user, and how it authenticated. */
+export const Me = Type.Object({ user: User, via: Type.String() });

@@ -26,5 +26,6 @@ export const TelemetryResult = Type.Object({
   intervalMs: Type.Union([Type.Integer(), Type.Null()]),
   data: AnyKeys(Type.Array(TimedValue), { description: 'key -> values; a bucket ts is the bucket start' }),
 });
+export const LatestQuery = Type.Object({ keys: Type.Optional(Type.String({ maxLength: 8192 })) });
 export const LatestResult = Type.Object({ data: AnyKeys(TimedValue) });
 export const KeysResult = Type.Object({ keys: Type.Array(Type.String()) });
