@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
+import { runCli } from './cli-process';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'thingstead-standalone-'));
@@ -20,8 +21,8 @@ interface Running {
 /** Every broker started, so a failing test cannot leave one running (which would keep the runner alive). */
 const started: Running[] = [];
 
-async function startBroker(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, ['packages/server/bin/thingstead.mjs', 'broker', '--port', '0', '--host', '127.0.0.1', ...args], { cwd: root });
+async function startBroker(args: string[], env: Record<string, string> = {}): Promise<Running> {
+  const child = spawn(process.execPath, ['packages/server/bin/thingstead.mjs', 'broker', '--port', '0', '--host', '127.0.0.1', ...args], { cwd: root, env: { ...process.env, ...env } });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -124,5 +125,39 @@ describe('thingstead broker (standalone, a Mosquitto replacement)', () => {
     } finally {
       await b.stop();
     }
+  });
+  test('settings come from the config file and THINGSTEAD_BROKER_* variables; the flags override both', async () => {
+    const data = join(dir, 'env-data');
+    const file = join(dir, 'broker.yaml');
+    // The file says port 1 and no anonymous clients; --port 0 and the variable win.
+    writeFileSync(file, 'broker:\n  port: 1\n  allowAnonymous: false\n  maxPacketBytes: 4096\n');
+    const b = await startBroker(['--config', file], {
+      THINGSTEAD_BROKER_ALLOW_ANONYMOUS: 'true',
+      THINGSTEAD_BROKER_DATA_DIR: data,
+      THINGSTEAD_BROKER_MAX_PACKET_BYTES: '2048',
+    });
+    try {
+      const c = mqtt.connect({ host: '127.0.0.1', port: b.port, protocolVersion: 5, reconnectPeriod: 0 });
+      const connack = await new Promise<{ properties?: { maximumPacketSize?: number } }>((resolve, reject) => {
+        c.once('connect', resolve);
+        c.once('error', reject);
+      });
+      assert.equal(connack.properties?.maximumPacketSize, 2048, 'broker.maxPacketBytes from THINGSTEAD_BROKER_MAX_PACKET_BYTES');
+      await c.endAsync();
+      assert.ok(existsSync(join(data, 'broker.db')), 'broker.dataDir from THINGSTEAD_BROKER_DATA_DIR');
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('invalid settings stop it with exit code 2, every problem listed with the flag or variable it came from', async () => {
+    const r = runCli(['broker', '--port', '70000', '--acl', join(dir, 'no-such-acl')], { THINGSTEAD_BROKER_MAX_CONNECTIONS: 'lots', THINGSTEAD_BROKER_NOPE: '1' });
+    assert.equal(await r.exit, 2);
+    const err = r.stderr();
+    assert.match(err, /Invalid configuration/);
+    assert.match(err, /broker\.port \(--port\): .*got "70000"/);
+    assert.match(err, /broker\.maxConnections \(THINGSTEAD_BROKER_MAX_CONNECTIONS\): .*got "lots"/);
+    assert.match(err, /broker\.aclFile \(--acl\): file .*no-such-acl does not exist/);
+    assert.match(err, /THINGSTEAD_BROKER_NOPE: unknown setting/);
   });
 });

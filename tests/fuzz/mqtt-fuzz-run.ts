@@ -91,7 +91,7 @@ const platformMetric = async (name: string): Promise<number> => {
   return m === null ? Number.NaN : Number(m[1]);
 };
 
-const standalone = await startStandaloneBroker({ port: 0, host: '127.0.0.1', allowAnonymous: true, limits: { maxPacketSize: 64 * 1024 } });
+const standalone = await startStandaloneBroker({ port: 0, host: '127.0.0.1', allowAnonymous: true, limits: { maxPacketBytes: 64 * 1024 } });
 const platformPort = app.mqttPorts?.tcp ?? 0;
 // Telemetry four times: most device messages go through ingest and group commit.
 const deviceTopics = [

@@ -102,7 +102,7 @@ export class Client implements FrameSink {
     this.stream = stream;
     this.remoteAddress = meta.remoteAddress;
     this.transport = meta.transport;
-    this.reader = new FrameReader(this, broker.limits.maxPacketSize);
+    this.reader = new FrameReader(this, broker.limits.maxPacketBytes);
     this.lastActivity = broker.clock.now();
     stream.on('data', (chunk: Buffer) => {
       broker.counters.bytesIn += chunk.length;

@@ -70,9 +70,13 @@ export interface BrokerHooks {
   onPublish?: (client: Client, packet: PublishRequest) => Promise<undefined | { reasonCode: number; reasonString?: string }>;
 }
 
+/**
+ * Named as the platform's settings are (config section `mqtt`), so a limit has one name from the config file to
+ * here; units are in the names.
+ */
 export interface BrokerLimits {
   /** Largest packet accepted (and advertised in CONNACK), bytes including the fixed header. */
-  maxPacketSize: number;
+  maxPacketBytes: number;
   maxTopicLength: number;
   maxTopicLevels: number;
   maxClientIdLength: number;
@@ -90,14 +94,17 @@ export interface BrokerLimits {
   maxSessionExpirySec: number;
   topicAliasMaximum: number;
   maxSubscriptionsPerClient: number;
-  /** Sessions (connected or stored) per namespace; a CONNECT that would create one more gets 0x97 (3.1.1: 3). 0 = no limit. */
-  maxSessionsPerNamespace: number;
-  /** Unacknowledged onPublish hook calls per client before the broker stops reading its socket. */
-  maxPendingHookCalls: number;
+  /**
+   * Sessions (connected or stored) per principal, i.e. per namespace the authenticate hook names; a CONNECT that
+   * would create one more gets 0x97 (3.1.1: 3). 0 = no limit.
+   */
+  maxSessionsPerPrincipal: number;
+  /** PUBLISH packets of one client waiting for their hooks (onPublish: the commit) before the broker stops reading its socket. */
+  maxPendingMessagesPerClient: number;
 }
 
 export const defaultLimits: Readonly<BrokerLimits> = Object.freeze({
-  maxPacketSize: 1024 * 1024,
+  maxPacketBytes: 1024 * 1024,
   maxTopicLength: 1024,
   maxTopicLevels: 32,
   maxClientIdLength: 256,
@@ -110,8 +117,8 @@ export const defaultLimits: Readonly<BrokerLimits> = Object.freeze({
   maxSessionExpirySec: 0xffffffff,
   topicAliasMaximum: 64,
   maxSubscriptionsPerClient: 1000,
-  maxSessionsPerNamespace: 0,
-  maxPendingHookCalls: 1000,
+  maxSessionsPerPrincipal: 0,
+  maxPendingMessagesPerClient: 1000,
 });
 
 export interface BrokerOptions {
@@ -131,7 +138,7 @@ export function resolveLimits(partial: Partial<BrokerLimits> | undefined): Reado
   if (limits.topicAliasMaximum > 65_535) errors.push('limits.topicAliasMaximum must be 0..65535');
   // Server Keep Alive is a Two Byte Integer (v5 §3.2.2.3.14).
   if (limits.maxKeepAliveSec > 65_535) errors.push('limits.maxKeepAliveSec must be 0..65535');
-  if (limits.maxPacketSize < 16) errors.push('limits.maxPacketSize must be at least 16');
+  if (limits.maxPacketBytes < 16) errors.push('limits.maxPacketBytes must be at least 16');
   // [MQTT-3.1.3-5] the server must allow client ids of 1 to 23 bytes.
   if (limits.maxClientIdLength < 23) errors.push('limits.maxClientIdLength must be at least 23');
   if (errors.length > 0) throw new RangeError(`invalid broker limits:\n  ${errors.join('\n  ')}`);

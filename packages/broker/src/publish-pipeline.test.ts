@@ -126,9 +126,9 @@ describe('publish hooks', () => {
     await broker.close();
   });
 
-  test('maxPendingHookCalls: reading stops while too many hook calls are pending, and resumes', async () => {
+  test('maxPendingMessagesPerClient: reading stops while too many hook calls are pending, and resumes', async () => {
     const pending: ReturnType<typeof deferred>[] = [];
-    const broker = new Broker({ limits: { maxPendingHookCalls: 2 }, hooks: { onPublish: () => { const d = deferred(); pending.push(d); return d.promise; } } });
+    const broker = new Broker({ limits: { maxPendingMessagesPerClient: 2 }, hooks: { onPublish: () => { const d = deferred(); pending.push(d); return d.promise; } } });
     const pub = await connected(broker, 4, { clientId: 'p' });
     for (let i = 0; i < 5; i++) pub.send({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, retain: false, dup: false });
     await pub.drain();

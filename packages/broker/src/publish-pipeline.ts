@@ -46,7 +46,7 @@ export class PublishPipeline {
     this.entries.push(entry);
     this.client.pendingHookCalls++;
     if (packet.qos > 0) this.client.pendingInbound++;
-    if (this.client.pendingHookCalls >= this.broker.limits.maxPendingHookCalls) this.client.pauseReading(pauseHooks);
+    if (this.client.pendingHookCalls >= this.broker.limits.maxPendingMessagesPerClient) this.client.pauseReading(pauseHooks);
     this.evaluate(packet, message)
       .then((verdict) => {
         entry.verdict = verdict;
@@ -89,6 +89,6 @@ export class PublishPipeline {
         head.done(head.verdict);
       }
     }
-    if (client.pendingHookCalls < this.broker.limits.maxPendingHookCalls) client.resumeReading(pauseHooks);
+    if (client.pendingHookCalls < this.broker.limits.maxPendingMessagesPerClient) client.resumeReading(pauseHooks);
   }
 }

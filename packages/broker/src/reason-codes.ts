@@ -97,7 +97,7 @@ export type BrokerErrorCode =
 const hints: Record<BrokerErrorCode, string> = {
   THINGSTEAD_ERR_BROKER_MALFORMED_PACKET: 'The client sent bytes that are not a valid MQTT packet; check the client library.',
   THINGSTEAD_ERR_BROKER_PROTOCOL_ERROR: 'The client broke an MQTT rule (see the reason code); check the client library.',
-  THINGSTEAD_ERR_BROKER_PACKET_TOO_LARGE: 'Raise limits.maxPacketSize or send smaller messages.',
+  THINGSTEAD_ERR_BROKER_PACKET_TOO_LARGE: 'Raise limits.maxPacketBytes or send smaller messages.',
   THINGSTEAD_ERR_BROKER_TOPIC_INVALID: 'Topic names must be valid UTF-8 without wildcards or U+0000.',
   THINGSTEAD_ERR_BROKER_CLOSED: 'The broker was closed; create a new one.',
   THINGSTEAD_ERR_BROKER_PERSISTENCE: 'The persistence adapter failed; check the database file and disk space.',

@@ -128,7 +128,7 @@ describe('session identity (namespaces from the authenticate hook)', () => {
   });
 
   test('sessions per namespace are bounded: one more is refused with CONNACK 0x97, a resumed or taken-over one is not', async () => {
-    const broker = new Broker({ hooks: byUsername, limits: { maxSessionsPerNamespace: 2 } });
+    const broker = new Broker({ hooks: byUsername, limits: { maxSessionsPerPrincipal: 2 } });
     await subscribed(broker, 'u');
     const second = await connected(broker, 5, { ...persistent, clientId: 'app-2', username: 'u' });
     second.send({ cmd: 'disconnect', reasonCode: 0 });

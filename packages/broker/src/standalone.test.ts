@@ -28,7 +28,7 @@ describe('standalone broker (thingstead broker)', { skip: !haveMosquitto }, () =
       allowAnonymous: true,
       aclFile: join(dir, 'acl'),
       passwordFile: join(dir, 'passwd'),
-      persistenceDir: join(dir, 'data'),
+      dataDir: join(dir, 'data'),
       log: (line) => log.push(line),
     });
   });
@@ -81,12 +81,12 @@ describe('standalone broker (thingstead broker)', { skip: !haveMosquitto }, () =
     await watcher.endAsync();
   });
 
-  test('retained messages survive a restart of the standalone broker (SQLite in persistenceDir)', async () => {
+  test('retained messages survive a restart of the standalone broker (SQLite in dataDir)', async () => {
     const alice = await mqtt.connectAsync(url(), { protocolVersion: 5, username: 'alice', password: 'pw-a', reconnectPeriod: 0 });
     await alice.publishAsync('public/motd', 'hello again', { qos: 1, retain: true });
     await alice.endAsync();
     await server.close();
-    server = await startStandaloneBroker({ port: 0, host: '127.0.0.1', allowAnonymous: true, aclFile: join(dir, 'acl'), passwordFile: join(dir, 'passwd'), persistenceDir: join(dir, 'data') });
+    server = await startStandaloneBroker({ port: 0, host: '127.0.0.1', allowAnonymous: true, aclFile: join(dir, 'acl'), passwordFile: join(dir, 'passwd'), dataDir: join(dir, 'data') });
     const { stdout } = await run('/usr/bin/mosquitto_sub', ['-h', '127.0.0.1', '-p', String(server.port), '-t', 'public/motd', '-C', '1', '-W', '5']);
     assert.equal(stdout, 'hello again\n');
   });

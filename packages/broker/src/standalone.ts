@@ -19,7 +19,7 @@ export interface StandaloneOptions {
   /** Mosquitto password_file (mosquitto_passwd); without one, only anonymous clients can connect. */
   passwordFile?: string;
   /** Directory for broker.db (SQLite); without one, sessions and retained messages live in memory. */
-  persistenceDir?: string;
+  dataDir?: string;
   limits?: Partial<BrokerLimits>;
   log?: (line: string) => void;
 }
@@ -47,12 +47,12 @@ export async function startStandaloneBroker(options: StandaloneOptions): Promise
   const acl: Acl | undefined = options.aclFile === undefined ? undefined : parseAcl(readFileSync(options.aclFile, 'utf8'));
   const passwords = options.passwordFile === undefined ? undefined : parsePasswordFile(readFileSync(options.passwordFile, 'utf8'));
   let persistence;
-  if (options.persistenceDir === undefined) {
+  if (options.dataDir === undefined) {
     persistence = new MemoryPersistence();
   } else {
     // Owner-only, like the platform's data directory: it holds every retained and queued payload.
-    mkdirSync(options.persistenceDir, { recursive: true, mode: 0o700 });
-    persistence = new SqlitePersistence({ path: join(options.persistenceDir, 'broker.db') });
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    persistence = new SqlitePersistence({ path: join(options.dataDir, 'broker.db') });
   }
   const hooks: BrokerHooks = { authenticate: authenticator(options, passwords) };
   if (acl !== undefined) {

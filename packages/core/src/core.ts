@@ -12,10 +12,16 @@ import { ProfileService } from './devices/profile-service';
 import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
 import type { Store } from './store';
 import type { TelemetryLimits } from './telemetry/decode';
-import type { GroupCommitOptions } from './telemetry/group-commit';
+import type { GroupCommitLimits, GroupCommitOptions } from './telemetry/group-commit';
 import type { KeyQuotaLimits } from './telemetry/key-quota';
 import { RetentionJob, type RetentionOptions } from './telemetry/retention';
 import { TelemetryService } from './telemetry/telemetry-service';
+
+/**
+ * Every telemetry setting core reads, named as in the server config's `telemetry` section: the server passes
+ * that section through, and its config checks at compile time that the section satisfies this type.
+ */
+export type TelemetrySettings = TelemetryLimits & KeyQuotaLimits & GroupCommitLimits & RetentionOptions;
 
 export interface CoreOptions {
   store: Store;
@@ -23,7 +29,7 @@ export interface CoreOptions {
   bus: EventBus;
   tokens: AccessTokenSigner;
   auth: AuthOptions;
-  telemetry: TelemetryLimits & KeyQuotaLimits & { groupCommit: GroupCommitOptions; retention: RetentionOptions };
+  telemetry: TelemetrySettings & Pick<GroupCommitOptions, 'defer'>;
   /** Counts of received telemetry per transport; none by default. */
   ingestObserver?: IngestObserver;
 }
@@ -50,8 +56,8 @@ export function createCore(o: CoreOptions): Core {
   const { store, clock, bus } = o;
   const tenants = new TenantService(store, clock, bus);
   const users = new UserService(store, clock, bus);
-  const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry.groupCommit);
-  const retention = new RetentionJob(store, clock, o.telemetry.retention);
+  const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry);
+  const retention = new RetentionJob(store, clock, o.telemetry);
   const connectivity = new ConnectivityService(store, clock);
   const auth = new AuthService(store, o.tokens, clock, o.auth);
   const devices = new DeviceService(store, clock, bus);

@@ -14,7 +14,7 @@ export type { Connectivity, ConnectivityRecord } from './devices/connectivity';
 export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices/device-service';
 export * from './telemetry/model';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';
-export type { GroupCommitOptions, Submission } from './telemetry/group-commit';
+export type { GroupCommitLimits, GroupCommitOptions, Submission } from './telemetry/group-commit';
 export type { Connected, ConnectCredentials, ConnectVerdict, DeviceIdentity, IngestObserver, IngressService } from './ingress/ingress-service';
 export type { KeyQuotaLimits } from './telemetry/key-quota';
 export type { TelemetryQueryInput, TelemetryQueryResult } from './telemetry/telemetry-service';

@@ -2,7 +2,9 @@
 import { startStandaloneBroker } from '@thingstead/broker';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/load';
+import { ConfigError, loadConfig, type FlagSetting } from './config/load';
+import type { Config } from './config/schema';
+import { brokerLimits } from './config/slices';
 import { startThingstead, StartupError } from './main';
 import { version } from './version';
 
@@ -10,19 +12,21 @@ const help = `Thingstead ${version}: a self-hosted IoT platform.
 
 Usage:
   thingstead start [--config <file>]   start the platform (what "npm start" runs)
-  thingstead broker [options]          run only the MQTT broker (a Mosquitto replacement):
-      --port <p>              TCP port (default 1883; 0 = any free port)
-      --host <addr>           address to bind (default 0.0.0.0)
-      --allow-anonymous       accept clients without a username
-      --password-file <file>  Mosquitto password file (mosquitto_passwd format)
-      --acl <file>            Mosquitto ACL file (user/topic/pattern rules with %u and %c)
-      --data-dir <dir>        keep sessions and retained messages in <dir>/broker.db
+  thingstead broker [--config <file>] [options]
+                                       run only the MQTT broker (a Mosquitto replacement), with the
+                                       settings of the config's broker section; these flags override them:
+      --port <p>              TCP port (broker.port, default 1883; 0 = any free port)
+      --host <addr>           address to bind (broker.host, default every address)
+      --allow-anonymous       accept clients without a username (broker.allowAnonymous)
+      --password-file <file>  Mosquitto password file, mosquitto_passwd format (broker.passwordFile)
+      --acl <file>            Mosquitto ACL file, user/topic/pattern rules with %u and %c (broker.aclFile)
+      --data-dir <dir>        keep sessions and retained messages in <dir>/broker.db (broker.dataDir)
   thingstead --version                 print the version
   thingstead --help                    this text
 
 Configuration comes from ./thingstead.yaml (or --config / THINGSTEAD_CONFIG) and THINGSTEAD_* environment
 variables, e.g. THINGSTEAD_HTTP_PORT=8080, THINGSTEAD_DATA_DIR=./data, THINGSTEAD_ADMIN_EMAIL,
-THINGSTEAD_ADMIN_PASSWORD, THINGSTEAD_LOG_LEVEL. All settings: docs/reference/config.md.
+THINGSTEAD_ADMIN_PASSWORD, THINGSTEAD_LOG_LEVEL, THINGSTEAD_BROKER_PORT. All settings: docs/reference/config.md.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -57,15 +61,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
-  if (command === 'broker' && rest.length === 0) return runBroker(values);
-  if (command !== 'start' || rest.length > 0) {
+  const broker = command === 'broker' && rest.length === 0;
+  if (!broker && (command !== 'start' || rest.length > 0)) {
     process.stderr.write(`${command === undefined ? 'No command given.' : `Unknown command: ${[command, ...rest].join(' ')}`}\n\n${help}`);
     return 2;
   }
 
   let config;
   try {
-    config = loadConfig({ env: process.env, cwd: process.cwd(), file: values.config });
+    config = loadConfig({ env: process.env, cwd: process.cwd(), file: values.config, flags: broker ? brokerFlags(values) : [] });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -73,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  if (broker) return runBroker(config);
   const app = await startThingstead(config);
   await signalled();
   // The shutdown bounds itself (drain time + 1 s for sockets); this is the backstop should a step hang anyway.
@@ -97,21 +102,29 @@ function exitWhenIdle(): void {
   }, 1000).unref();
 }
 
-async function runBroker(values: { port?: string | undefined; host?: string | undefined; 'allow-anonymous'?: boolean | undefined; 'password-file'?: string | undefined; acl?: string | undefined; 'data-dir'?: string | undefined }): Promise<number> {
-  const port = Number(values.port ?? '1883');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`--port must be an integer from 0 to 65535, got ${values.port ?? ''}\n`);
-    return 2;
-  }
+/** The flags of `thingstead broker`, each the setting of the broker section it overrides. */
+const brokerFlagPaths = {
+  port: 'port',
+  host: 'host',
+  'allow-anonymous': 'allowAnonymous',
+  'password-file': 'passwordFile',
+  acl: 'aclFile',
+  'data-dir': 'dataDir',
+} as const satisfies Record<string, keyof Config['broker']>;
+
+function brokerFlags(values: Partial<Record<keyof typeof brokerFlagPaths, string | boolean>>): FlagSetting[] {
+  return Object.entries(brokerFlagPaths).flatMap(([flag, key]) => {
+    const value = values[flag as keyof typeof brokerFlagPaths];
+    return value === undefined ? [] : [{ flag: `--${flag}`, path: ['broker', key], value }];
+  });
+}
+
+async function runBroker(config: Readonly<Config>): Promise<number> {
   let broker;
   try {
     broker = await startStandaloneBroker({
-      port,
-      ...(values.host === undefined ? {} : { host: values.host }),
-      allowAnonymous: values['allow-anonymous'] === true,
-      ...(values['password-file'] === undefined ? {} : { passwordFile: values['password-file'] }),
-      ...(values.acl === undefined ? {} : { aclFile: values.acl }),
-      ...(values['data-dir'] === undefined ? {} : { persistenceDir: values['data-dir'] }),
+      ...config.broker,
+      limits: brokerLimits(config.broker),
       log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
     });
   } catch (e) {

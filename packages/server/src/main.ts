@@ -52,6 +52,11 @@ function explainListenError(e: unknown, config: Readonly<Config>): unknown {
   return new StartupError(`Port ${String(err.port)} on ${config.host} ${what}: stop the program that holds it, or choose another port with ${setting} (0 = any free port).`, { cause: e });
 }
 
+/** The storage adapters, by storage.driver (PostgreSQL is to come beside SQLite). */
+const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Config['storage']>, dataDir: string) => Store> = {
+  sqlite: (storage, dataDir) => createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: storage.sqliteSynchronous }),
+};
+
 /** The composition root: the only place that chooses adapters. */
 export async function startThingstead(config: Readonly<Config>, o: StartOptions = {}): Promise<Thingstead> {
   const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
@@ -60,7 +65,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
   if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess) logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
 
-  const store = createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: config.storage.sqliteSynchronous });
+  const store = storeAdapters[config.storage.driver](config.storage, dataDir);
   // Metrics read core's queue at scrape time only, so they can exist before core.
   let pendingPoints = (): number => 0;
   const metrics = new Metrics({ pendingPoints: () => pendingPoints() });
@@ -82,24 +87,12 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     tokens: jwtSigner(loadOrCreateSecret(dataDir, config.auth.jwtSecret)),
     auth: config.auth,
     telemetry: {
-      maxKeyLength: t.maxKeyLength,
-      maxValueBytes: t.maxValueBytes,
-      maxPointsPerMessage: t.maxPointsPerMessage,
-      maxFutureSkewMs: t.maxFutureSkewMs,
-      maxKeysPerDevice: t.maxKeysPerDevice,
-      maxKeysPerTenant: t.maxKeysPerTenant,
-      groupCommit: {
-        maxBatch: t.groupCommitMaxRows,
-        maxDelayMs: t.groupCommitMaxDelayMs,
-        maxPending: t.maxPendingPoints,
-        maxPendingPerKey: Math.min(t.maxPendingPointsPerDevice, t.maxPendingPoints),
-        // A backlog of several batches is committed one batch per event-loop turn, so I/O (health checks,
-        // other devices' packets, PUBACKs) is served between them.
-        defer: (fn) => {
-          setImmediate(fn);
-        },
+      ...config.telemetry,
+      // A backlog of several batches is committed one batch per event-loop turn, so I/O (health checks,
+      // other devices' packets, PUBACKs) is served between them.
+      defer: (fn) => {
+        setImmediate(fn);
       },
-      retention: { retentionDays: t.retentionDays, batchRows: t.retentionBatchRows },
     },
   });
 

@@ -74,7 +74,7 @@ describe('frame reader and bad input', () => {
   });
 
   test('[MQTT-3.2.2-15] v5: an oversize packet after CONNECT gets DISCONNECT 0x95', async () => {
-    const broker = new Broker({ limits: { maxPacketSize: 128 } });
+    const broker = new Broker({ limits: { maxPacketBytes: 128 } });
     const c = await connected(broker, 5, { clientId: 'big' });
     c.send({ cmd: 'publish', topic: 'a', payload: Buffer.alloc(200), qos: 0, retain: false, dup: false });
     assert.equal((await c.next('disconnect')).reasonCode, 0x95);
@@ -83,7 +83,7 @@ describe('frame reader and bad input', () => {
   });
 
   test('garbage bytes never crash the broker; it keeps serving other clients', async () => {
-    const broker = new Broker({ limits: { maxPacketSize: 4096 } });
+    const broker = new Broker({ limits: { maxPacketBytes: 4096 } });
     let seed = 42;
     const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
     for (let i = 0; i < 200; i++) {

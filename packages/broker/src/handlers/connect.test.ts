@@ -13,7 +13,7 @@ describe('CONNECT', () => {
     const ack = await v5.connect({ clientId: 'b' });
     assert.equal(ack.reasonCode, 0);
     assert.equal(ack.properties?.receiveMaximum, broker.limits.receiveMaximum);
-    assert.equal(ack.properties.maximumPacketSize, broker.limits.maxPacketSize);
+    assert.equal(ack.properties.maximumPacketSize, broker.limits.maxPacketBytes);
     assert.equal(ack.properties.topicAliasMaximum, broker.limits.topicAliasMaximum);
     const v3 = new TestClient(broker, 3);
     assert.equal((await v3.connect({ clientId: 'c' })).returnCode, 0, 'MQTT 3.1 (MQIsdp) accepted');

@@ -158,7 +158,7 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
 
   // Every session costs memory (and a queue of up to maxQueuedMessages): one principal inventing client ids
   // (or asking v5 for assigned ones with a session expiry) must not grow them without bound.
-  const perNamespace = limits.maxSessionsPerNamespace;
+  const perNamespace = limits.maxSessionsPerPrincipal;
   if (perNamespace > 0 && !broker.sessions.has(key) && broker.sessionCount(client.namespace) >= perNamespace) {
     refuse(client, ReasonCode.QuotaExceeded, `at most ${perNamespace} sessions per principal`);
     return;
@@ -216,7 +216,7 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   if (v5) {
     const p: ConnackProperties = {
       receiveMaximum: limits.receiveMaximum,
-      maximumPacketSize: limits.maxPacketSize,
+      maximumPacketSize: limits.maxPacketBytes,
       topicAliasMaximum: limits.topicAliasMaximum,
       retainAvailable: true,
       wildcardSubscriptionAvailable: true,

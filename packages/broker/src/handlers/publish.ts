@@ -112,7 +112,7 @@ export function handlePublish(broker: Broker, client: Client, packet: IPublishPa
       return;
     }
     // The client exceeded our Receive Maximum (v5 §3.3.4): DISCONNECT 0x93. 3.1.1 has no Receive Maximum: a
-    // client pipelining more only gets back-pressure (its socket is not read while maxPendingHookCalls wait).
+    // client pipelining more only gets back-pressure (its socket is not read while maxPendingMessagesPerClient wait).
     if (client.protocolVersion === 5 && client.pendingInbound + session.inboundQos2.size >= broker.limits.receiveMaximum) {
       client.terminate(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded');
       return;

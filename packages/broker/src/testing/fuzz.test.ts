@@ -22,7 +22,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 describe('fuzzing the broker (issue 6)', () => {
   test(`seeded mutation fuzzer, ${iterations} cases over in-memory duplex pairs: no uncaught exception, every connection closed by the broker, well-formed replies, state and heap back to the start`, async () => {
-    const broker = new Broker({ limits: { maxPacketSize: 64 * 1024, connectTimeoutMs: 2000 } });
+    const broker = new Broker({ limits: { maxPacketBytes: 64 * 1024, connectTimeoutMs: 2000 } });
     const open = () => {
       const [client, server] = duplexPair();
       broker.handle(server, { transport: 'tcp', remoteAddress: '127.0.0.1' });

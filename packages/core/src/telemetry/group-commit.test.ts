@@ -10,7 +10,7 @@ test('items within the delay share one commit; promises settle only after it', a
   const batches: number[][] = [];
   const gc = new GroupCommitter<number>(async (items) => {
     batches.push(items);
-  }, clock, { maxBatch: 100, maxDelayMs: 5, maxPending: 1000 });
+  }, clock, { groupCommitMaxRows: 100, groupCommitMaxDelayMs: 5, maxPendingPoints: 1000 });
   let settled = 0;
   const a = gc.submit('d', [1, 2]).then(() => settled++);
   const b = gc.submit('d', [3]).then(() => settled++);
@@ -30,7 +30,7 @@ test('a full batch commits at once; what arrives during a commit goes in the nex
   const gc = new GroupCommitter<number>((items) => {
     batches.push(items);
     return batches.length === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
-  }, clock, { maxBatch: 3, maxDelayMs: 1000, maxPending: 1000 });
+  }, clock, { groupCommitMaxRows: 3, groupCommitMaxDelayMs: 1000, maxPendingPoints: 1000 });
   const first = gc.submit('d', [1, 2, 3]);
   const second = gc.submit('d', [4]);
   await tick();
@@ -40,7 +40,7 @@ test('a full batch commits at once; what arrives during a commit goes in the nex
   await tick();
   clock.advance(0);
   await second;
-  assert.deepEqual(batches, [[1, 2, 3], [4]], 'the waiting item follows at once (a 0 ms yield), not after maxDelayMs');
+  assert.deepEqual(batches, [[1, 2, 3], [4]], 'the waiting item follows at once (a 0 ms yield), not after groupCommitMaxDelayMs');
 });
 
 test('a failed commit rejects every waiter of that batch; later batches proceed', async () => {
@@ -48,7 +48,7 @@ test('a failed commit rejects every waiter of that batch; later batches proceed'
   let fail = true;
   const gc = new GroupCommitter<number>(async () => {
     if (fail) throw new Error('disk full');
-  }, clock, { maxBatch: 2, maxDelayMs: 1, maxPending: 1000 });
+  }, clock, { groupCommitMaxRows: 2, groupCommitMaxDelayMs: 1, maxPendingPoints: 1000 });
   const results = await Promise.allSettled([gc.submit('d', [1]), gc.submit('d', [2])]);
   assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
   fail = false;
@@ -57,12 +57,12 @@ test('a failed commit rejects every waiter of that batch; later batches proceed'
   await ok;
 });
 
-test('over maxPending new items are refused with UNAVAILABLE; close commits what waits and refuses more', async () => {
+test('over maxPendingPoints new items are refused with UNAVAILABLE; close commits what waits and refuses more', async () => {
   const clock = new ManualClock();
   const committed: number[] = [];
   const gc = new GroupCommitter<number>(async (items) => {
     committed.push(...items);
-  }, clock, { maxBatch: 100, maxDelayMs: 1000, maxPending: 3 });
+  }, clock, { groupCommitMaxRows: 100, groupCommitMaxDelayMs: 1000, maxPendingPoints: 3 });
   const waiting = gc.submit('d', [1, 2]);
   await assert.rejects(gc.submit('d', [3, 4]), { code: 'THINGSTEAD_ERR_UNAVAILABLE' });
   await gc.close();
@@ -72,14 +72,14 @@ test('over maxPending new items are refused with UNAVAILABLE; close commits what
 });
 
 /** A committer whose commits wait for release(), recording each batch. */
-function gated(o: { maxBatch: number; maxPending?: number; maxPendingPerKey?: number }) {
+function gated(o: { groupCommitMaxRows: number; maxPendingPoints?: number; maxPendingPointsPerDevice?: number }) {
   const clock = new ManualClock();
   const batches: string[][] = [];
   const releases: (() => void)[] = [];
   const gc = new GroupCommitter<string>((items) => {
     batches.push(items);
     return new Promise<void>((r) => releases.push(r));
-  }, clock, { maxDelayMs: 5, maxPending: o.maxPending ?? 1_000_000, maxBatch: o.maxBatch, ...(o.maxPendingPerKey === undefined ? {} : { maxPendingPerKey: o.maxPendingPerKey }) });
+  }, clock, { groupCommitMaxDelayMs: 5, maxPendingPoints: o.maxPendingPoints ?? 1_000_000, groupCommitMaxRows: o.groupCommitMaxRows, ...(o.maxPendingPointsPerDevice === undefined ? {} : { maxPendingPointsPerDevice: o.maxPendingPointsPerDevice }) });
   /** Lets the running commit finish and the next one start (the 0 ms yield, or the delay timer). */
   const step = async () => {
     releases.shift()?.();
@@ -91,7 +91,7 @@ function gated(o: { maxBatch: number; maxPending?: number; maxPendingPerKey?: nu
 }
 
 test('a heavy submitter cannot starve a light one: the light item is in the first batch formed after it arrives', async () => {
-  const { gc, batches, step } = gated({ maxBatch: 10 });
+  const { gc, batches, step } = gated({ groupCommitMaxRows: 10 });
   const acks: string[] = [];
   // The heavy device pipelines 60 messages: the first 10 commit at once, 50 wait (5 batches' worth).
   for (let i = 0; i < 60; i++) void gc.submit('heavy', [`h${i}`]).then(() => acks.push(`h${i}`));
@@ -111,7 +111,7 @@ test('a heavy submitter cannot starve a light one: the light item is in the firs
 });
 
 test('round-robin keeps each device\'s own order, across batches and with submissions of several items', async () => {
-  const { gc, batches, step } = gated({ maxBatch: 7 });
+  const { gc, batches, step } = gated({ groupCommitMaxRows: 7 });
   const all: Promise<void>[] = [];
   // Three devices, interleaved, each with numbered items in its own order; b sends 3 at a time.
   for (let i = 0; i < 20; i++) {
@@ -129,11 +129,11 @@ test('round-robin keeps each device\'s own order, across batches and with submis
     assert.deepEqual(mine, mine.slice().sort((x, y) => x - y), `${key} in its own order`);
   }
   assert.equal(committed.length, 20 + 30 + 4, 'everything committed once');
-  for (const b of batches.slice(1)) assert.ok(b.length <= 7, 'no batch over maxBatch');
+  for (const b of batches.slice(1)) assert.ok(b.length <= 7, 'no batch over groupCommitMaxRows');
 });
 
-test('one device over maxPendingPerKey is refused with UNAVAILABLE and a retry time; other devices still get in', async () => {
-  const { gc, batches, step } = gated({ maxBatch: 100, maxPendingPerKey: 5 });
+test('one device over maxPendingPointsPerDevice is refused with UNAVAILABLE and a retry time; other devices still get in', async () => {
+  const { gc, batches, step } = gated({ groupCommitMaxRows: 100, maxPendingPointsPerDevice: 5 });
   const first = gc.submit('heavy', ['h1', 'h2', 'h3', 'h4']);
   await assert.rejects(gc.submit('heavy', ['h5', 'h6']), (e: { code: string; details: { retryAfterSec: number; limit: string } }) => {
     assert.equal(e.code, 'THINGSTEAD_ERR_UNAVAILABLE');
@@ -161,7 +161,7 @@ test('with a backlog, the next batch starts through defer (after the event loop 
   const deferred: (() => void)[] = [];
   const gc = new GroupCommitter<number>(async (items) => {
     batches.push(items);
-  }, clock, { maxBatch: 2, maxDelayMs: 1000, maxPending: 100, defer: (fn) => deferred.push(fn) });
+  }, clock, { groupCommitMaxRows: 2, groupCommitMaxDelayMs: 1000, maxPendingPoints: 100, defer: (fn) => deferred.push(fn) });
   const all = [1, 2, 3, 4, 5].map((n) => gc.submit('d', [n]));
   await tick();
   assert.deepEqual(batches, [[1, 2]]);

@@ -1,15 +1,25 @@
 import type { Clock, TimerHandle } from '../clock';
 import { ThingsteadError } from '../errors';
 
-export interface GroupCommitOptions {
+/**
+ * The group-commit settings, named as in the server's config section `telemetry` (an item is a telemetry
+ * value, a submitter a device), so one setting has one name from the schema down to here.
+ */
+export interface GroupCommitLimits {
   /** Flush as soon as this many items wait; a batch holds at most this many (one larger submission commits alone). */
-  maxBatch: number;
+  groupCommitMaxRows: number;
   /** Flush at the latest this long after the first item of a batch arrived. */
-  maxDelayMs: number;
+  groupCommitMaxDelayMs: number;
   /** Refuse new items (UNAVAILABLE) while this many wait, so a slow store cannot grow memory without bound. */
-  maxPending: number;
-  /** Refuse a submitter's new items while this many of its own wait (unless none do), so one cannot fill the queue. Default: maxPending. */
-  maxPendingPerKey?: number;
+  maxPendingPoints: number;
+  /**
+   * Refuse a submitter's new items while this many of its own wait (unless none do), so one cannot fill the
+   * queue. At most maxPendingPoints (a larger value counts as maxPendingPoints). Default: maxPendingPoints.
+   */
+  maxPendingPointsPerDevice?: number;
+}
+
+export interface GroupCommitOptions extends GroupCommitLimits {
   /**
    * Runs the next batch when more waits than one batch held. It must let the event loop serve I/O first (the
    * server passes setImmediate), so health checks and other connections are not held up behind a backlog.
@@ -66,7 +76,7 @@ const retryAfterSec = 1;
 
 /**
  * Group commit (DESIGN.md invariant 1): callers submit items and get a promise that settles when the
- * transaction holding them has committed. Items arriving within maxDelayMs, or while a commit is running,
+ * transaction holding them has committed. Items arriving within groupCommitMaxDelayMs, or while a commit is running,
  * share one transaction. One commit runs at a time, so batches commit in order.
  *
  * Fairness (DESIGN.md invariant 9): each submission names its submitter (the device). When more waits than one
@@ -83,7 +93,7 @@ export class GroupCommitter<T, R = void> {
   private deferred = false;
   private running: Promise<void> | undefined;
   private closed = false;
-  private readonly maxPendingPerKey: number;
+  private readonly maxPendingPerDevice: number;
   private readonly defer: (fn: () => void) => void;
 
   constructor(
@@ -92,7 +102,7 @@ export class GroupCommitter<T, R = void> {
     private readonly clock: Clock,
     private readonly o: GroupCommitOptions,
   ) {
-    this.maxPendingPerKey = o.maxPendingPerKey ?? o.maxPending;
+    this.maxPendingPerDevice = Math.min(o.maxPendingPointsPerDevice ?? o.maxPendingPoints, o.maxPendingPoints);
     this.defer = o.defer ?? ((fn) => { clock.setTimeout(fn, 0); });
   }
 
@@ -109,11 +119,11 @@ export class GroupCommitter<T, R = void> {
   submit(key: string, items: readonly T[]): Promise<R | undefined> {
     if (this.closed) return Promise.reject(new ThingsteadError('UNAVAILABLE', 'Ingest is shutting down.'));
     if (items.length === 0) return Promise.resolve(undefined);
-    if (this.waiting + items.length > this.o.maxPending) {
+    if (this.waiting + items.length > this.o.maxPendingPoints) {
       return Promise.reject(new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.', { details: { retryAfterSec, limit: 'telemetry.maxPendingPoints' } }));
     }
     let q = this.queues.get(key);
-    if (q !== undefined && q.rows > 0 && q.rows + items.length > this.maxPendingPerKey) {
+    if (q !== undefined && q.rows > 0 && q.rows + items.length > this.maxPendingPerDevice) {
       return Promise.reject(
         new ThingsteadError('UNAVAILABLE', `This device already has ${q.rows} values waiting to be stored; slow down and retry shortly.`, {
           details: { retryAfterSec, limit: 'telemetry.maxPendingPointsPerDevice' },
@@ -129,11 +139,11 @@ export class GroupCommitter<T, R = void> {
       q.entries.push({ key, items, resolve, reject });
       q.rows += items.length;
       this.waiting += items.length;
-      if (this.waiting >= this.o.maxBatch) this.kick();
+      if (this.waiting >= this.o.groupCommitMaxRows) this.kick();
       else this.timer ??= this.clock.setTimeout(() => {
         this.timer = undefined;
         this.kick();
-      }, this.o.maxDelayMs);
+      }, this.o.groupCommitMaxDelayMs);
     });
   }
 
@@ -146,7 +156,7 @@ export class GroupCommitter<T, R = void> {
     }
   }
 
-  /** Takes the next batch: one submission per submitter in turn, up to maxBatch items. */
+  /** Takes the next batch: one submission per submitter in turn, up to groupCommitMaxRows items. */
   private take(): { items: T[]; entries: Entry<T, R>[] } {
     const items: T[] = [];
     const entries: Entry<T, R>[] = [];
@@ -154,7 +164,7 @@ export class GroupCommitter<T, R = void> {
       const e = q.entries.peek();
       if (e === undefined) break;
       // A submission is never split; one that does not fit waits at the head of the turn for the next batch.
-      if (items.length > 0 && items.length + e.items.length > this.o.maxBatch) break;
+      if (items.length > 0 && items.length + e.items.length > this.o.groupCommitMaxRows) break;
       q.entries.shift();
       this.turn.shift();
       q.rows -= e.items.length;
@@ -163,7 +173,7 @@ export class GroupCommitter<T, R = void> {
       entries.push(e);
       if (q.entries.length > 0) this.turn.push(q);
       else this.queues.delete(q.key);
-      if (items.length >= this.o.maxBatch) break;
+      if (items.length >= this.o.groupCommitMaxRows) break;
     }
     return { items, entries };
   }

@@ -19,7 +19,7 @@ test('deletes in bounded steps until a pass is done, with the cutoff from the cl
       },
     },
   } as unknown as Store;
-  const job = new RetentionJob(store, clock, { retentionDays: 30, batchRows: 10 });
+  const job = new RetentionJob(store, clock, { retentionDays: 30, retentionBatchRows: 10 });
   const run = job.runOnce();
   // Between batches the job yields through the clock.
   for (let i = 0; i < 5; i++) {
@@ -28,7 +28,7 @@ test('deletes in bounded steps until a pass is done, with the cutoff from the cl
   }
   assert.deepEqual(await run, { deletedPoints: 25 });
   assert.deepEqual(calls, [[70 * 86_400_000, 10], [70 * 86_400_000, 10], [70 * 86_400_000, 10]]);
-  const off = new RetentionJob(store, clock, { retentionDays: 0, batchRows: 10 });
+  const off = new RetentionJob(store, clock, { retentionDays: 0, retentionBatchRows: 10 });
   assert.deepEqual(await off.runOnce(), { deletedPoints: 0 });
   assert.equal(calls.length, 3, 'retentionDays 0 keeps everything');
 });

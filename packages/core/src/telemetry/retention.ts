@@ -5,7 +5,7 @@ export interface RetentionOptions {
   /** Keep telemetry this many days; 0 keeps it forever. */
   retentionDays: number;
   /** Rows deleted (and series visited) per step, so a large backlog never holds the database for long. */
-  batchRows: number;
+  retentionBatchRows: number;
 }
 
 const dayMs = 86_400_000;
@@ -27,7 +27,7 @@ export class RetentionJob {
     if (this.o.retentionDays <= 0) return { deletedPoints };
     const cutoff = now - this.o.retentionDays * dayMs;
     while (!this.stopped) {
-      const step = await this.store.telemetry.deleteExpired(cutoff, this.o.batchRows);
+      const step = await this.store.telemetry.deleteExpired(cutoff, this.o.retentionBatchRows);
       deletedPoints += step.deleted;
       if (step.done) break;
       await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 0));

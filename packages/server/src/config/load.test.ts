@@ -60,3 +60,48 @@ test('a named config file that does not exist is an error; malformed YAML is rep
   writeFileSync(file, 'http: [\n');
   assert.throws(() => loadConfig({ env: {}, cwd: dir, file }), ConfigError);
 });
+
+test('the broker section: THINGSTEAD_BROKER_* variables over the file, command-line flags over both', () => {
+  const file = join(dir, 'broker.yaml');
+  writeFileSync(file, 'broker:\n  port: 1884\n  host: 127.0.0.1\n  maxConnections: 10\n');
+  const defaults = loadConfig({ env: {}, cwd: dir });
+  assert.equal(defaults.broker.port, 1883);
+  assert.equal(defaults.broker.allowAnonymous, false);
+  assert.equal(defaults.broker.host, undefined, 'unset: every address');
+  assert.equal(defaults.broker.dataDir, undefined, 'unset: in memory');
+  const fromEnv = loadConfig({ env: { THINGSTEAD_BROKER_PORT: '1885', THINGSTEAD_BROKER_ALLOW_ANONYMOUS: 'true', THINGSTEAD_BROKER_DATA_DIR: 'b' }, cwd: dir, file });
+  assert.equal(fromEnv.broker.port, 1885);
+  assert.equal(fromEnv.broker.host, '127.0.0.1');
+  assert.equal(fromEnv.broker.maxConnections, 10);
+  assert.equal(fromEnv.broker.allowAnonymous, true);
+  assert.equal(fromEnv.broker.dataDir, 'b');
+  const flagged = loadConfig({
+    env: { THINGSTEAD_BROKER_PORT: '1885' },
+    cwd: dir,
+    file,
+    flags: [
+      { flag: '--port', path: ['broker', 'port'], value: '0' },
+      { flag: '--allow-anonymous', path: ['broker', 'allowAnonymous'], value: true },
+    ],
+  });
+  assert.equal(flagged.broker.port, 0);
+  assert.equal(flagged.broker.allowAnonymous, true);
+  assert.equal(envName(['broker', 'passwordFile']), 'THINGSTEAD_BROKER_PASSWORD_FILE');
+});
+
+test('bad broker settings are all listed, each with the variable or flag it came from', () => {
+  try {
+    loadConfig({
+      env: { THINGSTEAD_BROKER_MAX_PACKET_BYTES: 'big', THINGSTEAD_BROKER_PASSWORD_FILE: 'missing-passwd' },
+      cwd: dir,
+      flags: [{ flag: '--port', path: ['broker', 'port'], value: '65536' }],
+    });
+    assert.fail('expected ConfigError');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    const text = e.problems.join('\n');
+    assert.match(text, /broker\.port \(--port\): .*got "65536"/);
+    assert.match(text, /broker\.maxPacketBytes \(THINGSTEAD_BROKER_MAX_PACKET_BYTES\): .*got "big"/);
+    assert.match(text, /broker\.passwordFile \(THINGSTEAD_BROKER_PASSWORD_FILE\): file missing-passwd does not exist/);
+  }
+});

@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { configSchema, settings, type Config } from './schema';
+import { configSchema, envName, settings, type Config } from './schema';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -15,13 +15,24 @@ export interface LoadOptions {
   cwd: string;
   /** --config from the command line; else THINGSTEAD_CONFIG; else ./thingstead.yaml if it exists. */
   file?: string | undefined;
+  /** Command-line flags that set a setting (`thingstead broker --port`); they win over the file and the environment. */
+  flags?: readonly FlagSetting[] | undefined;
+}
+
+/** One flag given on the command line: `--port 1884` is `{ flag: '--port', path: ['broker', 'port'], value: '1884' }`. */
+export interface FlagSetting {
+  flag: string;
+  path: readonly string[];
+  /** Text as typed (coerced to the setting's type like an environment variable), or true for a switch. */
+  value: string | boolean;
 }
 
 const reservedEnv = new Set(['THINGSTEAD_CONFIG']);
 
 /**
- * Loads the config once at start: defaults, then the YAML file, then THINGSTEAD_* variables. Collects every
- * problem before failing, so a user fixes them in one go. Returns a deeply frozen object.
+ * Loads the config once at start: defaults, then the YAML file, then THINGSTEAD_* variables, then command-line
+ * flags. Collects every problem before failing, so a user fixes them in one go; a problem names the variable or
+ * flag its value came from. Returns a deeply frozen object.
  */
 export function loadConfig(o: LoadOptions): Readonly<Config> {
   const problems: string[] = [];
@@ -41,7 +52,10 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
     problems.push(`config file ${file} does not exist`);
   }
 
-  const known = new Map(settings().map((s) => [s.env, s]));
+  const all = settings();
+  const known = new Map(all.map((s) => [s.env, s]));
+  /** Where a value given as text came from (a variable or a flag), and the text, for the problem list. */
+  const given = new Map<string, { from: string; text: string | boolean }>();
   for (const [name, value] of Object.entries(o.env)) {
     if (!name.startsWith('THINGSTEAD_') || reservedEnv.has(name) || value === undefined) continue;
     const s = known.get(name);
@@ -50,13 +64,22 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
       continue;
     }
     setPath(raw, s.path, coerce(value, s.schema.type));
+    given.set(s.path.join('.'), { from: name, text: value });
+  }
+  for (const f of o.flags ?? []) {
+    const s = all.find((x) => x.path.join('.') === f.path.join('.'));
+    if (!s) throw new Error(`flag ${f.flag} names no setting: ${f.path.join('.')}`);
+    setPath(raw, s.path, typeof f.value === 'string' ? coerce(f.value, s.schema.type) : f.value);
+    given.set(s.path.join('.'), { from: f.flag, text: f.value });
   }
 
   const withDefaults = Value.Default(configSchema, Value.Clone(raw));
   for (const e of Value.Errors(configSchema, withDefaults)) {
     const path = e.path.replace(/^\//, '').replaceAll('/', '.');
-    const s = settings().find((x) => x.path.join('.') === path);
-    problems.push(`${path || '(root)'}${s ? ` (${s.env})` : ''}: ${e.message}${e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`}`);
+    const s = all.find((x) => x.path.join('.') === path);
+    const g = given.get(path);
+    const got = g !== undefined ? `, got ${JSON.stringify(g.text)}` : e.value === undefined ? '' : `, got ${JSON.stringify(e.value)}`;
+    problems.push(`${path || '(root)'}${g ? ` (${g.from})` : s ? ` (${s.env})` : ''}: ${e.message}${got}`);
   }
   const tel = (withDefaults as Partial<Config>).telemetry;
   if (tel && tel.maxPointsPerMessage > tel.maxPendingPoints) {
@@ -68,6 +91,10 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
   }
   for (const f of [tls?.certFile, tls?.keyFile]) {
     if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`mqtts: file ${f} does not exist`);
+  }
+  const broker = (withDefaults as Partial<Config>).broker;
+  for (const [key, f] of [['passwordFile', broker?.passwordFile], ['aclFile', broker?.aclFile]] as const) {
+    if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`broker.${key} (${given.get(`broker.${key}`)?.from ?? envName(['broker', key])}): file ${f} does not exist`);
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return deepFreeze(withDefaults as Config);

@@ -1,9 +1,12 @@
+import { defaultLimits } from '@thingstead/broker';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /**
  * The one configuration schema (DESIGN.md invariant 5). Units are in the names. Every setting can be given in
  * thingstead.yaml (nested as below) or as an environment variable THINGSTEAD_<PATH> (dots and camelCase
  * become underscores: http.port -> THINGSTEAD_HTTP_PORT). docs/reference/config.md is generated from this.
+ * A component's options carry these names (see slices.ts), so a setting has one name from here to its use.
+ * `thingstead start` reads every section but `broker`; `thingstead broker` reads `broker` only.
  */
 const port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 const int = (def: number, min: number, max: number, description: string) => Type.Integer({ minimum: min, maximum: max, default: def, description });
@@ -123,6 +126,32 @@ export const configSchema = Type.Object(
         maxPendingPointsPerDevice: int(
           25_000, 1, 100_000_000,
           "One device's share of that queue (at most maxPendingPoints): more of its values waiting are refused like a full queue, while other devices still get in. A message larger than this is taken when nothing of the device waits.",
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    broker: Type.Object(
+      {
+        port: port(1883, 'MQTT over TCP; 0 picks a free port. Flag: --port.'),
+        host: Type.Optional(Type.String({ minLength: 1, description: 'Address to bind. Unset: every address (IPv4 and IPv6). Flag: --host.' })),
+        allowAnonymous: Type.Boolean({ default: false, description: 'Accept clients without a username (Mosquitto allow_anonymous). Flag: --allow-anonymous.' }),
+        passwordFile: Type.Optional(
+          Type.String({ minLength: 1, description: 'Mosquitto password file (mosquitto_passwd format). Unset: only anonymous clients can connect. Flag: --password-file.' }),
+        ),
+        aclFile: Type.Optional(
+          Type.String({ minLength: 1, description: 'Mosquitto ACL file (user, topic and pattern rules with %u and %c). Unset: every client may publish and subscribe anywhere. Flag: --acl.' }),
+        ),
+        dataDir: Type.Optional(
+          Type.String({ minLength: 1, description: 'Keep persistent sessions and retained messages in broker.db in this directory, across restarts. Unset: in memory. Flag: --data-dir.' }),
+        ),
+        maxPacketBytes: int(defaultLimits.maxPacketBytes, 1024, 256 * 1_048_576, 'Largest MQTT packet accepted; larger is refused (v5: 0x95) before it is buffered.'),
+        maxConnections: int(defaultLimits.maxConnections, 1, 1_000_000, 'Most simultaneous MQTT connections.'),
+        maxQueuedMessages: int(defaultLimits.maxQueuedMessages, 1, 1_000_000, 'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.'),
+        connectTimeoutMs: int(defaultLimits.connectTimeoutMs, 100, 600_000, 'Time a new connection has to send CONNECT.'),
+        maxKeepAliveSec: int(defaultLimits.maxKeepAliveSec, 0, 65_535, 'Longest keep-alive an MQTT 5 client may use (it is sent this as Server Keep Alive in CONNACK when it asks for more, or for none). 0: no cap.'),
+        maxSessionsPerPrincipal: int(
+          defaultLimits.maxSessionsPerPrincipal, 0, 1_000_000,
+          'MQTT sessions (connected or stored) one user of the password file may hold, one per client id (anonymous clients count as one user); one more is refused (v5 CONNACK 0x97, 3.1.1 return code 3). 0: no limit.',
         ),
       },
       { additionalProperties: false, default: {} },

@@ -19,7 +19,13 @@ Thingstead reads its settings once at start, in this order (later wins):
 
 1. the defaults below;
 2. a YAML file: \`--config <file>\`, else \`THINGSTEAD_CONFIG\`, else \`./thingstead.yaml\` if it exists;
-3. environment variables \`THINGSTEAD_*\`.
+3. environment variables \`THINGSTEAD_*\`;
+4. for \`thingstead broker\`, its flags: \`--port\`, \`--host\`, \`--allow-anonymous\`, \`--password-file\`, \`--acl\` and
+   \`--data-dir\` set \`broker.port\`, \`broker.host\`, \`broker.allowAnonymous\`, \`broker.passwordFile\`, \`broker.aclFile\`
+   and \`broker.dataDir\`.
+
+\`thingstead start\` reads every section but \`broker\`; \`thingstead broker\` (the MQTT broker alone, see
+[mqtt.md](mqtt.md#standalone-broker)) reads only \`broker\`, whose limits default to the broker library's.
 
 Every setting has an environment variable: the path in upper snake case (\`http.port\` → \`THINGSTEAD_HTTP_PORT\`).
 In the file, settings nest by path:
@@ -32,9 +38,9 @@ telemetry:
   retentionDays: 90
 \`\`\`
 
-Invalid settings stop the start with exit code 2 and a list of every problem. An unknown \`THINGSTEAD_*\`
-variable or file key is a problem too (it is usually a typo). The loaded config is frozen; nothing below
-\`main.ts\` reads the environment.
+Invalid settings stop the start with exit code 2 and a list of every problem, each naming the variable or flag
+its value came from. An unknown \`THINGSTEAD_*\` variable or file key is a problem too (it is usually a typo).
+The loaded config is frozen; only \`cli.ts\` reads the environment.
 
 | setting | environment variable | type | default | meaning |
 |---|---|---|---|---|

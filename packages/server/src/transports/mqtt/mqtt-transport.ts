@@ -3,6 +3,7 @@ import { isThingsteadError, type Core, type EventBus } from '@thingstead/core';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema';
+import { brokerLimits } from '../../config/slices';
 import type { Metrics } from '../../metrics';
 import { telemetryForwarder } from './forwarder';
 import { platformHooks } from './hooks';
@@ -47,15 +48,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   const { core, logger, config } = o;
   const broker = new Broker({
     persistence: o.persistence,
-    limits: {
-      maxPacketSize: config.maxPacketBytes,
-      maxConnections: config.maxConnections,
-      maxQueuedMessages: config.maxQueuedMessages,
-      connectTimeoutMs: config.connectTimeoutMs,
-      maxPendingHookCalls: config.maxPendingMessagesPerClient,
-      maxKeepAliveSec: config.maxKeepAliveSec,
-      maxSessionsPerNamespace: config.maxSessionsPerPrincipal,
-    },
+    limits: brokerLimits(config),
     hooks: platformHooks(core),
   });
 

@@ -1,6 +1,5 @@
-import { ApiKey, ApiKeyBody, ApiKeyCreated, CreateUserBody, IdParams, Page, PageQuery, PatchUserBody, Tenant, TenantBody, User } from '@thingstead/contract';
+import { ApiKeyBody, ApiKeyCreated, ApiKeyList, CreateUserBody, IdParams, Page, PageQuery, PatchTenantBody, PatchUserBody, Tenant, TenantBody, User } from '@thingstead/contract';
 import type { Core } from '@thingstead/core';
-import { Type } from '@sinclair/typebox';
 import { principalOf } from '../auth';
 import { bearer, replies, type App } from '../typed';
 
@@ -15,7 +14,7 @@ export function accountRoutes(app: App, core: Core): void {
   app.get('/api/tenants/:id', { schema: { tags, summary: 'Get a tenant', security: bearer, params: IdParams, response: replies(Tenant) } }, async (req) =>
     core.tenants.get(principalOf(req), req.params.id),
   );
-  app.patch('/api/tenants/:id', { schema: { tags, summary: 'Rename a tenant (system admin)', security: bearer, params: IdParams, body: Type.Partial(TenantBody), response: replies(Tenant) } }, async (req) =>
+  app.patch('/api/tenants/:id', { schema: { tags, summary: 'Rename a tenant (system admin)', security: bearer, params: IdParams, body: PatchTenantBody, response: replies(Tenant) } }, async (req) =>
     core.tenants.update(principalOf(req), req.params.id, req.body),
   );
   app.delete('/api/tenants/:id', { schema: { tags, summary: 'Delete a tenant and everything it owns (system admin)', security: bearer, params: IdParams, response: replies(null, 204) } }, async (req, reply) => {
@@ -42,7 +41,7 @@ export function accountRoutes(app: App, core: Core): void {
   });
 
   const ktags = ['api-keys'];
-  app.get('/api/api-keys', { schema: { tags: ktags, summary: 'List API keys (own; tenant admins: the whole tenant)', security: bearer, response: replies(Type.Object({ items: Type.Array(ApiKey) })) } }, async (req) => ({
+  app.get('/api/api-keys', { schema: { tags: ktags, summary: 'List API keys (own; tenant admins: the whole tenant)', security: bearer, response: replies(ApiKeyList) } }, async (req) => ({
     items: await core.apiKeys.list(principalOf(req)),
   }));
   app.post('/api/api-keys', { schema: { tags: ktags, summary: 'Create an API key; the key is shown only in this response', security: bearer, body: ApiKeyBody, response: replies(ApiKeyCreated, 201) } }, async (req, reply) =>

@@ -1,6 +1,5 @@
-import { LoginBody, RefreshBody, Session, User } from '@thingstead/contract';
+import { LoginBody, Me, RefreshBody, Session } from '@thingstead/contract';
 import type { Core } from '@thingstead/core';
-import { Type } from '@sinclair/typebox';
 import { principalOf } from '../auth';
 import { bearer, replies, type App } from '../typed';
 
@@ -18,7 +17,7 @@ export function publicAuthRoutes(app: App, core: Core): void {
 }
 
 export function authRoutes(app: App, core: Core): void {
-  app.get('/api/auth/me', { schema: { tags: ['auth'], summary: 'The calling user', security: bearer, response: replies(Type.Object({ user: User, via: Type.String() })) } }, async (req) => {
+  app.get('/api/auth/me', { schema: { tags: ['auth'], summary: 'The calling user', security: bearer, response: replies(Me) } }, async (req) => {
     const p = principalOf(req);
     return { user: await core.users.get(p, p.userId), via: p.via };
   });

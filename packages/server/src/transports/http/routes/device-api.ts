@@ -1,5 +1,5 @@
+import { DeviceTelemetryBody, DeviceTokenParams, TelemetryAccepted } from '@thingstead/contract';
 import { ThingsteadError, type Core } from '@thingstead/core';
-import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../../../metrics';
 import { toThingsteadError } from '../errors';
 import { replies, type App } from '../typed';
@@ -12,7 +12,6 @@ export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; max
   // Requests whose handler ran: core counted their outcome; the others (a body fastify refused) are counted here.
   const reachedCore = new WeakSet<object>();
   const tags = ['device-api'];
-  const params = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) });
   app.post(
     '/api/v1/:token/telemetry',
     {
@@ -20,9 +19,9 @@ export function deviceApiRoutes(app: App, core: Core, o: { metrics: Metrics; max
       schema: {
         tags,
         summary: 'Post telemetry as a device: {"k":v}, {"ts":ms,"values":{..}} or an array of either',
-        params,
-        body: Type.Unknown(),
-        response: replies(Type.Object({ points: Type.Integer() })),
+        params: DeviceTokenParams,
+        body: DeviceTelemetryBody,
+        response: replies(TelemetryAccepted),
       },
       errorHandler: (err, req) => {
         const e = toThingsteadError(err);

@@ -1,9 +1,8 @@
 import {
-  Connectivity, CreateDeviceBody, CreateProfileBody, Device, DeviceCredentials, DeviceListQuery, DeviceProfile, IdParams, KeysResult, LatestResult, Page, PageQuery,
+  Connectivity, CreateDeviceBody, CreateProfileBody, Device, DeviceCredentials, DeviceListQuery, DeviceProfile, IdParams, KeysResult, LatestQuery, LatestResult, Page, PageQuery,
   PatchDeviceBody, PatchProfileBody, RotateCredentialsBody, TelemetryQuery, TelemetryResult,
 } from '@thingstead/contract';
 import type { Core } from '@thingstead/core';
-import { Type } from '@sinclair/typebox';
 import { principalOf } from '../auth';
 import { bearer, replies, type App } from '../typed';
 
@@ -81,7 +80,7 @@ export function deviceRoutes(app: App, core: Core): void {
   });
   app.get(
     '/api/devices/:id/telemetry/latest',
-    { schema: { tags: ttags, summary: 'Latest value of each key', security: bearer, params: IdParams, querystring: Type.Object({ keys: Type.Optional(Type.String({ maxLength: 8192 })) }), response: replies(LatestResult) } },
+    { schema: { tags: ttags, summary: 'Latest value of each key', security: bearer, params: IdParams, querystring: LatestQuery, response: replies(LatestResult) } },
     async (req) => ({ data: await core.telemetry.latest(principalOf(req), req.params.id, splitKeys(req.query.keys)) }),
   );
   app.get('/api/devices/:id/telemetry/keys', { schema: { tags: ttags, summary: 'Telemetry keys the device has sent', security: bearer, params: IdParams, response: replies(KeysResult) } }, async (req) => ({
