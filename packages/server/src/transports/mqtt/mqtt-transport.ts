@@ -11,6 +11,7 @@ import type { Metrics } from '../../metrics';
 import { shutdownRetryAfterSec } from '../../shutdown';
 import { TelemetryForwarder } from './forwarder';
 import { namespaceOf, userOf, watchRevocations, type MqttUser } from './identity';
+import { mqttReasonFor } from './reason-codes';
 import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
 
 export type { MqttUser } from './identity';
@@ -121,8 +122,8 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
           // 3.1.1 has no negative PUBACK: rejecting closes the connection without an ack, so the device sees
           // the refusal and nothing unstored is acknowledged.
           if (client.protocolVersion !== 5) throw e;
-          if (isThingsteadError(e) && e.kind === 'TELEMETRY_INVALID') return { reasonCode: ReasonCode.PayloadFormatInvalid, reasonString: e.message };
-          if (isThingsteadError(e) && (e.kind === 'UNAVAILABLE' || e.kind === 'TELEMETRY_KEY_LIMIT')) return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
+          const refusal = mqttReasonFor(e);
+          if (refusal) return refusal;
           throw e;
         }
       },
@@ -147,7 +148,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   });
   broker.on('hookError', (err, client) => {
     // Refusals (bad payloads, a full queue under overload) are the client's or the load's, not faults: debug only.
-    if (isThingsteadError(err) && (err.status < 500 || err.kind === 'UNAVAILABLE')) logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
+    if (isThingsteadError(err) && err.kind !== 'INTERNAL') logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
     else logger.error({ err, clientId: client.id }, 'MQTT hook failed');
   });
   broker.on('clientError', (err, client) => {
