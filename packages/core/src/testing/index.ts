@@ -4,3 +4,4 @@
  */
 export { createMemoryStore } from './memory-store';
 export { rejectsWith, storeContract, type StoreContractOptions, type StoreFactory } from './store-contract';
+export { createTestCore, principal, RecordingBus, testAdmin, testSigner, type TestCore } from './test-core';
