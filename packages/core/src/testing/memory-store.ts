@@ -3,7 +3,7 @@ import type { ConnectivityRecord } from '../devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from '../devices/model';
 import { ThingsteadError, type ErrorName } from '../errors';
 import type { Page, PageQuery, Store } from '../store';
-import type { TelemetryPoint, TelemetryStore, TimedValue } from '../telemetry/model';
+import { createMemoryTelemetry } from './memory-telemetry';
 
 /**
  * An in-memory Store for tests of core: the same behaviour as the SQLite adapter (it passes the same contract
@@ -19,17 +19,13 @@ export function createMemoryStore(): Store {
   const devices = new Map<string, Device>();
   const credentials = new Map<string, DeviceCredentials>();
   const connectivity = new Map<string, ConnectivityRecord>();
-  /** device id -> key -> ts -> value; latest is kept per series like SQLite's `latest` table. */
-  const series = new Map<string, Map<string, Map<number, TimedValue>>>();
-  const latest = new Map<string, Map<string, TimedValue>>();
-  /** The series (device id, NUL, key) where the next retention step starts; undefined: a new pass. */
-  let retentionCursor: string | undefined;
   let closed = false;
 
   const copy = <T>(v: T): T => structuredClone(v);
   const live = () => {
     if (closed) throw new Error('The memory store is closed.');
   };
+  const telemetry = createMemoryTelemetry({ deviceExists: (id) => devices.has(id), tenantOf: (id) => devices.get(id)?.tenantId, live });
   const taken = (kind: ErrorName) => new ThingsteadError(kind);
   /** Throws the conflict of the first value another row of `rows` already holds (rows other than `id`). */
   const unique = <T extends { id: string }>(rows: Map<string, T>, id: string, kind: ErrorName, same: (other: T) => boolean) => {
@@ -56,8 +52,7 @@ export function createMemoryStore(): Store {
     devices.delete(id);
     credentials.delete(id);
     connectivity.delete(id);
-    series.delete(id);
-    latest.delete(id);
+    telemetry.forget(id);
   };
   const deleteUser = (id: string) => {
     users.delete(id);
@@ -78,126 +73,6 @@ export function createMemoryStore(): Store {
       if (c.type === 'access-token' && other.type === 'access-token' && other.accessToken === c.accessToken) throw taken('ACCESS_TOKEN_TAKEN');
       if (c.type === 'mqtt-basic' && c.username !== null && other.type === 'mqtt-basic' && other.username === c.username) throw taken('MQTT_USERNAME_TAKEN');
     }
-  };
-
-  const telemetry: TelemetryStore = {
-    append: async (points: readonly TelemetryPoint[]) => {
-      live();
-      const unknownDevices = new Set<string>();
-      for (const p of points) {
-        if (!devices.has(p.deviceId)) {
-          unknownDevices.add(p.deviceId);
-          continue;
-        }
-        const byKey = series.get(p.deviceId) ?? new Map<string, Map<number, TimedValue>>();
-        series.set(p.deviceId, byKey);
-        const points = byKey.get(p.key) ?? new Map<number, TimedValue>();
-        byKey.set(p.key, points);
-        const v = { ts: p.ts, value: copy(p.value) };
-        points.set(p.ts, v);
-        const newest = latest.get(p.deviceId) ?? new Map<string, TimedValue>();
-        latest.set(p.deviceId, newest);
-        const seen = newest.get(p.key);
-        if (seen === undefined || p.ts >= seen.ts) newest.set(p.key, v);
-      }
-      return { unknownDevices };
-    },
-    query: async (q) => {
-      live();
-      const out: Record<string, TimedValue[]> = {};
-      const byKey = series.get(q.deviceId);
-      for (const k of q.keys) {
-        const points = byKey?.get(k);
-        if (points === undefined) continue;
-        const inRange = [...points.values()].filter((p) => p.ts >= q.from && p.ts < q.to).sort((a, b) => (q.order === 'asc' ? a.ts - b.ts : b.ts - a.ts));
-        out[k] = inRange.slice(0, q.limit).map(copy);
-      }
-      return out;
-    },
-    aggregate: async (q) => {
-      live();
-      const out: Record<string, TimedValue[]> = {};
-      const byKey = series.get(q.deviceId);
-      for (const k of q.keys) {
-        const points = byKey?.get(k);
-        if (points === undefined) continue;
-        const buckets = new Map<number, number[]>();
-        let counts = new Map<number, number>();
-        for (const p of points.values()) {
-          if (p.ts < q.from || p.ts >= q.to) continue;
-          const b = Math.floor((p.ts - q.from) / q.intervalMs);
-          counts.set(b, (counts.get(b) ?? 0) + 1);
-          if (typeof p.value === 'number') buckets.set(b, [...(buckets.get(b) ?? []), p.value]);
-        }
-        if (q.agg !== 'count') counts = new Map([...buckets.keys()].map((b) => [b, 0]));
-        const reduce = (b: number): number => {
-          const xs = buckets.get(b) ?? [];
-          const sum = xs.reduce((s, x) => s + x, 0);
-          switch (q.agg) {
-            case 'min': return Math.min(...xs);
-            case 'max': return Math.max(...xs);
-            case 'avg': return sum / xs.length;
-            case 'sum': return sum;
-            case 'count': return counts.get(b) ?? 0;
-          }
-        };
-        out[k] = [...counts.keys()].sort((a, b) => a - b).slice(0, q.limit).map((b) => ({ ts: q.from + b * q.intervalMs, value: reduce(b) }));
-      }
-      return out;
-    },
-    latest: async (deviceId, keys) => {
-      live();
-      const out: Record<string, TimedValue> = {};
-      const wanted = keys && new Set(keys);
-      for (const [k, v] of [...(latest.get(deviceId) ?? [])].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        if (!wanted || wanted.has(k)) out[k] = copy(v);
-      }
-      return out;
-    },
-    keys: async (deviceId) => {
-      live();
-      return [...(latest.get(deviceId)?.keys() ?? [])].sort();
-    },
-    tenantKeys: async (tenantId) => {
-      live();
-      const keys = new Set<string>();
-      for (const [deviceId, newest] of latest) if (devices.get(deviceId)?.tenantId === tenantId) for (const k of newest.keys()) keys.add(k);
-      return [...keys];
-    },
-    deleteExpired: async (before, rawBudget) => {
-      live();
-      const budget = Math.max(1, rawBudget);
-      // The series in (device, key) order; the cursor names the next one to visit, as in the SQLite adapter,
-      // so series added or deleted between steps do not shift it (a series is revisited when the budget ran
-      // out inside it).
-      const name = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;
-      const all = [...series].flatMap(([deviceId, byKey]) => [...byKey.keys()].map((k) => ({ deviceId, key: k, name: name(deviceId, k) }))).sort((a, b) => (a.name < b.name ? -1 : 1));
-      let deleted = 0;
-      let visited = 0;
-      let i = retentionCursor === undefined ? 0 : all.findIndex((s) => s.name >= (retentionCursor ?? ''));
-      while (visited < budget) {
-        const s = i < 0 ? undefined : all[i];
-        if (s === undefined) {
-          retentionCursor = undefined;
-          return { deleted, done: true };
-        }
-        visited++;
-        const points = series.get(s.deviceId)?.get(s.key);
-        const expired = [...(points?.keys() ?? [])].filter((ts) => ts < before).sort((a, b) => a - b).slice(0, budget - deleted);
-        for (const ts of expired) points?.delete(ts);
-        deleted += expired.length;
-        retentionCursor = s.name;
-        if (deleted >= budget) return { deleted, done: false };
-        i++;
-        retentionCursor = all[i]?.name ?? `${s.name}\u0000`;
-      }
-      return { deleted, done: false };
-    },
-    deleteDevice: async (deviceId) => {
-      live();
-      series.delete(deviceId);
-      latest.delete(deviceId);
-    },
   };
 
   return {
