@@ -60,6 +60,12 @@ for (const pkg of Object.keys(allowed)) {
       if (pkg === 'core' && !file.endsWith('.test.ts') && coreForbidden.some((re) => re.test(spec))) {
         problems.push(`${where}: imports ${spec}; core imports no I/O library (define a port, implement it in server)`);
       }
+      // core/src/testing (memory store, contract suite) is for tests and is exported only as @thingstead/core/testing,
+      // so production code never loads node:test; only tests and that folder may use the test runner.
+      const testCode = file.endsWith('.test.ts') || file.startsWith(join(dir, 'testing') + '/');
+      if (pkg === 'core' && !testCode && (/^node:(test|assert)(\/|$)/.test(spec) || (spec.startsWith('.') && join(file, '..', spec).startsWith(join(dir, 'testing'))))) {
+        problems.push(`${where}: imports ${spec}; only core's tests and src/testing may use test helpers (export them through @thingstead/core/testing)`);
+      }
     }
   }
 }

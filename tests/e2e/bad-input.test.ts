@@ -76,7 +76,8 @@ describe('bad input over HTTP', () => {
     await h.call('POST', '/api/devices', { token, body: { name: 'dup' } });
     const again = await h.call('POST', '/api/devices', { token, body: { name: 'dup' } });
     assert.equal(again.status, 409);
-    assert.equal(again.body.code, 'THINGSTEAD_ERR_CONFLICT');
+    // Was the generic THINGSTEAD_ERR_CONFLICT; a taken device name has its own code (and hint) now, same status.
+    assert.equal(again.body.code, 'THINGSTEAD_ERR_DEVICE_NAME_TAKEN');
     const p = await h.call('POST', '/api/device-profiles', { token, body: { name: 'used' } });
     await h.call('POST', '/api/devices', { token, body: { name: 'user-of-profile', profileId: p.body.id } });
     assert.equal((await h.call('DELETE', `/api/device-profiles/${p.body.id}`, { token })).status, 409);

@@ -16,7 +16,7 @@ export {
 export type * from './persistence/persistence';
 export { MemoryPersistence } from './persistence/memory/memory-persistence';
 export { SqlitePersistence, type SqlitePersistenceOptions } from './persistence/sqlite/sqlite-persistence';
-export { BrokerError, ConnackReturnCode, ReasonCode, toV3ConnackCode, type BrokerErrorCode } from './reason-codes';
+export { BrokerError, brokerErrorHints, ConnackReturnCode, ReasonCode, toV3ConnackCode, type BrokerErrorCode } from './reason-codes';
 export { topicMatches } from './topic';
 export { handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type Listener, type ListenOptions, type TlsListenOptions } from './listeners';
 export { filterCovers, parseAcl, type Acl } from './acl';

@@ -94,7 +94,8 @@ export type BrokerErrorCode =
   | 'THINGSTEAD_ERR_BROKER_ACL_SYNTAX'
   | 'THINGSTEAD_ERR_BROKER_PASSWORD_FILE';
 
-const hints: Record<BrokerErrorCode, string> = {
+/** The hint of each broker error code (also rendered into docs/reference/errors.md). */
+export const brokerErrorHints: Record<BrokerErrorCode, string> = {
   THINGSTEAD_ERR_BROKER_MALFORMED_PACKET: 'The client sent bytes that are not a valid MQTT packet; check the client library.',
   THINGSTEAD_ERR_BROKER_PROTOCOL_ERROR: 'The client broke an MQTT rule (see the reason code); check the client library.',
   THINGSTEAD_ERR_BROKER_PACKET_TOO_LARGE: 'Raise limits.maxPacketBytes or send smaller messages.',
@@ -118,6 +119,6 @@ export class BrokerError extends Error {
     this.name = 'BrokerError';
     this.code = code;
     this.reasonCode = options.reasonCode ?? ReasonCode.UnspecifiedError;
-    this.hint = hints[code];
+    this.hint = brokerErrorHints[code];
   }
 }

@@ -86,10 +86,17 @@ export interface DeviceRepo {
   findByMqttClientId(clientId: string): Promise<{ device: Device; credentials: DeviceCredentials } | undefined>;
   /** Sets the given connectivity fields, leaving the others as they are. */
   setConnectivity(deviceId: string, patch: Partial<ConnectivityRecord>): Promise<void>;
+  /** Sets lastActivityAt of every device in the batch (device id -> time) in one transaction; unknown devices are skipped. */
+  setActivity(batch: ReadonlyMap<string, number>): Promise<void>;
   getConnectivity(deviceId: string): Promise<ConnectivityRecord | undefined>;
 }
 
-/** Everything core needs from storage. Adapters (sqlite, postgres) live in server and pass one contract suite. */
+/**
+ * Everything core needs from storage. Adapters (sqlite, postgres) live in server and pass one contract suite
+ * (`@thingstead/core/testing`). A write that breaks a uniqueness rule rejects with the specific ThingsteadError,
+ * whoever checked first: TENANT_NAME_TAKEN, EMAIL_TAKEN, PROFILE_NAME_TAKEN (per tenant), DEVICE_NAME_TAKEN
+ * (per tenant), ACCESS_TOKEN_TAKEN, MQTT_USERNAME_TAKEN; CONFLICT for any other unique value (ids).
+ */
 export interface Store {
   tenants: TenantRepo;
   users: UserRepo;

@@ -3,6 +3,7 @@ import { before, test } from 'node:test';
 import { ManualClock } from '../clock';
 import { ThingsteadError } from '../errors';
 import type { Store } from '../store';
+import { createTestCore } from '../testing/test-core';
 import { AuthService } from './auth-service';
 import type { User } from './model';
 import { hashPassword } from './password';
@@ -69,4 +70,52 @@ test('per source: twenty failures from one address over many accounts lock the a
   assert.equal(await outcome(auth.login('spray-19@example.com', 'x-password', '10.9.9.9')), 'INVALID_CREDENTIALS');
   assert.equal(await outcome(auth.login(email, password, '10.9.9.9')), 'TOO_MANY_ATTEMPTS');
   assert.equal(await outcome(auth.login(email, password, '10.0.0.2')), 'ok', 'other addresses are not affected');
+});
+
+test('refresh rotates: a refresh token is good once; reusing a rotated one ends every session of that login only', async () => {
+  const { core, admin } = await createTestCore();
+  const pw = 'admin password 1';
+  const first = await core.auth.login(admin.email, pw, '10.0.0.1');
+  const other = await core.auth.login(admin.email, pw, '10.0.0.2');
+  const second = await core.auth.refresh(first.refreshToken);
+  assert.notEqual(second.refreshToken, first.refreshToken);
+  assert.deepEqual(await core.auth.authenticate(second.token), { userId: admin.id, tenantId: admin.tenantId, role: 'admin', via: 'jwt' });
+  assert.equal(await outcome(core.auth.refresh(first.refreshToken)), 'TOKEN_INVALID', 'reuse of a rotated token');
+  assert.equal(await outcome(core.auth.refresh(second.refreshToken)), 'TOKEN_INVALID', 'its family is revoked with it');
+  assert.equal(await outcome(core.auth.refresh(other.refreshToken)), 'ok', 'another login is untouched');
+});
+
+test('tokens expire on the clock: access tokens after accessTokenTtlSec, refresh tokens after refreshTokenTtlSec', async () => {
+  const { core, clock, admin } = await createTestCore();
+  const s = await core.auth.login(admin.email, 'admin password 1', '10.0.0.1');
+  assert.equal(s.expiresInSec, 900);
+  clock.advance(900_000);
+  assert.equal(await outcome(core.auth.authenticate(s.token)), 'TOKEN_INVALID');
+  const s2 = await core.auth.refresh(s.refreshToken);
+  clock.advance(3_600_000);
+  assert.equal(await outcome(core.auth.refresh(s2.refreshToken)), 'TOKEN_INVALID');
+});
+
+test('logout revokes the refresh token; a malformed or forged one changes nothing', async () => {
+  const { core, admin } = await createTestCore();
+  const s = await core.auth.login(admin.email, 'admin password 1', '10.0.0.1');
+  const [id] = s.refreshToken.split('.');
+  await core.auth.logout(`${id ?? ''}.forged-secret`);
+  await core.auth.logout('garbage');
+  const s2 = await core.auth.refresh(s.refreshToken);
+  await core.auth.logout(s2.refreshToken);
+  assert.equal(await outcome(core.auth.refresh(s2.refreshToken)), 'TOKEN_INVALID');
+});
+
+test('a token of a deleted user is TOKEN_INVALID; of a disabled user ACCOUNT_DISABLED; an unknown email is INVALID_CREDENTIALS', async () => {
+  const { core, asAdmin } = await createTestCore();
+  const u = await core.users.create(asAdmin, { email: 'v@example.com', password: 'viewer password', role: 'viewer' });
+  const w = await core.users.create(asAdmin, { email: 'w@example.com', password: 'viewer password', role: 'viewer' });
+  const sv = await core.auth.login('v@example.com', 'viewer password', '10.0.0.1');
+  const sw = await core.auth.login('W@Example.com ', 'viewer password', '10.0.0.1');
+  await core.users.delete(asAdmin, u.id);
+  assert.equal(await outcome(core.auth.authenticate(sv.token)), 'TOKEN_INVALID');
+  await core.users.update(asAdmin, w.id, { disabled: true });
+  assert.equal(await outcome(core.auth.authenticate(sw.token)), 'ACCOUNT_DISABLED');
+  assert.equal(await outcome(core.auth.login('nobody@example.com', 'viewer password', '10.0.0.1')), 'INVALID_CREDENTIALS');
 });

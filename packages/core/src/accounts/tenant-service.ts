@@ -25,7 +25,7 @@ export class TenantService {
   /** Also used by the first-start bootstrap, before any principal exists. */
   async createUnchecked(rawName: string): Promise<Tenant> {
     const name = cleanName(rawName);
-    if (await this.store.tenants.findByName(name)) fail('CONFLICT', `A tenant named "${name}" already exists.`);
+    if (await this.store.tenants.findByName(name)) fail('TENANT_NAME_TAKEN', `A tenant named "${name}" already exists.`);
     const now = this.clock.now();
     const tenant: Tenant = { id: newId(), name, createdAt: now };
     await this.store.tenants.insert(tenant);
@@ -61,7 +61,7 @@ export class TenantService {
     if (patch.name !== undefined) {
       const name = cleanName(patch.name);
       const other = await this.store.tenants.findByName(name);
-      if (other && other.id !== id) fail('CONFLICT', `A tenant named "${name}" already exists.`);
+      if (other && other.id !== id) fail('TENANT_NAME_TAKEN', `A tenant named "${name}" already exists.`);
       await this.store.tenants.update(id, { name });
       return { ...t, name };
     }
@@ -72,7 +72,7 @@ export class TenantService {
     requireAdmin(p);
     await this.get(p, id);
     if (id === p.tenantId || (await this.store.users.count({ role: 'admin', tenantId: id })) > 0) {
-      fail('IN_USE', 'This tenant is the home of a system administrator and cannot be deleted.');
+      fail('TENANT_HAS_ADMIN', 'This tenant is the home of a system administrator and cannot be deleted.');
     }
     await this.store.tenants.delete(id);
     await this.bus.publish('tenant.deleted', { tenantId: id });

@@ -41,7 +41,7 @@ export class UserService {
   /** Also used by the first-start bootstrap. */
   async createUnchecked(input: CreateUserInput & { tenantId: string }): Promise<User> {
     const email = cleanEmail(input.email);
-    if (await this.store.users.findByEmail(email)) fail('CONFLICT', `A user with email ${email} already exists.`);
+    if (await this.store.users.findByEmail(email)) fail('EMAIL_TAKEN', `A user with email ${email} already exists.`);
     const user: User = {
       id: newId(),
       tenantId: input.tenantId,
@@ -75,7 +75,7 @@ export class UserService {
     if (input.email !== undefined) {
       const email = cleanEmail(input.email);
       const other = await this.store.users.findByEmail(email);
-      if (other && other.id !== id) fail('CONFLICT', `A user with email ${email} already exists.`);
+      if (other && other.id !== id) fail('EMAIL_TAKEN', `A user with email ${email} already exists.`);
       patch.email = email;
     }
     if (input.role !== undefined && input.role !== target.role) {
@@ -123,6 +123,6 @@ export class UserService {
   /** Refuses to remove (delete, demote, disable) the last enabled system administrator. */
   private async keepOneAdmin(target: User): Promise<void> {
     if (target.disabled) return;
-    if ((await this.store.users.count({ role: 'admin', disabled: false })) <= 1) fail('IN_USE', 'This is the last enabled system administrator; create another one first.');
+    if ((await this.store.users.count({ role: 'admin', disabled: false })) <= 1) fail('LAST_ADMIN', 'This is the last enabled system administrator; create another one first.');
   }
 }

@@ -56,7 +56,7 @@ export class ConnectivityService {
   async flush(): Promise<void> {
     const batch = this.dirtyActivity;
     this.dirtyActivity = new Map();
-    for (const [deviceId, at] of batch) await this.store.devices.setConnectivity(deviceId, { lastActivityAt: at });
+    if (batch.size > 0) await this.store.devices.setActivity(batch);
   }
 
   async get(p: Principal, deviceId: string): Promise<Connectivity> {

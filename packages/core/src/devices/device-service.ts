@@ -3,7 +3,7 @@ import type { Principal } from '../accounts/model';
 import { hashPassword, verifyPassword } from '../accounts/password';
 import type { EventBus } from '../bus';
 import type { Clock } from '../clock';
-import { fail } from '../errors';
+import { fail, isThingsteadError } from '../errors';
 import { newId, randomSecret } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
 import type { Page, Store } from '../store';
@@ -44,7 +44,7 @@ export class DeviceService {
     const tenantId = targetTenant(p, input.tenantId);
     requireTenantWriter(p, tenantId);
     const name = cleanName(input.name);
-    if (await this.store.devices.findByName(tenantId, name)) fail('CONFLICT', `A device named "${name}" already exists.`);
+    if (await this.store.devices.findByName(tenantId, name)) fail('DEVICE_NAME_TAKEN', `A device named "${name}" already exists.`);
     const profileId = await this.profileFor(tenantId, input.profileId);
     const device: Device = {
       id: newId(),
@@ -75,7 +75,7 @@ export class DeviceService {
     if (input.name !== undefined) {
       patch.name = cleanName(input.name);
       const other = await this.store.devices.findByName(device.tenantId, patch.name);
-      if (other && other.id !== id) fail('CONFLICT', `A device named "${patch.name}" already exists.`);
+      if (other && other.id !== id) fail('DEVICE_NAME_TAKEN', `A device named "${patch.name}" already exists.`);
     }
     if (input.label !== undefined) patch.label = label(input.label);
     if (input.metadata !== undefined) patch.metadata = jsonObject(input.metadata, 'metadata', maxMetadataBytes);
@@ -102,7 +102,14 @@ export class DeviceService {
   async rotateCredentials(p: Principal, id: string, input?: CredentialsInput): Promise<PublicCredentials> {
     const device = requireWritable(p, await this.store.devices.get(id), 'Device');
     const c = await this.buildCredentials(id, input ?? { type: 'access-token' });
-    await this.store.devices.setCredentials(c);
+    try {
+      await this.store.devices.setCredentials(c);
+    } catch (e) {
+      // Another device took the value between the check and the write: the same answer as the check's (ADR 0004).
+      if (isThingsteadError(e) && e.kind === 'ACCESS_TOKEN_TAKEN') refuseCredential('accessToken');
+      if (isThingsteadError(e) && e.kind === 'MQTT_USERNAME_TAKEN') refuseCredential('username');
+      throw e;
+    }
     await this.bus.publish('device.credentials', { deviceId: id, tenantId: device.tenantId });
     return publicCredentials(c);
   }
@@ -133,26 +140,24 @@ export class DeviceService {
   private async buildCredentials(deviceId: string, input: CredentialsInput): Promise<DeviceCredentials> {
     if (input.type === 'access-token') {
       const token = input.accessToken ?? newAccessToken();
-      const refuse = () => fail('VALIDATION', 'accessToken is not accepted: use 20-128 characters of A-Z a-z 0-9 . _ ~ - that are unique to this device, or send none to get a random one.', { field: 'accessToken' });
-      if (!tokenPattern.test(token)) refuse();
+      if (!tokenPattern.test(token)) refuseCredential('accessToken');
       const owner = await this.store.devices.findByAccessToken(token);
-      if (owner && owner.id !== deviceId) refuse();
+      if (owner && owner.id !== deviceId) refuseCredential('accessToken');
       return { deviceId, type: 'access-token', accessToken: token };
     }
     const clientId = input.clientId ?? null;
     const username = input.username ?? null;
     if (clientId === null && username === null) fail('VALIDATION', 'mqtt-basic credentials need a clientId, a username, or both.', { field: 'username' });
     if (input.password !== undefined && username === null) fail('VALIDATION', 'A password needs a username.', { field: 'password' });
-    const refuse = (field: 'clientId' | 'username') => fail('VALIDATION', `${field} is not accepted: use 1-128 characters that are unique to this device.`, { field });
     for (const [field, v] of [['clientId', clientId], ['username', username]] as const) {
-      if (v !== null && (v.length === 0 || v.length > 128)) refuse(field);
+      if (v !== null && (v.length === 0 || v.length > 128)) refuseCredential(field);
     }
     if (username !== null) {
       const other = await this.store.devices.findByMqttUsername(username);
-      if (other && other.device.id !== deviceId) refuse('username');
+      if (other && other.device.id !== deviceId) refuseCredential('username');
     } else if (clientId !== null) {
       const other = await this.store.devices.findByMqttClientId(clientId);
-      if (other && other.device.id !== deviceId) refuse('clientId');
+      if (other && other.device.id !== deviceId) refuseCredential('clientId');
     }
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     return { deviceId, type: 'mqtt-basic', clientId, username, passwordHash };
@@ -167,6 +172,14 @@ export class DeviceService {
     if (!profile || profile.tenantId !== tenantId) fail('VALIDATION', 'profileId names no device profile of this tenant.', { field: 'profileId' });
     return profileId;
   }
+}
+
+/** One fixed refusal per field, whether the value is malformed or another device holds it (ADR 0004). */
+function refuseCredential(field: 'accessToken' | 'clientId' | 'username'): never {
+  if (field === 'accessToken') {
+    return fail('VALIDATION', 'accessToken is not accepted: use 20-128 characters of A-Z a-z 0-9 . _ ~ - that are unique to this device, or send none to get a random one.', { field });
+  }
+  return fail('VALIDATION', `${field} is not accepted: use 1-128 characters that are unique to this device.`, { field });
 }
 
 function label(v: string | undefined): string {

@@ -27,7 +27,7 @@ export class ProfileService {
     const tenantId = targetTenant(p, input.tenantId);
     requireTenantWriter(p, tenantId);
     const name = cleanName(input.name);
-    if (await this.store.profiles.findByName(tenantId, name)) fail('CONFLICT', `A device profile named "${name}" already exists.`);
+    if (await this.store.profiles.findByName(tenantId, name)) fail('PROFILE_NAME_TAKEN', `A device profile named "${name}" already exists.`);
     const profile: DeviceProfile = {
       id: newId(),
       tenantId,
@@ -55,7 +55,7 @@ export class ProfileService {
     if (input.name !== undefined) {
       patch.name = cleanName(input.name);
       const other = await this.store.profiles.findByName(profile.tenantId, patch.name);
-      if (other && other.id !== id) fail('CONFLICT', `A device profile named "${patch.name}" already exists.`);
+      if (other && other.id !== id) fail('PROFILE_NAME_TAKEN', `A device profile named "${patch.name}" already exists.`);
     }
     if (input.description !== undefined) patch.description = description(input.description);
     if (input.defaultSettings !== undefined) patch.defaultSettings = jsonObject(input.defaultSettings, 'defaultSettings', maxSettingsBytes);
@@ -65,7 +65,7 @@ export class ProfileService {
 
   async delete(p: Principal, id: string): Promise<void> {
     const profile = requireWritable(p, await this.store.profiles.get(id), 'Device profile');
-    if (profile.isDefault) fail('IN_USE', 'The default device profile cannot be deleted.');
+    if (profile.isDefault) fail('DEFAULT_PROFILE');
     const n = await this.store.profiles.countDevices(id);
     if (n > 0) fail('IN_USE', `${n} device(s) still use this profile; move them to another profile first.`);
     await this.store.profiles.delete(id);

@@ -1,6 +1,9 @@
+import { brokerErrorHints, ReasonCode, type BrokerErrorCode } from '@thingstead/broker';
 import { errorCatalogue, type ErrorName } from '@thingstead/core';
 import type { TSchema } from '@sinclair/typebox';
 import { settings } from '../config/schema';
+import { httpStatus } from '../transports/http/errors';
+import { connectionReasonCodes, publishReasonCodeTable } from '../transports/mqtt/reason-codes';
 
 /** docs/reference/config.md and errors.md are generated from the schema and the catalogue, so they stay true. */
 export function renderConfigDoc(): string {
@@ -48,14 +51,22 @@ ${rows.join('\n')}
 `;
 }
 
+const hex = (n: number): string => `0x${n.toString(16).toUpperCase().padStart(2, '0')}`;
+const reasonName = (n: number): string => Object.entries(ReasonCode).find(([, v]) => v === n)?.[0] ?? '';
+
 export function renderErrorsDoc(): string {
   const rows = (Object.keys(errorCatalogue) as ErrorName[]).map((k) => {
     const e = errorCatalogue[k];
-    return `| \`THINGSTEAD_ERR_${k}\` | ${e.status} | ${e.message} | ${e.hint} |`;
+    return `| \`THINGSTEAD_ERR_${k}\` | ${httpStatus[k]} | ${e.message} | ${e.hint} |`;
   });
+  const publishRows = publishReasonCodeTable().map(
+    (r) => `| PUBACK / PUBREC | ${hex(r.reasonCode)} ${reasonName(r.reasonCode)} | ${r.kinds.map((k) => `\`THINGSTEAD_ERR_${k}\``).join(', ')}: the message was refused, nothing of it was stored (3.1.1: the connection is closed without an acknowledgement). |`,
+  );
+  const connectionRows = connectionReasonCodes.map((r) => `| ${r.packet} | ${hex(r.reasonCode)} ${reasonName(r.reasonCode)} | ${r.meaning} |`);
+  const brokerRows = (Object.keys(brokerErrorHints) as BrokerErrorCode[]).map((k) => `| \`${k}\` | ${brokerErrorHints[k]} |`);
   return `# Error reference
 
-<!-- Generated from packages/core/src/errors.ts by \`npm run docs\`; a test fails when it is stale. -->
+<!-- Generated from packages/core/src/errors.ts (codes, messages, hints) and packages/server/src/transports/http/errors.ts (HTTP statuses) by \`npm run docs\`; a test fails when it is stale. -->
 
 Every HTTP error has the same JSON shape:
 
@@ -78,5 +89,29 @@ does not exist.
 | code | HTTP status | message | hint |
 |---|---|---|---|
 ${rows.join('\n')}
+
+## MQTT reason codes
+
+<!-- From packages/server/src/transports/mqtt/reason-codes.ts. -->
+
+Over MQTT 5 the platform answers with these reason codes (v5 spec §2.4), and the reason string carries the
+message of the error. Any other error while handling a PUBLISH closes that connection without an
+acknowledgement, so nothing unstored is acknowledged.
+
+| packet | reason code | meaning |
+|---|---|---|
+${[...publishRows, ...connectionRows].join('\n')}
+
+## Broker errors
+
+<!-- From packages/broker/src/reason-codes.ts. -->
+
+The broker (\`packages/broker\`, also \`thingstead broker\`) reports its own errors as \`BrokerError\` with these
+codes, in the server log and in the standalone broker's output; a client sees only the MQTT reason code that goes
+with one.
+
+| code | hint |
+|---|---|
+${brokerRows.join('\n')}
 `;
 }

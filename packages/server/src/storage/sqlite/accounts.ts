@@ -1,6 +1,6 @@
 import type { ApiKey, ApiKeyRepo, RefreshToken, RefreshTokenRepo, Role, Tenant, TenantRepo, User, UserRepo } from '@thingstead/core';
 import type { Db } from './database';
-import { listPage, one, updateColumns } from './sql';
+import { listPage, one, unique, updateColumns } from './sql';
 import { deleteSeries } from './telemetry';
 
 interface TenantRow { id: string; name: string; created_at: number }
@@ -27,13 +27,13 @@ export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
   });
   return {
     insert: async (t) => {
-      db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(t.id, t.name, t.createdAt);
+      unique(() => db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(t.id, t.name, t.createdAt));
     },
     get: async (id) => one(db, 'SELECT * FROM tenants WHERE id = ?', tenant, id),
     findByName: async (name) => one(db, 'SELECT * FROM tenants WHERE name = ?', tenant, name),
     list: async (q) => listPage(db, q, { table: 'tenants', sortColumns: { name: 'name', createdAt: 'created_at' }, searchColumn: 'name', filters: {}, map: tenant }),
     update: async (id, patch) => {
-      updateColumns(db, 'tenants', id, { name: patch.name });
+      unique(() => { updateColumns(db, 'tenants', id, { name: patch.name }); });
     },
     delete: async (id) => {
       del(id);
@@ -45,14 +45,14 @@ export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
 export function userRepo(db: Db): UserRepo {
   return {
     insert: async (u) => {
-      db.prepare('INSERT INTO users (id, tenant_id, email, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(u.id, u.tenantId, u.email, u.role, u.passwordHash, u.disabled ? 1 : 0, u.createdAt);
+      unique(() => db.prepare('INSERT INTO users (id, tenant_id, email, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(u.id, u.tenantId, u.email, u.role, u.passwordHash, u.disabled ? 1 : 0, u.createdAt));
     },
     get: async (id) => one(db, 'SELECT * FROM users WHERE id = ?', user, id),
     findByEmail: async (email) => one(db, 'SELECT * FROM users WHERE email = ?', user, email),
     list: async (q) =>
       listPage(db, q, { table: 'users', sortColumns: { email: 'email', createdAt: 'created_at', role: 'role' }, searchColumn: 'email', filters: { tenant_id: q.tenantId }, map: user }),
     update: async (id, patch) => {
-      updateColumns(db, 'users', id, { email: patch.email, role: patch.role, password_hash: patch.passwordHash, disabled: patch.disabled === undefined ? undefined : patch.disabled ? 1 : 0 });
+      unique(() => { updateColumns(db, 'users', id, { email: patch.email, role: patch.role, password_hash: patch.passwordHash, disabled: patch.disabled === undefined ? undefined : patch.disabled ? 1 : 0 }); });
     },
     delete: async (id) => {
       db.prepare('DELETE FROM users WHERE id = ?').run(id);
@@ -72,8 +72,8 @@ export function userRepo(db: Db): UserRepo {
 export function apiKeyRepo(db: Db): ApiKeyRepo {
   return {
     insert: async (k) => {
-      db.prepare('INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(k.id, k.tenantId, k.userId, k.name, k.prefix, k.secretHash, k.createdAt, k.lastUsedAt, k.revokedAt);
+      unique(() => db.prepare('INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(k.id, k.tenantId, k.userId, k.name, k.prefix, k.secretHash, k.createdAt, k.lastUsedAt, k.revokedAt));
     },
     get: async (id) => one(db, 'SELECT * FROM api_keys WHERE id = ?', apiKey, id),
     list: async (q) => {
@@ -94,8 +94,8 @@ export function apiKeyRepo(db: Db): ApiKeyRepo {
 export function refreshTokenRepo(db: Db): RefreshTokenRepo {
   return {
     insert: async (t) => {
-      db.prepare('INSERT INTO refresh_tokens (id, user_id, family_id, secret_hash, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(t.id, t.userId, t.familyId, t.secretHash, t.expiresAt, t.revokedAt);
+      unique(() => db.prepare('INSERT INTO refresh_tokens (id, user_id, family_id, secret_hash, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(t.id, t.userId, t.familyId, t.secretHash, t.expiresAt, t.revokedAt));
     },
     get: async (id) => one(db, 'SELECT * FROM refresh_tokens WHERE id = ?', refresh, id),
     revoke: async (id, at) => db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1,

@@ -1,6 +1,6 @@
 import type { ConnectivityRecord, Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
 import type { Db } from './database';
-import { listPage, one, updateColumns } from './sql';
+import { listPage, one, unique, updateColumns } from './sql';
 import { deleteSeries } from './telemetry';
 
 interface ProfileRow { id: string; tenant_id: string; name: string; description: string; default_settings: string; is_default: number; created_at: number }
@@ -23,8 +23,8 @@ function credentials(deviceId: string, r: CredRow): DeviceCredentials {
 export function profileRepo(db: Db): ProfileRepo {
   return {
     insert: async (p) => {
-      db.prepare('INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.isDefault ? 1 : 0, p.createdAt);
+      unique(() => db.prepare('INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.isDefault ? 1 : 0, p.createdAt));
     },
     get: async (id) => one(db, 'SELECT * FROM device_profiles WHERE id = ?', profile, id),
     findByName: async (tenantId, name) => one(db, 'SELECT * FROM device_profiles WHERE tenant_id = ? AND name = ?', profile, tenantId, name),
@@ -32,10 +32,12 @@ export function profileRepo(db: Db): ProfileRepo {
     list: async (q) =>
       listPage(db, q, { table: 'device_profiles', sortColumns: { name: 'name', createdAt: 'created_at' }, searchColumn: 'name', filters: { tenant_id: q.tenantId }, map: profile }),
     update: async (id, patch) => {
-      updateColumns(db, 'device_profiles', id, {
-        name: patch.name,
-        description: patch.description,
-        default_settings: patch.defaultSettings && JSON.stringify(patch.defaultSettings),
+      unique(() => {
+        updateColumns(db, 'device_profiles', id, {
+          name: patch.name,
+          description: patch.description,
+          default_settings: patch.defaultSettings && JSON.stringify(patch.defaultSettings),
+        });
       });
     },
     delete: async (id) => {
@@ -53,7 +55,11 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     writeCredentials(Number(lastInsertRowid), c);
   });
   const writeCredentials = (seq: number, c: DeviceCredentials) => {
-    db.prepare('INSERT OR REPLACE INTO device_credentials (device_seq, type, access_token, mqtt_client_id, mqtt_username, mqtt_password_hash) VALUES (?, ?, ?, ?, ?, ?)').run(
+    // An upsert on the device only: INSERT OR REPLACE would also replace (delete) another device's row that
+    // holds the same token or username, instead of refusing the duplicate.
+    db.prepare(`INSERT INTO device_credentials (device_seq, type, access_token, mqtt_client_id, mqtt_username, mqtt_password_hash) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (device_seq) DO UPDATE SET type = excluded.type, access_token = excluded.access_token, mqtt_client_id = excluded.mqtt_client_id,
+        mqtt_username = excluded.mqtt_username, mqtt_password_hash = excluded.mqtt_password_hash`).run(
       seq, c.type,
       c.type === 'access-token' ? c.accessToken : null,
       c.type === 'mqtt-basic' ? c.clientId : null,
@@ -67,6 +73,12 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     deleteSeries(db, { deviceSeq: row.seq });
     db.prepare('DELETE FROM devices WHERE seq = ?').run(row.seq);
   });
+  const activity = db.prepare(`INSERT INTO device_connectivity (device_seq, last_activity_at) SELECT seq, ? FROM devices WHERE id = ?
+    ON CONFLICT (device_seq) DO UPDATE SET last_activity_at = excluded.last_activity_at`);
+  /** The connectivity flush: one transaction for the whole batch (a device not found inserts nothing). */
+  const writeActivity = db.transaction((batch: ReadonlyMap<string, number>) => {
+    for (const [deviceId, at] of batch) activity.run(at, deviceId);
+  });
   // Prepared once: every HTTP device request and every MQTT CONNECT looks a credential up.
   const credentialQuery = (column: 'access_token' | 'mqtt_username' | 'mqtt_client_id') =>
     db.prepare(`SELECT d.*, c.device_seq, c.type, c.access_token, c.mqtt_client_id, c.mqtt_username, c.mqtt_password_hash
@@ -78,7 +90,7 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
   };
   return {
     insert: async (d, c) => {
-      insert(d, c);
+      unique(() => { insert(d, c); });
     },
     get: async (id) => one(db, 'SELECT * FROM devices WHERE id = ?', device, id),
     findByName: async (tenantId, name) => one(db, 'SELECT * FROM devices WHERE tenant_id = ? AND name = ?', device, tenantId, name),
@@ -88,11 +100,13 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
         filters: { tenant_id: q.tenantId, profile_id: q.profileId }, map: device,
       }),
     update: async (id, patch) => {
-      updateColumns(db, 'devices', id, {
-        name: patch.name,
-        label: patch.label,
-        metadata: patch.metadata && JSON.stringify(patch.metadata),
-        profile_id: patch.profileId,
+      unique(() => {
+        updateColumns(db, 'devices', id, {
+          name: patch.name,
+          label: patch.label,
+          metadata: patch.metadata && JSON.stringify(patch.metadata),
+          profile_id: patch.profileId,
+        });
       });
     },
     delete: async (id) => {
@@ -105,7 +119,7 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     },
     setCredentials: async (c) => {
       const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(c.deviceId) as { seq: number } | undefined;
-      if (row) writeCredentials(row.seq, c);
+      if (row) unique(() => { writeCredentials(row.seq, c); });
     },
     findByAccessToken: async (token) => byCredential('access_token', token)?.device,
     findByMqttUsername: async (username) => byCredential('mqtt_username', username),
@@ -119,6 +133,9 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
           last_disconnect_at = COALESCE(excluded.last_disconnect_at, last_disconnect_at),
           last_activity_at = COALESCE(excluded.last_activity_at, last_activity_at)`)
         .run(row.seq, patch.lastConnectAt ?? null, patch.lastDisconnectAt ?? null, patch.lastActivityAt ?? null);
+    },
+    setActivity: async (batch) => {
+      writeActivity(batch);
     },
     getConnectivity: async (deviceId): Promise<ConnectivityRecord | undefined> => {
       const r = db.prepare(`SELECT c.last_connect_at, c.last_disconnect_at, c.last_activity_at FROM device_connectivity c

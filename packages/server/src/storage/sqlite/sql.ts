@@ -1,4 +1,4 @@
-import type { Page, PageQuery } from '@thingstead/core';
+import { ThingsteadError, type ErrorName, type Page, type PageQuery } from '@thingstead/core';
 import { likePattern, type Db } from './database';
 
 export interface ListSpec<Row, T> {
@@ -44,4 +44,29 @@ export function updateColumns(db: Db, table: string, id: string, columns: Record
   const set = Object.entries(columns).filter(([, v]) => v !== undefined);
   if (set.length === 0) return;
   db.prepare(`UPDATE ${table} SET ${set.map(([c]) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
+}
+
+/** SQLite's name of a unique index (the columns in its UNIQUE constraint message) -> the specific conflict of the Store port. */
+const uniqueKinds: Record<string, ErrorName> = {
+  'tenants.name': 'TENANT_NAME_TAKEN',
+  'users.email': 'EMAIL_TAKEN',
+  'device_profiles.tenant_id, device_profiles.name': 'PROFILE_NAME_TAKEN',
+  'devices.tenant_id, devices.name': 'DEVICE_NAME_TAKEN',
+  'device_credentials.access_token': 'ACCESS_TOKEN_TAKEN',
+  'device_credentials.mqtt_username': 'MQTT_USERNAME_TAKEN',
+};
+
+/**
+ * Runs a write and turns a uniqueness violation into the Store port's conflict error, so a write that loses a
+ * check-then-insert race is a 409 like the check's, never a raw driver error (a 500).
+ */
+export function unique<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw e;
+    const columns = /constraint failed: (.*)$/.exec((e as Error).message)?.[1] ?? '';
+    throw new ThingsteadError(uniqueKinds[columns] ?? 'CONFLICT', undefined, { cause: e });
+  }
 }

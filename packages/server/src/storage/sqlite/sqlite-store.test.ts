@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
+import { storeContract } from '@thingstead/core/testing';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeContract } from '../contract';
 import { createSqliteStore } from './sqlite-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'thingstead-sqlite-'));

@@ -1,6 +1,7 @@
 import { ReasonCode, type AuthResult, type BrokerHooks } from '@thingstead/broker';
-import { isThingsteadError, type Core } from '@thingstead/core';
+import type { Core } from '@thingstead/core';
 import { namespaceOf, userOf } from './identity';
+import { mqttReasonFor } from './reason-codes';
 import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
 
 /**
@@ -36,8 +37,8 @@ export function platformHooks(core: Core): BrokerHooks {
         // 3.1.1 has no negative PUBACK: rejecting closes the connection without an ack, so the device sees
         // the refusal and nothing unstored is acknowledged.
         if (client.protocolVersion !== 5) throw e;
-        if (isThingsteadError(e) && e.kind === 'TELEMETRY_INVALID') return { reasonCode: ReasonCode.PayloadFormatInvalid, reasonString: e.message };
-        if (isThingsteadError(e) && (e.kind === 'UNAVAILABLE' || e.kind === 'TELEMETRY_KEY_LIMIT')) return { reasonCode: ReasonCode.QuotaExceeded, reasonString: e.message };
+        const refusal = mqttReasonFor(e);
+        if (refusal) return refusal;
         throw e;
       }
     },

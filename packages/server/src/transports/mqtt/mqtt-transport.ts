@@ -70,7 +70,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   });
   broker.on('hookError', (err, client) => {
     // Refusals (bad payloads, a full queue under overload) are the client's or the load's, not faults: debug only.
-    if (isThingsteadError(err) && (err.status < 500 || err.kind === 'UNAVAILABLE')) logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
+    if (isThingsteadError(err) && err.kind !== 'INTERNAL') logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
     else logger.error({ err, clientId: client.id }, 'MQTT hook failed');
   });
   broker.on('clientError', (err, client) => {
