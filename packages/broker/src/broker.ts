@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Client, pauseDrain, type ConnectionMeta, type DisconnectReason } from './client';
 import { messagePropertiesError } from './codec/message-check';
 import { Message, type MessageProperties, type QoS } from './message';
-import { resolveLimits, systemClock, type BrokerHooks, type BrokerLimits, type BrokerOptions, type Clock } from './options';
+import { resolveLimits, systemClock, type BrokerHooks, type BrokerLimits, type BrokerOptions, type Clock, type PublishRequest, type Subscriber } from './options';
 import { MemoryPersistence } from './persistence/memory/memory-persistence';
 import type { BrokerPersistence } from './persistence/persistence';
 import { PersistenceWriter } from './persistence/writer';
@@ -11,7 +11,8 @@ import { PublishPipeline } from './publish-pipeline';
 import { BrokerError, ReasonCode } from './reason-codes';
 import { RetainedStore } from './retained-store';
 import { neverExpires, Session, sessionKey, type Outgoing } from './session';
-import { SubscriptionTrie, type SharedGroup, type Subscription } from './subscription-trie';
+import type { Router, SharedGroup, Subscription } from './router';
+import { SubscriptionTrie } from './subscription-trie';
 import { loadState } from './state-loader';
 import { topicNameError } from './topic';
 
@@ -20,6 +21,8 @@ export interface BrokerEvents {
   client: [client: Client];
   clientDisconnect: [client: Client, reason: DisconnectReason];
   hookError: [error: unknown, client: Client];
+  /** The authorizeForward hook threw (or returned an unusable message): that one copy was dropped. */
+  forwardError: [error: unknown, subscriber: Subscriber];
   /** An exception in one client's handling, contained to it: the connection was closed (0x83). */
   clientError: [error: unknown, client: Client];
   persistenceError: [error: unknown];
@@ -66,7 +69,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly sessions = new Map<string, Session>();
   /** Connected clients by session key. */
   readonly clientsByKey = new Map<string, Client>();
-  readonly trie = new SubscriptionTrie();
+  readonly router: Router;
   readonly retained = new RetainedStore();
   readonly writer: PersistenceWriter;
   private readonly persistence: BrokerPersistence;
@@ -82,6 +85,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.hooks = options.hooks ?? {};
     this.clock = options.clock ?? systemClock;
     this.persistence = options.persistence ?? new MemoryPersistence();
+    this.router = options.router ?? new SubscriptionTrie();
     this.writer = new PersistenceWriter(this.persistence, (error) => {
       this.persistenceFailed(error);
     });
@@ -131,8 +135,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Whether a publish to `topic` would reach any subscription now; lets a caller skip building a payload nobody reads. */
   hasSubscribers(topic: string): boolean {
-    const m = this.trie.match(topic);
-    return m.perClient.length > 0 || m.shared.length > 0;
+    return this.router.hasSubscribers(topic);
   }
 
   get clients(): IterableIterator<Client> {
@@ -173,7 +176,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       clientsConnected: this.clientsByKey.size,
       connections: this.connections.size,
       sessions: this.sessions.size,
-      subscriptions: this.trie.size,
+      subscriptions: this.router.size,
       retained: this.retained.size,
       ...this.counters,
     };
@@ -187,7 +190,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   route(message: Message): boolean {
     let wrote = false;
     if (message.retain) wrote = this.storeRetained(message);
-    const match = this.trie.match(message.topic);
+    const match = this.router.match(message.topic);
     const perClient = match.perClient;
     for (let i = 0; i < perClient.length; i++) {
       const subs = perClient[i];
@@ -212,7 +215,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   // [MQTT-3.3.4-2] overlapping subscriptions: one copy at the highest granted QoS, carrying
   // every matching Subscription Identifier [MQTT-3.3.4-4] (3.1.1 [MQTT-3.3.5-1]).
-  private deliverOverlapping(session: Session, message: Message, subs: Subscription[]): boolean {
+  private deliverOverlapping(session: Session, message: Message, subs: readonly Subscription[]): boolean {
     let best = -1;
     let rap = false;
     let ids: number[] | undefined;
@@ -255,11 +258,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Hands one copy to a session; true when it was recorded for persistence. */
-  private deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined): boolean {
+  private deliver(session: Session, routed: Message, qos: QoS, retain: boolean, ids: number[] | undefined): boolean {
     const client = session.client;
     const connected = client?.connected === true;
     // [MQTT-3.1.2-5] (3.1.1) / v5 §4.1: QoS 1 and 2 messages are kept for an offline session; QoS 0 ones need not be.
     if (!connected && (qos === 0 || !session.persistent)) return false;
+    let message: Message | undefined = routed;
+    if (session.mountPoint !== '' || this.hooks.authorizeForward !== undefined) {
+      message = this.forwarded(session, routed, qos, retain);
+      if (message === undefined) return false;
+    }
     const outgoing: Outgoing = { seq: 0, message, qos, retain, subscriptionIds: ids, packetId: 0, state: 'publish' };
     // Held for a persistent session, offline or online (in-flight window included): stored before the publisher's ack.
     const durable = qos > 0 && session.persistent;
@@ -277,6 +285,51 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (dropped !== undefined) this.discard(dropped);
     }
     return durable;
+  }
+
+  /**
+   * The copy one session gets: its topic without the session's mount point, as the authorizeForward hook
+   * leaves it. undefined: not delivered (the hook dropped or failed it, or the topic is outside the mount point,
+   * as `m/#` matches `m` itself).
+   */
+  private forwarded(session: Session, message: Message, qos: QoS, retain: boolean): Message | undefined {
+    const mount = session.mountPoint;
+    let topic = message.topic;
+    if (mount !== '') {
+      if (topic.length <= mount.length || !topic.startsWith(mount)) return undefined;
+      topic = topic.slice(mount.length);
+    }
+    let payload = message.payload;
+    let properties = message.properties;
+    const hook = this.hooks.authorizeForward;
+    if (hook !== undefined) {
+      try {
+        const r = hook(session.subscriber, { topic, payload, qos, retain, properties });
+        if (r === false || r === null) return undefined;
+        if (typeof r === 'object') {
+          if (r.payload !== undefined) {
+            if (!Buffer.isBuffer(r.payload)) throw new TypeError('authorizeForward returned a payload that is not a Buffer');
+            payload = r.payload;
+          }
+          if ('properties' in r) {
+            // Checked like broker.publish() checks them: a property the encoder refuses would fault the subscriber.
+            const invalid = messagePropertiesError(r.properties);
+            if (invalid !== undefined) throw new TypeError(`authorizeForward returned invalid properties: ${invalid}`);
+            properties = r.properties;
+          }
+        }
+      } catch (error) {
+        this.counters.messagesDropped++;
+        try {
+          this.emit('forwardError', error, session.subscriber);
+        } catch {
+          // A throwing listener must not undo the containment.
+        }
+        return undefined;
+      }
+    }
+    if (topic === message.topic && payload === message.payload && properties === message.properties) return message;
+    return new Message({ topic, payload, qos: message.qos, retain: message.retain, properties, expiresAt: message.expiresAt, origin: message.origin });
   }
 
   /** Drops what a session holds for topics it no longer wants (its subscriptions were withdrawn). */
@@ -311,11 +364,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  async mayPublish(client: Client, message: Message): Promise<boolean> {
+  /** authorizePublish for a will; `request.topic` as the client named it (without its mount point). */
+  async mayPublish(client: Client, request: PublishRequest): Promise<boolean> {
     const hook = this.hooks.authorizePublish;
     if (hook === undefined) return true;
     try {
-      const r = await hook(client, { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties });
+      const r = await hook(client, request);
       return r === true || (typeof r === 'number' && r < 0x80);
     } catch (error) {
       this.emit('hookError', error, client);
@@ -352,7 +406,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   destroySession(session: Session): void {
     this.clock.clearTimeout(session.expiryTimer);
     this.clock.clearTimeout(session.willTimer);
-    for (const s of session.subscriptions.values()) this.trie.remove(s.sessionKey, s.topicFilter, s.shareGroup);
+    if (session.subscriptions.size > 0) this.router.clearSession(session.key, session.subscriptions.values());
     session.subscriptions.clear();
     if (this.sessions.get(session.key) === session) {
       this.sessions.delete(session.key);
@@ -377,8 +431,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   addSubscription(session: Session, sub: Subscription): boolean {
     const previous = session.subscriptions.get(sub.filter);
-    if (previous !== undefined) this.trie.remove(previous.sessionKey, previous.topicFilter, previous.shareGroup);
-    this.trie.add(sub);
+    if (previous !== undefined) this.router.remove(previous.sessionKey, previous.topicFilter, previous.shareGroup);
+    this.router.add(sub);
     session.subscriptions.set(sub.filter, sub);
     return previous === undefined;
   }
@@ -387,7 +441,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const sub = session.subscriptions.get(filter);
     if (sub === undefined) return false;
     session.subscriptions.delete(filter);
-    this.trie.remove(sub.sessionKey, sub.topicFilter, sub.shareGroup);
+    this.router.remove(sub.sessionKey, sub.topicFilter, sub.shareGroup);
     return true;
   }
 

@@ -50,6 +50,8 @@ export class Client implements FrameSink {
   username: string | undefined;
   /** Whatever the authenticate hook returned as `user`. */
   user: unknown;
+  /** The prefix of this client's topics in the broker's topic space, from the authenticate hook ('' for none; ADR 0005). */
+  mountPoint = '';
   protocolVersion: 3 | 4 | 5 = 4;
   readonly remoteAddress: string | undefined;
   readonly transport: 'tcp' | 'tls' | 'ws' | undefined;

@@ -10,6 +10,8 @@ export interface Verdict {
   reasonString?: string;
   /** 3.1.1 cannot refuse a PUBLISH: a failed hook closes the connection instead of acknowledging. */
   disconnect?: boolean;
+  /** onPublish consumed the message: acknowledged, not routed. */
+  route?: false;
 }
 
 interface Entry {
@@ -17,6 +19,8 @@ interface Entry {
   verdict: Verdict | undefined;
   done: (verdict: Verdict) => void;
 }
+
+const consumed: Verdict = Object.freeze({ reasonCode: ReasonCode.Success, route: false });
 
 function refusalCode(result: boolean | number): number | undefined {
   if (result === true) return undefined;
@@ -59,7 +63,9 @@ export class PublishPipeline {
 
   private async evaluate(packet: IPublishPacket, message: Message): Promise<Verdict> {
     const { authorizePublish, onPublish } = this.broker.hooks;
-    const request = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties };
+    // The hooks see the topic as the client sent it (ADR 0005).
+    const mount = this.client.mountPoint;
+    const request = { topic: mount === '' ? message.topic : message.topic.slice(mount.length), payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties };
     try {
       if (authorizePublish !== undefined) {
         const refused = refusalCode(await authorizePublish(this.client, request));
@@ -67,7 +73,13 @@ export class PublishPipeline {
       }
       if (onPublish !== undefined) {
         const result = await onPublish(this.client, request);
-        if (result !== undefined && result.reasonCode >= 0x80) return result;
+        if (result !== undefined) {
+          if ('route' in result) {
+            if (result.route === false) return consumed;
+          } else if (result.reasonCode >= 0x80) {
+            return result;
+          }
+        }
       }
       return { reasonCode: ReasonCode.Success };
     } catch (error) {

@@ -54,6 +54,8 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
     }
     const session = broker.createSession(s.clientId, namespace);
     session.expiryIntervalSec = s.expiryIntervalSec;
+    // Its subscriptions are stored mounted and its held copies as the client sees them (ADR 0005).
+    session.mountPoint = s.mountPoint ?? '';
     session.disconnectedAt = disconnectedAt;
     session.persisted = true;
     for (const id of s.inboundQos2) session.inboundQos2.add(id);

@@ -4,10 +4,10 @@ import type { Broker } from '../broker';
 import type { Client } from '../client';
 import { encodePacket } from '../codec/encode';
 import { Message } from '../message';
-import type { AuthResult } from '../options';
+import { maxMountPointLength, type AuthResult } from '../options';
 import { ReasonCode, toV3ConnackCode } from '../reason-codes';
 import { neverExpires, sessionKey, type Session } from '../session';
-import { topicMatches, topicNameError } from '../topic';
+import { mountPointError, topicMatches, topicNameError, unmountFilter } from '../topic';
 
 type ConnackProperties = NonNullable<IConnackPacket['properties']>;
 
@@ -48,7 +48,7 @@ async function reauthorize(broker: Broker, client: Client, session: Session): Pr
   for (const sub of [...session.subscriptions.values()]) {
     let allowed: boolean;
     try {
-      const r = await hook(client, { topic: sub.filter, qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished, retainHandling: sub.retainHandling, shareGroup: sub.shareGroup });
+      const r = await hook(client, { topic: unmountFilter(session.mountPoint, sub.filter), qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished, retainHandling: sub.retainHandling, shareGroup: sub.shareGroup });
       allowed = r === true || (typeof r === 'number' && r < 0x80);
     } catch (error) {
       broker.emit('hookError', error, client);
@@ -58,7 +58,9 @@ async function reauthorize(broker: Broker, client: Client, session: Session): Pr
   }
   if (!removed) return;
   const filters = [...session.subscriptions.values()].map((s) => s.topicFilter);
-  broker.dropUnwanted(session, (topic) => filters.some((f) => topicMatches(f, topic)));
+  // Held copies carry the topic as the client sees it; the filters are mounted.
+  const mount = session.mountPoint;
+  broker.dropUnwanted(session, (topic) => filters.some((f) => topicMatches(f, mount + topic)));
   broker.persistSession(session);
 }
 
@@ -132,14 +134,26 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
     return;
   }
   client.namespace = auth.namespace ?? '';
+  const mount = auth.mountPoint ?? '';
+  if (mountPointError(mount, maxMountPointLength) !== undefined) {
+    // Like a namespace with U+0000: a hook bug, refused like a failing hook.
+    refuse(client, ReasonCode.ServerUnavailable, 'authentication failed');
+    return;
+  }
+  client.mountPoint = mount;
   const key = sessionKey(client.namespace, clientId);
   let will: Message | undefined;
   if (packet.will !== undefined) {
     const w = packet.will;
+    // The mounted will topic must still fit the topic limits (length, levels).
+    if (mount !== '' && topicNameError(mount + w.topic, limits) !== undefined) {
+      refuse(client, ReasonCode.TopicNameInvalid, 'invalid will topic');
+      return;
+    }
     const { willDelayInterval: _delay, ...forwarded } = w.properties ?? {};
     will = Message.withExpiry(
       {
-        topic: w.topic,
+        topic: mount + w.topic,
         payload: Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload),
         qos: w.qos ?? 0,
         retain: w.retain ?? false,
@@ -149,7 +163,7 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
       broker.clock.now(),
     );
   }
-  if (will !== undefined && !(await broker.mayPublish(client, will))) {
+  if (will !== undefined && !(await broker.mayPublish(client, { topic: packet.will?.topic ?? '', payload: will.payload, qos: will.qos, retain: will.retain, properties: will.properties }))) {
     if (isClosed(client)) return;
     refuse(client, ReasonCode.NotAuthorized, 'will topic not authorized');
     return;
@@ -171,14 +185,16 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
 
   const cleanStart = packet.clean !== false;
   let session = broker.sessions.get(key);
-  // [MQTT-3.1.2-4] (v5) / [MQTT-3.1.2-6] (3.1.1): Clean Start discards an existing session.
-  if (session !== undefined && cleanStart) {
+  // [MQTT-3.1.2-4] (v5) / [MQTT-3.1.2-6] (3.1.1): Clean Start discards an existing session. So does a new
+  // mount point: the stored subscriptions and held copies belong to the old one (ADR 0005).
+  if (session !== undefined && (cleanStart || session.mountPoint !== mount)) {
     broker.destroySession(session);
     session = undefined;
   }
   // [MQTT-3.2.2-2]/[MQTT-3.2.2-3] Session Present tells whether the session was resumed.
   const sessionPresent = session !== undefined;
   session ??= broker.createSession(clientId, client.namespace);
+  session.mountPoint = mount;
   broker.resumeSession(session);
   if (sessionPresent) {
     // Permissions may have changed while the session waited: its subscriptions are authorized again.

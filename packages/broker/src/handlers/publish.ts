@@ -9,6 +9,7 @@ import { topicNameError } from '../topic';
 interface Verdict {
   reasonCode: number;
   reasonString?: string;
+  route?: false;
 }
 
 const accepted: Verdict = { reasonCode: ReasonCode.Success };
@@ -39,7 +40,8 @@ function complete(broker: Broker, client: Client, packet: IPublishPacket, messag
     });
     return;
   }
-  let durable = broker.route(message);
+  // onPublish { route: false }: the application consumed the message; acknowledged, not routed nor retained.
+  let durable = verdict.route === false ? false : broker.route(message);
   if (packet.qos === 0) return;
   if (packet.qos === 2) {
     // v5 §4.3.3 method B: the packet id is remembered until PUBREL, so a resent PUBLISH is not routed twice;
@@ -80,7 +82,8 @@ function resolveTopic(broker: Broker, client: Client, packet: IPublishPacket): s
     client.terminate(ReasonCode.ProtocolError, 'empty topic name without a topic alias');
     return undefined;
   }
-  const error = topicNameError(topic, broker.limits);
+  // The mount point has no wildcard or U+0000, so the mounted name fails only on length or levels (ADR 0005).
+  const error = topicNameError(client.mountPoint === '' ? topic : client.mountPoint + topic, broker.limits);
   if (error !== undefined) {
     // [MQTT-3.3.2-2] wildcards in a topic name; v5: DISCONNECT 0x90, 3.1.1: close.
     client.terminate(ReasonCode.TopicNameInvalid, error);
@@ -120,7 +123,7 @@ export function handlePublish(broker: Broker, client: Client, packet: IPublishPa
   }
   const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
   const message = Message.withExpiry(
-    { topic, payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet), origin: session.key },
+    { topic: client.mountPoint === '' ? topic : client.mountPoint + topic, payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet), origin: session.key },
     broker.clock.now(),
   );
   const hooks = broker.hooks;

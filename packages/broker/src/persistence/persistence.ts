@@ -50,6 +50,8 @@ export interface StoredSessionState {
   clientId: string;
   /** Whose session it is (from the authenticate hook); '' or absent for the default namespace. */
   namespace?: string;
+  /** The session's mount point (ADR 0005); absent for none. */
+  mountPoint?: string;
   /** v5 Session Expiry Interval in seconds; 0xFFFFFFFF = never expires. */
   expiryIntervalSec: number;
   /** When the client went away (ms), or undefined while connected. */
