@@ -74,11 +74,8 @@ export class PublishPipeline {
       if (onPublish !== undefined) {
         const result = await onPublish(this.client, request);
         if (result !== undefined) {
-          if ('route' in result) {
-            if (result.route === false) return consumed;
-          } else if (result.reasonCode >= 0x80) {
-            return result;
-          }
+          if ('route' in result) return consumed;
+          if (result.reasonCode >= 0x80) return result;
         }
       }
       return { reasonCode: ReasonCode.Success };
