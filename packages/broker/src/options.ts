@@ -1,4 +1,3 @@
-import type { Client } from './client';
 import type { MessageProperties, QoS } from './message';
 import type { BrokerPersistence } from './persistence/persistence';
 import type { Router } from './router';
@@ -22,6 +21,31 @@ export const systemClock: Clock = {
     clearTimeout(handle as NodeJS.Timeout);
   },
 };
+
+/**
+ * A connection as hooks and events see it. The broker's connection object has more (framing, queues,
+ * back-pressure); that stays inside the broker.
+ */
+export interface Client {
+  /** The client id ('' until CONNECT was accepted; an assigned one for an empty v5 id). */
+  readonly id: string;
+  /** Whose session this is, from the authenticate hook ('' by default): sessions are keyed by namespace + id. */
+  readonly namespace: string;
+  readonly username: string | undefined;
+  /** Whatever the authenticate hook returned as `user`. */
+  readonly user: unknown;
+  /** The prefix of this client's topics in the broker's topic space, from the authenticate hook ('' for none; ADR 0005). */
+  readonly mountPoint: string;
+  readonly protocolVersion: 3 | 4 | 5;
+  readonly remoteAddress: string | undefined;
+  readonly transport: 'tcp' | 'tls' | 'ws' | undefined;
+  readonly keepAliveSec: number;
+  /** True from CONNACK until the connection ends. */
+  readonly connected: boolean;
+  /** Disconnects the client (v5 DISCONNECT with the reason code, default 0x98; 3.1.1 just closes). Its will is published. */
+  disconnect(reasonCode?: number, reasonString?: string): void;
+  close(): void;
+}
 
 export interface AuthenticateRequest {
   clientId: string;

@@ -1,8 +1,8 @@
 import type { IPublishPacket } from 'mqtt-packet';
-import type { Broker } from './broker';
-import { pauseHooks, type Client } from './client';
+import { pauseHooks, type Client, type Counters } from './client';
 import { Deque } from './deque';
 import type { Message } from './message';
+import type { BrokerHooks, BrokerLimits } from './options';
 import { ReasonCode } from './reason-codes';
 
 export interface Verdict {
@@ -28,6 +28,14 @@ function refusalCode(result: boolean | number): number | undefined {
   return result >= 0x80 ? result : undefined;
 }
 
+/** What the pipeline needs of the broker. */
+export interface PipelineContext {
+  readonly hooks: BrokerHooks;
+  readonly limits: Readonly<BrokerLimits>;
+  readonly counters: Counters;
+  hookError(error: unknown, client: Client): void;
+}
+
 /**
  * Runs the authorizePublish/onPublish hooks for one client's PUBLISH packets. Hooks run
  * concurrently (so the platform can commit many messages in one transaction), but messages are
@@ -37,10 +45,10 @@ function refusalCode(result: boolean | number): number | undefined {
  */
 export class PublishPipeline {
   private readonly entries = new Deque<Entry>();
-  private readonly broker: Broker;
+  private readonly broker: PipelineContext;
   private readonly client: Client;
 
-  constructor(broker: Broker, client: Client) {
+  constructor(broker: PipelineContext, client: Client) {
     this.broker = broker;
     this.client = client;
   }
@@ -80,7 +88,7 @@ export class PublishPipeline {
       }
       return { reasonCode: ReasonCode.Success };
     } catch (error) {
-      this.broker.emit('hookError', error, this.client);
+      this.broker.hookError(error, this.client);
       return { reasonCode: ReasonCode.UnspecifiedError, reasonString: 'message not accepted', disconnect: this.client.protocolVersion !== 5 };
     }
   }

@@ -1,8 +1,7 @@
 import { Deque } from './deque';
 import { Message, type QoS } from './message';
-import type { Client, Will } from './client';
 import type { StoredMessage, StoredOutgoing, StoredSession, StoredSessionState } from './persistence/persistence';
-import type { Subscriber } from './options';
+import type { Client, Subscriber } from './options';
 import type { Subscription } from './router';
 
 /** One message held for one session: queued (packetId 0) or in flight. The same record moves from queue to window. */
@@ -20,6 +19,19 @@ export interface Outgoing {
 }
 
 export type Inflight = Outgoing;
+
+export interface Will {
+  message: Message;
+  delaySec: number;
+}
+
+/** What a session needs of the connection attached to it (the broker's connection object). */
+export interface SessionClient extends Client {
+  /** Delivers one message now or queues it (in-flight window, socket back-pressure). */
+  sendPublish(o: Outgoing): void;
+  /** The connection's fault boundary: closes it with 0x83 and counts the error. */
+  fault(error: unknown): void;
+}
 
 export const neverExpires = 0xffffffff;
 
@@ -42,7 +54,7 @@ export class Session {
   readonly subscriptions = new Map<string, Subscription>();
   expiryIntervalSec = 0;
   disconnectedAt: number | undefined;
-  client: Client | undefined;
+  client: SessionClient | undefined;
   readonly inflight = new Map<number, Outgoing>();
   readonly queue = new Deque<Outgoing>();
   queuedQos0 = 0;

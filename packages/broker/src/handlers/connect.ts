@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { encodePacket } from '../codec/encode';
 import { Message } from '../message';
@@ -23,7 +23,7 @@ function refuse(client: Client, reasonCode: number, reasonString?: string): void
   client.shutdown({ reasonCode, message: reasonString ?? 'connection refused', byClient: false });
 }
 
-async function authenticate(broker: Broker, client: Client, packet: IConnectPacket, clientId: string): Promise<AuthResult> {
+async function authenticate(broker: HandlerContext, client: Client, packet: IConnectPacket, clientId: string): Promise<AuthResult> {
   const hook = broker.hooks.authenticate;
   if (hook === undefined) return { ok: true };
   try {
@@ -41,7 +41,7 @@ async function authenticate(broker: Broker, client: Client, packet: IConnectPack
 }
 
 /** Drops the stored subscriptions the authorizeSubscribe hook refuses now, and queued messages no subscription wants. */
-async function reauthorize(broker: Broker, client: Client, session: Session): Promise<void> {
+async function reauthorize(broker: HandlerContext, client: Client, session: Session): Promise<void> {
   const hook = broker.hooks.authorizeSubscribe;
   if (hook === undefined || session.subscriptions.size === 0) return;
   let removed = false;
@@ -51,7 +51,7 @@ async function reauthorize(broker: Broker, client: Client, session: Session): Pr
       const r = await hook(client, { topic: unmountFilter(session.mountPoint, sub.filter), qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished, retainHandling: sub.retainHandling, shareGroup: sub.shareGroup });
       allowed = r === true || (typeof r === 'number' && r < 0x80);
     } catch (error) {
-      broker.emit('hookError', error, client);
+      broker.hookError(error, client);
       allowed = false;
     }
     if (!allowed && broker.removeSubscription(session, sub.filter)) removed = true;
@@ -69,7 +69,7 @@ function isClosed(client: Client): boolean {
   return client.closed;
 }
 
-export async function handleConnect(broker: Broker, client: Client, packet: IConnectPacket): Promise<void> {
+export async function handleConnect(broker: HandlerContext, client: Client, packet: IConnectPacket): Promise<void> {
   await broker.ready;
   const version = packet.protocolVersion ?? 4;
   client.protocolVersion = version;
@@ -91,7 +91,7 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
     refuse(client, ReasonCode.BadAuthenticationMethod, 'enhanced authentication is not supported');
     return;
   }
-  if (broker.clientsByKey.size >= limits.maxConnections) {
+  if (broker.connectedCount() >= limits.maxConnections) {
     refuse(client, ReasonCode.ServerBusy, 'too many connections');
     return;
   }
@@ -173,7 +173,7 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   // Every session costs memory (and a queue of up to maxQueuedMessages): one principal inventing client ids
   // (or asking v5 for assigned ones with a session expiry) must not grow them without bound.
   const perNamespace = limits.maxSessionsPerNamespace;
-  if (perNamespace > 0 && !broker.sessions.has(key) && broker.sessionCount(client.namespace) >= perNamespace) {
+  if (perNamespace > 0 && broker.findSession(key) === undefined && broker.sessionCount(client.namespace) >= perNamespace) {
     refuse(client, ReasonCode.QuotaExceeded, `at most ${perNamespace} sessions per principal`);
     return;
   }
@@ -181,10 +181,10 @@ export async function handleConnect(broker: Broker, client: Client, packet: ICon
   // [MQTT-3.1.4-3] a second connection with the same id takes the session over; the old one
   // gets DISCONNECT 0x8E (v5) and is closed [MQTT-3.1.4-2]. Only within one namespace: the same id used by
   // another principal is another session (DESIGN.md invariant 8).
-  broker.clientsByKey.get(key)?.terminate(ReasonCode.SessionTakenOver, 'session taken over');
+  broker.connectedClient(key)?.terminate(ReasonCode.SessionTakenOver, 'session taken over');
 
   const cleanStart = packet.clean !== false;
-  let session = broker.sessions.get(key);
+  let session = broker.findSession(key);
   // [MQTT-3.1.2-4] (v5) / [MQTT-3.1.2-6] (3.1.1): Clean Start discards an existing session. So does a new
   // mount point: the stored subscriptions and held copies belong to the old one (ADR 0005).
   if (session !== undefined && (cleanStart || session.mountPoint !== mount)) {

@@ -1,5 +1,5 @@
 import type { IPublishPacket } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { encodeAck, encodePacket } from '../codec/encode';
 import { Message, type MessageProperties } from '../message';
@@ -27,7 +27,7 @@ function acknowledge(client: Client, packet: IPublishPacket, verdict: Verdict): 
   client.write(encodePacket({ ...ack, ...props }, 5));
 }
 
-function complete(broker: Broker, client: Client, packet: IPublishPacket, message: Message, verdict: Verdict): void {
+function complete(broker: HandlerContext, client: Client, packet: IPublishPacket, message: Message, verdict: Verdict): void {
   if (client.closed) return;
   const session = client.session;
   if (verdict.reasonCode >= 0x80) {
@@ -58,7 +58,7 @@ function complete(broker: Broker, client: Client, packet: IPublishPacket, messag
   });
 }
 
-function resolveTopic(broker: Broker, client: Client, packet: IPublishPacket): string | undefined {
+function resolveTopic(broker: HandlerContext, client: Client, packet: IPublishPacket): string | undefined {
   let topic = packet.topic;
   const alias = packet.properties?.topicAlias;
   if (alias !== undefined && client.protocolVersion === 5) {
@@ -100,7 +100,7 @@ function forwardedProperties(packet: IPublishPacket): MessageProperties | undefi
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
-export function handlePublish(broker: Broker, client: Client, packet: IPublishPacket): void {
+export function handlePublish(broker: HandlerContext, client: Client, packet: IPublishPacket): void {
   broker.counters.messagesIn++;
   const topic = resolveTopic(broker, client, packet);
   if (topic === undefined) return;

@@ -1,5 +1,5 @@
 import type { ISubackPacket, ISubscribePacket, ISubscription } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { encodePacket } from '../codec/encode';
 import type { AuthorizeResult, SubscribeRequest } from '../options';
@@ -15,7 +15,7 @@ function refusal(result: AuthorizeResult): number | undefined {
   return result >= 0x80 ? result : undefined;
 }
 
-async function evaluate(broker: Broker, client: Client, sub: ISubscription, subscriptionId: number | undefined): Promise<Outcome> {
+async function evaluate(broker: HandlerContext, client: Client, sub: ISubscription, subscriptionId: number | undefined): Promise<Outcome> {
   const v5 = client.protocolVersion === 5;
   const shared = parseSharedFilter(sub.topic);
   const mount = client.mountPoint;
@@ -49,7 +49,7 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
     try {
       code = refusal(await hook(client, request));
     } catch (error) {
-      broker.emit('hookError', error, client);
+      broker.hookError(error, client);
       code = ReasonCode.UnspecifiedError;
     }
     // 3.1.1 §3.9.3 knows only 0x80 for a refused subscription.
@@ -74,7 +74,7 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
   return { code: sub.qos, subscription, isNew };
 }
 
-export async function handleSubscribe(broker: Broker, client: Client, packet: ISubscribePacket): Promise<void> {
+export async function handleSubscribe(broker: HandlerContext, client: Client, packet: ISubscribePacket): Promise<void> {
   const v5 = client.protocolVersion === 5;
   // [MQTT-3.8.3-2] (v5) / [MQTT-3.8.3-3] (3.1.1): a SUBSCRIBE must carry at least one filter.
   if (packet.subscriptions.length === 0) {

@@ -1,11 +1,11 @@
 import type { IUnsubackPacket, IUnsubscribePacket } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { encodePacket } from '../codec/encode';
 import { ReasonCode } from '../reason-codes';
 import { mountFilter } from '../topic';
 
-export function handleUnsubscribe(broker: Broker, client: Client, packet: IUnsubscribePacket): void {
+export function handleUnsubscribe(broker: HandlerContext, client: Client, packet: IUnsubscribePacket): void {
   // [MQTT-3.10.3-2] an UNSUBSCRIBE must carry at least one filter.
   if (packet.unsubscriptions.length === 0) {
     client.terminate(ReasonCode.ProtocolError, 'UNSUBSCRIBE without filters');

@@ -1,5 +1,4 @@
 import type { MessageProperties, QoS } from '../message';
-import type { Awaitable } from '../options';
 
 // The persistence port, defined by the broker (its only consumer). The broker keeps its working state in
 // memory and writes through this port in batches: every change of a persistent session (subscriptions, QoS 2
@@ -85,6 +84,8 @@ export type PersistenceOp =
   | { type: 'deleteOutgoing'; seq: number }
   | { type: 'setRetained'; message: StoredMessage }
   | { type: 'deleteRetained'; topic: string };
+
+type Awaitable<T> = T | Promise<T>;
 
 export interface BrokerPersistence {
   load(): Awaitable<LoadedState>;
