@@ -2,6 +2,7 @@
 //   core and broker import nothing from the workspace; contract imports nothing from the workspace;
 //   server -> core, broker, contract; web -> contract; device -> contract.
 // core also imports no I/O library: it defines ports and server supplies adapters.
+// Also: no import cycle inside packages/broker (see the end of this file).
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
