@@ -147,7 +147,7 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
    * Publishes a server-originated message (no publishing client, so No Local never applies). Resolves once
    * the message is stored in every persistent session it was queued for (and as retained message).
    */
-  async publish(p: ServerPublish): Promise<void> {
+  async publish(p: ServerPublish, route: (message: Message) => boolean = (m) => this.route(m)): Promise<void> {
     if (this.closing) throw new BrokerError('THINGSTEAD_ERR_BROKER_CLOSED', 'broker is closed');
     const error = topicNameError(p.topic, this.limits);
     if (error !== undefined) throw new BrokerError('THINGSTEAD_ERR_BROKER_TOPIC_INVALID', `${error}: ${p.topic}`, { reasonCode: ReasonCode.TopicNameInvalid });
@@ -157,7 +157,7 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
     await this.ready;
     const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     this.counters.messagesIn++;
-    if (this.route(Message.withExpiry({ topic: p.topic, payload, qos: p.qos ?? 0, retain: p.retain ?? false, properties: p.properties }, this.clock.now()))) {
+    if (route(Message.withExpiry({ topic: p.topic, payload, qos: p.qos ?? 0, retain: p.retain ?? false, properties: p.properties }, this.clock.now()))) {
       await this.writer.flushed();
     }
   }

@@ -128,7 +128,9 @@ export type ForwardResult = boolean | null | undefined | { payload?: Buffer; pro
 
 export interface BrokerHooks {
   authenticate?: (request: AuthenticateRequest) => Awaitable<AuthResult>;
+  /** Every PUBLISH and the will at CONNECT; `packet.topic` as the client sent it, without its mount point (ADR 0005). */
   authorizePublish?: (client: Client, packet: PublishRequest) => Awaitable<AuthorizeResult>;
+  /** Every SUBSCRIBE filter, and stored ones when a session resumes; `sub.topic` as the client sent it, without its mount point. */
   authorizeSubscribe?: (client: Client, sub: SubscribeRequest) => Awaitable<AuthorizeResult>;
   /**
    * Called for every accepted PUBLISH before it is acknowledged and routed. A reasonCode >= 0x80
