@@ -331,6 +331,11 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
       try {
         const r = hook(session.subscriber, { topic, payload, qos, retain, properties });
         if (r === false || r === null) return undefined;
+        if (r instanceof Promise) {
+          // Routing is synchronous: a promise cannot be waited for, so an async hook is a bug, not a yes.
+          r.catch(() => undefined);
+          throw new TypeError('authorizeForward returned a promise; it must answer synchronously');
+        }
         if (typeof r === 'object') {
           if (r.payload !== undefined) {
             if (!Buffer.isBuffer(r.payload)) throw new TypeError('authorizeForward returned a payload that is not a Buffer');

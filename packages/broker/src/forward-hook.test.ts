@@ -132,6 +132,17 @@ describe('authorizeForward: one call per copy about to be given to a subscriber 
     });
   }
 
+  test('a hook that returns a promise (an async hook) is a bug: the copy is dropped and reported, not delivered', async () => {
+    const broker = new Broker({ hooks: { authorizeForward: (() => Promise.resolve(true)) as unknown as () => boolean } });
+    const errors: unknown[] = [];
+    broker.on('forwardError', (e) => errors.push(e));
+    const s = await subscriber(broker, 5, 's');
+    await broker.publish({ topic: 't/1', payload });
+    assert.deepEqual(await s.drain(), []);
+    assert.match(String(errors[0]), /synchronously/);
+    await broker.close();
+  });
+
   test('invalid properties returned by the hook are its fault: the copy is dropped, the subscriber is not faulted', async () => {
     const broker = new Broker({ hooks: { authorizeForward: () => ({ properties: { userProperties: { k: null } } as unknown as ForwardRequest['properties'] }) } });
     const errors: unknown[] = [];
