@@ -143,8 +143,8 @@ export interface BrokerHooks {
    * Called synchronously for each copy of a message about to be given to one subscriber session, at routing
    * time: for every matching session, offline persistent ones included (where it is queued), and for each
    * retained message sent on SUBSCRIBE; not again when a queued or stored copy is sent later. Sees the topic
-   * as that subscriber will (its mount point taken off). A throw drops the copy and emits `forwardError`; the
-   * publisher and the other subscribers are not affected.
+   * as that subscriber will (its mount point taken off). A throw (or a returned promise: routing cannot wait)
+   * drops the copy and emits `forwardError`; the publisher and the other subscribers are not affected.
    */
   authorizeForward?: (subscriber: Subscriber, message: ForwardRequest) => ForwardResult;
 }
