@@ -2,8 +2,9 @@
 //   core and broker import nothing from the workspace; contract imports nothing from the workspace;
 //   server -> core, broker, contract; web -> contract; device -> contract.
 // core also imports no I/O library: it defines ports and server supplies adapters.
+// Also: no import cycle inside packages/broker (see the end of this file).
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const allowed = {
@@ -69,6 +70,43 @@ for (const pkg of Object.keys(allowed)) {
     }
   }
 }
+// No import cycle inside packages/broker, type-only imports included (ADR 0005): the handlers reach the broker
+// through handlers/handler-context.ts, connections through ClientContext, so nothing imports broker.ts back.
+const noCycles = ['broker'];
+for (const pkg of noCycles) {
+  const dir = join(root, 'packages', pkg, 'src');
+  const edges = new Map();
+  for (const file of walk(dir, []).filter((f) => !f.endsWith('.test.ts'))) {
+    const targets = [];
+    for (const m of readFileSync(file, 'utf8').matchAll(importRe)) {
+      const spec = m[1] ?? m[2] ?? m[3];
+      if (!spec.startsWith('.')) continue;
+      const base = resolve(dirname(file), spec);
+      const target = [`${base}.ts`, join(base, 'index.ts'), base].find((p) => existsSync(p) && statSync(p).isFile());
+      if (target !== undefined && !target.endsWith('.test.ts') && !targets.includes(target)) targets.push(target);
+    }
+    edges.set(file, targets);
+  }
+  // Depth-first search; a grey node met again closes a cycle.
+  const state = new Map();
+  const stack = [];
+  const visit = (file) => {
+    state.set(file, 'grey');
+    stack.push(file);
+    for (const next of edges.get(file) ?? []) {
+      if (state.get(next) === 'grey') {
+        const cycle = stack.slice(stack.indexOf(next)).concat(next).map((f) => relative(dir, f));
+        problems.push(`packages/${pkg}/src: import cycle ${cycle.join(' -> ')} (give the importing side a narrow port of its own instead of importing its user)`);
+      } else if (!state.has(next)) {
+        visit(next);
+      }
+    }
+    stack.pop();
+    state.set(file, 'black');
+  };
+  for (const file of edges.keys()) if (!state.has(file)) visit(file);
+}
+
 if (problems.length) {
   console.error(`import boundary check failed (${problems.length}):\n  ` + problems.join('\n  '));
   process.exit(1);

@@ -143,7 +143,7 @@ for (let i = 0; i < 100 && ((await platformMetric('thingstead_mqtt_clients_conne
 // Persistent sessions of the pooled client ids (3.1.1 ones never expire) are state, not leaks: end them
 // with Clean Start, and let the short v5 session expiries of the corpus run out.
 await new Promise((r) => setTimeout(r, 6000));
-for (const id of [...standalone.broker.sessions.keys()]) {
+for (const { clientId: id } of standalone.broker.listSessions()) {
   const s = await tcp(standalone.port)();
   s.resume();
   s.end(Buffer.from([0x10, 12 + id.length, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x00, 0x00, id.length, ...Buffer.from(id), 0xe0, 0x00]));

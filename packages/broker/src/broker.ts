@@ -1,147 +1,86 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { Client, pauseDrain, type ConnectionMeta, type DisconnectReason } from './client';
-import { messagePropertiesError } from './codec/message-check';
-import { Message, type MessageProperties, type QoS } from './message';
-import { resolveLimits, systemClock, type BrokerHooks, type BrokerLimits, type BrokerOptions, type Clock } from './options';
-import { MemoryPersistence } from './persistence/memory/memory-persistence';
-import type { BrokerPersistence } from './persistence/persistence';
-import { PersistenceWriter } from './persistence/writer';
-import { PublishPipeline } from './publish-pipeline';
-import { BrokerError, ReasonCode } from './reason-codes';
-import { RetainedStore } from './retained-store';
-import { neverExpires, Session, sessionKey, type Outgoing } from './session';
-import { SubscriptionTrie, type SharedGroup, type Subscription } from './subscription-trie';
-import { loadState } from './state-loader';
-import { topicNameError } from './topic';
+import { BrokerCore, type BrokerEvents, type BrokerStats, type ServerPublish, type SessionInfo } from './broker-core';
+import type { ConnectionMeta } from './client';
+import type { Message } from './message';
+import type { BrokerLimits, BrokerOptions, Client } from './options';
 
-export interface BrokerEvents {
-  /** A client completed CONNECT/CONNACK. */
-  client: [client: Client];
-  clientDisconnect: [client: Client, reason: DisconnectReason];
-  hookError: [error: unknown, client: Client];
-  /** An exception in one client's handling, contained to it: the connection was closed (0x83). */
-  clientError: [error: unknown, client: Client];
-  persistenceError: [error: unknown];
-}
+export type { BrokerEvents, BrokerStats, ServerPublish, SessionInfo } from './broker-core';
 
-export interface BrokerStats {
-  clientsConnected: number;
-  connections: number;
-  sessions: number;
-  subscriptions: number;
-  retained: number;
-  messagesIn: number;
-  messagesOut: number;
-  messagesDropped: number;
-  messagesRefused: number;
-  bytesIn: number;
-  bytesOut: number;
-  connectionsTotal: number;
-  /** Exceptions contained to one client (each closed that connection); anything above 0 is a bug to report. */
-  clientErrors: number;
-  /** Persisted retained messages, sessions and queued messages dropped at load because they failed validation. */
-  stateDropped: number;
-}
+let coreOf: (broker: Broker) => BrokerCore;
 
-export interface ServerPublish {
-  topic: string;
-  payload: Buffer | string;
-  qos?: QoS;
-  retain?: boolean;
-  properties?: MessageProperties;
-}
-
-const maxTimerMs = 2_147_483_647;
-
-/** An MQTT 3.1.1 + 5.0 broker over any duplex stream. See README.md for the full contract. */
+/**
+ * An MQTT 3.1.1 + 5.0 broker over any duplex stream. See README.md for the full contract. This is the public
+ * face only: sessions, connections, the router and persistence live in a private BrokerCore (broker-core.ts)
+ * that the handlers reach through their own narrow port (handlers/handler-context.ts).
+ */
 export class Broker extends EventEmitter<BrokerEvents> {
+  readonly #core: BrokerCore;
   readonly limits: Readonly<BrokerLimits>;
-  readonly hooks: BrokerHooks;
-  readonly clock: Clock;
-  readonly counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0, clientErrors: 0, stateDropped: 0 };
   /** Resolves once persisted sessions and retained messages are loaded. */
   readonly ready: Promise<void>;
-  /** By session key (namespace + client id, see sessionKey). */
-  readonly sessions = new Map<string, Session>();
-  /** Connected clients by session key. */
-  readonly clientsByKey = new Map<string, Client>();
-  readonly trie = new SubscriptionTrie();
-  readonly retained = new RetainedStore();
-  readonly writer: PersistenceWriter;
-  private readonly persistence: BrokerPersistence;
-  private readonly connections = new Set<Client>();
-  private readonly pendingWills = new Map<Session, Message>();
-  private readonly perNamespace = new Map<string, number>();
-  private closing = false;
-  private accepting = true;
+
+  static {
+    coreOf = (broker) => broker.#core;
+  }
 
   constructor(options: BrokerOptions = {}) {
     super();
-    this.limits = resolveLimits(options.limits);
-    this.hooks = options.hooks ?? {};
-    this.clock = options.clock ?? systemClock;
-    this.persistence = options.persistence ?? new MemoryPersistence();
-    this.writer = new PersistenceWriter(this.persistence, (error) => {
-      this.persistenceFailed(error);
-    });
-    this.ready = loadState(this, this.persistence).catch((error: unknown) => {
-      this.emit('persistenceError', new BrokerError('THINGSTEAD_ERR_BROKER_PERSISTENCE', 'loading persisted state failed', { cause: error }));
-    });
+    this.#core = new BrokerCore(options, this);
+    this.limits = this.#core.limits;
+    this.ready = this.#core.ready;
   }
 
   /** True once stopAccepting() or close() was called: CONNECTs are refused with 0x88 (see handlers/connect.ts). */
   get isClosing(): boolean {
-    return this.closing || !this.accepting;
+    return this.#core.isClosing;
   }
 
   /** True once close() was called: publish() refuses from then on. */
   get isClosed(): boolean {
-    return this.closing;
+    return this.#core.isClosed;
   }
 
   /** Serves one connection: TCP, TLS, WebSocket or an in-memory duplex. */
   handle(stream: Duplex, meta: ConnectionMeta = {}): void {
-    if (this.closing || this.connections.size >= this.limits.maxConnections) {
-      stream.destroy();
-      return;
-    }
-    this.counters.connectionsTotal++;
-    this.connections.add(new Client(this, stream, meta));
+    this.#core.handle(stream, meta);
   }
 
   /**
    * Publishes a server-originated message (no publishing client, so No Local never applies). Resolves once
    * the message is stored in every persistent session it was queued for (and as retained message).
    */
-  async publish(p: ServerPublish): Promise<void> {
-    if (this.closing) throw new BrokerError('THINGSTEAD_ERR_BROKER_CLOSED', 'broker is closed');
-    const error = topicNameError(p.topic, this.limits);
-    if (error !== undefined) throw new BrokerError('THINGSTEAD_ERR_BROKER_TOPIC_INVALID', `${error}: ${p.topic}`, { reasonCode: ReasonCode.TopicNameInvalid });
-    // Checked here like a client's PUBLISH is in the frame reader: a property the encoder refuses would fail every delivery.
-    const invalid = messagePropertiesError(p.properties);
-    if (invalid !== undefined) throw new BrokerError('THINGSTEAD_ERR_BROKER_MESSAGE_INVALID', invalid);
-    await this.ready;
-    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
-    this.counters.messagesIn++;
-    if (this.route(Message.withExpiry({ topic: p.topic, payload, qos: p.qos ?? 0, retain: p.retain ?? false, properties: p.properties }, this.clock.now()))) {
-      await this.writer.flushed();
-    }
+  publish(p: ServerPublish): Promise<void> {
+    // Through this.route, so a caller that wraps route() (as the server's forwarder test does) sees every message.
+    return this.#core.publish(p, (m) => this.route(m));
+  }
+
+  /**
+   * Routes a message to every matching subscription; retained messages are stored first. Returns true when
+   * routing recorded something for persistence: a caller that acknowledges something waits for it then.
+   */
+  route(message: Message): boolean {
+    return this.#core.route(message);
   }
 
   /** Whether a publish to `topic` would reach any subscription now; lets a caller skip building a payload nobody reads. */
   hasSubscribers(topic: string): boolean {
-    const m = this.trie.match(topic);
-    return m.perClient.length > 0 || m.shared.length > 0;
+    return this.#core.hasSubscribers(topic);
   }
 
+  /** Connected clients. */
   get clients(): IterableIterator<Client> {
-    return this.clientsByKey.values();
+    return this.#core.clientsByKey.values();
   }
 
   /** The connected client with this client id in this namespace (from the authenticate hook; '' by default). */
   getClient(clientId: string, namespace = ''): Client | undefined {
-    return this.clientsByKey.get(sessionKey(namespace, clientId));
+    return this.#core.getClient(clientId, namespace);
+  }
+
+  /** Every session, connected or stored, as a read-only snapshot. */
+  listSessions(): SessionInfo[] {
+    return this.#core.listSessions();
   }
 
   /**
@@ -150,388 +89,44 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * revoked or who were deleted. Returns how many connections were closed.
    */
   endSessions(match: (namespace: string) => boolean, o: { reasonCode: number; reasonString: string; deleteSessions: boolean }): number {
-    let closed = 0;
-    for (const client of [...this.clientsByKey.values()]) {
-      if (!match(client.namespace)) continue;
-      if (o.deleteSessions) client.discardWill();
-      client.disconnect(o.reasonCode, o.reasonString);
-      closed++;
-    }
-    if (o.deleteSessions) {
-      for (const session of [...this.sessions.values()]) {
-        if (!match(session.namespace)) continue;
-        session.will = undefined;
-        this.pendingWills.delete(session);
-        this.destroySession(session);
-      }
-    }
-    return closed;
+    return this.#core.endSessions(match, o);
   }
 
   stats(): BrokerStats {
-    return {
-      clientsConnected: this.clientsByKey.size,
-      connections: this.connections.size,
-      sessions: this.sessions.size,
-      subscriptions: this.trie.size,
-      retained: this.retained.size,
-      ...this.counters,
-    };
+    return this.#core.stats();
   }
 
   /**
-   * Routes a message to every matching subscription; retained messages are stored first. Returns true when
-   * routing recorded something for persistence (a retained message, a copy held for a persistent session):
-   * the publisher's acknowledgement then waits for `writer.flushed()`.
-   */
-  route(message: Message): boolean {
-    let wrote = false;
-    if (message.retain) wrote = this.storeRetained(message);
-    const match = this.trie.match(message.topic);
-    const perClient = match.perClient;
-    for (let i = 0; i < perClient.length; i++) {
-      const subs = perClient[i];
-      const first = subs?.[0];
-      if (subs === undefined || first === undefined) continue;
-      const session = this.sessions.get(first.sessionKey);
-      if (session === undefined) continue;
-      if (subs.length === 1) {
-        // [MQTT-3.8.3-3] No Local: not back to the publishing client.
-        if (first.noLocal && first.sessionKey === message.origin) continue;
-        const qos = first.qos < message.qos ? first.qos : message.qos;
-        // [MQTT-3.3.1-12] Retain As Published 0 clears RETAIN when forwarding; 3.1.1 [MQTT-3.3.1-9].
-        const ids = first.subscriptionId === undefined ? undefined : [first.subscriptionId];
-        if (this.deliver(session, message, qos, first.retainAsPublished && message.retain, ids)) wrote = true;
-      } else if (this.deliverOverlapping(session, message, subs)) {
-        wrote = true;
-      }
-    }
-    for (const group of match.shared) if (this.deliverShared(group, message)) wrote = true;
-    return wrote;
-  }
-
-  // [MQTT-3.3.4-2] overlapping subscriptions: one copy at the highest granted QoS, carrying
-  // every matching Subscription Identifier [MQTT-3.3.4-4] (3.1.1 [MQTT-3.3.5-1]).
-  private deliverOverlapping(session: Session, message: Message, subs: Subscription[]): boolean {
-    let best = -1;
-    let rap = false;
-    let ids: number[] | undefined;
-    for (const s of subs) {
-      if (s.noLocal && s.sessionKey === message.origin) continue;
-      if (s.qos > best) best = s.qos;
-      rap ||= s.retainAsPublished;
-      if (s.subscriptionId !== undefined) (ids ??= []).push(s.subscriptionId);
-    }
-    if (best < 0) return false;
-    return this.deliver(session, message, (best < message.qos ? best : message.qos) as QoS, rap && message.retain, ids);
-  }
-
-  // v5 §4.8.2: each message to one member of the group, round-robin, preferring connected members.
-  private deliverShared(group: SharedGroup, message: Message): boolean {
-    const members = group.members;
-    let fallback: Session | undefined;
-    let fallbackSub: Subscription | undefined;
-    for (let k = 0; k < members.length; k++) {
-      const index = (group.next + k) % members.length;
-      const sub = members[index];
-      const session = sub === undefined ? undefined : this.sessions.get(sub.sessionKey);
-      if (sub === undefined || session === undefined) continue;
-      if (session.client?.connected === true) {
-        group.next = (index + 1) % members.length;
-        return this.deliverToShared(session, sub, message);
-      }
-      if (fallback === undefined && session.persistent) {
-        fallback = session;
-        fallbackSub = sub;
-      }
-    }
-    if (fallback !== undefined && fallbackSub !== undefined) return this.deliverToShared(fallback, fallbackSub, message);
-    return false;
-  }
-
-  private deliverToShared(session: Session, sub: Subscription, message: Message): boolean {
-    const qos = sub.qos < message.qos ? sub.qos : message.qos;
-    return this.deliver(session, message, qos, sub.retainAsPublished && message.retain, sub.subscriptionId === undefined ? undefined : [sub.subscriptionId]);
-  }
-
-  /** Hands one copy to a session; true when it was recorded for persistence. */
-  private deliver(session: Session, message: Message, qos: QoS, retain: boolean, ids: number[] | undefined): boolean {
-    const client = session.client;
-    const connected = client?.connected === true;
-    // [MQTT-3.1.2-5] (3.1.1) / v5 §4.1: QoS 1 and 2 messages are kept for an offline session; QoS 0 ones need not be.
-    if (!connected && (qos === 0 || !session.persistent)) return false;
-    const outgoing: Outgoing = { seq: 0, message, qos, retain, subscriptionIds: ids, packetId: 0, state: 'publish' };
-    // Held for a persistent session, offline or online (in-flight window included): stored before the publisher's ack.
-    const durable = qos > 0 && session.persistent;
-    if (durable) this.writer.putOutgoing(session, outgoing);
-    if (connected) {
-      // One subscriber that fails (encoding, writing) is that subscriber's fault: the publisher and
-      // the other subscribers carry on.
-      try {
-        client.sendPublish(outgoing);
-      } catch (error) {
-        client.fault(error);
-      }
-    } else {
-      const dropped = session.enqueue(outgoing, this.limits.maxQueuedMessages);
-      if (dropped !== undefined) this.discard(dropped);
-    }
-    return durable;
-  }
-
-  /** Drops what a session holds for topics it no longer wants (its subscriptions were withdrawn). */
-  dropUnwanted(session: Session, wanted: (topic: string) => boolean): void {
-    for (const o of session.removeWhere((x) => !wanted(x.message.topic))) this.discard(o);
-  }
-
-  /** A held message that will not be delivered (queue full, expired, too large for the client). */
-  discard(outgoing: Outgoing): void {
-    this.counters.messagesDropped++;
-    this.writer.deleteOutgoing(outgoing);
-  }
-
-  private storeRetained(message: Message): boolean {
-    // [MQTT-3.3.1-6] (v5) / [MQTT-3.3.1-10] (3.1.1): an empty retained payload deletes the retained message.
-    if (message.payload.length === 0) {
-      if (!this.retained.delete(message.topic)) return false;
-      this.writer.deleteRetained(message.topic);
-      return true;
-    }
-    // [MQTT-3.3.1-5] the retained message replaces any earlier one on the topic.
-    this.retained.set(message);
-    this.writer.setRetained(message);
-    return true;
-  }
-
-  sendRetained(client: Client, sub: Subscription, grantedQos: QoS): void {
-    const ids = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
-    for (const m of this.retained.match(sub.topicFilter, this.clock.now())) {
-      // Retained messages sent because of a new subscription carry RETAIN=1 [MQTT-3.3.1-8] (3.1.1).
-      this.deliver(client.session, m, m.qos < grantedQos ? m.qos : grantedQos, true, ids);
-    }
-  }
-
-  async mayPublish(client: Client, message: Message): Promise<boolean> {
-    const hook = this.hooks.authorizePublish;
-    if (hook === undefined) return true;
-    try {
-      const r = await hook(client, { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties });
-      return r === true || (typeof r === 'number' && r < 0x80);
-    } catch (error) {
-      this.emit('hookError', error, client);
-      return false;
-    }
-  }
-
-  publishPipeline(client: Client): PublishPipeline {
-    client.publishPipeline ??= new PublishPipeline(this, client);
-    return client.publishPipeline;
-  }
-
-  createSession(clientId: string, namespace = ''): Session {
-    const session = new Session(clientId, namespace);
-    this.sessions.set(session.key, session);
-    this.perNamespace.set(namespace, (this.perNamespace.get(namespace) ?? 0) + 1);
-    return session;
-  }
-
-  /** Sessions (connected or stored) of one namespace. */
-  sessionCount(namespace: string): number {
-    return this.perNamespace.get(namespace) ?? 0;
-  }
-
-  /** A connection attaches to the session: stop its expiry and any delayed will [MQTT-3.1.3-9]. */
-  resumeSession(session: Session): void {
-    this.clock.clearTimeout(session.expiryTimer);
-    this.clock.clearTimeout(session.willTimer);
-    this.pendingWills.delete(session);
-    session.will = undefined;
-    session.disconnectedAt = undefined;
-  }
-
-  destroySession(session: Session): void {
-    this.clock.clearTimeout(session.expiryTimer);
-    this.clock.clearTimeout(session.willTimer);
-    for (const s of session.subscriptions.values()) this.trie.remove(s.sessionKey, s.topicFilter, s.shareGroup);
-    session.subscriptions.clear();
-    if (this.sessions.get(session.key) === session) {
-      this.sessions.delete(session.key);
-      const n = (this.perNamespace.get(session.namespace) ?? 1) - 1;
-      if (n > 0) this.perNamespace.set(session.namespace, n);
-      else this.perNamespace.delete(session.namespace);
-    }
-    for (const o of session.inflight.values()) o.seq = 0;
-    for (const o of session.queue.toArray()) o.seq = 0;
-    if (session.persisted) {
-      session.persisted = false;
-      this.writer.deleteSession(session.key);
-    }
-    // [MQTT-3.1.2-8] a delayed will is sent when the session ends first.
-    const will = this.pendingWills.get(session);
-    if (will !== undefined) {
-      this.pendingWills.delete(session);
-      session.will = undefined;
-      if (!this.closing) this.route(will);
-    }
-  }
-
-  addSubscription(session: Session, sub: Subscription): boolean {
-    const previous = session.subscriptions.get(sub.filter);
-    if (previous !== undefined) this.trie.remove(previous.sessionKey, previous.topicFilter, previous.shareGroup);
-    this.trie.add(sub);
-    session.subscriptions.set(sub.filter, sub);
-    return previous === undefined;
-  }
-
-  removeSubscription(session: Session, filter: string): boolean {
-    const sub = session.subscriptions.get(filter);
-    if (sub === undefined) return false;
-    session.subscriptions.delete(filter);
-    this.trie.remove(sub.sessionKey, sub.topicFilter, sub.shareGroup);
-    return true;
-  }
-
-  /** Records a session change (subscriptions, QoS 2 ids, will, expiry) when the session is persistent. */
-  persistSession(session: Session): void {
-    if (session.persistent) {
-      session.persisted = true;
-      this.writer.saveSession(session);
-    } else if (session.persisted) {
-      session.persisted = false;
-      this.writer.deleteSession(session.key);
-    }
-  }
-
-  onClientConnected(client: Client): void {
-    // A CONNECT that was being authenticated when the drain began: connected, but not read any more.
-    if (!this.accepting) client.pauseReading(pauseDrain);
-    this.clientsByKey.set(client.session.key, client);
-    this.persistSession(client.session);
-    this.emit('client', client);
-  }
-
-  /** Counts and reports a persisted entry that failed validation at load and was dropped. */
-  onStateDropped(what: string, reason: string): void {
-    this.counters.stateDropped++;
-    this.emit('persistenceError', new BrokerError('THINGSTEAD_ERR_BROKER_STATE_INVALID', `${what} failed validation and was dropped: ${reason}`));
-  }
-
-  /** Counts and reports an exception contained to one client (Client.fault closes the connection). */
-  onClientError(client: Client, error: unknown): void {
-    this.counters.clientErrors++;
-    try {
-      this.emit('clientError', error, client);
-    } catch {
-      // A throwing listener must not undo the containment.
-    }
-  }
-
-  onClientClosed(client: Client): void {
-    this.connections.delete(client);
-    if (!client.connected) return;
-    const session = client.session;
-    if (this.clientsByKey.get(session.key) === client) this.clientsByKey.delete(session.key);
-    if (session.client === client) {
-      session.client = undefined;
-      session.disconnectedAt = this.clock.now();
-      // At close() the will of a persistent session stays stored and is scheduled after the restart, unless the
-      // session resumes within its delay; a non-persistent session's will ends with the process.
-      const will = this.closing ? undefined : session.will;
-      if (will !== undefined) this.scheduleWill(session, will.message, will.delaySec * 1000);
-      if (!session.persistent) {
-        this.destroySession(session);
-      } else {
-        this.persistSession(session);
-        if (!this.closing) this.scheduleExpiry(session, session.disconnectedAt + session.expiryIntervalSec * 1000);
-      }
-    }
-    this.emit('clientDisconnect', client, client.disconnectReason ?? { reasonCode: 0, message: 'closed', byClient: false });
-  }
-
-  // [MQTT-3.1.2-8] the will is published when the connection ends without DISCONNECT 0x00,
-  // after the Will Delay Interval, unless the session resumes first [MQTT-3.1.3-9].
-  scheduleWill(session: Session, will: Message, delayMs: number): void {
-    if (delayMs <= 0 || !session.persistent) {
-      this.publishWill(session, will);
-      return;
-    }
-    this.pendingWills.set(session, will);
-    session.willTimer = this.clock.setTimeout(() => {
-      if (this.pendingWills.get(session) === will) this.publishWill(session, will);
-    }, Math.min(delayMs, maxTimerMs));
-  }
-
-  private publishWill(session: Session, will: Message): void {
-    this.pendingWills.delete(session);
-    if (session.will?.message === will) {
-      session.will = undefined;
-      if (this.sessions.get(session.key) === session) this.persistSession(session);
-    }
-    this.route(will);
-  }
-
-  /** Session expiry (v5 §3.1.2.11.2); long intervals are re-armed in steps the timer API accepts. */
-  scheduleExpiry(session: Session, deadline: number): void {
-    if (session.expiryIntervalSec === neverExpires) return;
-    const wait = Math.max(0, deadline - this.clock.now());
-    session.expiryTimer = this.clock.setTimeout(() => {
-      if (session.client !== undefined) return;
-      if (this.clock.now() >= deadline) this.destroySession(session);
-      else this.scheduleExpiry(session, deadline);
-    }, Math.min(wait, maxTimerMs));
-  }
-
-  private persistenceFailed(error: unknown): void {
-    this.emit('persistenceError', new BrokerError('THINGSTEAD_ERR_BROKER_PERSISTENCE', 'persistence write failed', { cause: error }));
-  }
-
-  /**
-   * The first step of a graceful shutdown: a CONNECT is refused with CONNACK 0x88 Server unavailable (3.1.1:
-   * return code 3), as 0x8B Server shutting down is a DISCONNECT code only (v5 §3.2.2.2 lists the CONNACK
-   * codes, §3.14.2.1 the DISCONNECT ones); new connections are still taken so that they get this answer rather
-   * than a refused TCP connect. Connected clients are no longer read, so no new PUBLISH starts; what was read
-   * goes on: hooks finish and their acks are sent. Then drain(), then close().
+   * The first step of a graceful shutdown: every CONNECT is refused with CONNACK 0x88 (3.1.1: 3); connected
+   * clients are no longer read; what was read goes on. Then drain(), then close().
    */
   stopAccepting(): void {
-    if (!this.accepting) return;
-    this.accepting = false;
-    for (const client of this.connections) if (client.connected) client.pauseReading(pauseDrain);
+    this.#core.stopAccepting();
   }
 
   /** PUBLISH packets not acknowledged yet: waiting for their onPublish hook or for a persistence write, over all clients. */
   get pendingPublishes(): number {
-    let n = 0;
-    for (const client of this.connections) n += client.pendingHookCalls + client.pendingAcks;
-    return n;
+    return this.#core.pendingPublishes;
   }
 
   /**
-   * Stops accepting (see stopAccepting) and waits until every PUBLISH already read has been through its hook
-   * and acknowledged, or until `timeoutMs` passed. Resolves with the number still pending (0 when drained);
-   * close() then cuts those connections without their acks.
+   * Stops accepting and waits until every PUBLISH already read has been through its hook and acknowledged, or
+   * until `timeoutMs` passed. Resolves with the number still pending (0 when drained).
    */
-  async drain(timeoutMs: number, pollMs = 5): Promise<number> {
-    this.stopAccepting();
-    const deadline = this.clock.now() + timeoutMs;
-    for (;;) {
-      const pending = this.pendingPublishes;
-      if (pending === 0 || this.closing || this.clock.now() >= deadline) return pending;
-      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, Math.min(pollMs, Math.max(1, deadline - this.clock.now()))));
-    }
+  drain(timeoutMs: number, pollMs = 5): Promise<number> {
+    return this.#core.drain(timeoutMs, pollMs);
   }
 
   /** Disconnects everyone (v5 DISCONNECT 0x8B), saves persistent sessions and closes persistence. */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    this.accepting = false;
-    await this.ready;
-    for (const client of [...this.connections]) client.terminate(ReasonCode.ServerShuttingDown, 'server shutting down');
-    for (const session of this.sessions.values()) {
-      this.clock.clearTimeout(session.expiryTimer);
-      this.clock.clearTimeout(session.willTimer);
-    }
-    await this.writer.drain();
-    await this.persistence.close();
+  close(): Promise<void> {
+    return this.#core.close();
   }
+}
+
+/**
+ * The broker's working state, for the broker package's own tests. Package-internal: not exported from
+ * index.ts, so the platform cannot reach into sessions or the router.
+ */
+export function brokerInternals(broker: Broker): BrokerCore {
+  return coreOf(broker);
 }

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Broker } from './broker';
-import type { Client } from './client';
+import { Broker, brokerInternals } from './broker';
+import type { Client } from './options';
 import { connected, TestClient } from './testing/test-client';
 
 function breakWrites(broker: Broker, clientId: string): void {
-  const client = broker.getClient(clientId);
+  const client = brokerInternals(broker).getClient(clientId);
   assert.ok(client !== undefined);
   client.stream.write = () => {
     throw new Error('write failed');
@@ -37,7 +37,7 @@ describe('fault containment (DESIGN.md invariant 9: a fault stays with one clien
     assert.equal(broker.stats().clientErrors, 1);
     assert.equal(errors.length, 1);
     assert.equal(errors[0]?.client.id, 'bad');
-    assert.equal(broker.sessions.get('bad'), undefined, 'the clean session ended with the connection');
+    assert.equal(brokerInternals(broker).sessions.get('bad'), undefined, 'the clean session ended with the connection');
     await broker.close();
   });
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Broker } from './broker';
+import { Broker, brokerInternals } from './broker';
 import { connected, TestClient } from './testing/test-client';
 
 const payload = Buffer.alloc(64, 1);
@@ -47,7 +47,7 @@ describe('flow control and back-pressure', () => {
     slow.stream.pause();
     slow.stream.removeAllListeners('data');
     for (let i = 0; i < 2000; i++) await broker.publish({ topic: 'flood', payload, qos: i % 2 === 0 ? 0 : 1 });
-    const session = broker.sessions.get('slow');
+    const session = brokerInternals(broker).sessions.get('slow');
     assert.ok(session !== undefined);
     assert.ok(session.queue.length <= 50, `queue bounded (${session.queue.length})`);
     assert.equal(session.queuedQos0, 0, 'QoS 0 messages were dropped before QoS 1 ones');

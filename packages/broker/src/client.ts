@@ -1,22 +1,45 @@
 import type { Duplex } from 'node:stream';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
-import type { Broker } from './broker';
 import { FrameReader, type FrameSink } from './codec/frame-reader';
 import { encodeAck, encodeAliasedPublish, encodePacket, encodePlainPublish, encodePublishWithProperties } from './codec/encode';
-import { dispatch } from './handlers/dispatch';
 import type { Message, QoS } from './message';
+import type { BrokerLimits, Clock } from './options';
+import type { PersistenceWriter } from './persistence/writer';
 import { ReasonCode } from './reason-codes';
-import type { PublishPipeline } from './publish-pipeline';
-import type { Outgoing, Session } from './session';
+import type { Outgoing, Session, SessionClient, Will } from './session';
+
+export type { Will } from './session';
+
+/** The broker's running totals (see BrokerStats). */
+export interface Counters {
+  messagesIn: number;
+  messagesOut: number;
+  messagesDropped: number;
+  messagesRefused: number;
+  bytesIn: number;
+  bytesOut: number;
+  connectionsTotal: number;
+  clientErrors: number;
+  stateDropped: number;
+}
+
+/** What a connection needs of the broker: the port it is built on, so client.ts imports no broker code. */
+export interface ClientContext {
+  readonly limits: Readonly<BrokerLimits>;
+  readonly clock: Clock;
+  readonly counters: Counters;
+  readonly writer: PersistenceWriter;
+  /** Hands a decoded packet to its handler; a returned promise holds later packets until it settles. */
+  dispatch(client: Client, packet: Packet): Promise<void> | undefined;
+  discard(outgoing: Outgoing): void;
+  persistSession(session: Session): void;
+  onClientError(client: Client, error: unknown): void;
+  onClientClosed(client: Client): void;
+}
 
 export interface ConnectionMeta {
   remoteAddress?: string;
   transport?: 'tcp' | 'tls' | 'ws';
-}
-
-export interface Will {
-  message: Message;
-  delaySec: number;
 }
 
 export interface DisconnectReason {
@@ -43,13 +66,15 @@ function uncork(client: Client): void {
  * is the connection's machinery (framing, batched writes, back-pressure, keep-alive), used by
  * the packet handlers.
  */
-export class Client implements FrameSink {
+export class Client implements FrameSink, SessionClient {
   id = '';
   /** Whose session this is, from the authenticate hook ('' by default): sessions are keyed by namespace + id. */
   namespace = '';
   username: string | undefined;
   /** Whatever the authenticate hook returned as `user`. */
   user: unknown;
+  /** The prefix of this client's topics in the broker's topic space, from the authenticate hook ('' for none; ADR 0005). */
+  mountPoint = '';
   protocolVersion: 3 | 4 | 5 = 4;
   readonly remoteAddress: string | undefined;
   readonly transport: 'tcp' | 'tls' | 'ws' | undefined;
@@ -86,8 +111,7 @@ export class Client implements FrameSink {
   corked = false;
   readonly stream: Duplex;
   readonly reader: FrameReader;
-  readonly broker: Broker;
-  publishPipeline: PublishPipeline | undefined;
+  readonly ctx: ClientContext;
   private blocked = false;
   private faulted = false;
   private pauses = 0;
@@ -97,8 +121,8 @@ export class Client implements FrameSink {
   private keepAliveTimer: unknown;
   private connectTimer: unknown;
 
-  constructor(broker: Broker, stream: Duplex, meta: ConnectionMeta) {
-    this.broker = broker;
+  constructor(broker: ClientContext, stream: Duplex, meta: ConnectionMeta) {
+    this.ctx = broker;
     this.stream = stream;
     this.remoteAddress = meta.remoteAddress;
     this.transport = meta.transport;
@@ -139,7 +163,7 @@ export class Client implements FrameSink {
     }
     let pending: Promise<void> | undefined;
     try {
-      pending = dispatch(this.broker, this, packet);
+      pending = this.ctx.dispatch(this, packet);
     } catch (error) {
       this.fault(error);
       return;
@@ -169,7 +193,7 @@ export class Client implements FrameSink {
    * ends this one connection with 0x83, is counted and reported, and never reaches the process.
    */
   fault(error: unknown): void {
-    this.broker.onClientError(this, error);
+    this.ctx.onClientError(this, error);
     if (this.closed) return;
     this.faulted = true;
     try {
@@ -227,7 +251,7 @@ export class Client implements FrameSink {
         this.write(encodePacket(packet, 5));
       } catch (error) {
         // Closing after a fault: that one was counted; the failing DISCONNECT is the same story.
-        if (!this.faulted) this.broker.onClientError(this, error);
+        if (!this.faulted) this.ctx.onClientError(this, error);
       }
     }
     this.shutdown({ reasonCode, message, byClient: false });
@@ -253,7 +277,7 @@ export class Client implements FrameSink {
       return;
     }
     this.pendingAcks++;
-    const stored = durable ? this.broker.writer.flushed() : undefined;
+    const stored = durable ? this.ctx.writer.flushed() : undefined;
     this.ackChain = Promise.all([this.ackChain, stored]).then(
       () => {
         this.pendingAcks--;
@@ -272,7 +296,7 @@ export class Client implements FrameSink {
     const session = this.connected ? this.session : undefined;
     if (session?.client === this && session.will !== undefined) {
       session.will = undefined;
-      this.broker.persistSession(session);
+      this.ctx.persistSession(session);
     }
   }
 
@@ -280,8 +304,8 @@ export class Client implements FrameSink {
     if (this.closed) return;
     this.closed = true;
     this.disconnectReason = reason;
-    this.broker.clock.clearTimeout(this.connectTimer);
-    this.broker.clock.clearTimeout(this.keepAliveTimer);
+    this.ctx.clock.clearTimeout(this.connectTimer);
+    this.ctx.clock.clearTimeout(this.keepAliveTimer);
     const stream = this.stream;
     try {
       if (this.corked) uncork(this);
@@ -293,16 +317,16 @@ export class Client implements FrameSink {
       stream.destroy();
     }
     try {
-      this.broker.onClientClosed(this);
+      this.ctx.onClientClosed(this);
     } catch (error) {
       // Closing runs from socket events and timers: a throwing listener or will delivery is counted, not thrown.
-      this.broker.onClientError(this, error);
+      this.ctx.onClientError(this, error);
     }
   }
 
   onConnected(keepAliveSec: number): void {
     this.connected = true;
-    this.broker.clock.clearTimeout(this.connectTimer);
+    this.ctx.clock.clearTimeout(this.connectTimer);
     this.keepAliveSec = keepAliveSec;
     if (keepAliveSec > 0) this.scheduleKeepAlive(keepAliveSec * 1500);
   }
@@ -310,8 +334,8 @@ export class Client implements FrameSink {
   // [MQTT-3.1.2-22] (v5) / [MQTT-3.1.2-24] (3.1.1): no packet within 1.5 x Keep Alive closes
   // the connection. One timer per client, re-armed only when it fires, not per packet.
   private scheduleKeepAlive(ms: number): void {
-    this.keepAliveTimer = this.broker.clock.setTimeout(() => {
-      const idle = this.broker.clock.now() - this.lastActivity;
+    this.keepAliveTimer = this.ctx.clock.setTimeout(() => {
+      const idle = this.ctx.clock.now() - this.lastActivity;
       const limit = this.keepAliveSec * 1500;
       // While the broker itself is not reading, silence is not the client's fault.
       if (idle >= limit && this.pauses === 0) this.terminate(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
@@ -327,10 +351,10 @@ export class Client implements FrameSink {
       this.stream.cork();
       process.nextTick(uncork, this);
     }
-    this.broker.counters.bytesOut += buf.length;
+    this.ctx.counters.bytesOut += buf.length;
     if (!this.stream.write(buf)) {
       const buffered = this.stream.writableLength;
-      const cap = this.broker.limits.maxSocketBufferBytes;
+      const cap = this.ctx.limits.maxSocketBufferBytes;
       if (buffered >= cap) this.blocked = true;
       // A client that sends but never reads must not make its replies pile up: stop reading it.
       if (buffered >= 2 * cap) this.pauseReading(pauseWrites);
@@ -347,8 +371,8 @@ export class Client implements FrameSink {
   sendPublish(o: Outgoing): void {
     const session = this.session;
     if (this.blocked || session.queue.length > 0 || (o.qos > 0 && session.inflight.size >= this.sendWindow)) {
-      const dropped = session.enqueue(o, this.broker.limits.maxQueuedMessages);
-      if (dropped !== undefined) this.broker.discard(dropped);
+      const dropped = session.enqueue(o, this.ctx.limits.maxQueuedMessages);
+      if (dropped !== undefined) this.ctx.discard(dropped);
       return;
     }
     this.transmit(o, false);
@@ -376,21 +400,21 @@ export class Client implements FrameSink {
   /** An outgoing delivery ended (PUBACK, PUBCOMP, PUBREC with an error): the id is free and the window opens. */
   completeDelivery(o: Outgoing): void {
     this.session.inflight.delete(o.packetId);
-    this.broker.writer.deleteOutgoing(o);
+    this.ctx.writer.deleteOutgoing(o);
     this.pump();
   }
 
   /** A message that will not be sent to this client after all: out of the window, counted, deleted from the store. */
   private drop(o: Outgoing): void {
     if (o.packetId !== 0) this.session.inflight.delete(o.packetId);
-    this.broker.discard(o);
+    this.ctx.discard(o);
   }
 
   transmit(o: Outgoing, dup: boolean): void {
-    const counters = this.broker.counters;
+    const counters = this.ctx.counters;
     const message = o.message;
     const qos = o.qos;
-    const now = message.expiresAt === 0 ? 0 : this.broker.clock.now();
+    const now = message.expiresAt === 0 ? 0 : this.ctx.clock.now();
     if (message.expiresAt !== 0 && now >= message.expiresAt) {
       // [MQTT-3.3.2-5] an expired message is not delivered.
       this.drop(o);
@@ -399,7 +423,7 @@ export class Client implements FrameSink {
     if (qos > 0 && o.packetId === 0) {
       o.packetId = this.session.allocatePacketId();
       this.session.inflight.set(o.packetId, o);
-      this.broker.writer.inflightChanged(o);
+      this.ctx.writer.inflightChanged(o);
     }
     const id = o.packetId;
     // An alias is taken for a new topic only once its PUBLISH is written.

@@ -1,5 +1,5 @@
-export { Broker, type BrokerEvents, type BrokerStats, type ServerPublish } from './broker';
-export type { Client, ConnectionMeta, DisconnectReason } from './client';
+export { Broker, type BrokerEvents, type BrokerStats, type ServerPublish, type SessionInfo } from './broker';
+export type { ConnectionMeta, DisconnectReason } from './client';
 export type { Message, MessageProperties, QoS } from './message';
 export {
   defaultLimits,
@@ -9,7 +9,13 @@ export {
   type BrokerHooks,
   type BrokerLimits,
   type BrokerOptions,
+  type Client,
   type Clock,
+  type ForwardRequest,
+  type ForwardResult,
+  maxMountPointLength,
+  type PublishVerdict,
+  type Subscriber,
   type PublishRequest,
   type SubscribeRequest,
 } from './options';
@@ -17,6 +23,8 @@ export type * from './persistence/persistence';
 export { MemoryPersistence } from './persistence/memory/memory-persistence';
 export { SqlitePersistence, type SqlitePersistenceOptions } from './persistence/sqlite/sqlite-persistence';
 export { BrokerError, brokerErrorHints, ConnackReturnCode, ReasonCode, toV3ConnackCode, type BrokerErrorCode } from './reason-codes';
+export type { MatchResult, Router, SharedGroup, Subscription } from './router';
+export { SubscriptionTrie } from './subscription-trie';
 export { topicMatches } from './topic';
 export { handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type Listener, type ListenOptions, type TlsListenOptions } from './listeners';
 export { filterCovers, parseAcl, type Acl } from './acl';

@@ -1,8 +1,8 @@
 import type { IPublishPacket } from 'mqtt-packet';
-import type { Broker } from './broker';
-import { pauseHooks, type Client } from './client';
+import { pauseHooks, type Client, type Counters } from './client';
 import { Deque } from './deque';
 import type { Message } from './message';
+import type { BrokerHooks, BrokerLimits } from './options';
 import { ReasonCode } from './reason-codes';
 
 export interface Verdict {
@@ -10,6 +10,8 @@ export interface Verdict {
   reasonString?: string;
   /** 3.1.1 cannot refuse a PUBLISH: a failed hook closes the connection instead of acknowledging. */
   disconnect?: boolean;
+  /** onPublish consumed the message: acknowledged, not routed. */
+  route?: false;
 }
 
 interface Entry {
@@ -18,10 +20,20 @@ interface Entry {
   done: (verdict: Verdict) => void;
 }
 
+const consumed: Verdict = Object.freeze({ reasonCode: ReasonCode.Success, route: false });
+
 function refusalCode(result: boolean | number): number | undefined {
   if (result === true) return undefined;
   if (result === false) return ReasonCode.NotAuthorized;
   return result >= 0x80 ? result : undefined;
+}
+
+/** What the pipeline needs of the broker. */
+export interface PipelineContext {
+  readonly hooks: BrokerHooks;
+  readonly limits: Readonly<BrokerLimits>;
+  readonly counters: Counters;
+  hookError(error: unknown, client: Client): void;
 }
 
 /**
@@ -33,10 +45,10 @@ function refusalCode(result: boolean | number): number | undefined {
  */
 export class PublishPipeline {
   private readonly entries = new Deque<Entry>();
-  private readonly broker: Broker;
+  private readonly broker: PipelineContext;
   private readonly client: Client;
 
-  constructor(broker: Broker, client: Client) {
+  constructor(broker: PipelineContext, client: Client) {
     this.broker = broker;
     this.client = client;
   }
@@ -59,7 +71,9 @@ export class PublishPipeline {
 
   private async evaluate(packet: IPublishPacket, message: Message): Promise<Verdict> {
     const { authorizePublish, onPublish } = this.broker.hooks;
-    const request = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties };
+    // The hooks see the topic as the client sent it (ADR 0005).
+    const mount = this.client.mountPoint;
+    const request = { topic: mount === '' ? message.topic : message.topic.slice(mount.length), payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties };
     try {
       if (authorizePublish !== undefined) {
         const refused = refusalCode(await authorizePublish(this.client, request));
@@ -67,11 +81,14 @@ export class PublishPipeline {
       }
       if (onPublish !== undefined) {
         const result = await onPublish(this.client, request);
-        if (result !== undefined && result.reasonCode >= 0x80) return result;
+        if (result !== undefined) {
+          if ('route' in result) return consumed;
+          if (result.reasonCode >= 0x80) return result;
+        }
       }
       return { reasonCode: ReasonCode.Success };
     } catch (error) {
-      this.broker.emit('hookError', error, this.client);
+      this.broker.hookError(error, this.client);
       return { reasonCode: ReasonCode.UnspecifiedError, reasonString: 'message not accepted', disconnect: this.client.protocolVersion !== 5 };
     }
   }

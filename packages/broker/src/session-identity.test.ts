@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Broker } from './broker';
+import { Broker, brokerInternals } from './broker';
 import type { BrokerHooks } from './options';
 import { connected, TestClient } from './testing/test-client';
 
@@ -106,7 +106,7 @@ describe('session identity (namespaces from the authenticate hook)', () => {
     assert.deepEqual(got, ['alarms/1'], 'the message for the withdrawn subscription is not delivered');
     await broker.publish({ topic: 'data/2', payload: 'd', qos: 1 });
     assert.deepEqual(await back.drain(), [], 'the refused subscription is gone');
-    assert.deepEqual([...(broker.sessions.get('u\u0000app')?.subscriptions.keys() ?? [])], ['alarms/#']);
+    assert.deepEqual([...(brokerInternals(broker).sessions.get('u\u0000app')?.subscriptions.keys() ?? [])], ['alarms/#']);
     await broker.close();
   });
 
@@ -123,7 +123,7 @@ describe('session identity (namespaces from the authenticate hook)', () => {
     assert.equal(d.properties?.reasonString, 'revoked');
     await a.waitClosed();
     assert.deepEqual(await watcher.drain(), [], 'the will of a deleted principal is not published');
-    assert.equal(broker.sessions.has('gone\u0000app'), false);
+    assert.equal(brokerInternals(broker).sessions.has('gone\u0000app'), false);
     await broker.close();
   });
 
@@ -144,7 +144,7 @@ describe('session identity (namespaces from the authenticate hook)', () => {
     assert.equal((await connected(broker, 5, { clientId: 'app', clean: true, username: 'u' })).closed, false);
     // Other principals have their own allowance.
     await connected(broker, 5, { ...persistent, clientId: 'app-3', username: 'v' });
-    assert.equal(broker.sessionCount('u'), 2);
+    assert.equal(brokerInternals(broker).sessionCount('u'), 2);
     await broker.close();
   });
 });

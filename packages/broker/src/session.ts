@@ -1,8 +1,8 @@
 import { Deque } from './deque';
 import { Message, type QoS } from './message';
-import type { Client, Will } from './client';
 import type { StoredMessage, StoredOutgoing, StoredSession, StoredSessionState } from './persistence/persistence';
-import type { Subscription } from './subscription-trie';
+import type { Client, Subscriber } from './options';
+import type { Subscription } from './router';
 
 /** One message held for one session: queued (packetId 0) or in flight. The same record moves from queue to window. */
 export interface Outgoing {
@@ -20,6 +20,19 @@ export interface Outgoing {
 
 export type Inflight = Outgoing;
 
+export interface Will {
+  message: Message;
+  delaySec: number;
+}
+
+/** What a session needs of the connection attached to it (the broker's connection object). */
+export interface SessionClient extends Client {
+  /** Delivers one message now or queues it (in-flight window, socket back-pressure). */
+  sendPublish(o: Outgoing): void;
+  /** The connection's fault boundary: closes it with 0x83 and counts the error. */
+  fault(error: unknown): void;
+}
+
 export const neverExpires = 0xffffffff;
 
 /**
@@ -36,10 +49,12 @@ export class Session {
   readonly clientId: string;
   readonly namespace: string;
   readonly key: string;
+  /** Prefix of every topic and filter of this session, from the authenticate hook ('' for none; ADR 0005). */
+  mountPoint = '';
   readonly subscriptions = new Map<string, Subscription>();
   expiryIntervalSec = 0;
   disconnectedAt: number | undefined;
-  client: Client | undefined;
+  client: SessionClient | undefined;
   readonly inflight = new Map<number, Outgoing>();
   readonly queue = new Deque<Outgoing>();
   queuedQos0 = 0;
@@ -51,11 +66,20 @@ export class Session {
   expiryTimer: unknown;
   willTimer: unknown;
   private nextPacketId = 1;
+  private view: Subscriber | undefined;
 
   constructor(clientId: string, namespace = '') {
     this.clientId = clientId;
     this.namespace = namespace;
     this.key = sessionKey(namespace, clientId);
+  }
+
+  /** What the authorizeForward hook is shown of this session (one frozen object while the connection stays). */
+  get subscriber(): Subscriber {
+    const v = this.view;
+    if (v !== undefined && v.client === this.client && v.mountPoint === this.mountPoint) return v;
+    this.view = Object.freeze({ clientId: this.clientId, namespace: this.namespace, mountPoint: this.mountPoint, client: this.client });
+    return this.view;
   }
 
   get persistent(): boolean {
@@ -134,6 +158,7 @@ export class Session {
       inboundQos2: [...this.inboundQos2],
     };
     if (this.namespace !== '') state.namespace = this.namespace;
+    if (this.mountPoint !== '') state.mountPoint = this.mountPoint;
     if (this.disconnectedAt !== undefined) state.disconnectedAt = this.disconnectedAt;
     if (this.will !== undefined) state.will = { message: toStoredMessage(this.will.message), delaySec: this.will.delaySec };
     return state;

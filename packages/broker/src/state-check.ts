@@ -1,6 +1,7 @@
 import { messageError } from './codec/message-check';
 import type { StoredOutgoing, StoredSession } from './persistence/persistence';
-import { parseSharedFilter, topicFilterError, type TopicLimits } from './topic';
+import { maxMountPointLength } from './options';
+import { mountPointError, parseSharedFilter, topicFilterError, type TopicLimits } from './topic';
 
 // Persisted state is input too: it may have been written by an older version that accepted a
 // packet it should have refused, or edited by hand. These checks run once per entry at load;
@@ -16,6 +17,7 @@ export function storedSessionError(s: StoredSession, limits: TopicLimits): strin
   const r = s as unknown as Record<string, unknown>;
   if (typeof r.clientId !== 'string' || r.clientId.length === 0) return 'client id is not a string';
   if (r.namespace !== undefined && (typeof r.namespace !== 'string' || r.namespace.includes('\u0000'))) return 'namespace is not a string without U+0000';
+  if (r.mountPoint !== undefined && mountPointError(r.mountPoint, maxMountPointLength) !== undefined) return 'mount point is not a string without wildcards or U+0000';
   if (r.will !== undefined) {
     const w = r.will as Record<string, unknown> | null;
     if (typeof w !== 'object' || w === null || !isUint(w.delaySec, 0, 0xffffffff)) return 'the will has no valid delay';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Broker } from './broker';
+import { Broker, brokerInternals } from './broker';
 import type { MessageProperties } from './message';
 import { MemoryPersistence } from './persistence/memory/memory-persistence';
 import type { StoredMessage, StoredSession } from './persistence/persistence';
@@ -100,7 +100,7 @@ describe('loading persisted state: an entry that fails validation is dropped, co
     const broker = new Broker({ persistence });
     const errors = errorsOf(broker);
     await broker.ready;
-    assert.deepEqual([...broker.sessions.keys()], ['ok']);
+    assert.deepEqual([...brokerInternals(broker).sessions.keys()], ['ok']);
     assert.equal(broker.stats().stateDropped, 3);
     assert.equal(errors.length, 3);
     assert.equal(persistence.load().sessions.length, 1, 'dropped sessions are deleted from persistence');
@@ -147,7 +147,7 @@ describe('loading persisted state: an entry that fails validation is dropped, co
     const broker = new Broker({ persistence: new SqlitePersistence({ path }) });
     const errors = errorsOf(broker);
     await broker.ready;
-    assert.deepEqual([...broker.sessions.keys()], ['ok']);
+    assert.deepEqual([...brokerInternals(broker).sessions.keys()], ['ok']);
     assert.equal(broker.stats().retained, 1);
     assert.equal(broker.stats().stateDropped, 1);
     assert.match(errors[0]?.message ?? '', /session torn/);

@@ -1,10 +1,28 @@
-import type { Broker } from './broker';
 import { messageError } from './codec/message-check';
 import { Message } from './message';
+import type { BrokerLimits, Clock } from './options';
 import type { BrokerPersistence, PersistenceOp } from './persistence/persistence';
+import type { PersistenceWriter } from './persistence/writer';
+import type { RetainedStore } from './retained-store';
+import type { Subscription } from './router';
 import { neverExpires, sessionKey, type Session } from './session';
 import { storedOutgoingError, storedSessionError } from './state-check';
 import { parseSharedFilter } from './topic';
+
+/** What loading needs of the broker. */
+export interface LoaderContext {
+  readonly limits: Readonly<BrokerLimits>;
+  readonly clock: Clock;
+  readonly retained: RetainedStore;
+  readonly writer: PersistenceWriter;
+  createSession(clientId: string, namespace: string): Session;
+  addSubscription(session: Session, sub: Subscription): boolean;
+  scheduleExpiry(session: Session, deadline: number): void;
+  scheduleWill(session: Session, will: Message, delayMs: number): void;
+  route(message: Message): boolean;
+  onStateDropped(what: string, reason: string): void;
+  persistenceError(error: unknown): void;
+}
 
 /**
  * Restores retained messages and persistent sessions (with their subscriptions, queues and wills) at start.
@@ -13,7 +31,7 @@ import { parseSharedFilter } from './topic';
  * connection the stop cut, are scheduled from when the session went away [MQTT-3.1.2-8], once every session
  * is back.
  */
-export async function loadState(broker: Broker, persistence: BrokerPersistence): Promise<void> {
+export async function loadState(broker: LoaderContext, persistence: BrokerPersistence): Promise<void> {
   const state = await persistence.load();
   const now = broker.clock.now();
   const cleanup: PersistenceOp[] = [];
@@ -54,6 +72,8 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
     }
     const session = broker.createSession(s.clientId, namespace);
     session.expiryIntervalSec = s.expiryIntervalSec;
+    // Its subscriptions are stored mounted and its held copies as the client sees them (ADR 0005).
+    session.mountPoint = s.mountPoint ?? '';
     session.disconnectedAt = disconnectedAt;
     session.persisted = true;
     for (const id of s.inboundQos2) session.inboundQos2.add(id);
@@ -93,7 +113,7 @@ export async function loadState(broker: Broker, persistence: BrokerPersistence):
     try {
       await persistence.apply(cleanup);
     } catch (error) {
-      broker.emit('persistenceError', error);
+      broker.persistenceError(error);
     }
   }
   for (const m of expiredWills) broker.route(m);

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { routerContract } from './router-contract';
 import { SubscriptionTrie, type Subscription } from './subscription-trie';
 import { parseSharedFilter, topicFilterError, topicMatches, topicNameError } from './topic';
 
@@ -70,3 +71,5 @@ describe('topics and the subscription trie', () => {
     assert.deepEqual(m.shared[0]?.members.map((s) => s.sessionKey), ['s1', 's2']);
   });
 });
+
+routerContract('SubscriptionTrie (in-process)', () => new SubscriptionTrie());

@@ -1,22 +1,9 @@
-import type { QoS } from './message';
+import type { MatchResult, Router, SharedGroup, Subscription } from './router';
 
-export interface Subscription {
-  /** The subscribing session's key (namespace + client id). */
-  sessionKey: string;
-  /** The filter as subscribed, including a `$share/<group>/` prefix; the key within a session. */
-  filter: string;
-  /** The part matched against topics. */
-  topicFilter: string;
-  qos: QoS;
-  noLocal: boolean;
-  retainAsPublished: boolean;
-  retainHandling: 0 | 1 | 2;
-  subscriptionId: number | undefined;
-  shareGroup: string | undefined;
-}
+export type { MatchResult, SharedGroup, Subscription } from './router';
 
 /** Members of one `$share/<group>/<filter>`, served round-robin (v5 §4.8.2). */
-export class SharedGroup {
+class TrieSharedGroup implements SharedGroup {
   readonly name: string;
   members: Subscription[] = [];
   next = 0;
@@ -26,33 +13,33 @@ export class SharedGroup {
   }
 }
 
-export interface MatchResult {
-  /** Matching non-shared subscriptions grouped by client: one delivery per client [MQTT-3.3.4-2]. */
-  perClient: Subscription[][];
-  shared: SharedGroup[];
+interface TrieMatch extends MatchResult {
+  readonly perClient: Subscription[][];
+  readonly shared: SharedGroup[];
 }
 
 class TrieNode {
   readonly children = new Map<string, TrieNode>();
   readonly subs = new Map<string, Subscription>();
-  readonly shared = new Map<string, SharedGroup>();
+  readonly shared = new Map<string, TrieSharedGroup>();
 
   isEmpty(): boolean {
     return this.children.size === 0 && this.subs.size === 0 && this.shared.size === 0;
   }
 }
 
-const emptyMatch: MatchResult = Object.freeze({ perClient: [], shared: [] });
+const emptyMatch: TrieMatch = Object.freeze({ perClient: [], shared: [] });
 const cacheLimit = 10_000;
 
 /**
  * Subscription index: a trie over topic levels with `+` and `#` children, fronted by a
  * per-topic cache of match results that any subscription change invalidates. Publishing to
- * the same few topics again and again (the common IoT case) costs one Map lookup.
+ * the same few topics again and again (the common IoT case) costs one Map lookup. The in-process adapter
+ * of the Router port (router.ts), and the broker's default.
  */
-export class SubscriptionTrie {
+export class SubscriptionTrie implements Router {
   private readonly root = new TrieNode();
-  private readonly cache = new Map<string, MatchResult>();
+  private readonly cache = new Map<string, TrieMatch>();
   private count = 0;
 
   get size(): number {
@@ -79,7 +66,7 @@ export class SubscriptionTrie {
     }
     let group = node.shared.get(sub.shareGroup);
     if (group === undefined) {
-      group = new SharedGroup(sub.shareGroup);
+      group = new TrieSharedGroup(sub.shareGroup);
       node.shared.set(sub.shareGroup, group);
     }
     const index = group.members.findIndex((m) => m.sessionKey === sub.sessionKey);
@@ -127,13 +114,22 @@ export class SubscriptionTrie {
     return true;
   }
 
-  match(topic: string): MatchResult {
+  clearSession(sessionKey: string, subscriptions: Iterable<Subscription>): void {
+    for (const s of subscriptions) this.remove(sessionKey, s.topicFilter, s.shareGroup);
+  }
+
+  hasSubscribers(topic: string): boolean {
+    const m = this.match(topic);
+    return m.perClient.length > 0 || m.shared.length > 0;
+  }
+
+  match(topic: string): TrieMatch {
     const cached = this.cache.get(topic);
     if (cached !== undefined) return cached;
     const byClient = new Map<string, Subscription[]>();
     const shared: SharedGroup[] = [];
     this.walk(this.root, topic.split('/'), 0, topic.startsWith('$'), byClient, shared);
-    const result = byClient.size === 0 && shared.length === 0 ? emptyMatch : { perClient: [...byClient.values()], shared };
+    const result: TrieMatch = byClient.size === 0 && shared.length === 0 ? emptyMatch : { perClient: [...byClient.values()], shared };
     if (this.cache.size >= cacheLimit) this.cache.clear();
     this.cache.set(topic, result);
     return result;

@@ -74,3 +74,36 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+// Mount points (ADR 0005): a client with mount point `m` publishes `t` as `m + t`, subscribes `f` as `m + f`
+// (`$share/<g>/f` as `$share/<g>/<m>f`) and sees every delivered topic without `m`.
+
+/** Why a mount point from the authenticate hook is unusable, or undefined. '' means none. */
+export function mountPointError(mountPoint: unknown, maxLength: number): string | undefined {
+  if (typeof mountPoint !== 'string') return 'mount point is not a string';
+  if (mountPoint.length > maxLength) return 'mount point too long';
+  // Ending in '/' keeps every valid filter valid once mounted (`m/` + `#` is a filter, `m` + `#` is not).
+  if (mountPoint !== '' && !mountPoint.endsWith('/')) return "mount point does not end with '/'";
+  for (let i = 0; i < mountPoint.length; i++) {
+    const c = mountPoint.charCodeAt(i);
+    if (c === 0x2b || c === 0x23) return 'wildcard in mount point';
+    if (c === 0) return 'U+0000 in mount point';
+  }
+  return undefined;
+}
+
+/** The filter as routed for a client with this mount point: the prefix goes inside `$share/<group>/`. */
+export function mountFilter(mountPoint: string, filter: string): string {
+  if (mountPoint === '') return filter;
+  const shared = parseSharedFilter(filter);
+  if (shared === undefined || shared === null) return mountPoint + filter;
+  return `$share/${shared.group}/${mountPoint}${shared.filter}`;
+}
+
+/** The client's own form of a mounted filter (inverse of mountFilter). */
+export function unmountFilter(mountPoint: string, filter: string): string {
+  if (mountPoint === '') return filter;
+  const shared = parseSharedFilter(filter);
+  if (shared === undefined || shared === null) return filter.startsWith(mountPoint) ? filter.slice(mountPoint.length) : filter;
+  return `$share/${shared.group}/${shared.filter.startsWith(mountPoint) ? shared.filter.slice(mountPoint.length) : shared.filter}`;
+}

@@ -1,9 +1,9 @@
 import type { IDisconnectPacket } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { ReasonCode } from '../reason-codes';
 
-export function handleDisconnect(broker: Broker, client: Client, packet: IDisconnectPacket): void {
+export function handleDisconnect(broker: HandlerContext, client: Client, packet: IDisconnectPacket): void {
   const reasonCode = client.protocolVersion === 5 ? (packet.reasonCode ?? 0) : 0;
   const expiry = packet.properties?.sessionExpiryInterval;
   if (expiry !== undefined) {

@@ -1,5 +1,5 @@
 import type { Packet } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { ReasonCode } from '../reason-codes';
 import { handleAuth } from './auth';
@@ -15,7 +15,7 @@ import { handleSubscribe } from './subscribe';
 import { handleUnsubscribe } from './unsubscribe';
 
 /** Routes a decoded packet to its handler; a returned promise holds later packets until it settles. */
-export function dispatch(broker: Broker, client: Client, packet: Packet): Promise<void> | undefined {
+export function dispatch(broker: HandlerContext, client: Client, packet: Packet): Promise<void> | undefined {
   if (!client.connected) {
     // [MQTT-3.1.0-1] the first packet must be CONNECT; anything else closes the connection.
     if (packet.cmd === 'connect') return handleConnect(broker, client, packet);

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Broker } from '../broker';
+import { Broker, brokerInternals } from '../broker';
 import { FakeClock } from '../testing/fake-clock';
 import { connected } from '../testing/test-client';
 
@@ -34,10 +34,10 @@ describe('PUBLISH', () => {
     const p = await sub.next('publish');
     assert.equal(p.qos, 1);
     assert.ok((p.messageId ?? 0) > 0);
-    assert.equal(broker.sessions.get('sub4')?.inflight.size, 1);
+    assert.equal(brokerInternals(broker).sessions.get('sub4')?.inflight.size, 1);
     sub.send({ cmd: 'puback', messageId: p.messageId ?? 0 });
     await sub.drain();
-    assert.equal(broker.sessions.get('sub4')?.inflight.size, 0);
+    assert.equal(brokerInternals(broker).sessions.get('sub4')?.inflight.size, 0);
     await broker.close();
   });
 
@@ -56,7 +56,7 @@ describe('PUBLISH', () => {
     assert.equal((await sub.next('pubrel')).messageId, p.messageId);
     sub.send({ cmd: 'pubcomp', messageId: p.messageId ?? 0 });
     assert.deepEqual(await sub.drain(), [], 'exactly one delivery');
-    assert.equal(broker.sessions.get('sub5')?.inflight.size, 0);
+    assert.equal(brokerInternals(broker).sessions.get('sub5')?.inflight.size, 0);
     await broker.close();
   });
 
@@ -191,7 +191,7 @@ describe('PUBLISH', () => {
     const p = await small.next('publish');
     assert.equal(p.topic, 'big/2');
     assert.equal(broker.stats().messagesDropped, 1);
-    assert.equal(broker.sessions.get('small')?.inflight.size, 1, 'the dropped message is not left in flight');
+    assert.equal(brokerInternals(broker).sessions.get('small')?.inflight.size, 1, 'the dropped message is not left in flight');
     await broker.close();
   });
 

@@ -1,5 +1,5 @@
 import type { IPublishPacket } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { encodeAck, encodePacket } from '../codec/encode';
 import { Message, type MessageProperties } from '../message';
@@ -9,6 +9,7 @@ import { topicNameError } from '../topic';
 interface Verdict {
   reasonCode: number;
   reasonString?: string;
+  route?: false;
 }
 
 const accepted: Verdict = { reasonCode: ReasonCode.Success };
@@ -26,7 +27,7 @@ function acknowledge(client: Client, packet: IPublishPacket, verdict: Verdict): 
   client.write(encodePacket({ ...ack, ...props }, 5));
 }
 
-function complete(broker: Broker, client: Client, packet: IPublishPacket, message: Message, verdict: Verdict): void {
+function complete(broker: HandlerContext, client: Client, packet: IPublishPacket, message: Message, verdict: Verdict): void {
   if (client.closed) return;
   const session = client.session;
   if (verdict.reasonCode >= 0x80) {
@@ -39,7 +40,8 @@ function complete(broker: Broker, client: Client, packet: IPublishPacket, messag
     });
     return;
   }
-  let durable = broker.route(message);
+  // onPublish { route: false }: the application consumed the message; acknowledged, not routed nor retained.
+  let durable = verdict.route === false ? false : broker.route(message);
   if (packet.qos === 0) return;
   if (packet.qos === 2) {
     // v5 §4.3.3 method B: the packet id is remembered until PUBREL, so a resent PUBLISH is not routed twice;
@@ -56,7 +58,7 @@ function complete(broker: Broker, client: Client, packet: IPublishPacket, messag
   });
 }
 
-function resolveTopic(broker: Broker, client: Client, packet: IPublishPacket): string | undefined {
+function resolveTopic(broker: HandlerContext, client: Client, packet: IPublishPacket): string | undefined {
   let topic = packet.topic;
   const alias = packet.properties?.topicAlias;
   if (alias !== undefined && client.protocolVersion === 5) {
@@ -80,7 +82,8 @@ function resolveTopic(broker: Broker, client: Client, packet: IPublishPacket): s
     client.terminate(ReasonCode.ProtocolError, 'empty topic name without a topic alias');
     return undefined;
   }
-  const error = topicNameError(topic, broker.limits);
+  // The mount point has no wildcard or U+0000, so the mounted name fails only on length or levels (ADR 0005).
+  const error = topicNameError(client.mountPoint === '' ? topic : client.mountPoint + topic, broker.limits);
   if (error !== undefined) {
     // [MQTT-3.3.2-2] wildcards in a topic name; v5: DISCONNECT 0x90, 3.1.1: close.
     client.terminate(ReasonCode.TopicNameInvalid, error);
@@ -97,7 +100,7 @@ function forwardedProperties(packet: IPublishPacket): MessageProperties | undefi
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
-export function handlePublish(broker: Broker, client: Client, packet: IPublishPacket): void {
+export function handlePublish(broker: HandlerContext, client: Client, packet: IPublishPacket): void {
   broker.counters.messagesIn++;
   const topic = resolveTopic(broker, client, packet);
   if (topic === undefined) return;
@@ -120,7 +123,7 @@ export function handlePublish(broker: Broker, client: Client, packet: IPublishPa
   }
   const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
   const message = Message.withExpiry(
-    { topic, payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet), origin: session.key },
+    { topic: client.mountPoint === '' ? topic : client.mountPoint + topic, payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet), origin: session.key },
     broker.clock.now(),
   );
   const hooks = broker.hooks;

@@ -21,6 +21,6 @@ export function handlePubrec(client: Client, packet: IPubrecPacket): void {
     return;
   }
   entry.state = 'pubrel';
-  client.broker.writer.inflightChanged(entry);
+  client.ctx.writer.inflightChanged(entry);
   client.write(encodeAck('pubrel', id));
 }

@@ -14,7 +14,7 @@ export function handlePubrel(client: Client, packet: IPubrelPacket): void {
   const known = session.inboundQos2.delete(id);
   // A persistent session forgets the id durably before PUBCOMP: a later PUBLISH with it is a new message.
   const durable = known && session.persistent;
-  if (durable) client.broker.persistSession(session);
+  if (durable) client.ctx.persistSession(session);
   client.acknowledgeWhenStored(durable, () => {
     if (!known && client.protocolVersion === 5) client.write(encodePacket({ cmd: 'pubcomp', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound }, 5));
     else client.write(encodeAck('pubcomp', id));

@@ -1,11 +1,11 @@
 import type { ISubackPacket, ISubscribePacket, ISubscription } from 'mqtt-packet';
-import type { Broker } from '../broker';
+import type { HandlerContext } from './handler-context';
 import type { Client } from '../client';
 import { encodePacket } from '../codec/encode';
 import type { AuthorizeResult, SubscribeRequest } from '../options';
 import { ReasonCode } from '../reason-codes';
-import type { Subscription } from '../subscription-trie';
-import { parseSharedFilter, topicFilterError } from '../topic';
+import type { Subscription } from '../router';
+import { mountFilter, parseSharedFilter, topicFilterError } from '../topic';
 
 type Outcome = { code: number; subscription?: Subscription; isNew?: boolean } | 'fatal';
 
@@ -15,10 +15,14 @@ function refusal(result: AuthorizeResult): number | undefined {
   return result >= 0x80 ? result : undefined;
 }
 
-async function evaluate(broker: Broker, client: Client, sub: ISubscription, subscriptionId: number | undefined): Promise<Outcome> {
+async function evaluate(broker: HandlerContext, client: Client, sub: ISubscription, subscriptionId: number | undefined): Promise<Outcome> {
   const v5 = client.protocolVersion === 5;
   const shared = parseSharedFilter(sub.topic);
-  const topicFilter = shared === undefined || shared === null ? sub.topic : shared.filter;
+  const mount = client.mountPoint;
+  // ADR 0005: the filter is routed under the client's mount point (inside `$share/<group>/`); the mount point
+  // has no wildcard or U+0000, so the mounted filter is valid when the client's is and it fits the limits.
+  const topicFilter = mount + (shared === undefined || shared === null ? sub.topic : shared.filter);
+  const filter = mount === '' ? sub.topic : mountFilter(mount, sub.topic);
   if (shared === null || topicFilterError(topicFilter, broker.limits) !== undefined) {
     // v5: SUBACK 0x8F; 3.1.1 has no such code and [MQTT-4.8.0-1] makes it a protocol violation.
     if (!v5) return 'fatal';
@@ -28,7 +32,7 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
   // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
   if (shared !== undefined && nl) return 'fatal';
   const session = client.session;
-  if (!session.subscriptions.has(sub.topic) && session.subscriptions.size >= broker.limits.maxSubscriptionsPerClient) {
+  if (!session.subscriptions.has(filter) && session.subscriptions.size >= broker.limits.maxSubscriptionsPerClient) {
     return { code: v5 ? ReasonCode.QuotaExceeded : ReasonCode.UnspecifiedError };
   }
   const request: SubscribeRequest = {
@@ -45,7 +49,7 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
     try {
       code = refusal(await hook(client, request));
     } catch (error) {
-      broker.emit('hookError', error, client);
+      broker.hookError(error, client);
       code = ReasonCode.UnspecifiedError;
     }
     // 3.1.1 §3.9.3 knows only 0x80 for a refused subscription.
@@ -56,7 +60,7 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
   if (client.closed) return { code: ReasonCode.UnspecifiedError };
   const subscription: Subscription = {
     sessionKey: session.key,
-    filter: sub.topic,
+    filter,
     topicFilter,
     qos: sub.qos,
     noLocal: nl,
@@ -70,7 +74,7 @@ async function evaluate(broker: Broker, client: Client, sub: ISubscription, subs
   return { code: sub.qos, subscription, isNew };
 }
 
-export async function handleSubscribe(broker: Broker, client: Client, packet: ISubscribePacket): Promise<void> {
+export async function handleSubscribe(broker: HandlerContext, client: Client, packet: ISubscribePacket): Promise<void> {
   const v5 = client.protocolVersion === 5;
   // [MQTT-3.8.3-2] (v5) / [MQTT-3.8.3-3] (3.1.1): a SUBSCRIBE must carry at least one filter.
   if (packet.subscriptions.length === 0) {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Broker } from '../broker';
+import { Broker, brokerInternals } from '../broker';
 import { FakeClock } from '../testing/fake-clock';
 import { connected, TestClient } from '../testing/test-client';
 import { MemoryPersistence } from './memory/memory-persistence';
@@ -84,7 +84,7 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     s.send({ cmd: 'puback', messageId: delivered.messageId ?? 0 });
     for (let i = 0; i < 100 && stored.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 5));
-      await broker.writer.drain();
+      await brokerInternals(broker).writer.drain();
       stored = persistence.load().sessions[0]?.outgoing ?? [];
     }
     assert.deepEqual(stored, [], 'acknowledged by the subscriber: gone from the store');
@@ -172,13 +172,13 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     const clock = new FakeClock();
     const first = new Broker({ persistence, clock });
     await connected(first, 5, { ...persistent, clientId: 'dev', will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 1, retain: true, properties: { willDelayInterval: 10 } } });
-    await first.writer.drain();
+    await brokerInternals(first).writer.drain();
     const second = new Broker({ persistence, clock });
     await second.ready;
-    assert.equal(second.retained.get('status/dev'), undefined, 'not before the delay');
+    assert.equal(brokerInternals(second).retained.get('status/dev'), undefined, 'not before the delay');
     clock.advance(10_000);
-    assert.equal(second.retained.get('status/dev')?.payload.toString(), 'offline');
-    await second.writer.drain();
+    assert.equal(brokerInternals(second).retained.get('status/dev')?.payload.toString(), 'offline');
+    await brokerInternals(second).writer.drain();
     assert.equal(persistence.load().sessions.find((s) => s.clientId === 'dev')?.will, undefined, 'sent once: removed from the session');
     await second.close();
   });
@@ -187,11 +187,11 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     const persistence = new MemoryPersistence();
     const broker = new Broker({ persistence });
     const c = await connected(broker, 5, { ...persistent, clientId: 'dev', will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 0, retain: false } });
-    await broker.writer.drain();
+    await brokerInternals(broker).writer.drain();
     assert.equal(persistence.load().sessions[0]?.will?.message.topic, 'status/dev');
     c.send({ cmd: 'disconnect', reasonCode: 0 });
     await c.waitClosed();
-    await broker.writer.drain();
+    await brokerInternals(broker).writer.drain();
     assert.equal(persistence.load().sessions[0]?.will, undefined);
     await broker.close();
   });

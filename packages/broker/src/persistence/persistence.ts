@@ -1,5 +1,4 @@
 import type { MessageProperties, QoS } from '../message';
-import type { Awaitable } from '../options';
 
 // The persistence port, defined by the broker (its only consumer). The broker keeps its working state in
 // memory and writes through this port in batches: every change of a persistent session (subscriptions, QoS 2
@@ -50,6 +49,8 @@ export interface StoredSessionState {
   clientId: string;
   /** Whose session it is (from the authenticate hook); '' or absent for the default namespace. */
   namespace?: string;
+  /** The session's mount point (ADR 0005); absent for none. */
+  mountPoint?: string;
   /** v5 Session Expiry Interval in seconds; 0xFFFFFFFF = never expires. */
   expiryIntervalSec: number;
   /** When the client went away (ms), or undefined while connected. */
@@ -83,6 +84,8 @@ export type PersistenceOp =
   | { type: 'deleteOutgoing'; seq: number }
   | { type: 'setRetained'; message: StoredMessage }
   | { type: 'deleteRetained'; topic: string };
+
+type Awaitable<T> = T | Promise<T>;
 
 export interface BrokerPersistence {
   load(): Awaitable<LoadedState>;

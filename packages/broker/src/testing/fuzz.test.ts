@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Broker } from '../broker';
+import { Broker, brokerInternals } from '../broker';
 import { duplexPair } from './duplex-pair';
 import { connected } from './test-client';
 import { FuzzWatcher, heapUsedAfterGc, runFuzz, type FuzzReport } from './fuzz';
@@ -53,12 +53,12 @@ describe('fuzzing the broker (issue 6)', () => {
     // Every fuzz connection ended; what is left are the persistent sessions some cases asked for.
     await until(() => broker.stats().connections === 0, 'all connections closed');
     assert.equal(broker.stats().clientsConnected, 0);
-    for (const s of broker.sessions.values()) {
+    for (const s of brokerInternals(broker).sessions.values()) {
       assert.ok(s.persistent, `only persistent sessions outlive their connection (${s.clientId})`);
       assert.equal(s.client, undefined);
     }
     // Ending them with Clean Start brings the broker back to empty.
-    for (const id of [...broker.sessions.keys()]) {
+    for (const id of [...brokerInternals(broker).sessions.keys()]) {
       const c = await connected(broker, 5, { clientId: id, clean: true });
       c.send({ cmd: 'disconnect', reasonCode: 0 });
       await c.waitClosed();
