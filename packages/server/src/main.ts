@@ -1,4 +1,4 @@
-import { MemoryPersistence, SqlitePersistence } from '@thingstead/broker';
+import { MemoryPersistence, SqlitePersistence, type Broker } from '@thingstead/broker';
 import { createCore, systemClock, type Clock, type Core, type EventBus, type Store } from '@thingstead/core';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -23,6 +23,8 @@ export interface Thingstead {
   store: Store;
   /** The event bus core publishes on (subscribers run after commit, off the ack path). */
   bus: EventBus;
+  /** The MQTT broker, when MQTT is enabled; a device's topics inside it are deviceTopic() names. */
+  broker?: Broker;
   /** Where each listener ended up (the real port when 0 was asked). */
   urls: { http: string; mqtt?: string; mqtts?: string; mqttWs?: string };
   httpPort: number;
@@ -202,7 +204,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     bus,
     urls,
     httpPort,
-    ...(mqtt ? { mqttPorts: mqtt.ports } : {}),
+    ...(mqtt ? { mqttPorts: mqtt.ports, broker: mqtt.broker } : {}),
     close: () => (closing ??= shutdown()),
   };
 }

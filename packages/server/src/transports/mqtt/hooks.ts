@@ -2,19 +2,23 @@ import { ReasonCode, type AuthResult, type BrokerHooks } from '@thingstead/broke
 import type { Core } from '@thingstead/core';
 import { namespaceOf, userOf } from './identity';
 import { mqttReasonFor } from './reason-codes';
-import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
+import { appSubscribeVerdict, deviceMountPoint, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
 
 /**
  * The platform's broker hooks. Each converts MQTT to a core call and the answer back: CONNECT credentials to
- * core's authentication, a device's telemetry PUBLISH to core's receive (PUBACK/PUBREC wait for the commit),
- * a refusal to the MQTT 5 reason code.
+ * core's authentication (a device gets its own mount point), a device's telemetry PUBLISH to core's receive
+ * (PUBACK/PUBREC wait for the commit), a refusal to the MQTT 5 reason code. Topics are the client's own view
+ * (without the mount point), as the broker gives them to hooks.
  */
+const consumed = { route: false } as const;
+
 export function platformHooks(core: Core): BrokerHooks {
   return {
     authenticate: async (req): Promise<AuthResult> => {
       const v = await core.ingress.authenticate({ clientId: req.clientId, username: req.username, password: req.password?.toString('utf8') });
       if (!v.ok) return { ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString: v.reason };
-      return { ok: true, user: v.who, namespace: namespaceOf(v.who) };
+      const who = v.who;
+      return { ok: true, user: who, namespace: namespaceOf(who), ...(who.kind === 'device' ? { mountPoint: deviceMountPoint(who.deviceId) } : {}) };
     },
     authorizePublish: (client, p) => {
       const u = userOf(client);
@@ -32,7 +36,9 @@ export function platformHooks(core: Core): BrokerHooks {
       if (u.kind !== 'device' || p.topic !== deviceTopics.telemetry) return undefined;
       try {
         await core.ingress.receive(u, p.payload, 'mqtt');
-        return undefined;
+        // Consumed: nobody may subscribe to a device's raw telemetry (applications get the committed copy from
+        // the bus), so it is not routed through the subscription trie, nor kept as retained.
+        return consumed;
       } catch (e) {
         // 3.1.1 has no negative PUBACK: rejecting closes the connection without an ack, so the device sees
         // the refusal and nothing unstored is acknowledged.

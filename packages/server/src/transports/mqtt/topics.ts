@@ -35,6 +35,16 @@ export function deviceSubscribeVerdict(filter: string): Verdict {
   return { ok: false, reason: 'devices subscribe only to their own device API topics under v1/devices/me/' };
 }
 
+/**
+ * Each device lives in its own part of the broker's topic space (the broker's mount point, ADR 0005): its
+ * `v1/devices/me/...` is `devices/{deviceId}/v1/devices/me/...` inside the broker, so two devices on identical
+ * filters never see each other's traffic, and the platform reaches one device by publishing to deviceTopic().
+ */
+export const deviceMountPoint = (deviceId: string): string => `devices/${deviceId}/`;
+
+/** The broker's name of a topic as the device sees it, e.g. deviceTopic(id, 'v1/devices/me/rpc/request/7'). */
+export const deviceTopic = (deviceId: string, topic: string): string => deviceMountPoint(deviceId) + topic;
+
 export const appTelemetryTopic = (tenantId: string, deviceId: string): string => `tenants/${tenantId}/devices/${deviceId}/telemetry`;
 
 /**
