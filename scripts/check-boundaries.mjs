@@ -64,7 +64,11 @@ for (const pkg of Object.keys(allowed)) {
       // core/src/testing (memory store, contract suite) is for tests and is exported only as @thingstead/core/testing,
       // so production code never loads node:test; only tests and that folder may use the test runner.
       const testCode = file.endsWith('.test.ts') || file.startsWith(join(dir, 'testing') + '/');
-      if (pkg === 'core' && !testCode && (/^node:(test|assert)(\/|$)/.test(spec) || (spec.startsWith('.') && join(file, '..', spec).startsWith(join(dir, 'testing'))))) {
+      if (
+        pkg === 'core' &&
+        !testCode &&
+        (/^node:(test|assert)(\/|$)/.test(spec) || (spec.startsWith('.') && join(file, '..', spec).startsWith(join(dir, 'testing'))))
+      ) {
         problems.push(`${where}: imports ${spec}; only core's tests and src/testing may use test helpers (export them through @thingstead/core/testing)`);
       }
     }
@@ -95,8 +99,13 @@ for (const pkg of noCycles) {
     stack.push(file);
     for (const next of edges.get(file) ?? []) {
       if (state.get(next) === 'grey') {
-        const cycle = stack.slice(stack.indexOf(next)).concat(next).map((f) => relative(dir, f));
-        problems.push(`packages/${pkg}/src: import cycle ${cycle.join(' -> ')} (give the importing side a narrow port of its own instead of importing its user)`);
+        const cycle = stack
+          .slice(stack.indexOf(next))
+          .concat(next)
+          .map((f) => relative(dir, f));
+        problems.push(
+          `packages/${pkg}/src: import cycle ${cycle.join(' -> ')} (give the importing side a narrow port of its own instead of importing its user)`,
+        );
       } else if (!state.has(next)) {
         visit(next);
       }

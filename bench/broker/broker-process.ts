@@ -130,7 +130,11 @@ function running(name: BrokerName, port: number, child: ChildProcess, cleanup: (
 
 async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;

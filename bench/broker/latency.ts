@@ -53,7 +53,13 @@ export async function latency(o: LatencyOptions): Promise<LatencyResult> {
     for (let i = 0; i < o.publishers; i++) {
       const client = await RawClient.connect({ port: o.port, clientId: `${o.prefix}-pub${i}`, protocolVersion: o.protocolVersion, timeoutMs: o.timeoutMs });
       clients.push(client);
-      const template = publishTemplate({ topic: `${o.prefix}/${i}`, qos: o.qos, payloadBytes: o.payloadBytes, publisher: i, protocolVersion: o.protocolVersion });
+      const template = publishTemplate({
+        topic: `${o.prefix}/${i}`,
+        qos: o.qos,
+        payloadBytes: o.payloadBytes,
+        publisher: i,
+        protocolVersion: o.protocolVersion,
+      });
       pubs.push({ client, template, next: 0 });
     }
 

@@ -17,13 +17,7 @@ export interface PublishTemplate {
   idOffset: number;
 }
 
-export function publishTemplate(opts: {
-  topic: string;
-  qos: QoS;
-  payloadBytes: number;
-  publisher: number;
-  protocolVersion: ProtocolVersion;
-}): PublishTemplate {
+export function publishTemplate(opts: { topic: string; qos: QoS; payloadBytes: number; publisher: number; protocolVersion: ProtocolVersion }): PublishTemplate {
   if (opts.payloadBytes < MIN_PAYLOAD_BYTES) throw new Error(`payload must be at least ${MIN_PAYLOAD_BYTES} bytes`);
   const payload = Buffer.alloc(opts.payloadBytes);
   payload[0] = opts.publisher;

@@ -100,9 +100,7 @@ export class RawClient {
 
   async subscribe(topic: string, qos: QoS, timeoutMs: number): Promise<void> {
     const suback = this.nextControl(timeoutMs);
-    this.socket.write(
-      generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] }, { protocolVersion: this.protocolVersion }),
-    );
+    this.socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] }, { protocolVersion: this.protocolVersion }));
     const p = await suback;
     if (p.cmd !== 'suback') throw new Error(`expected SUBACK, got ${p.cmd}`);
     const granted = p.granted[0];
@@ -181,7 +179,6 @@ export class RawClient {
     }
     if (pubacks > 0) this.onPubacks?.(pubacks);
   }
-
 
   private handlePublish(buf: Buffer, b0: number, start: number, end: number): void {
     const qos = (b0 >> 1) & 3;

@@ -105,7 +105,9 @@ export function markdown(summary: Map<BrokerName, Summary>, latencyRate: number)
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   );
   for (const [b, s] of summary) {
-    lines.push(`| ${b} | ${rate(s.qos0)} | ${rate(s.qos1)} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.max)} | ${ms(s.p50q1)} | ${ms(s.p99q1)} | ${s.runs} (${s.quiet}) |`);
+    lines.push(
+      `| ${b} | ${rate(s.qos0)} | ${rate(s.qos1)} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.max)} | ${ms(s.p50q1)} | ${ms(s.p99q1)} | ${s.runs} (${s.quiet}) |`,
+    );
   }
   lines.push(
     '',
@@ -128,9 +130,7 @@ export function markdown(summary: Map<BrokerName, Summary>, latencyRate: number)
     '|---|--:|--:|--:|--:|--:|',
   );
   for (const [b, s] of summary) {
-    lines.push(
-      `| ${b} | ${count(s.lost0)} | ${count(s.lost1)} | ${count(s.orderErrors1)} | ${shares(s.cpu0)} | ${shares(s.cpu1)} |`,
-    );
+    lines.push(`| ${b} | ${count(s.lost0)} | ${count(s.lost1)} | ${count(s.orderErrors1)} | ${shares(s.cpu0)} | ${shares(s.cpu1)} |`);
   }
   lines.push('', 'CPU in % of one core over the scenario: generator (this process) / broker / other processes; 2 cores = 200%.');
   return lines.join('\n');
@@ -142,9 +142,19 @@ const nShares = (c: CpuShares): string => shares({ generator: n(c.generator), br
 export function runLine(r: RunResult): string {
   if (r.error !== undefined) return `run ${r.run} ${r.broker}: FAILED ${r.error}`;
   const parts = [`run ${r.run} ${r.broker}:`];
-  if (r.qos0) parts.push(`qos0 ${rate(n(r.qos0.rate))}/s (sent ${rate(n(r.qos0.sendRate))}/s, lost ${r.qos0.lost}, order ${r.qos0.orderErrors}, dup ${r.qos0.duplicates}, cpu ${nShares(r.qos0.cpu)})`);
-  if (r.qos1) parts.push(`qos1 ${rate(n(r.qos1.rate))}/s (lost ${r.qos1.lost}, order ${r.qos1.orderErrors}, dup ${r.qos1.duplicates}, cpu ${nShares(r.qos1.cpu)})`);
-  if (r.latency0) parts.push(`lat0 p50 ${ms(n(r.latency0.p50))} p99 ${ms(n(r.latency0.p99))} max ${ms(n(r.latency0.max))} (${r.latency0.samples} samples, ${r.latency0.sent - r.latency0.received} lost, cpu ${nShares(r.latency0.cpu)})`);
-  if (r.latency1) parts.push(`lat1 p50 ${ms(n(r.latency1.p50))} p99 ${ms(n(r.latency1.p99))} max ${ms(n(r.latency1.max))} (${r.latency1.samples} samples, ${r.latency1.sent - r.latency1.received} lost, cpu ${nShares(r.latency1.cpu)})`);
+  if (r.qos0)
+    parts.push(
+      `qos0 ${rate(n(r.qos0.rate))}/s (sent ${rate(n(r.qos0.sendRate))}/s, lost ${r.qos0.lost}, order ${r.qos0.orderErrors}, dup ${r.qos0.duplicates}, cpu ${nShares(r.qos0.cpu)})`,
+    );
+  if (r.qos1)
+    parts.push(`qos1 ${rate(n(r.qos1.rate))}/s (lost ${r.qos1.lost}, order ${r.qos1.orderErrors}, dup ${r.qos1.duplicates}, cpu ${nShares(r.qos1.cpu)})`);
+  if (r.latency0)
+    parts.push(
+      `lat0 p50 ${ms(n(r.latency0.p50))} p99 ${ms(n(r.latency0.p99))} max ${ms(n(r.latency0.max))} (${r.latency0.samples} samples, ${r.latency0.sent - r.latency0.received} lost, cpu ${nShares(r.latency0.cpu)})`,
+    );
+  if (r.latency1)
+    parts.push(
+      `lat1 p50 ${ms(n(r.latency1.p50))} p99 ${ms(n(r.latency1.p99))} max ${ms(n(r.latency1.max))} (${r.latency1.samples} samples, ${r.latency1.sent - r.latency1.received} lost, cpu ${nShares(r.latency1.cpu)})`,
+    );
   return parts.join(' ');
 }

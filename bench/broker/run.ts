@@ -42,7 +42,10 @@ function int(name: string, v: string | undefined, fallback: number, min = 1): nu
 }
 
 function list<T extends string>(name: string, v: string, allowed: readonly T[]): T[] {
-  const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const s of items) if (!(allowed as readonly string[]).includes(s)) throw new Error(`--${name}: unknown ${s}; known: ${allowed.join(', ')}`);
   return items as T[];
 }
@@ -92,7 +95,8 @@ for (let run = 1; run <= runs; run++) {
       const step = async <T>(s: Scenario, f: () => Promise<T>): Promise<T | undefined> => {
         if (!scenarios.has(s)) return undefined;
         const other = await waitForQuiet([process.pid, b.pid], quietPct, quietWaitMs);
-        if (other >= quietPct) console.log(`  (${name} ${s}: other processes still use ${Math.round(other)}% of a core after ${quietWaitMs / 1000} s; measuring anyway)`);
+        if (other >= quietPct)
+          console.log(`  (${name} ${s}: other processes still use ${Math.round(other)}% of a core after ${quietWaitMs / 1000} s; measuring anyway)`);
         return f();
       };
       r.qos0 = await step('qos0', () => throughput({ ...base, qos: 0, messagesPerPublisher, window, batch: QOS0_BATCH, prefix: prefix('q0') }));

@@ -114,11 +114,19 @@ async function pollHealth(durationMs: number): Promise<NonNullable<ClientResult[
     const outcome = await new Promise<string>((resolve) => {
       const req = http.get({ host: '127.0.0.1', port: cfg.httpPort, path: '/healthz', agent: false }, (res) => {
         res.resume();
-        res.on('end', () => { resolve(String(res.statusCode)); });
-        res.on('error', (e) => { resolve(e.message); });
+        res.on('end', () => {
+          resolve(String(res.statusCode));
+        });
+        res.on('error', (e) => {
+          resolve(e.message);
+        });
       });
-      req.setTimeout(60_000, () => { req.destroy(new Error('timeout after 60 s')); });
-      req.on('error', (e) => { resolve(e.message); });
+      req.setTimeout(60_000, () => {
+        req.destroy(new Error('timeout after 60 s'));
+      });
+      req.on('error', (e) => {
+        resolve(e.message);
+      });
     });
     const ms = performance.now() - t0;
     // A slow answer is the figure; a failed one is counted apart (and its time is in the samples too).

@@ -49,7 +49,10 @@ const probeRate = int('probe-rate', args['probe-rate'], 1);
 const healthIntervalMs = int('health-interval', args['health-interval'], 250);
 const protocolVersion: ProtocolVersion = int('protocol', args.protocol, 4) === 5 ? 5 : 4;
 const serverEnv = Object.fromEntries(
-  args.env.split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  args.env
+    .split(',')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
 );
 const repoRoot = resolve(import.meta.dirname, '../..');
 const clientScript = resolve(import.meta.dirname, 'fairness-client.ts');
@@ -133,7 +136,15 @@ for (let run = 1; run <= runs; run++) {
     const probeDevice = devices[heavyCount]!;
     const tsBase = Date.now() - 30 * 86_400_000;
     const common = { mqttPort: server.mqttPort, httpPort: server.httpPort, protocolVersion, tsBase, healthIntervalMs };
-    const heavy = startClient({ ...common, role: 'heavy', devices: devices.slice(0, heavyCount), values, window, ...(heavyRate > 0 ? { ratePerSec: heavyRate } : {}), durationMs: 0 });
+    const heavy = startClient({
+      ...common,
+      role: 'heavy',
+      devices: devices.slice(0, heavyCount),
+      values,
+      window,
+      ...(heavyRate > 0 ? { ratePerSec: heavyRate } : {}),
+      durationMs: 0,
+    });
     const probe = startClient({ ...common, role: 'probe', devices: [probeDevice], values: 1, window: 1, ratePerSec: probeRate, durationMs });
     await Promise.all([heavy.ready, probe.ready]);
     const other = await waitForQuiet([process.pid, server.pid, heavy.proc.pid!, probe.proc.pid!], 25, 20_000);
@@ -191,7 +202,9 @@ for (let run = 1; run <= runs; run++) {
 function line(r: Run): string {
   const a = r.probe.ack!;
   const h = r.probe.health!;
-  const fails = Object.entries(h.failures).map(([k, v]) => `${v}x ${k}`).join(', ');
+  const fails = Object.entries(h.failures)
+    .map(([k, v]) => `${v}x ${k}`)
+    .join(', ');
   return (
     `run ${r.run}: probe PUBACK p50 ${fmtMs(a.p50)} / p99 ${fmtMs(a.p99)} / max ${fmtMs(a.max)} ms (${a.n} msgs); ` +
     `/healthz p50 ${fmtMs(h.p50)} / p99 ${fmtMs(h.p99)} / max ${fmtMs(h.max)} ms (${h.n} polls${fails === '' ? '' : `; failed: ${fails}`}); ` +

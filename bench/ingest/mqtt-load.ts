@@ -78,7 +78,7 @@ export class DeviceConnection {
     const variable = 2 + TOPIC.length + (o.qos > 0 ? 2 : 0) + (o.protocolVersion === 5 ? 1 : 0);
     const rl = variable + payload.length;
     const rlBytes: number[] = [];
-    for (let x = rl; ; ) {
+    for (let x = rl; ;) {
       const b = x % 128;
       x = Math.floor(x / 128);
       rlBytes.push(x > 0 ? b | 0x80 : b);
@@ -236,10 +236,13 @@ export class DeviceConnection {
         // Wake up when the next message is due (the first one not sent now).
         if (this.rateTimer === undefined) {
           const at = this.firstSendAt + ((this.sent + Math.max(0, due)) * 1000) / rate;
-          this.rateTimer = setTimeout(() => {
-            this.rateTimer = undefined;
-            this.pumpQos1();
-          }, Math.max(1, at - performance.now()));
+          this.rateTimer = setTimeout(
+            () => {
+              this.rateTimer = undefined;
+              this.pumpQos1();
+            },
+            Math.max(1, at - performance.now()),
+          );
         }
         n = Math.max(0, due);
       }
@@ -286,5 +289,4 @@ export class DeviceConnection {
       else this.pumpQos1();
     }
   }
-
 }

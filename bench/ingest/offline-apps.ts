@@ -12,7 +12,14 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { startHarness } from '../../tests/e2e/harness';
 
-const { values } = parseArgs({ options: { sessions: { type: 'string', default: '0,1,21' }, messages: { type: 'string', default: '3000' }, runs: { type: 'string', default: '3' }, synchronous: { type: 'string', default: 'normal' } } });
+const { values } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '0,1,21' },
+    messages: { type: 'string', default: '3000' },
+    runs: { type: 'string', default: '3' },
+    synchronous: { type: 'string', default: 'normal' },
+  },
+});
 const counts = values.sessions.split(',').map(Number);
 const messages = Number(values.messages);
 const runs = Number(values.runs);
@@ -28,7 +35,14 @@ async function once(sessions: number): Promise<number> {
     const key = (await h.call('POST', '/api/api-keys', { token, body: { name: 'viewer' } })).body.key as string;
     const url = `mqtt://127.0.0.1:${h.app.mqttPorts!.tcp}`;
     for (let i = 0; i < sessions; i++) {
-      const c = await mqtt.connectAsync(url, { protocolVersion: 5, username: key, clientId: `viewer-${i}`, clean: false, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 0 });
+      const c = await mqtt.connectAsync(url, {
+        protocolVersion: 5,
+        username: key,
+        clientId: `viewer-${i}`,
+        clean: false,
+        properties: { sessionExpiryInterval: 3600 },
+        reconnectPeriod: 0,
+      });
       await c.subscribeAsync(`tenants/${tenantId}/devices/+/telemetry`, { qos: 1 });
       await c.endAsync();
     }
@@ -36,7 +50,8 @@ async function once(sessions: number): Promise<number> {
     const t0 = performance.now();
     for (let i = 0; i < messages; i += 500) {
       const window = [];
-      for (let j = i; j < Math.min(messages, i + 500); j++) window.push(dev.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts: 1_700_000_000_000 + j, values: { v: j } }), { qos: 1 }));
+      for (let j = i; j < Math.min(messages, i + 500); j++)
+        window.push(dev.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts: 1_700_000_000_000 + j, values: { v: j } }), { qos: 1 }));
       await Promise.all(window);
     }
     const ms = performance.now() - t0;

@@ -21,16 +21,40 @@ interface Profile {
 type Test = (fn: string, url: string) => boolean;
 const CATEGORIES: [string, Test][] = [
   ['SQLite: telemetry append transaction (group commit)', (fn) => fn === 'sqliteTransaction'],
-  ['bus: forward committed telemetry to MQTT apps (groupByTs, JSON.stringify, broker.publish)', (fn, url) => url.includes('in-process-bus') || fn === 'groupByTs'],
+  [
+    'bus: forward committed telemetry to MQTT apps (groupByTs, JSON.stringify, broker.publish)',
+    (fn, url) => url.includes('in-process-bus') || fn === 'groupByTs',
+  ],
   ['SQLite: device/credential lookups and other statements (incl. prepare)', (fn, url) => url.includes('storage/sqlite/') || url.includes('better-sqlite3')],
-  ['JSON parse + telemetry decode/validate', (fn, url) => fn === 'parseJsonPayload' || url.includes('telemetry/decode') || url.includes('secure-json-parse') || url.includes('content-type-parser')],
+  [
+    'JSON parse + telemetry decode/validate',
+    (fn, url) => fn === 'parseJsonPayload' || url.includes('telemetry/decode') || url.includes('secure-json-parse') || url.includes('content-type-parser'),
+  ],
   ['metrics (prom-client)', (_fn, url) => url.includes('prom-client')],
   ['core: ingest, group commit bookkeeping, connectivity', (_fn, url) => url.includes('packages/core/')],
   ['broker: MQTT framing, publish pipeline, writes', (_fn, url) => url.includes('packages/broker/')],
-  ['HTTP: fastify + node:http (incl. Ajv, routing, replies)', (_fn, url) => url.includes('fastify') || url.includes('node:_http') || url.includes('node:http') || url.includes('/ajv/') || url.includes('find-my-way') || url.includes('http/')],
+  [
+    'HTTP: fastify + node:http (incl. Ajv, routing, replies)',
+    (_fn, url) =>
+      url.includes('fastify') ||
+      url.includes('node:_http') ||
+      url.includes('node:http') ||
+      url.includes('/ajv/') ||
+      url.includes('find-my-way') ||
+      url.includes('http/'),
+  ],
   ['module loading / start-up', (_fn, url) => url.includes('internal/modules') || url.includes('source_map') || url.includes('cjs-module-lexer')],
   ['transport glue (mqtt-transport.ts)', (_fn, url) => url.includes('transports/mqtt')],
-  ['socket I/O (writev, reads)', (fn, url) => fn === 'writev' || fn === 'writeBuffer' || fn === 'writeUtf8String' || url.includes('stream_base_commons') || url.includes('internal/streams') || url.includes('node:net')],
+  [
+    'socket I/O (writev, reads)',
+    (fn, url) =>
+      fn === 'writev' ||
+      fn === 'writeBuffer' ||
+      fn === 'writeUtf8String' ||
+      url.includes('stream_base_commons') ||
+      url.includes('internal/streams') ||
+      url.includes('node:net'),
+  ],
 ];
 
 for (const file of process.argv.slice(2)) {

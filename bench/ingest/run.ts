@@ -57,14 +57,15 @@ const checkDevices = int('check', args.check, 5);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** `--repos before=/path,after=.`: servers of several checkouts side by side, interleaved within each run. */
-const repos: { name: string | undefined; root: string }[] = args.repos === undefined
-  ? [{ name: undefined, root: repoRoot }]
-  : args.repos.split(',').map((spec) => {
-    const [name, path] = spec.split('=');
-    if (name === undefined || name === '' || path === undefined || path === '') throw new Error(`--repos wants name=path,name=path (got ${spec})`);
-    return { name, root: resolve(path) };
-  });
-if (window > 1024) throw new Error('--window must be at most 1024 (the broker\'s Receive Maximum)');
+const repos: { name: string | undefined; root: string }[] =
+  args.repos === undefined
+    ? [{ name: undefined, root: repoRoot }]
+    : args.repos.split(',').map((spec) => {
+        const [name, path] = spec.split('=');
+        if (name === undefined || name === '' || path === undefined || path === '') throw new Error(`--repos wants name=path,name=path (got ${spec})`);
+        return { name, root: resolve(path) };
+      });
+if (window > 1024) throw new Error("--window must be at most 1024 (the broker's Receive Maximum)");
 /** Before each scenario, wait (bounded) for other processes to drop below this share of a core; 50%+ during it = noisy. */
 const QUIET_PCT = 25;
 const NOISY_PCT = 50;
@@ -87,7 +88,9 @@ interface Row {
   error?: string;
 }
 
-const configs: Config[] = syncModes.flatMap((sync) => groupDelays.flatMap((groupDelay) => groupRows.flatMap((rows) => repos.map((repo) => ({ repo, sync, groupDelay, groupRows: rows })))));
+const configs: Config[] = syncModes.flatMap((sync) =>
+  groupDelays.flatMap((groupDelay) => groupRows.flatMap((rows) => repos.map((repo) => ({ repo, sync, groupDelay, groupRows: rows })))),
+);
 const configName = (c: Config): string =>
   `${c.repo.name === undefined ? '' : `${c.repo.name} `}${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}`;
 const perDeviceOf = (s: Scenario): number => Math.max(1, Math.floor((s === 'http' ? httpRequests : messages) / deviceCount));
@@ -117,8 +120,17 @@ for (let run = 1; run <= runs; run++) {
       let slot = 0;
       const tsStart = Date.now() - 30 * 86_400_000;
       const base = {
-        api, mqttPort: srv.mqttPort, httpPort: srv.httpPort, devices, window, httpConcurrency, protocolVersion,
-        checkDevices, serverCpuSeconds: () => srv.cpuSeconds(), timeoutMs: 180_000, stallMs: 15_000,
+        api,
+        mqttPort: srv.mqttPort,
+        httpPort: srv.httpPort,
+        devices,
+        window,
+        httpConcurrency,
+        protocolVersion,
+        checkDevices,
+        serverCpuSeconds: () => srv.cpuSeconds(),
+        timeoutMs: 180_000,
+        stallMs: 15_000,
       };
       // Warm-up (not reported): JIT, caches, the first pages of the tables.
       for (const s of ['mqtt-qos1', 'http'] as const) {

@@ -132,7 +132,13 @@ async function mqttLoad(o: ScenarioOptions, qos: 0 | 1, pointsBefore: number): P
 }
 
 async function driveMqtt(
-  o: ScenarioOptions, qos: 0 | 1, pointsBefore: number, conns: DeviceConnection[], latency: LatencyRecorder, done: Promise<void>, remaining: () => number,
+  o: ScenarioOptions,
+  qos: 0 | 1,
+  pointsBefore: number,
+  conns: DeviceConnection[],
+  latency: LatencyRecorder,
+  done: Promise<void>,
+  remaining: () => number,
 ): Promise<LoadResult> {
   const total = o.devices.length * o.perDevice;
   const problems: string[] = [];
@@ -147,7 +153,14 @@ async function driveMqtt(
     let lastAcked = 0;
     let lastProgress = performance.now();
     while (remaining() > 0) {
-      const tick = await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => { r(false); }, 250))]);
+      const tick = await Promise.race([
+        done.then(() => true),
+        new Promise<boolean>((r) =>
+          setTimeout(() => {
+            r(false);
+          }, 250),
+        ),
+      ]);
       if (tick) break;
       const acked = conns.reduce((a, c) => a + c.acked, 0);
       const now = performance.now();
@@ -260,5 +273,12 @@ async function httpLoad(o: ScenarioOptions): Promise<LoadResult> {
   agent.destroy();
   const problems = [...statuses].map(([s, n]) => `${n} requests answered ${String(s)}`);
   if (attempted < total) problems.push(`deadline of ${o.timeoutMs} ms reached`);
-  return { messages: ok, elapsedMs: lastOkAt - t0, p50: quantile(latency.samples, latency.n, 0.5), p99: quantile(latency.samples, latency.n, 0.99), cpu, problems };
+  return {
+    messages: ok,
+    elapsedMs: lastOkAt - t0,
+    p50: quantile(latency.samples, latency.n, 0.5),
+    p99: quantile(latency.samples, latency.n, 0.99),
+    cpu,
+    problems,
+  };
 }

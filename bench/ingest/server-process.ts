@@ -31,7 +31,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'thingstead-bench-ingest-'));
   const args: string[] = [];
@@ -118,7 +117,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
 async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
     child.kill('SIGTERM');
     const timer = setTimeout(() => {
       console.log(`  (Thingstead did not stop within ${graceMs} ms of SIGTERM; killed, so no CPU profile)`);

@@ -30,7 +30,10 @@ export function int(name: string, v: string | undefined, fallback: number, min =
 
 /** "a,b,c" -> items, each checked against `allowed` when given. */
 export function list(name: string, v: string, allowed?: readonly string[]): string[] {
-  const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (items.length === 0) throw new Error(`--${name} must not be empty`);
   if (allowed) for (const s of items) if (!allowed.includes(s)) throw new Error(`--${name}: unknown ${s}; known: ${allowed.join(', ')}`);
   return items;

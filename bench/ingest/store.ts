@@ -91,7 +91,8 @@ function points(ids: readonly string[], rows: number, offset = 0): TelemetryPoin
     const m = (offset + r) >> 1;
     const deviceId = ids[m % ids.length]!;
     const ts = T0 + Math.floor(m / ids.length) * 1000;
-    out[r] = (offset + r) % 2 === 0 ? { deviceId, key: 'temperature', ts, value: 20 + (m % 100) / 10 } : { deviceId, key: 'humidity', ts, value: 40 + (m % 50) };
+    out[r] =
+      (offset + r) % 2 === 0 ? { deviceId, key: 'temperature', ts, value: 20 + (m % 100) / 10 } : { deviceId, key: 'humidity', ts, value: 40 + (m % 50) };
   }
   return out;
 }
@@ -240,27 +241,36 @@ interface QueryCase {
 const QUERIES: QueryCase[] = [
   {
     name: 'raw, 1 hour (3,600 rows), asc',
-    run: async (s, d) => (await s.telemetry.query({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + 3_600_000, limit: 100_000, order: 'asc' })).temperature?.length ?? 0,
+    run: async (s, d) =>
+      (await s.telemetry.query({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + 3_600_000, limit: 100_000, order: 'asc' })).temperature?.length ?? 0,
   },
   {
     name: 'raw, newest 100 (API default), desc',
-    run: async (s, d) => (await s.telemetry.query({ deviceId: d, keys: ['temperature'], from: 0, to: T0 + 1e12, limit: 100, order: 'desc' })).temperature?.length ?? 0,
+    run: async (s, d) =>
+      (await s.telemetry.query({ deviceId: d, keys: ['temperature'], from: 0, to: T0 + 1e12, limit: 100, order: 'desc' })).temperature?.length ?? 0,
   },
   {
     name: 'raw, whole series, limit 100,000',
-    run: async (s, d) => (await s.telemetry.query({ deviceId: d, keys: ['temperature'], from: 0, to: T0 + 1e12, limit: 100_000, order: 'asc' })).temperature?.length ?? 0,
+    run: async (s, d) =>
+      (await s.telemetry.query({ deviceId: d, keys: ['temperature'], from: 0, to: T0 + 1e12, limit: 100_000, order: 'asc' })).temperature?.length ?? 0,
   },
   {
     name: 'avg per hour, whole series',
-    run: async (s, d, n) => (await s.telemetry.aggregate({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + n * 1000, intervalMs: 3_600_000, agg: 'avg', limit: 100_000 })).temperature?.length ?? 0,
+    run: async (s, d, n) =>
+      (await s.telemetry.aggregate({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + n * 1000, intervalMs: 3_600_000, agg: 'avg', limit: 100_000 }))
+        .temperature?.length ?? 0,
   },
   {
     name: 'avg per minute, 1 day',
-    run: async (s, d) => (await s.telemetry.aggregate({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + 86_400_000, intervalMs: 60_000, agg: 'avg', limit: 100_000 })).temperature?.length ?? 0,
+    run: async (s, d) =>
+      (await s.telemetry.aggregate({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + 86_400_000, intervalMs: 60_000, agg: 'avg', limit: 100_000 }))
+        .temperature?.length ?? 0,
   },
   {
     name: 'count per hour, whole series',
-    run: async (s, d, n) => (await s.telemetry.aggregate({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + n * 1000, intervalMs: 3_600_000, agg: 'count', limit: 100_000 })).temperature?.length ?? 0,
+    run: async (s, d, n) =>
+      (await s.telemetry.aggregate({ deviceId: d, keys: ['temperature'], from: T0, to: T0 + n * 1000, intervalMs: 3_600_000, agg: 'count', limit: 100_000 }))
+        .temperature?.length ?? 0,
   },
   {
     name: 'latest (all keys of a device)',
@@ -273,14 +283,16 @@ async function queryPart(): Promise<{ name: string; ms: number; rows: number }[]
   // QUERY_DEVICES series of `temperature`, one value per second, filled in 10,000-row transactions.
   const perDevice = Math.floor(queryRows / QUERY_DEVICES);
   const t0 = performance.now();
-  for (let m = 0; m < perDevice * QUERY_DEVICES; ) {
+  for (let m = 0; m < perDevice * QUERY_DEVICES;) {
     const batch: TelemetryPoint[] = [];
     for (let k = 0; k < 10_000 && m < perDevice * QUERY_DEVICES; k++, m++) {
       batch.push({ deviceId: ids[m % QUERY_DEVICES]!, key: 'temperature', ts: T0 + Math.floor(m / QUERY_DEVICES) * 1000, value: 20 + (m % 100) / 10 });
     }
     await store.telemetry.append(batch);
   }
-  console.log(`query table: ${fmtInt(perDevice * QUERY_DEVICES)} rows (${QUERY_DEVICES} devices x ${fmtInt(perDevice)} s) filled in ${fmtInt(performance.now() - t0)} ms`);
+  console.log(
+    `query table: ${fmtInt(perDevice * QUERY_DEVICES)} rows (${QUERY_DEVICES} devices x ${fmtInt(perDevice)} s) filled in ${fmtInt(performance.now() - t0)} ms`,
+  );
   const out: { name: string; ms: number; rows: number }[] = [];
   const device = ids[QUERY_DEVICES >> 1]!;
   for (const q of QUERIES) {
@@ -301,7 +313,9 @@ async function queryPart(): Promise<{ name: string; ms: number; rows: number }[]
 }
 
 // ---------------------------------------------------------------------------------------------------------
-console.log(`# SQLite adapter benchmark: ${runs} run(s); append ${fmtInt(appendRows)} rows per case; index ${fmtInt(indexRows)} rows; query table ${fmtInt(queryRows)} rows; node ${process.version}\n`);
+console.log(
+  `# SQLite adapter benchmark: ${runs} run(s); append ${fmtInt(appendRows)} rows per case; index ${fmtInt(indexRows)} rows; query table ${fmtInt(queryRows)} rows; node ${process.version}\n`,
+);
 
 if (parts.has('append')) {
   const results = new Map<string, { rowsPerSec: number; commitMs: number }[]>();
@@ -311,19 +325,28 @@ if (parts.has('append')) {
         const r = await appendCase(sync, batch);
         const key = `${sync}|${batch}`;
         results.set(key, [...(results.get(key) ?? []), r]);
-        console.log(`run ${run} append sync=${sync} batch=${batch}: ${fmtInt(r.rowsPerSec)} rows/s (${fmtInt(r.rows)} rows, ${fmtMs(r.commitMs)} ms per transaction)`);
+        console.log(
+          `run ${run} append sync=${sync} batch=${batch}: ${fmtInt(r.rowsPerSec)} rows/s (${fmtInt(r.rows)} rows, ${fmtMs(r.commitMs)} ms per transaction)`,
+        );
       }
     }
   }
-  const lines = ['| batch (rows per transaction) | sync full rows/s | ms per commit | sync normal rows/s | ms per commit | normal / full |', '|--:|--:|--:|--:|--:|--:|'];
+  const lines = [
+    '| batch (rows per transaction) | sync full rows/s | ms per commit | sync normal rows/s | ms per commit | normal / full |',
+    '|--:|--:|--:|--:|--:|--:|',
+  ];
   for (const batch of BATCHES) {
     const f = results.get(`full|${batch}`) ?? [];
     const n = results.get(`normal|${batch}`) ?? [];
     const fr = median(f.map((x) => x.rowsPerSec));
     const nr = median(n.map((x) => x.rowsPerSec));
-    lines.push(`| ${fmtInt(batch)} | ${fmtInt(fr)} | ${fmtMs(median(f.map((x) => x.commitMs)))} | ${fmtInt(nr)} | ${fmtMs(median(n.map((x) => x.commitMs)))} | ${(nr / fr).toFixed(2)}x |`);
+    lines.push(
+      `| ${fmtInt(batch)} | ${fmtInt(fr)} | ${fmtMs(median(f.map((x) => x.commitMs)))} | ${fmtInt(nr)} | ${fmtMs(median(n.map((x) => x.commitMs)))} | ${(nr / fr).toFixed(2)}x |`,
+    );
   }
-  console.log(`\nAppend through createSqliteStore (telemetry rows + latest once per series per transaction), ${DEVICES} devices x 2 keys, medians of ${runs}:\n${lines.join('\n')}\n`);
+  console.log(
+    `\nAppend through createSqliteStore (telemetry rows + latest once per series per transaction), ${DEVICES} devices x 2 keys, medians of ${runs}:\n${lines.join('\n')}\n`,
+  );
   json.append = Object.fromEntries(results);
 }
 
@@ -347,7 +370,10 @@ if (parts.has('index')) {
       }
     }
   }
-  const lines = ['| sync, batch | schema | rows/s | vs shipped | last tenth rows/s | DB size MB | delete 5,000 oldest ms | same, per series by PK ms |', '|---|---|--:|--:|--:|--:|--:|--:|'];
+  const lines = [
+    '| sync, batch | schema | rows/s | vs shipped | last tenth rows/s | DB size MB | delete 5,000 oldest ms | same, per series by PK ms |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
+  ];
   for (const c of cases) {
     const shipped = median((results.get(`${c.sync}|${c.batch}|${VARIANTS[0]!.name}`) ?? []).map((x) => x.rowsPerSec));
     for (const v of VARIANTS) {
@@ -359,7 +385,9 @@ if (parts.has('index')) {
       );
     }
   }
-  console.log(`\nSchema copies (better-sqlite3, the adapter's statements), ${fmtInt(indexRows)} rows into an empty table, medians of ${runs}:\n${lines.join('\n')}\n`);
+  console.log(
+    `\nSchema copies (better-sqlite3, the adapter's statements), ${fmtInt(indexRows)} rows into an empty table, medians of ${runs}:\n${lines.join('\n')}\n`,
+  );
   json.index = Object.fromEntries(results);
 }
 
@@ -373,7 +401,9 @@ if (parts.has('query')) {
   }
   const lines = ['| query (one device, key temperature) | rows or buckets returned | ms (median) |', '|---|--:|--:|'];
   for (const [name, rs] of results) lines.push(`| ${name} | ${fmtInt(rs[0]?.rows ?? 0)} | ${fmtMs(median(rs.map((x) => x.ms)))} |`);
-  console.log(`\nQueries through the adapter on a ${fmtInt(queryRows)}-row table, medians of ${runs} runs (each the median of up to 15 calls):\n${lines.join('\n')}\n`);
+  console.log(
+    `\nQueries through the adapter on a ${fmtInt(queryRows)}-row table, medians of ${runs} runs (each the median of up to 15 calls):\n${lines.join('\n')}\n`,
+  );
   json.query = Object.fromEntries(results);
 }
 

@@ -40,7 +40,11 @@ describe('bad input over HTTP', () => {
     assert.match(JSON.stringify(unknown.body.details), /additional/i);
     const empty = await h.call('POST', '/api/devices', { token, body: { name: '   ' } });
     assert.equal(empty.status, 400);
-    const huge = await h.call('POST', '/api/devices', { token, raw: JSON.stringify({ name: 'x', metadata: { a: 'y'.repeat(2 * 1024 * 1024) } }), headers: { 'content-type': 'application/json' } });
+    const huge = await h.call('POST', '/api/devices', {
+      token,
+      raw: JSON.stringify({ name: 'x', metadata: { a: 'y'.repeat(2 * 1024 * 1024) } }),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(huge.status, 413);
     isErrorBody(huge.body, 413);
     const bigMeta = await h.call('POST', '/api/devices', { token, body: { name: 'x', metadata: { a: 'y'.repeat(20_000) } } });
@@ -66,7 +70,10 @@ describe('bad input over HTTP', () => {
     const created = await h.call('POST', '/api/devices', { token, body: { name, label: '%_\\' } });
     assert.equal(created.status, 201);
     const found = await h.call('GET', `/api/devices?search=${encodeURIComponent("'); DROP")}`, { token });
-    assert.deepEqual(found.body.items.map((d: { name: string }) => d.name), [name]);
+    assert.deepEqual(
+      found.body.items.map((d: { name: string }) => d.name),
+      [name],
+    );
     const pct = await h.call('GET', `/api/devices?search=${encodeURIComponent('%')}`, { token });
     assert.equal(pct.body.total, 0, '% is literal, not a wildcard');
     assert.equal((await h.call('GET', "/api/devices/' OR '1'='1", { token })).status, 404);
@@ -86,7 +93,13 @@ describe('bad input over HTTP', () => {
   test('a raw malformed HTTP request does not crash the server', async () => {
     const url = new URL(h.url);
     await new Promise<void>((resolve) => {
-      const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/api/devices', headers: { 'content-type': 'application/json', 'content-length': '100' } });
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/api/devices',
+        headers: { 'content-type': 'application/json', 'content-length': '100' },
+      });
       req.on('error', () => {
         resolve();
       });
@@ -98,7 +111,11 @@ describe('bad input over HTTP', () => {
       req.destroy();
       setTimeout(resolve, 200);
     });
-    const flood = await Promise.all(Array.from({ length: 50 }, (_, i) => h.call('POST', `/api/v1/token-${i}-xxxxxxxxxxxxxxxxxxx/telemetry`, { raw: '{{{{', headers: { 'content-type': 'application/json' } })));
+    const flood = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        h.call('POST', `/api/v1/token-${i}-xxxxxxxxxxxxxxxxxxx/telemetry`, { raw: '{{{{', headers: { 'content-type': 'application/json' } }),
+      ),
+    );
     assert.ok(flood.every((r) => r.status === 400 || r.status === 401));
     const health = await h.call('GET', '/healthz');
     assert.equal(health.status, 200);

@@ -22,7 +22,10 @@ interface Running {
 const started: Running[] = [];
 
 async function startBroker(args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, ['packages/server/bin/thingstead.mjs', 'broker', '--port', '0', '--host', '127.0.0.1', ...args], { cwd: root, env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['packages/server/bin/thingstead.mjs', 'broker', '--port', '0', '--host', '127.0.0.1', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -92,8 +95,19 @@ describe('thingstead broker (standalone, a Mosquitto replacement)', () => {
     try {
       const watcher = sub(b.port, ['-t', 'status/dev1', '-C', '1']);
       await new Promise((r) => setTimeout(r, 300));
-      const c = mqtt.connect({ host: '127.0.0.1', port: b.port, protocolVersion: 5, clientId: 'dev1', reconnectPeriod: 0, will: { topic: 'status/dev1', payload: Buffer.from('offline'), qos: 1, retain: false } });
-      await new Promise<void>((resolve) => c.once('connect', () => { resolve(); }));
+      const c = mqtt.connect({
+        host: '127.0.0.1',
+        port: b.port,
+        protocolVersion: 5,
+        clientId: 'dev1',
+        reconnectPeriod: 0,
+        will: { topic: 'status/dev1', payload: Buffer.from('offline'), qos: 1, retain: false },
+      });
+      await new Promise<void>((resolve) =>
+        c.once('connect', () => {
+          resolve();
+        }),
+      );
       c.stream.destroy();
       assert.equal((await watcher).stdout.trim(), 'offline');
     } finally {
@@ -117,7 +131,9 @@ describe('thingstead broker (standalone, a Mosquitto replacement)', () => {
       const wrongPw = await pub(b.port, ['-u', 'alice', '-P', 'nope', '-t', 'users/alice/x', '-m', 'x']).catch((e: unknown) => e as { code: number });
       assert.notEqual((wrongPw as { code?: number }).code ?? 0, 0);
       // User "#" must not get users/#/... turned into a filter that reads everyone (CVE-2017-7650).
-      const snoop = sub(b.port, ['-V', 'mqttv5', '-u', '#', '-P', 'hash-pw', '-t', 'users/#', '-C', '1', '-W', '2']).catch((e: unknown) => e as { code: number; stdout: string });
+      const snoop = sub(b.port, ['-V', 'mqttv5', '-u', '#', '-P', 'hash-pw', '-t', 'users/#', '-C', '1', '-W', '2']).catch(
+        (e: unknown) => e as { code: number; stdout: string },
+      );
       await new Promise((r) => setTimeout(r, 300));
       await pub(b.port, ['-u', 'alice', '-P', 'alice-pw', '-t', 'users/alice/secret', '-m', 'private', '-q', '1']);
       const res = (await snoop) as { stdout?: string };
@@ -151,7 +167,10 @@ describe('thingstead broker (standalone, a Mosquitto replacement)', () => {
   });
 
   test('invalid settings stop it with exit code 2, every problem listed with the flag or variable it came from', async () => {
-    const r = runCli(['broker', '--port', '70000', '--acl', join(dir, 'no-such-acl')], { THINGSTEAD_BROKER_MAX_CONNECTIONS: 'lots', THINGSTEAD_BROKER_NOPE: '1' });
+    const r = runCli(['broker', '--port', '70000', '--acl', join(dir, 'no-such-acl')], {
+      THINGSTEAD_BROKER_MAX_CONNECTIONS: 'lots',
+      THINGSTEAD_BROKER_NOPE: '1',
+    });
     assert.equal(await r.exit, 2);
     const err = r.stderr();
     assert.match(err, /Invalid configuration/);

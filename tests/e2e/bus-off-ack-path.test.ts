@@ -19,18 +19,25 @@ describe('the bus is off the acknowledgement path', () => {
     const device = (await h.call('POST', '/api/devices', { token, body: { name: 'slow-subscriber-meter' } })).body as { id: string };
     const accessToken = ((await h.call('GET', `/api/devices/${device.id}/credentials`, { token })).body as { accessToken: string }).accessToken;
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const seen: BusEvents['telemetry'][] = [];
-    const off = h.app.bus.subscribe('telemetry', async (e) => {
-      seen.push(e);
-      await gate;
-    }, { name: 'test-slow' });
+    const off = h.app.bus.subscribe(
+      'telemetry',
+      async (e) => {
+        seen.push(e);
+        await gate;
+      },
+      { name: 'test-slow' },
+    );
     try {
       const port = h.app.mqttPorts?.tcp ?? 0;
       const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: accessToken, reconnectPeriod: 0 });
       const count = 200;
       // Stop-and-wait: each publish waits for its PUBACK, so a subscriber on the ack path would stall the loop.
-      for (let i = 0; i < count; i++) await c.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts: 1_700_000_000_000 + i, values: { n: i } }), { qos: 1 });
+      for (let i = 0; i < count; i++)
+        await c.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts: 1_700_000_000_000 + i, values: { n: i } }), { qos: 1 });
       const r = await h.call('POST', `/api/v1/${accessToken}/telemetry`, { body: { ts: 1_700_000_000_000 + count, values: { n: count } } });
       assert.equal(r.status, 200);
       await c.endAsync();
@@ -41,7 +48,11 @@ describe('the bus is off the acknowledgement path', () => {
       release();
       await h.app.bus.drain();
       const values = seen.flatMap((e) => e.messages.filter((m) => m.deviceId === device.id).flatMap((m) => m.points.map((p) => p.value)));
-      assert.deepEqual(values, Array.from({ length: count + 1 }, (_, i) => i), 'every committed message, in commit order');
+      assert.deepEqual(
+        values,
+        Array.from({ length: count + 1 }, (_, i) => i),
+        'every committed message, in commit order',
+      );
     } finally {
       release();
       off();

@@ -46,7 +46,10 @@ describe('thingstead CLI', () => {
       assert.ok(!r.lines.some((l) => l.password), 'no admin was created by the failed start');
       const ok = run(['start'], { ...env, THINGSTEAD_DATA_DIR: fresh });
       await waitFor(() => ok.lines.find((l) => l.httpPort), 'listening line');
-      assert.ok(ok.lines.some((l) => l.password), 'the next start still prints the password');
+      assert.ok(
+        ok.lines.some((l) => l.password),
+        'the next start still prints the password',
+      );
       ok.child.kill('SIGTERM');
       assert.equal(await ok.exit, 0);
     } finally {
@@ -66,11 +69,23 @@ describe('thingstead CLI', () => {
     assert.equal(started.urls.http, url, 'the real port is logged when 0 was asked');
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
 
-    const login = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: admin.email, password: admin.password }) })).json() as { token: string };
+    const login = (await (
+      await fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: admin.email, password: admin.password }),
+      })
+    ).json()) as { token: string };
     const auth = { authorization: `Bearer ${login.token}`, 'content-type': 'application/json' };
-    const device = await (await fetch(`${url}/api/devices`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'survivor' }) })).json() as { id: string };
-    const creds = await (await fetch(`${url}/api/devices/${device.id}/credentials`, { headers: auth })).json() as { accessToken: string };
-    const posting = fetch(`${url}/api/v1/${creds.accessToken}/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pending: 7 }) });
+    const device = (await (await fetch(`${url}/api/devices`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'survivor' }) })).json()) as {
+      id: string;
+    };
+    const creds = (await (await fetch(`${url}/api/devices/${device.id}/credentials`, { headers: auth })).json()) as { accessToken: string };
+    const posting = fetch(`${url}/api/v1/${creds.accessToken}/telemetry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pending: 7 }),
+    });
     await new Promise((r) => setTimeout(r, 150));
     first.child.kill('SIGTERM');
     assert.equal((await posting).status, 200, 'the in-flight request completes after commit');
@@ -81,8 +96,16 @@ describe('thingstead CLI', () => {
     const again = await waitFor(() => second.lines.find((l) => l.httpPort), 'listening line');
     assert.ok(!second.lines.some((l) => l.password), 'the password is not printed again');
     const url2 = `http://127.0.0.1:${again.httpPort}`;
-    const login2 = await (await fetch(`${url2}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: admin.email, password: admin.password }) })).json() as { token: string };
-    const latest = await (await fetch(`${url2}/api/devices/${device.id}/telemetry/latest`, { headers: { authorization: `Bearer ${login2.token}` } })).json() as { data: { pending?: { value: number } } };
+    const login2 = (await (
+      await fetch(`${url2}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: admin.email, password: admin.password }),
+      })
+    ).json()) as { token: string };
+    const latest = (await (
+      await fetch(`${url2}/api/devices/${device.id}/telemetry/latest`, { headers: { authorization: `Bearer ${login2.token}` } })
+    ).json()) as { data: { pending?: { value: number } } };
     assert.equal(latest.data.pending?.value, 7, 'the value acknowledged before shutdown survived the restart');
     second.child.kill('SIGINT');
     assert.equal(await second.exit, 0);

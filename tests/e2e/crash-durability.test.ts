@@ -34,7 +34,16 @@ async function silentSubscriber(port: number, o: { clientId: string; username?: 
     socket.once('error', reject);
   });
   const send = (p: Packet) => socket.write(mqttPacket.generate(p, { protocolVersion: 5 }));
-  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: o.clientId, clean: false, keepalive: 0, properties: { sessionExpiryInterval: 3600 }, ...(o.username === undefined ? {} : { username: o.username }) });
+  send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 5,
+    clientId: o.clientId,
+    clean: false,
+    keepalive: 0,
+    properties: { sessionExpiryInterval: 3600 },
+    ...(o.username === undefined ? {} : { username: o.username }),
+  });
   send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: o.filter, qos: 1 }] });
   const end = Date.now() + 5000;
   while (!received.some((p) => p.cmd === 'suback')) {
@@ -55,7 +64,14 @@ async function until(what: string, f: () => boolean, ms = 20_000): Promise<void>
 /** Reconnects the session with mqtt.js (which acknowledges) and collects what it is given. */
 async function collect(port: number, o: { clientId: string; username?: string }, expected: number): Promise<Set<string>> {
   const got = new Set<string>();
-  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId: o.clientId, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 3600 }, ...(o.username === undefined ? {} : { username: o.username }) });
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    protocolVersion: 5,
+    clientId: o.clientId,
+    clean: false,
+    reconnectPeriod: 0,
+    properties: { sessionExpiryInterval: 3600 },
+    ...(o.username === undefined ? {} : { username: o.username }),
+  });
   c.on('message', (_t, payload) => got.add(payload.toString()));
   try {
     await until(`${expected} redelivered messages (got ${got.size})`, () => got.size >= expected);
@@ -73,7 +89,13 @@ describe('kill -9: messages held for a connected persistent subscriber survive a
     const dataDir = tempDir();
     const start = (): [CliProcess, Promise<number>] => {
       const run = runCli(['broker', '--port', '0', '--host', '127.0.0.1', '--allow-anonymous', '--data-dir', dataDir]);
-      const port = waitFor(() => run.lines.map((l: { text?: unknown }) => (typeof l.text === 'string' ? /listening on [^:]+:(\d+)/.exec(l.text)?.[1] : undefined)).find((x) => x !== undefined), 'listening');
+      const port = waitFor(
+        () =>
+          run.lines
+            .map((l: { text?: unknown }) => (typeof l.text === 'string' ? /listening on [^:]+:(\d+)/.exec(l.text)?.[1] : undefined))
+            .find((x) => x !== undefined),
+        'listening',
+      );
       return [run, port.then(Number)];
     };
     let [run, portP] = start();
@@ -115,12 +137,16 @@ describe('kill -9: messages held for a connected persistent subscriber survive a
     const api = async (method: string, path: string, token?: string, body?: unknown) => {
       const r = await fetch(`http://127.0.0.1:${p.http}${path}`, {
         method,
-        headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       return (await r.json()) as Record<string, any>;
     };
-    const token = (await api('POST', '/api/auth/login', undefined, { email: env.THINGSTEAD_ADMIN_EMAIL, password: env.THINGSTEAD_ADMIN_PASSWORD })).token as string;
+    const token = (await api('POST', '/api/auth/login', undefined, { email: env.THINGSTEAD_ADMIN_EMAIL, password: env.THINGSTEAD_ADMIN_PASSWORD }))
+      .token as string;
     const tenantId = (await api('GET', '/api/auth/me', token)).user.tenantId as string;
     const deviceId = (await api('POST', '/api/devices', token, { name: 'meter' })).id as string;
     const deviceToken = (await api('GET', `/api/devices/${deviceId}/credentials`, token)).accessToken as string;
@@ -128,7 +154,8 @@ describe('kill -9: messages held for a connected persistent subscriber survive a
 
     const sub = await silentSubscriber(p.mqtt, { clientId: 'dashboard', username: apiKey, filter: `tenants/${tenantId}/devices/+/telemetry` });
     const dev = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqtt}`, { username: deviceToken, clientId: 'meter', reconnectPeriod: 0 });
-    for (let i = 0; i < count; i++) await dev.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts: 1_700_000_000_000 + i, values: { n: i } }), { qos: 1 });
+    for (let i = 0; i < count; i++)
+      await dev.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts: 1_700_000_000_000 + i, values: { n: i } }), { qos: 1 });
     await until('the application received every forwarded message', () => sub.published.length === count);
     // Forwarded copies are stored a turn of the event loop after they are routed (after the device's PUBACK).
     await new Promise((r) => setTimeout(r, 100));
@@ -140,7 +167,8 @@ describe('kill -9: messages held for a connected persistent subscriber survive a
     p = await ports;
     const got = await collect(p.mqtt, { clientId: 'dashboard', username: apiKey }, count);
     assert.equal(got.size, count, 'every forwarded message is redelivered');
-    const again = (await api('POST', '/api/auth/login', undefined, { email: env.THINGSTEAD_ADMIN_EMAIL, password: env.THINGSTEAD_ADMIN_PASSWORD })).token as string;
+    const again = (await api('POST', '/api/auth/login', undefined, { email: env.THINGSTEAD_ADMIN_EMAIL, password: env.THINGSTEAD_ADMIN_PASSWORD }))
+      .token as string;
     const stored = await api('GET', `/api/devices/${deviceId}/telemetry?keys=n&limit=1000`, again);
     assert.equal((stored.data.n as unknown[]).length, count, 'every acknowledged value is stored');
     run.child.kill('SIGTERM');

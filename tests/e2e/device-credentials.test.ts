@@ -21,9 +21,15 @@ describe('chosen device credentials do not reveal who holds them', () => {
     const tokenB = await h.login('b@bravo.example', 'password-123');
     bDevice = (await h.call('POST', '/api/devices', { token: tokenB, body: { name: 'b-meter' } })).body.id;
     bToken = 'bravo-chosen-token-0000000001';
-    assert.equal((await h.call('POST', `/api/devices/${bDevice}/credentials/rotate`, { token: tokenB, body: { type: 'access-token', accessToken: bToken } })).status, 200);
+    assert.equal(
+      (await h.call('POST', `/api/devices/${bDevice}/credentials/rotate`, { token: tokenB, body: { type: 'access-token', accessToken: bToken } })).status,
+      200,
+    );
     const bDevice2 = (await h.call('POST', '/api/devices', { token: tokenB, body: { name: 'b-meter-2' } })).body.id;
-    assert.equal((await h.call('POST', `/api/devices/${bDevice2}/credentials/rotate`, { token: tokenB, body: { type: 'mqtt-basic', username: 'bravo-user' } })).status, 200);
+    assert.equal(
+      (await h.call('POST', `/api/devices/${bDevice2}/credentials/rotate`, { token: tokenB, body: { type: 'mqtt-basic', username: 'bravo-user' } })).status,
+      200,
+    );
     tokenA = admin;
     a1 = (await h.call('POST', '/api/devices', { token: tokenA, body: { name: 'a-meter-1' } })).body.id;
     a2 = (await h.call('POST', '/api/devices', { token: tokenA, body: { name: 'a-meter-2' } })).body.id;
@@ -32,7 +38,7 @@ describe('chosen device credentials do not reveal who holds them', () => {
   });
   after(() => h.stop());
 
-  test('a token of another tenant\'s device, one of the own tenant\'s and a malformed one get the same 400', async () => {
+  test("a token of another tenant's device, one of the own tenant's and a malformed one get the same 400", async () => {
     const otherTenant = await rotate(a1, { type: 'access-token', accessToken: bToken });
     const ownTenant = await rotate(a1, { type: 'access-token', accessToken: a2Token });
     const malformed = await rotate(a1, { type: 'access-token', accessToken: 'not allowed: spaces and !' });
@@ -47,7 +53,7 @@ describe('chosen device credentials do not reveal who holds them', () => {
     assert.notEqual(a1Creds.body.accessToken, bToken);
   });
 
-  test('an MQTT username of another tenant\'s device gets the same answer as one of the own tenant\'s', async () => {
+  test("an MQTT username of another tenant's device gets the same answer as one of the own tenant's", async () => {
     assert.equal((await rotate(a2, { type: 'mqtt-basic', username: 'alpha-user' })).status, 200);
     const otherTenant = await rotate(a1, { type: 'mqtt-basic', username: 'bravo-user' });
     const ownTenant = await rotate(a1, { type: 'mqtt-basic', username: 'alpha-user' });

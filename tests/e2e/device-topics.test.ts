@@ -55,21 +55,35 @@ describe('per-device topic spaces', () => {
     const c = await connect(d.accessToken, 5, 'offline-dev');
     c.end(true);
     const persistent = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, {
-      username: d.accessToken, protocolVersion: 5, clientId: 'offline-dev', clean: false, properties: { sessionExpiryInterval: 600 }, reconnectPeriod: 0,
+      username: d.accessToken,
+      protocolVersion: 5,
+      clientId: 'offline-dev',
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+      reconnectPeriod: 0,
     });
     await persistent.subscribeAsync('v1/devices/me/rpc/request/+', { qos: 1 });
     await persistent.endAsync();
     await h.app.broker?.publish({ topic: deviceTopic(d.id, 'v1/devices/me/rpc/request/1'), payload: Buffer.from('{"method":"ping"}'), qos: 1 });
     const back = mqtt.connect(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, {
-      username: d.accessToken, protocolVersion: 5, clientId: 'offline-dev', clean: false, properties: { sessionExpiryInterval: 600 }, reconnectPeriod: 0,
+      username: d.accessToken,
+      protocolVersion: 5,
+      clientId: 'offline-dev',
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+      reconnectPeriod: 0,
     });
     clients.push(back);
-    const [topic, payload] = await new Promise<[string, Buffer]>((resolve) => back.once('message', (t, p) => { resolve([t, p]); }));
+    const [topic, payload] = await new Promise<[string, Buffer]>((resolve) =>
+      back.once('message', (t, p) => {
+        resolve([t, p]);
+      }),
+    );
     assert.equal(topic, 'v1/devices/me/rpc/request/1');
     assert.equal(payload.toString(), '{"method":"ping"}');
   });
 
-  test('a device\'s raw telemetry is consumed: acknowledged, stored, not routed and never kept as retained', async () => {
+  test("a device's raw telemetry is consumed: acknowledged, stored, not routed and never kept as retained", async () => {
     const d = await device('topics-raw');
     const c = await connect(d.accessToken, 5, 'raw-dev');
     const before = h.app.broker?.stats();

@@ -23,7 +23,8 @@ describe('a device over its share of the ingest queue', () => {
   });
   after(() => h.stop());
 
-  const latest = async (id: string) => (await h.call('GET', `/api/devices/${id}/telemetry/latest`, { token: admin })).body.data as Record<string, { value: unknown }>;
+  const latest = async (id: string) =>
+    (await h.call('GET', `/api/devices/${id}/telemetry/latest`, { token: admin })).body.data as Record<string, { value: unknown }>;
 
   test('HTTP: the device gets 503 THINGSTEAD_ERR_UNAVAILABLE with Retry-After and the limit named, while another device still gets 200; acknowledged == stored', async () => {
     const [heavy, light] = [devices[0]!, devices[1]!];

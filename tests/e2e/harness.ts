@@ -13,7 +13,11 @@ export interface Harness {
   url: string;
   dataDir: string;
   /** Sends a request; JSON bodies are encoded unless `raw` is given. */
-  call(method: string, path: string, o?: { token?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    path: string,
+    o?: { token?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   login(email?: string, password?: string): Promise<string>;
   /** Stops Thingstead and starts it again on the same data directory (ports may change). */
   restart(): Promise<void>;

@@ -42,7 +42,11 @@ describe('input limits over HTTP', () => {
   test('device metadata nested 5,000 deep, and 30,000 nested arrays, are 400, not 500', async () => {
     const deepObject = await h.call('POST', '/api/devices', { token, raw: `{"name":"deep","metadata":${nested(5000)}}`, headers: json });
     isError(deepObject, 400, 'THINGSTEAD_ERR_BAD_JSON');
-    const deepArray = await h.call('POST', '/api/devices', { token, raw: `{"name":"deep","metadata":{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`, headers: json });
+    const deepArray = await h.call('POST', '/api/devices', {
+      token,
+      raw: `{"name":"deep","metadata":{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`,
+      headers: json,
+    });
     isError(deepArray, 400, 'THINGSTEAD_ERR_BAD_JSON');
     const patch = await h.call('PATCH', `/api/devices/${deviceId}`, { token, raw: `{"metadata":${nested(5000)}}`, headers: json });
     isError(patch, 400, 'THINGSTEAD_ERR_BAD_JSON');
@@ -86,7 +90,7 @@ describe('input limits over HTTP', () => {
     assert.deepEqual(far.body.items, []);
   });
 
-  test('a malformed percent-encoding in the URL gets the standard error body (was fastify\'s own shape)', async () => {
+  test("a malformed percent-encoding in the URL gets the standard error body (was fastify's own shape)", async () => {
     isError(await h.call('GET', '/api/devices/%zz', { token }), 400, 'THINGSTEAD_ERR_BAD_URL');
     isError(await h.call('POST', '/api/v1/%E0%A4%A/telemetry', { body: { a: 1 } }), 400, 'THINGSTEAD_ERR_BAD_URL');
   });

@@ -10,7 +10,9 @@ import { startHarness, type Harness } from './harness';
 const certDir = mkdtempSync(join(tmpdir(), 'thingstead-tls-'));
 const cert = join(certDir, 'cert.pem');
 const key = join(certDir, 'key.pem');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+  stdio: 'ignore',
+});
 
 async function connect(url: string, o: IClientOptions): Promise<MqttClient> {
   const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...o });
@@ -47,14 +49,22 @@ describe('MQTT over TLS, and sessions that survive a restart of Thingstead', () 
     const c = await connect(`mqtts://127.0.0.1:${port}`, { protocolVersion: 5, username: deviceToken, clientId: 'tls-1', rejectUnauthorized: false });
     await c.publishAsync('v1/devices/me/telemetry', '{"overTls":1}', { qos: 1 });
     await c.endAsync();
-    const latest = await h.call('GET', `/api/devices/${(await h.call('GET', '/api/devices?search=tls-dev', { token })).body.items[0].id}/telemetry/latest`, { token });
+    const latest = await h.call('GET', `/api/devices/${(await h.call('GET', '/api/devices?search=tls-dev', { token })).body.items[0].id}/telemetry/latest`, {
+      token,
+    });
     assert.equal(latest.body.data.overTls.value, 1);
   });
 
   test('a persistent application session keeps its QoS 1 messages across a restart', async () => {
     const apiKey = (await h.call('POST', '/api/api-keys', { token, body: { name: 'durable-app' } })).body.key;
     const filter = `tenants/${tenantId}/devices/+/telemetry`;
-    const app = await connect(`mqtt://127.0.0.1:${h.app.mqttPorts!.tcp}`, { protocolVersion: 5, username: apiKey, clientId: 'durable-app', clean: false, properties: { sessionExpiryInterval: 3600 } });
+    const app = await connect(`mqtt://127.0.0.1:${h.app.mqttPorts!.tcp}`, {
+      protocolVersion: 5,
+      username: apiKey,
+      clientId: 'durable-app',
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    });
     await app.subscribeAsync(filter, { qos: 1 });
     await app.endAsync();
 
@@ -65,7 +75,14 @@ describe('MQTT over TLS, and sessions that survive a restart of Thingstead', () 
     await h.restart();
 
     const received = new Promise<string>((resolve) => {
-      const again = mqtt.connect(`mqtt://127.0.0.1:${h.app.mqttPorts!.tcp}`, { protocolVersion: 5, username: apiKey, clientId: 'durable-app', clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 3600 } });
+      const again = mqtt.connect(`mqtt://127.0.0.1:${h.app.mqttPorts!.tcp}`, {
+        protocolVersion: 5,
+        username: apiKey,
+        clientId: 'durable-app',
+        clean: false,
+        reconnectPeriod: 0,
+        properties: { sessionExpiryInterval: 3600 },
+      });
       again.on('message', (_topic, payload) => {
         again.end(true);
         resolve(payload.toString());

@@ -42,7 +42,9 @@ function recorder(version: 4 | 5): Recorder {
       const p = packets.shift();
       if (p !== undefined) return Promise.resolve(p);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => { reject(new Error('no packet within 5 s')); }, 5000);
+        const t = setTimeout(() => {
+          reject(new Error('no packet within 5 s'));
+        }, 5000);
         waiting.push((x) => {
           clearTimeout(t);
           resolve(x);
@@ -54,7 +56,9 @@ function recorder(version: 4 | 5): Recorder {
 
 async function rawTcp(port: number, version: 4 | 5): Promise<Raw> {
   const socket: Socket = await new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port }, () => { resolve(s); });
+    const s = connect({ host: '127.0.0.1', port }, () => {
+      resolve(s);
+    });
     s.once('error', reject);
   });
   const r = recorder(version);
@@ -95,7 +99,18 @@ async function rawWs(url: string, version: 4 | 5): Promise<Raw> {
 }
 
 const connectPacket = (version: 4 | 5, username?: string) =>
-  mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clientId: `raw-${version}-${Math.random()}`, clean: true, keepalive: 0, ...(username === undefined ? {} : { username }) }, { protocolVersion: version });
+  mqttPacket.generate(
+    {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: version,
+      clientId: `raw-${version}-${Math.random()}`,
+      clean: true,
+      keepalive: 0,
+      ...(username === undefined ? {} : { username }),
+    },
+    { protocolVersion: version },
+  );
 
 /** CONNECT, CONNACK 0, then the two bytes: v5 gets DISCONNECT 0x81, 3.1.1 is just closed. */
 async function twoBytes(open: (version: 4 | 5) => Promise<Raw>, bytes: number[], username?: string): Promise<void> {
@@ -174,7 +189,12 @@ describe('issue 6 against the platform over real sockets', () => {
     }
     const raw = await rawTcp(port, 5);
     try {
-      raw.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'ka', clean: true, keepalive: 0, username: deviceToken }, { protocolVersion: 5 }));
+      raw.send(
+        mqttPacket.generate(
+          { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'ka', clean: true, keepalive: 0, username: deviceToken },
+          { protocolVersion: 5 },
+        ),
+      );
       const ack = await raw.next();
       assert.ok(ack !== 'closed' && ack.cmd === 'connack');
       assert.equal(ack.properties?.serverKeepAlive, 60, 'keep-alive 0 (none) is capped too');

@@ -15,7 +15,13 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
 
   const url = () => `mqtt://127.0.0.1:${h.app.mqttPorts!.tcp}`;
   const connect = async (o: IClientOptions): Promise<MqttClient> => mqtt.connectAsync(url(), { reconnectPeriod: 0, connectTimeout: 5000, ...o });
-  const persistent = (username: string, clientId: string): IClientOptions => ({ protocolVersion: 5, username, clientId, clean: false, properties: { sessionExpiryInterval: 3600 } });
+  const persistent = (username: string, clientId: string): IClientOptions => ({
+    protocolVersion: 5,
+    username,
+    clientId,
+    clean: false,
+    properties: { sessionExpiryInterval: 3600 },
+  });
   const closedWith = (c: MqttClient) =>
     new Promise<{ reasonCode: number | undefined; reasonString: string | undefined }>((resolve, reject) => {
       const t = setTimeout(() => {
@@ -41,7 +47,10 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
     admin = await h.login();
     b.tenant = (await h.call('POST', '/api/tenants', { token: admin, body: { name: 'Beta' } })).body.id;
     a.tenant = (await h.call('GET', '/api/auth/me', { token: admin })).body.user.tenantId;
-    for (const [t, email] of [[a, 'alice@a.example'], [b, 'bob@b.example']] as const) {
+    for (const [t, email] of [
+      [a, 'alice@a.example'],
+      [b, 'bob@b.example'],
+    ] as const) {
       const r = await h.call('POST', '/api/users', { token: admin, body: { email, password: 'password-123', role: 'tenant-admin', tenantId: t.tenant } });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       t.token = await h.login(email, 'password-123');
@@ -53,7 +62,7 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
   });
   after(() => h.stop());
 
-  test('hijack: tenant B\'s API key with tenant A\'s application client id resumes nothing, receives nothing, and leaves A\'s session intact', async () => {
+  test("hijack: tenant B's API key with tenant A's application client id resumes nothing, receives nothing, and leaves A's session intact", async () => {
     const appA = await connect(persistent(a.apiKey, 'dashboard-1'));
     await appA.subscribeAsync(`tenants/${a.tenant}/devices/+/telemetry`, { qos: 1 });
     await appA.endAsync();
@@ -63,20 +72,23 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
     const got: string[] = [];
     const thief = mqtt.connect(url(), { ...persistent(b.apiKey, 'dashboard-1'), reconnectPeriod: 0 });
     const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => thief.once('connect', resolve));
-    assert.equal(connack.sessionPresent, false, 'tenant B must not resume tenant A\'s session');
+    assert.equal(connack.sessionPresent, false, "tenant B must not resume tenant A's session");
     thief.on('message', (_t, p) => got.push(p.toString()));
     await devA.publishAsync('v1/devices/me/telemetry', '{"live":2}', { qos: 1 });
     await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(got, [], 'tenant B got none of tenant A\'s telemetry');
+    assert.deepEqual(got, [], "tenant B got none of tenant A's telemetry");
     await thief.endAsync();
 
     const back = mqtt.connect(url(), { ...persistent(a.apiKey, 'dashboard-1'), reconnectPeriod: 0 });
     const received: unknown[] = [];
     back.on('message', (_t, p) => received.push(JSON.parse(p.toString())));
     const ack = await new Promise<{ sessionPresent: boolean }>((resolve) => back.once('connect', resolve));
-    assert.equal(ack.sessionPresent, true, 'A\'s session survived B\'s connection');
+    assert.equal(ack.sessionPresent, true, "A's session survived B's connection");
     for (let i = 0; i < 50 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(received.map((r) => (r as { values: unknown }[])[0]?.values), [{ queued: 1 }, { live: 2 }]);
+    assert.deepEqual(
+      received.map((r) => (r as { values: unknown }[])[0]?.values),
+      [{ queued: 1 }, { live: 2 }],
+    );
     await back.endAsync();
     await devA.endAsync();
   });
@@ -103,7 +115,7 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
     await assert.rejects(connect({ protocolVersion: 5, username: k.key, clientId: 'short-lived' }));
   });
 
-  test('rotating a device\'s credentials disconnects it; the old token no longer connects', async () => {
+  test("rotating a device's credentials disconnects it; the old token no longer connects", async () => {
     const d = await newDevice(a.token, 'rotated');
     const dev = await connect({ protocolVersion: 5, username: d.accessToken, clientId: 'rotated' });
     const closed = closedWith(dev);
@@ -132,7 +144,8 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
   });
 
   test('deleting a user disconnects their applications and deletes their stored sessions', async () => {
-    const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'temp@a.example', password: 'password-123', role: 'viewer' } })).body.id as string;
+    const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'temp@a.example', password: 'password-123', role: 'viewer' } })).body
+      .id as string;
     const token = await h.login('temp@a.example', 'password-123');
     const k = await newApiKey(token, 'temp');
     const app = await connect(persistent(k.key, 'temp-app'));
@@ -145,7 +158,8 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
   });
 
   test('disabling a user disconnects their applications; login, access token, refresh and API key are refused until enabled again', async () => {
-    const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'paused@a.example', password: 'password-123', role: 'viewer' } })).body.id as string;
+    const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'paused@a.example', password: 'password-123', role: 'viewer' } })).body
+      .id as string;
     const session = (await h.call('POST', '/api/auth/login', { body: { email: 'paused@a.example', password: 'password-123' } })).body;
     const k = await newApiKey(session.token, 'paused');
     const app = await connect({ protocolVersion: 5, username: k.key, clientId: 'paused-app' });
@@ -155,7 +169,10 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
     assert.equal(r.body.disabled, true);
     assert.deepEqual(await closed, { reasonCode: 0x87, reasonString: 'user disabled' });
     await assert.rejects(connect({ protocolVersion: 5, username: k.key, clientId: 'paused-app' }), 'the API key no longer connects');
-    assert.equal((await h.call('POST', '/api/auth/login', { body: { email: 'paused@a.example', password: 'password-123' } })).body.code, 'THINGSTEAD_ERR_ACCOUNT_DISABLED');
+    assert.equal(
+      (await h.call('POST', '/api/auth/login', { body: { email: 'paused@a.example', password: 'password-123' } })).body.code,
+      'THINGSTEAD_ERR_ACCOUNT_DISABLED',
+    );
     assert.equal((await h.call('GET', '/api/auth/me', { token: session.token })).status, 403);
     assert.equal((await h.call('GET', '/api/auth/me', { headers: { 'x-api-key': k.key } })).status, 403);
     assert.equal((await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } })).status, 401);
@@ -164,8 +181,9 @@ describe('MQTT identity: sessions per principal, revocation ends connections', (
     (await connect({ protocolVersion: 5, username: k.key, clientId: 'paused-app' })).end(true);
   });
 
-  test('changing a user\'s role disconnects their applications', async () => {
-    const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'demoted@a.example', password: 'password-123', role: 'tenant-admin' } })).body.id as string;
+  test("changing a user's role disconnects their applications", async () => {
+    const user = (await h.call('POST', '/api/users', { token: a.token, body: { email: 'demoted@a.example', password: 'password-123', role: 'tenant-admin' } }))
+      .body.id as string;
     const token = await h.login('demoted@a.example', 'password-123');
     const k = await newApiKey(token, 'demoted');
     const app = await connect({ protocolVersion: 5, username: k.key, clientId: 'demoted-app' });

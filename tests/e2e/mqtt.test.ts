@@ -77,14 +77,21 @@ describe('MQTT device transport', () => {
     await c.publishAsync('v1/devices/me/telemetry', JSON.stringify({ ts, values: { v5hum: 40 } }), { qos: 2 });
     assert.deepEqual(await latest('v5hum'), { ts, value: 40 });
     await assert.rejects(c.publishAsync('v1/devices/me/telemetry', '{"broken":', { qos: 1 }), (e: Error & { code?: number }) => e.code === 0x99);
-    await assert.rejects(c.publishAsync('v1/devices/me/telemetry', JSON.stringify([{ ok: 1 }, { bad: null }]), { qos: 1 }), (e: Error & { code?: number }) => e.code === 0x99);
+    await assert.rejects(
+      c.publishAsync('v1/devices/me/telemetry', JSON.stringify([{ ok: 1 }, { bad: null }]), { qos: 1 }),
+      (e: Error & { code?: number }) => e.code === 0x99,
+    );
     assert.equal(await latest('ok'), undefined, 'nothing of the refused message is stored');
     await c.endAsync();
   });
 
   test('mqtt.js 3.1.1: a malformed payload closes the connection without an ack', async () => {
     const c = await connect({ protocolVersion: 4, username: deviceToken, clientId: 'dev-v4-bad' });
-    const closed = new Promise<void>((resolve) => c.once('close', () => { resolve(); }));
+    const closed = new Promise<void>((resolve) =>
+      c.once('close', () => {
+        resolve();
+      }),
+    );
     c.publish('v1/devices/me/telemetry', 'not json', { qos: 1 });
     await closed;
     assert.equal(await latest('not'), undefined);
@@ -113,17 +120,64 @@ describe('MQTT device transport', () => {
   test('mosquitto_pub publishes telemetry with the token; mosquitto_sub as an application (API key) receives it', async () => {
     const key = (await h.call('POST', '/api/api-keys', { token, body: { name: 'mqtt-app' } })).body.key;
     const tenantId = (await h.call('GET', '/api/auth/me', { token })).body.user.tenantId;
-    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv311', '-u', key, '-t', `tenants/${tenantId}/devices/+/telemetry`, '-q', '1', '-C', '1', '-W', '10', '-i', 'app-1']);
+    const sub = spawn('mosquitto_sub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-V',
+      'mqttv311',
+      '-u',
+      key,
+      '-t',
+      `tenants/${tenantId}/devices/+/telemetry`,
+      '-q',
+      '1',
+      '-C',
+      '1',
+      '-W',
+      '10',
+      '-i',
+      'app-1',
+    ]);
     let out = '';
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => sub.on('exit', resolve));
     await new Promise((r) => setTimeout(r, 500));
-    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv5', '-u', deviceToken, '-i', 'dev-mosq', '-q', '1', '-t', 'v1/devices/me/telemetry', '-m', '{"mosq":7}']);
+    await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-V',
+      'mqttv5',
+      '-u',
+      deviceToken,
+      '-i',
+      'dev-mosq',
+      '-q',
+      '1',
+      '-t',
+      'v1/devices/me/telemetry',
+      '-m',
+      '{"mosq":7}',
+    ]);
     assert.equal(await exited, 0);
     const [entry] = JSON.parse(out) as { ts: number; values: Record<string, unknown> }[];
     assert.deepEqual(entry!.values, { mosq: 7 });
     assert.equal((await latest('mosq')).value, 7);
-    const wrong = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'wrong-token-wrong-token', '-t', 'v1/devices/me/telemetry', '-m', '{"x":1}']).catch((e: unknown) => e);
+    const wrong = await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-u',
+      'wrong-token-wrong-token',
+      '-t',
+      'v1/devices/me/telemetry',
+      '-m',
+      '{"x":1}',
+    ]).catch((e: unknown) => e);
     assert.notEqual((wrong as { code?: number }).code ?? 0, 0, 'mosquitto_pub fails with a wrong token');
   });
 
@@ -145,7 +199,9 @@ describe('MQTT device transport', () => {
     const c = mqtt.connect(`ws://127.0.0.1:${h.app.httpPort}/mqtt`, { protocolVersion: 5, username: deviceToken, clientId: 'dev-ws', reconnectPeriod: 0 });
     clients.push(c);
     await new Promise<void>((resolve, reject) => {
-      c.once('connect', () => { resolve(); });
+      c.once('connect', () => {
+        resolve();
+      });
       c.once('error', reject);
     });
     await c.publishAsync('v1/devices/me/telemetry', JSON.stringify({ overWs: true }), { qos: 1 });
@@ -155,7 +211,10 @@ describe('MQTT device transport', () => {
 
   test('MQTT basic credentials (username/password) as an alternative to the token', async () => {
     const d = (await h.call('POST', '/api/devices', { token, body: { name: 'basic-dev' } })).body.id;
-    await h.call('POST', `/api/devices/${d}/credentials/rotate`, { token, body: { type: 'mqtt-basic', username: 'basic-user', password: 'basic-pass', clientId: 'basic-client' } });
+    await h.call('POST', `/api/devices/${d}/credentials/rotate`, {
+      token,
+      body: { type: 'mqtt-basic', username: 'basic-user', password: 'basic-pass', clientId: 'basic-client' },
+    });
     assert.equal((await refusal({ protocolVersion: 4, username: 'basic-user', password: 'wrong', clientId: 'basic-client' })).code, 5);
     assert.equal((await refusal({ protocolVersion: 4, username: 'basic-user', password: 'basic-pass', clientId: 'other-client' })).code, 5);
     const c = await connect({ protocolVersion: 4, username: 'basic-user', password: 'basic-pass', clientId: 'basic-client' });

@@ -44,7 +44,11 @@ describe('end to end: a device posts telemetry over HTTP and a user reads it bac
     const r = await h.call('GET', `/api/devices/${deviceId}/telemetry?keys=temperature,on,config&from=${t0}&to=${t0 + 3001}&order=asc`, { token });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body.data, {
-      temperature: [{ ts: t0 + 1000, value: 22 }, { ts: t0 + 2000, value: 24 }, { ts: t0 + 3000, value: 30 }],
+      temperature: [
+        { ts: t0 + 1000, value: 22 },
+        { ts: t0 + 2000, value: 24 },
+        { ts: t0 + 3000, value: 30 },
+      ],
       on: [{ ts: t0 + 1000, value: true }],
       config: [{ ts: t0 + 3000, value: { mode: 'eco', levels: [1, 2] } }],
     });
@@ -55,13 +59,29 @@ describe('end to end: a device posts telemetry over HTTP and a user reads it bac
   });
 
   test('aggregated values per interval are exact', async () => {
-    const q = (agg: string) => h.call('GET', `/api/devices/${deviceId}/telemetry?keys=temperature&from=${t0}&to=${t0 + 4000}&interval=2000&agg=${agg}`, { token });
+    const q = (agg: string) =>
+      h.call('GET', `/api/devices/${deviceId}/telemetry?keys=temperature&from=${t0}&to=${t0 + 4000}&interval=2000&agg=${agg}`, { token });
     const expect: Record<string, unknown[]> = {
-      avg: [{ ts: t0, value: 22 }, { ts: t0 + 2000, value: 27 }],
-      min: [{ ts: t0, value: 22 }, { ts: t0 + 2000, value: 24 }],
-      max: [{ ts: t0, value: 22 }, { ts: t0 + 2000, value: 30 }],
-      sum: [{ ts: t0, value: 22 }, { ts: t0 + 2000, value: 54 }],
-      count: [{ ts: t0, value: 1 }, { ts: t0 + 2000, value: 2 }],
+      avg: [
+        { ts: t0, value: 22 },
+        { ts: t0 + 2000, value: 27 },
+      ],
+      min: [
+        { ts: t0, value: 22 },
+        { ts: t0 + 2000, value: 24 },
+      ],
+      max: [
+        { ts: t0, value: 22 },
+        { ts: t0 + 2000, value: 30 },
+      ],
+      sum: [
+        { ts: t0, value: 22 },
+        { ts: t0 + 2000, value: 54 },
+      ],
+      count: [
+        { ts: t0, value: 1 },
+        { ts: t0 + 2000, value: 2 },
+      ],
     };
     for (const [agg, data] of Object.entries(expect)) {
       const r = await q(agg);

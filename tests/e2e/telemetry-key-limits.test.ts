@@ -31,7 +31,10 @@ describe('distinct telemetry keys are bounded per device and per tenant', () => 
           assert.equal((await post(h, deviceToken, keysOf(1000, 'first-'))).status, 200);
         }
       }
-      assert.ok(statuses.every((s) => s === 409), JSON.stringify(statuses));
+      assert.ok(
+        statuses.every((s) => s === 409),
+        JSON.stringify(statuses),
+      );
       assert.equal(refusal.code, 'THINGSTEAD_ERR_TELEMETRY_KEY_LIMIT');
       assert.match(refusal.message, /limit is 1000 per device \(telemetry\.maxKeysPerDevice\)/);
       assert.equal(refusal.details.limit, 'telemetry.maxKeysPerDevice');
@@ -82,7 +85,10 @@ describe('distinct telemetry keys are bounded per device and per tenant', () => 
       assert.equal(over.body.details.limit, 'telemetry.maxKeysPerTenant');
       assert.match(over.body.message, /limit is 6 per tenant/);
       const other = await h.call('POST', '/api/tenants', { token: admin, body: { name: 'Other keys' } });
-      const owner = await h.call('POST', '/api/users', { token: admin, body: { email: 'keys@other.example', password: 'password-123', role: 'tenant-admin', tenantId: other.body.id } });
+      const owner = await h.call('POST', '/api/users', {
+        token: admin,
+        body: { email: 'keys@other.example', password: 'password-123', role: 'tenant-admin', tenantId: other.body.id },
+      });
       assert.equal(owner.status, 201);
       const d3 = await device(await h.login('keys@other.example', 'password-123'), 'other-1');
       assert.equal((await post(h, d3.token, { z: 1, w: 1 })).status, 200);

@@ -55,7 +55,10 @@ describe('tenant isolation across every admin endpoint', () => {
 
   test('tenants: A sees only itself and cannot touch B', async () => {
     const list = await expectStatus(tokenA, 'GET', '/api/tenants', '/api/tenants', 200);
-    assert.deepEqual(list.body.items.map((t: { id: string }) => t.id), [a.tenant]);
+    assert.deepEqual(
+      list.body.items.map((t: { id: string }) => t.id),
+      [a.tenant],
+    );
     await expectStatus(tokenA, 'POST', '/api/tenants', '/api/tenants', 403, { name: 'Gamma' });
     await expectStatus(tokenA, 'GET', '/api/tenants/:id', `/api/tenants/${b.tenant}`, 404);
     await expectStatus(tokenA, 'PATCH', '/api/tenants/:id', `/api/tenants/${b.tenant}`, 403, { name: 'Hacked' });
@@ -66,7 +69,12 @@ describe('tenant isolation across every admin endpoint', () => {
     const list = await expectStatus(tokenA, 'GET', '/api/users', '/api/users', 200);
     assert.ok(list.body.items.every((u: { tenantId: string }) => u.tenantId === a.tenant));
     await expectStatus(tokenA, 'GET', '/api/users', `/api/users?tenantId=${b.tenant}`, 404);
-    await expectStatus(tokenA, 'POST', '/api/users', '/api/users', 404, { email: 'mole@b.example', password: 'password-123', role: 'tenant-admin', tenantId: b.tenant });
+    await expectStatus(tokenA, 'POST', '/api/users', '/api/users', 404, {
+      email: 'mole@b.example',
+      password: 'password-123',
+      role: 'tenant-admin',
+      tenantId: b.tenant,
+    });
     await expectStatus(tokenA, 'GET', '/api/users/:id', `/api/users/${b.user}`, 404);
     await expectStatus(tokenA, 'PATCH', '/api/users/:id', `/api/users/${b.user}`, 404, { password: 'owned-by-alice' });
     await expectStatus(tokenA, 'DELETE', '/api/users/:id', `/api/users/${b.user}`, 404);
@@ -93,7 +101,10 @@ describe('tenant isolation across every admin endpoint', () => {
 
   test('devices, credentials and telemetry: B devices are invisible and unchangeable', async () => {
     const list = await expectStatus(tokenA, 'GET', '/api/devices', '/api/devices', 200);
-    assert.deepEqual(list.body.items.map((d: { id: string }) => d.id), [a.device]);
+    assert.deepEqual(
+      list.body.items.map((d: { id: string }) => d.id),
+      [a.device],
+    );
     await expectStatus(tokenA, 'GET', '/api/devices', `/api/devices?tenantId=${b.tenant}`, 404);
     await expectStatus(tokenA, 'POST', '/api/devices', '/api/devices', 404, { name: 'mole', tenantId: b.tenant });
     await expectStatus(tokenA, 'POST', '/api/devices', '/api/devices', 400, { name: 'mole', profileId: b.profile });
@@ -135,7 +146,10 @@ describe('tenant isolation across every admin endpoint', () => {
     assert.equal((await h.login('bob@b.example', 'password-123')).length > 0, true);
     const viaKey = await h.call('GET', '/api/devices', { headers: { 'x-api-key': b.apiKeySecret } });
     assert.equal(viaKey.status, 200);
-    assert.deepEqual(viaKey.body.items.map((d: { id: string }) => d.id), [b.device]);
+    assert.deepEqual(
+      viaKey.body.items.map((d: { id: string }) => d.id),
+      [b.device],
+    );
   });
 
   test('every admin endpoint in the OpenAPI document has an isolation case above', async () => {

@@ -36,7 +36,9 @@ describe('HTTP body fuzzing (bounded, seeded)', () => {
     const report = await fuzzHttp({ baseUrl: h.url, token, iterations: 1200, seed: 20_261_202 });
     assert.deepEqual(report.problems, []);
     assert.equal(report.iterations, 1200);
-    const accepted = Object.entries(report.answers).filter(([k]) => / 2\d\d$/.test(k)).reduce((n, [, v]) => n + v, 0);
+    const accepted = Object.entries(report.answers)
+      .filter(([k]) => / 2\d\d$/.test(k))
+      .reduce((n, [, v]) => n + v, 0);
     assert.ok(accepted > 100 && accepted < 1100, `a useful mix of accepted (${accepted}) and refused bodies: ${JSON.stringify(report.answers)}`);
     assert.ok(report.readBacks > 50, `read backs: ${report.readBacks}`);
     const grown = (await heapAfterGc()) - start;

@@ -57,17 +57,50 @@ const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)] as T;
 const chance = (r: Rand, p: number) => r() < p;
 
 const keyPool = ['temperature', 'humidity', 'status', 'on', 'cfg', 'rssi', 'fw', 'level', 'mode', 'ünïcødé', 'emoji🌡', 'a.b', 'x y', 'k,comma'];
-const oddStrings = ['', ' ', 'ok', 'NUL\u0000inside', 'lone\ud800', '\udc00lead', 'emoji 🌊', 'quote"back\\slash', '\u2028\u2029', 'x'.repeat(300), "'); DROP TABLE devices;--", '%_\\'];
-const oddNumbers = ['1e400', '-1e400', '1e309', '-0', '0.0', '5e-324', '1e-400', '1.7976931348623157e308', '123456789012345678901234567890', '9007199254740993', '-9007199254740993', '0.1e1', '1E2'];
+const oddStrings = [
+  '',
+  ' ',
+  'ok',
+  'NUL\u0000inside',
+  'lone\ud800',
+  '\udc00lead',
+  'emoji 🌊',
+  'quote"back\\slash',
+  '\u2028\u2029',
+  'x'.repeat(300),
+  "'); DROP TABLE devices;--",
+  '%_\\',
+];
+const oddNumbers = [
+  '1e400',
+  '-1e400',
+  '1e309',
+  '-0',
+  '0.0',
+  '5e-324',
+  '1e-400',
+  '1.7976931348623157e308',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '-9007199254740993',
+  '0.1e1',
+  '1E2',
+];
 
 function scalar(r: Rand): unknown {
   switch (int(r, 6)) {
-    case 0: return int(r, 1000) - 500;
-    case 1: return (r() - 0.5) * 10 ** int(r, 300);
-    case 2: return pick(r, oddStrings);
-    case 3: return chance(r, 0.5);
-    case 4: return chance(r, 0.1) ? null : `s${int(r, 100)}`;
-    default: return Number.MAX_SAFE_INTEGER - int(r, 3);
+    case 0:
+      return int(r, 1000) - 500;
+    case 1:
+      return (r() - 0.5) * 10 ** int(r, 300);
+    case 2:
+      return pick(r, oddStrings);
+    case 3:
+      return chance(r, 0.5);
+    case 4:
+      return chance(r, 0.1) ? null : `s${int(r, 100)}`;
+    default:
+      return Number.MAX_SAFE_INTEGER - int(r, 3);
   }
 }
 
@@ -90,10 +123,14 @@ function telemetryValues(r: Rand): Record<string, unknown> {
 function telemetryBody(r: Rand, now: number): unknown {
   const ts = () => (chance(r, 0.85) ? now - int(r, 10_000_000) : pick(r, [946_684_799_999, 1_700_000_000, now + 10 * 86_400_000, 1.5, -1]));
   switch (int(r, 4)) {
-    case 0: return telemetryValues(r);
-    case 1: return { ts: ts(), values: telemetryValues(r) };
-    case 2: return Array.from({ length: 1 + int(r, 4) }, () => (chance(r, 0.5) ? { ts: ts(), values: telemetryValues(r) } : telemetryValues(r)));
-    default: return randomJson(r, 4);
+    case 0:
+      return telemetryValues(r);
+    case 1:
+      return { ts: ts(), values: telemetryValues(r) };
+    case 2:
+      return Array.from({ length: 1 + int(r, 4) }, () => (chance(r, 0.5) ? { ts: ts(), values: telemetryValues(r) } : telemetryValues(r)));
+    default:
+      return randomJson(r, 4);
   }
 }
 
@@ -192,7 +229,10 @@ function encode(v: string): string {
   // for-of walks code points: a pair is one character, a lone surrogate is one on its own.
   for (const c of v) {
     const u = c.charCodeAt(0);
-    out += c.length === 1 && u >= 0xd800 && u <= 0xdfff ? `%ED%${(0xa0 + ((u >> 6) & 0x1f)).toString(16).toUpperCase()}%${(0x80 + (u & 0x3f)).toString(16).toUpperCase()}` : encodeURIComponent(c);
+    out +=
+      c.length === 1 && u >= 0xd800 && u <= 0xdfff
+        ? `%ED%${(0xa0 + ((u >> 6) & 0x1f)).toString(16).toUpperCase()}%${(0x80 + (u & 0x3f)).toString(16).toUpperCase()}`
+        : encodeURIComponent(c);
   }
   return out;
 }
@@ -244,7 +284,8 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       base = telemetryBody(r, Date.now());
       path = `/api/v1/${deviceToken}/telemetry`;
     } else if (target === 'device' || target === 'profile') {
-      base = target === 'device' ? deviceBody(r, index) : { name: `fuzz-profile-${index}`, description: pick(r, oddStrings), defaultSettings: randomJson(r, 4) };
+      base =
+        target === 'device' ? deviceBody(r, index) : { name: `fuzz-profile-${index}`, description: pick(r, oddStrings), defaultSettings: randomJson(r, 4) };
       path = target === 'device' ? '/api/devices' : '/api/device-profiles';
     } else if (target === 'patch') {
       const b = deviceBody(r, index);
@@ -260,7 +301,12 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
     }
 
     const { body, mutation } = method === 'GET' ? { body: undefined, mutation: 'query' } : mutate(r, JSON.stringify(base));
-    const contentType = method === 'GET' ? undefined : chance(r, 0.9) ? 'application/json' : pick(r, ['application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']);
+    const contentType =
+      method === 'GET'
+        ? undefined
+        : chance(r, 0.9)
+          ? 'application/json'
+          : pick(r, ['application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']);
     const headers = target === 'telemetry' ? {} : auth;
     const before = Date.now();
     let a: Answer;
@@ -271,7 +317,9 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       continue;
     }
     const after = Date.now();
-    o.log?.(`case ${index}: ${method} ${path} ${contentType ?? ''} (${mutation})\n  sent ${body === undefined ? '-' : JSON.stringify(body.toString('utf8'))}\n  got ${a.status} ${JSON.stringify(a.body)}`);
+    o.log?.(
+      `case ${index}: ${method} ${path} ${contentType ?? ''} (${mutation})\n  sent ${body === undefined ? '-' : JSON.stringify(body.toString('utf8'))}\n  got ${a.status} ${JSON.stringify(a.body)}`,
+    );
     report.iterations++;
     const label = `${target} ${a.status}`;
     report.answers[label] = (report.answers[label] ?? 0) + 1;
@@ -283,8 +331,13 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
     }
     if (a.status >= 400) {
       const e = a.body as { statusCode?: unknown; code?: unknown; message?: unknown; hint?: unknown };
-      const standard = a.contentType.includes('application/json') && e.statusCode === a.status && typeof e.code === 'string' && /^THINGSTEAD_ERR_[A-Z_]+$/.test(e.code) &&
-        typeof e.message === 'string' && typeof e.hint === 'string';
+      const standard =
+        a.contentType.includes('application/json') &&
+        e.statusCode === a.status &&
+        typeof e.code === 'string' &&
+        /^THINGSTEAD_ERR_[A-Z_]+$/.test(e.code) &&
+        typeof e.message === 'string' &&
+        typeof e.hint === 'string';
       if (!standard) problem(`${what}: ${a.status} without the standard error body: ${JSON.stringify(a.body).slice(0, 300)}`);
       const refusal = `${target} ${String(e.code)}`;
       report.refusals[refusal] = (report.refusals[refusal] ?? 0) + 1;
@@ -322,7 +375,8 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
         report.readBacks++;
         const expected = normal(p.value);
         const ok = p.ts === undefined ? values.some((v) => isDeepStrictEqual(v, expected)) : values.length === 1 && isDeepStrictEqual(values[0], expected);
-        if (!ok) problem(`${what}: ${JSON.stringify(p.key)} at ${String(p.ts)} sent ${JSON.stringify(p.value)}, read back ${JSON.stringify(values).slice(0, 200)}`);
+        if (!ok)
+          problem(`${what}: ${JSON.stringify(p.key)} at ${String(p.ts)} sent ${JSON.stringify(p.value)}, read back ${JSON.stringify(values).slice(0, 200)}`);
       }
       continue;
     }
@@ -337,15 +391,21 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       const got = (await request('GET', `${resource}/${id}`)).body as Record<string, unknown>;
       const s = sent as Record<string, unknown>;
       report.readBacks++;
-      const checks: [string, unknown, unknown][] = target === 'profile'
-        ? [['name', got.name, (s.name as string).trim()], ['description', got.description, ((s.description as string | undefined) ?? '').trim()], ['defaultSettings', got.defaultSettings, normal(s.defaultSettings ?? {})]]
-        : [
-            ...(s.name === undefined ? [] : [['name', got.name, (s.name as string).trim()] as [string, unknown, unknown]]),
-            ...(s.label === undefined ? [] : [['label', got.label, (s.label as string).trim()] as [string, unknown, unknown]]),
-            ...(s.metadata === undefined && target === 'patch' ? [] : [['metadata', got.metadata, normal(s.metadata ?? {})] as [string, unknown, unknown]]),
-          ];
+      const checks: [string, unknown, unknown][] =
+        target === 'profile'
+          ? [
+              ['name', got.name, (s.name as string).trim()],
+              ['description', got.description, ((s.description as string | undefined) ?? '').trim()],
+              ['defaultSettings', got.defaultSettings, normal(s.defaultSettings ?? {})],
+            ]
+          : [
+              ...(s.name === undefined ? [] : [['name', got.name, (s.name as string).trim()] as [string, unknown, unknown]]),
+              ...(s.label === undefined ? [] : [['label', got.label, (s.label as string).trim()] as [string, unknown, unknown]]),
+              ...(s.metadata === undefined && target === 'patch' ? [] : [['metadata', got.metadata, normal(s.metadata ?? {})] as [string, unknown, unknown]]),
+            ];
       for (const [field, actual, expected] of checks) {
-        if (!isDeepStrictEqual(actual, expected)) problem(`${what}: ${field} sent ${JSON.stringify(expected).slice(0, 200)}, read back ${JSON.stringify(actual).slice(0, 200)}`);
+        if (!isDeepStrictEqual(actual, expected))
+          problem(`${what}: ${field} sent ${JSON.stringify(expected).slice(0, 200)}, read back ${JSON.stringify(actual).slice(0, 200)}`);
       }
     }
     // Keep the database and the server's caches the size they were.

@@ -104,7 +104,14 @@ const deviceTopics = [
   'v1/gateway/telemetry',
   'a/b',
 ];
-const deviceFilters = ['v1/devices/me/attributes', 'v1/devices/me/attributes/response/+', 'v1/devices/me/rpc/request/+', 'v2/fw/response/+/chunk/+', '#', 'tenants/+/devices/+/telemetry'];
+const deviceFilters = [
+  'v1/devices/me/attributes',
+  'v1/devices/me/attributes/response/+',
+  'v1/devices/me/rpc/request/+',
+  'v2/fw/response/+/chunk/+',
+  '#',
+  'tenants/+/devices/+/telemetry',
+];
 const targets: FuzzTarget[] = [
   { name: 'platform-device', open: tcp(platformPort), corpus: { username: accessToken, topics: deviceTopics, filters: deviceFilters, clientIdPrefix: 'dev' } },
   { name: 'platform-device', open: tcp(platformPort), corpus: { username: accessToken, topics: deviceTopics, filters: deviceFilters, clientIdPrefix: 'dev' } },
@@ -119,7 +126,9 @@ const watchers = [
 ];
 for (const w of watchers) await w.start();
 
-log(`fuzzing for ${durationSec} s, seed ${seed}, ${concurrency} sockets: platform mqtt://127.0.0.1:${platformPort} (device ${device.id}), standalone mqtt://127.0.0.1:${standalone.port}`);
+log(
+  `fuzzing for ${durationSec} s, seed ${seed}, ${concurrency} sockets: platform mqtt://127.0.0.1:${platformPort} (device ${device.id}), standalone mqtt://127.0.0.1:${standalone.port}`,
+);
 const heapStart = memory('start');
 let minute = 0;
 const report: FuzzReport = await runFuzz({
@@ -131,7 +140,9 @@ const report: FuzzReport = await runFuzz({
   progressMs: 60_000,
   onProgress: (r) => {
     minute++;
-    memory(`minute ${minute}: ${r.iterations} iterations, ${r.connections} connections, ${r.crashes} crashes, ${r.hung} hung, ${r.malformedReplies} malformed replies`);
+    memory(
+      `minute ${minute}: ${r.iterations} iterations, ${r.connections} connections, ${r.crashes} crashes, ${r.hung} hung, ${r.malformedReplies} malformed replies`,
+    );
   },
 });
 for (const w of watchers) await w.stop();
@@ -158,11 +169,18 @@ const standaloneStats = standalone.broker.stats();
 const heapEnd = memory('end');
 const growth = heapEnd - heapStart;
 
-log(`iterations ${report.iterations}, connections ${report.connections}, bytes sent ${report.bytes}, crashes ${report.crashes}, hung ${report.hung}, malformed replies ${report.malformedReplies}`);
-log(`platform: PUBLISH received ${platformAccepted}, telemetry messages committed ${platformTelemetry}, clients connected ${platformConnected}, sessions ${platformSessions}, contained client errors ${platformErrors}; standalone: connections ${standaloneStats.connections}, sessions ${standaloneStats.sessions}, contained client errors ${standaloneStats.clientErrors}`);
+log(
+  `iterations ${report.iterations}, connections ${report.connections}, bytes sent ${report.bytes}, crashes ${report.crashes}, hung ${report.hung}, malformed replies ${report.malformedReplies}`,
+);
+log(
+  `platform: PUBLISH received ${platformAccepted}, telemetry messages committed ${platformTelemetry}, clients connected ${platformConnected}, sessions ${platformSessions}, contained client errors ${platformErrors}; standalone: connections ${standaloneStats.connections}, sessions ${standaloneStats.sessions}, contained client errors ${standaloneStats.clientErrors}`,
+);
 log(`watchers: ${watchers.map((w) => `received ${w.received}, disconnects ${w.disconnects}, problems ${w.problems.length}`).join('; ')}`);
 log(`heap growth ${mb(growth)} (bound ${maxGrowthMb} MiB)`);
-for (const f of report.findings.slice(0, 10)) log(`finding ${f.kind}: ${f.detail.split('\n').slice(0, 4).join(' | ')}; cases ${f.cases.map((c) => `${c.target}#${c.index} ${c.hex.slice(0, 160)}`).join(', ')}`);
+for (const f of report.findings.slice(0, 10))
+  log(
+    `finding ${f.kind}: ${f.detail.split('\n').slice(0, 4).join(' | ')}; cases ${f.cases.map((c) => `${c.target}#${c.index} ${c.hex.slice(0, 160)}`).join(', ')}`,
+  );
 
 const failures = [
   report.crashes > 0 && `${report.crashes} crashes`,

@@ -31,7 +31,9 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: node --import tsx tests/fuzz/run-http.ts [--url URL (--token T | --email E --password P)] [--duration-sec 600] [--seed N] [--round 2000]');
+  console.log(
+    'usage: node --import tsx tests/fuzz/run-http.ts [--url URL (--token T | --email E --password P)] [--duration-sec 600] [--seed N] [--round 2000]',
+  );
   console.log('       node --import tsx tests/fuzz/run-http.ts --seed N --case I   replays case I of seed N (as reported) and prints it');
   process.exit(0);
 }
@@ -63,12 +65,19 @@ if (args.url === undefined) {
   baseUrl = args.url.replace(/\/$/, '');
   if (args.token !== undefined) token = args.token;
   else {
-    const res = await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: args.email, password: args.password }) });
+    const res = await fetch(`${baseUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: args.email, password: args.password }),
+    });
     if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
     token = ((await res.json()) as { token: string }).token;
   }
   memory = async () => {
-    const text = await fetch(`${baseUrl}/metrics`).then((r) => r.text(), () => '');
+    const text = await fetch(`${baseUrl}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
     const m = /^thingstead_process_resident_memory_bytes (\d+(\.\d+)?(e\+\d+)?)$/m.exec(text);
     return m ? Number(m[1]) : undefined;
   };
@@ -81,9 +90,16 @@ const add = (into: Record<string, number>, from: Record<string, number>) => {
 };
 
 if (args.case !== undefined) {
-  const replay = await fuzzHttp({ baseUrl, token, iterations: 1, seed, firstCase: Number(args.case), log: (line) => {
-    console.log(line);
-  } });
+  const replay = await fuzzHttp({
+    baseUrl,
+    token,
+    iterations: 1,
+    seed,
+    firstCase: Number(args.case),
+    log: (line) => {
+      console.log(line);
+    },
+  });
   for (const p of replay.problems) console.log(`problem: ${p}`);
   await stop();
   process.exit(replay.problems.length > 0 ? 1 : 0);
@@ -103,7 +119,9 @@ for (let r = 0; Date.now() - startedAt < durationMs && total.problems.length < 5
   add(total.refusals, report.refusals);
   memLast = await memory();
   const s = (Date.now() - startedAt) / 1000;
-  console.log(`${s.toFixed(0).padStart(5)} s  ${String(total.iterations).padStart(8)} cases  ${(total.iterations / s).toFixed(0).padStart(5)}/s  ${total.problems.length} problems  ${what} ${mib(memLast)}`);
+  console.log(
+    `${s.toFixed(0).padStart(5)} s  ${String(total.iterations).padStart(8)} cases  ${(total.iterations / s).toFixed(0).padStart(5)}/s  ${total.problems.length} problems  ${what} ${mib(memLast)}`,
+  );
 }
 const seconds = (Date.now() - startedAt) / 1000;
 console.log(`\n${total.iterations} cases in ${seconds.toFixed(0)} s (${(total.iterations / seconds).toFixed(0)}/s), ${total.readBacks} read-backs`);

@@ -9,8 +9,12 @@ const server = net.createServer((socket) => {
   broker.handle(socket);
 });
 
-serveUntilParentLeaves(server, () => new Promise<void>((resolve) => {
-  broker.close(() => {
-    resolve();
-  });
-}));
+serveUntilParentLeaves(
+  server,
+  () =>
+    new Promise<void>((resolve) => {
+      broker.close(() => {
+        resolve();
+      });
+    }),
+);

@@ -89,7 +89,17 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
   readonly limits: Readonly<BrokerLimits>;
   readonly hooks: BrokerHooks;
   readonly clock: Clock;
-  readonly counters: Counters = { messagesIn: 0, messagesOut: 0, messagesDropped: 0, messagesRefused: 0, bytesIn: 0, bytesOut: 0, connectionsTotal: 0, clientErrors: 0, stateDropped: 0 };
+  readonly counters: Counters = {
+    messagesIn: 0,
+    messagesOut: 0,
+    messagesDropped: 0,
+    messagesRefused: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    connectionsTotal: 0,
+    clientErrors: 0,
+    stateDropped: 0,
+  };
   /** Resolves once persisted sessions and retained messages are loaded. */
   readonly ready: Promise<void>;
   /** By session key (namespace + client id, see sessionKey). */
@@ -576,9 +586,12 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
       return;
     }
     this.pendingWills.set(session, will);
-    session.willTimer = this.clock.setTimeout(() => {
-      if (this.pendingWills.get(session) === will) this.publishWill(session, will);
-    }, Math.min(delayMs, maxTimerMs));
+    session.willTimer = this.clock.setTimeout(
+      () => {
+        if (this.pendingWills.get(session) === will) this.publishWill(session, will);
+      },
+      Math.min(delayMs, maxTimerMs),
+    );
   }
 
   private publishWill(session: Session, will: Message): void {
@@ -594,11 +607,14 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
   scheduleExpiry(session: Session, deadline: number): void {
     if (session.expiryIntervalSec === neverExpires) return;
     const wait = Math.max(0, deadline - this.clock.now());
-    session.expiryTimer = this.clock.setTimeout(() => {
-      if (session.client !== undefined) return;
-      if (this.clock.now() >= deadline) this.destroySession(session);
-      else this.scheduleExpiry(session, deadline);
-    }, Math.min(wait, maxTimerMs));
+    session.expiryTimer = this.clock.setTimeout(
+      () => {
+        if (session.client !== undefined) return;
+        if (this.clock.now() >= deadline) this.destroySession(session);
+        else this.scheduleExpiry(session, deadline);
+      },
+      Math.min(wait, maxTimerMs),
+    );
   }
 
   private persistenceFailed(error: unknown): void {

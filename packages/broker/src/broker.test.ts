@@ -55,7 +55,11 @@ describe('broker under load', () => {
     stuck.pause();
 
     let running = true;
-    const batch = Buffer.concat(Array.from({ length: 256 }, (_, i) => mqttPacket.generate({ cmd: 'publish', topic: `flood/${i % 4}`, payload: Buffer.alloc(64, i), qos: 0, retain: false, dup: false })));
+    const batch = Buffer.concat(
+      Array.from({ length: 256 }, (_, i) =>
+        mqttPacket.generate({ cmd: 'publish', topic: `flood/${i % 4}`, payload: Buffer.alloc(64, i), qos: 0, retain: false, dup: false }),
+      ),
+    );
     const publishers = await Promise.all([0, 1, 2, 3].map((i) => rawClient(listener.port, `flood-${i}`)));
     const pumps = publishers.map(async (s) => {
       while (running) {

@@ -29,12 +29,18 @@ describe('flow control and back-pressure', () => {
     await broker.publish({ topic: 'f', payload: 'b', qos: 1 });
     await broker.publish({ topic: 'f', payload: 'c', qos: 0 });
     const got = await sub.drain();
-    assert.deepEqual(got.map((p) => (p.cmd === 'publish' ? p.payload.toString() : p.cmd)), ['a']);
+    assert.deepEqual(
+      got.map((p) => (p.cmd === 'publish' ? p.payload.toString() : p.cmd)),
+      ['a'],
+    );
     sub.send({ cmd: 'pingreq' });
     assert.equal((await sub.next('pingresp')).cmd, 'pingresp', 'control packets still flow');
     sub.send({ cmd: 'puback', messageId: (got[0] as { messageId: number }).messageId });
     const rest = await sub.drain();
-    assert.deepEqual(rest.map((p) => (p.cmd === 'publish' ? p.payload.toString() : p.cmd)), ['b', 'c']);
+    assert.deepEqual(
+      rest.map((p) => (p.cmd === 'publish' ? p.payload.toString() : p.cmd)),
+      ['b', 'c'],
+    );
     await broker.close();
   });
 

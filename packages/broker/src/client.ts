@@ -172,18 +172,20 @@ export class Client implements FrameSink, SessionClient {
       // Handlers that wait (CONNECT, SUBSCRIBE with an async hook) keep later packets in order.
       this.busy = true;
       this.pauseReading(pauseBusy);
-      pending.then(
-        () => {
-          this.busy = false;
-          this.releaseHeld();
-        },
-        (error: unknown) => {
-          this.busy = false;
+      pending
+        .then(
+          () => {
+            this.busy = false;
+            this.releaseHeld();
+          },
+          (error: unknown) => {
+            this.busy = false;
+            this.fault(error);
+          },
+        )
+        .catch((error: unknown) => {
           this.fault(error);
-        },
-      ).catch((error: unknown) => {
-        this.fault(error);
-      });
+        });
     }
   }
 

@@ -144,7 +144,9 @@ describe('authorizeForward: one call per copy about to be given to a subscriber 
   });
 
   test('invalid properties returned by the hook are its fault: the copy is dropped, the subscriber is not faulted', async () => {
-    const broker = new Broker({ hooks: { authorizeForward: () => ({ properties: { userProperties: { k: null } } as unknown as ForwardRequest['properties'] }) } });
+    const broker = new Broker({
+      hooks: { authorizeForward: () => ({ properties: { userProperties: { k: null } } as unknown as ForwardRequest['properties'] }) },
+    });
     const errors: unknown[] = [];
     broker.on('forwardError', (e) => errors.push(e));
     const s = await subscriber(broker, 5, 's');

@@ -57,7 +57,11 @@ describe('interoperability over real sockets', () => {
       pub.stream.destroy();
       await until(() => received.some((r) => r.startsWith(`js${protocolVersion}/will:bye`)));
       const late = await mqtt.connectAsync(url, { protocolVersion, reconnectPeriod: 0 });
-      const retained = new Promise<boolean>((resolve) => late.on('message', (_t, _p, packet) => { resolve(packet.retain); }));
+      const retained = new Promise<boolean>((resolve) =>
+        late.on('message', (_t, _p, packet) => {
+          resolve(packet.retain);
+        }),
+      );
       await late.subscribeAsync(`js${protocolVersion}/retained`, { qos: 1 });
       assert.equal(await retained, true);
       await late.endAsync();
@@ -74,7 +78,11 @@ describe('interoperability over real sockets', () => {
     await pub.publishAsync('persist/x', 'while-away', { qos: 1 });
     await pub.endAsync();
     const again = mqtt.connect(url, opts);
-    const payload = await new Promise<string>((resolve) => again.on('message', (_t, p) => { resolve(p.toString()); }));
+    const payload = await new Promise<string>((resolve) =>
+      again.on('message', (_t, p) => {
+        resolve(p.toString());
+      }),
+    );
     assert.equal(payload, 'while-away');
     await again.endAsync();
   });
@@ -92,7 +100,19 @@ describe('interoperability over real sockets', () => {
       await run('/usr/bin/mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tcp.port), '-V', version, '-q', '1', '-r', '-t', topic, '-m', 'two']);
       assert.equal(await exited, 0);
       assert.equal(out, `${topic} one\n${topic} two\n`);
-      const { stdout } = await run('/usr/bin/mosquitto_sub', ['-h', '127.0.0.1', '-p', String(tcp.port), '-V', version, '-t', topic, '-C', '1', '--retained-only']);
+      const { stdout } = await run('/usr/bin/mosquitto_sub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(tcp.port),
+        '-V',
+        version,
+        '-t',
+        topic,
+        '-C',
+        '1',
+        '--retained-only',
+      ]);
       assert.equal(stdout, 'two\n');
     });
   }
@@ -102,14 +122,36 @@ describe('TLS and WebSocket listeners', () => {
   test('listenTls serves MQTT over TLS (mqtt.js, v5)', { skip: !existsSync('/usr/bin/openssl') }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'broker-tls-'));
     try {
-      execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], {
-        stdio: 'ignore',
-      });
+      execFileSync(
+        '/usr/bin/openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+        ],
+        {
+          stdio: 'ignore',
+        },
+      );
       const broker = new Broker();
       const tls = await listenTls(broker, { port: 0, host: '127.0.0.1', cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) });
       const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${tls.port}`, { protocolVersion: 5, rejectUnauthorized: false, reconnectPeriod: 0 });
       await c.subscribeAsync('tls', { qos: 1 });
-      const got = new Promise<string>((resolve) => c.on('message', (_t, p) => { resolve(p.toString()); }));
+      const got = new Promise<string>((resolve) =>
+        c.on('message', (_t, p) => {
+          resolve(p.toString());
+        }),
+      );
       await c.publishAsync('tls', 'secure', { qos: 1 });
       assert.equal(await got, 'secure');
       assert.equal([...broker.clients][0]?.transport, 'tls');
@@ -133,7 +175,11 @@ describe('TLS and WebSocket listeners', () => {
     const port = (http.address() as AddressInfo).port;
     const c = await mqtt.connectAsync(`ws://127.0.0.1:${port}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0 });
     await c.subscribeAsync('ws/+', { qos: 2 });
-    const got = new Promise<string>((resolve) => c.on('message', (t) => { resolve(t); }));
+    const got = new Promise<string>((resolve) =>
+      c.on('message', (t) => {
+        resolve(t);
+      }),
+    );
     await c.publishAsync('ws/a', 'x', { qos: 2 });
     assert.equal(await got, 'ws/a');
     assert.equal([...broker.clients][0]?.transport, 'ws');

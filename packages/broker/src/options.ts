@@ -67,9 +67,7 @@ export interface AuthenticateRequest {
  * `/` and has no `+`, `#` or U+0000, at most `maxMountPointLength` characters; a bad one refuses the CONNECT like a failing hook
  * (0x88). Stored with a persistent session; a session resumed under another mount point starts clean.
  */
-export type AuthResult =
-  | { ok: true; user?: unknown; namespace?: string; mountPoint?: string }
-  | { ok: false; reasonCode: number; reasonString?: string };
+export type AuthResult = { ok: true; user?: unknown; namespace?: string; mountPoint?: string } | { ok: false; reasonCode: number; reasonString?: string };
 
 /** Longest mount point the authenticate hook may name (characters). */
 export const maxMountPointLength = 256;

@@ -17,7 +17,15 @@ function deferred() {
 describe('publish hooks', () => {
   test('onPublish: PUBACK is sent only after the hook resolves, and the message is routed then', async () => {
     const pending: ReturnType<typeof deferred>[] = [];
-    const broker = new Broker({ hooks: { onPublish: () => { const d = deferred(); pending.push(d); return d.promise; } } });
+    const broker = new Broker({
+      hooks: {
+        onPublish: () => {
+          const d = deferred();
+          pending.push(d);
+          return d.promise;
+        },
+      },
+    });
     const sub = await connected(broker, 4, { clientId: 's' });
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
     await sub.next('suback');
@@ -33,7 +41,15 @@ describe('publish hooks', () => {
 
   test('[MQTT-4.6.0-6] 3.1.1: routing keeps arrival order, and so do PUBACKs (MQTT §4.6), when hooks resolve out of order', async () => {
     const pending: ReturnType<typeof deferred>[] = [];
-    const broker = new Broker({ hooks: { onPublish: () => { const d = deferred(); pending.push(d); return d.promise; } } });
+    const broker = new Broker({
+      hooks: {
+        onPublish: () => {
+          const d = deferred();
+          pending.push(d);
+          return d.promise;
+        },
+      },
+    });
     const sub = await connected(broker, 4, { clientId: 's' });
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't/+', qos: 1 }] });
     await sub.next('suback');
@@ -53,7 +69,9 @@ describe('publish hooks', () => {
 
   test('onPublish refusal: v5 PUBACK/PUBREC carries the code (0x99) and reason string; nothing is routed', async () => {
     const broker = new Broker({
-      hooks: { onPublish: (_c, p: PublishRequest) => Promise.resolve(p.payload.toString() === 'bad' ? { reasonCode: 0x99, reasonString: 'not JSON' } : undefined) },
+      hooks: {
+        onPublish: (_c, p: PublishRequest) => Promise.resolve(p.payload.toString() === 'bad' ? { reasonCode: 0x99, reasonString: 'not JSON' } : undefined),
+      },
     });
     const sub = await connected(broker, 5, { clientId: 's' });
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
@@ -128,7 +146,16 @@ describe('publish hooks', () => {
 
   test('maxPendingMessagesPerClient: reading stops while too many hook calls are pending, and resumes', async () => {
     const pending: ReturnType<typeof deferred>[] = [];
-    const broker = new Broker({ limits: { maxPendingMessagesPerClient: 2 }, hooks: { onPublish: () => { const d = deferred(); pending.push(d); return d.promise; } } });
+    const broker = new Broker({
+      limits: { maxPendingMessagesPerClient: 2 },
+      hooks: {
+        onPublish: () => {
+          const d = deferred();
+          pending.push(d);
+          return d.promise;
+        },
+      },
+    });
     const pub = await connected(broker, 4, { clientId: 'p' });
     for (let i = 0; i < 5; i++) pub.send({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, retain: false, dup: false });
     await pub.drain();

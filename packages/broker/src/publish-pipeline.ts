@@ -73,7 +73,13 @@ export class PublishPipeline {
     const { authorizePublish, onPublish } = this.broker.hooks;
     // The hooks see the topic as the client sent it (ADR 0005).
     const mount = this.client.mountPoint;
-    const request = { topic: mount === '' ? message.topic : message.topic.slice(mount.length), payload: message.payload, qos: message.qos, retain: message.retain, properties: message.properties };
+    const request = {
+      topic: mount === '' ? message.topic : message.topic.slice(mount.length),
+      payload: message.payload,
+      qos: message.qos,
+      retain: message.retain,
+      properties: message.properties,
+    };
     try {
       if (authorizePublish !== undefined) {
         const refused = refusalCode(await authorizePublish(this.client, request));

@@ -102,7 +102,8 @@ export const brokerErrorHints: Record<BrokerErrorCode, string> = {
   THINGSTEAD_ERR_BROKER_TOPIC_INVALID: 'Topic names must be valid UTF-8 without wildcards or U+0000.',
   THINGSTEAD_ERR_BROKER_CLOSED: 'The broker was closed; create a new one.',
   THINGSTEAD_ERR_BROKER_PERSISTENCE: 'The persistence adapter failed; check the database file and disk space.',
-  THINGSTEAD_ERR_BROKER_STATE_INVALID: 'A stored retained message or session could not be used and was dropped; nothing to do unless it repeats (then report it).',
+  THINGSTEAD_ERR_BROKER_STATE_INVALID:
+    'A stored retained message or session could not be used and was dropped; nothing to do unless it repeats (then report it).',
   THINGSTEAD_ERR_BROKER_MESSAGE_INVALID: 'Message properties must be of the MQTT 5 types (strings well-formed, user property values strings); fix the caller.',
   THINGSTEAD_ERR_BROKER_ACL_SYNTAX: 'Fix the ACL file line shown in the message (Mosquitto acl_file syntax).',
   THINGSTEAD_ERR_BROKER_PASSWORD_FILE: 'Fix the password file line shown (username:hash as written by mosquitto_passwd).',

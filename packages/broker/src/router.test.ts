@@ -30,7 +30,14 @@ describe('BrokerOptions.router: routing is a port (ADR 0005)', () => {
     const router = new RecordingRouter();
     const broker = new Broker({ router });
     const c = await connected(broker, 5, { clientId: 'c' });
-    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't/+', qos: 0 }, { topic: '$share/g/u', qos: 0 }] });
+    c.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 't/+', qos: 0 },
+        { topic: '$share/g/u', qos: 0 },
+      ],
+    });
     await c.next('suback');
     assert.equal(broker.hasSubscribers('t/1'), true);
     assert.equal(broker.stats().subscriptions, 2);

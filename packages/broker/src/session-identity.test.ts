@@ -28,7 +28,7 @@ describe('session identity (namespaces from the authenticate hook)', () => {
 
     const b = new TestClient(broker, 5);
     const ack = await b.connect({ ...persistent, username: 'tenant-b' });
-    assert.equal(ack.sessionPresent, false, 'B must not see A\'s session');
+    assert.equal(ack.sessionPresent, false, "B must not see A's session");
     await broker.publish({ topic: 'data/2', payload: 'live of A', qos: 1 });
     assert.deepEqual(await b.drain(), [], 'B gets neither queued nor live messages of A');
     b.send({ cmd: 'disconnect', reasonCode: 0 });
@@ -86,7 +86,7 @@ describe('session identity (namespaces from the authenticate hook)', () => {
     await broker.close();
   });
 
-  test('a resumed session\'s subscriptions are authorized again; refused ones go, with what was queued for them', async () => {
+  test("a resumed session's subscriptions are authorized again; refused ones go, with what was queued for them", async () => {
     let allowed = new Set(['data/#', 'alarms/#']);
     const broker = new Broker({
       hooks: { ...byUsername, authorizeSubscribe: (_c, sub) => allowed.has(sub.topic) },

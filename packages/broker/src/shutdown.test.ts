@@ -25,7 +25,15 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => { reject(new Error(`${what} did not finish within ${ms} ms`)); }, ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => {
+            reject(new Error(`${what} did not finish within ${ms} ms`));
+          }, ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -59,51 +67,84 @@ describe('shutdown with connected clients', () => {
     idle.end(true);
   });
 
-  test('Broker.close() + listeners: idle mosquitto_sub (TCP), mqtt.js over WebSocket and a v5 client all disconnect; v5 gets DISCONNECT 0x8B', { skip: !haveMosquitto }, async () => {
-    const broker = new Broker();
-    const tcp = await listenTcp(broker, { port: 0, host: '127.0.0.1' });
-    const http = createHttpServer();
-    const wss = new WebSocketServer({ server: http, path: '/mqtt', handleProtocols: selectMqttSubprotocol });
-    wss.on('connection', (ws) => {
-      handleWebSocket(broker, ws);
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const wsPort = (http.address() as AddressInfo).port;
+  test(
+    'Broker.close() + listeners: idle mosquitto_sub (TCP), mqtt.js over WebSocket and a v5 client all disconnect; v5 gets DISCONNECT 0x8B',
+    { skip: !haveMosquitto },
+    async () => {
+      const broker = new Broker();
+      const tcp = await listenTcp(broker, { port: 0, host: '127.0.0.1' });
+      const http = createHttpServer();
+      const wss = new WebSocketServer({ server: http, path: '/mqtt', handleProtocols: selectMqttSubprotocol });
+      wss.on('connection', (ws) => {
+        handleWebSocket(broker, ws);
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const wsPort = (http.address() as AddressInfo).port;
 
-    // 3.1.1 has no server DISCONNECT: this one just loses its connection (and would reconnect; it is killed below).
-    const sub = spawn('/usr/bin/mosquitto_sub', ['-h', '127.0.0.1', '-p', String(tcp.port), '-t', 'idle/#', '-q', '1']);
-    const sub5 = spawn('stdbuf', ['-o0', '/usr/bin/mosquitto_sub', '-d', '-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(tcp.port), '-t', 'idle/#', '-q', '1']);
-    let sub5Out = '';
-    sub5.stdout.on('data', (d: Buffer) => (sub5Out += d.toString()));
-    const sub5Exit = new Promise<number | null>((resolve) => sub5.on('exit', resolve));
-    const ws = await mqtt.connectAsync(`ws://127.0.0.1:${wsPort}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0 });
-    const v5 = await mqtt.connectAsync(`mqtt://127.0.0.1:${tcp.port}`, { protocolVersion: 5, reconnectPeriod: 0 });
-    const disconnect = new Promise<number | undefined>((resolve) => v5.on('disconnect', (p) => { resolve(p.reasonCode); }));
-    await until(() => broker.stats().clientsConnected === 4, 'four connected clients');
+      // 3.1.1 has no server DISCONNECT: this one just loses its connection (and would reconnect; it is killed below).
+      const sub = spawn('/usr/bin/mosquitto_sub', ['-h', '127.0.0.1', '-p', String(tcp.port), '-t', 'idle/#', '-q', '1']);
+      const sub5 = spawn('stdbuf', [
+        '-o0',
+        '/usr/bin/mosquitto_sub',
+        '-d',
+        '-V',
+        'mqttv5',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(tcp.port),
+        '-t',
+        'idle/#',
+        '-q',
+        '1',
+      ]);
+      let sub5Out = '';
+      sub5.stdout.on('data', (d: Buffer) => (sub5Out += d.toString()));
+      const sub5Exit = new Promise<number | null>((resolve) => sub5.on('exit', resolve));
+      const ws = await mqtt.connectAsync(`ws://127.0.0.1:${wsPort}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0 });
+      const v5 = await mqtt.connectAsync(`mqtt://127.0.0.1:${tcp.port}`, { protocolVersion: 5, reconnectPeriod: 0 });
+      const disconnect = new Promise<number | undefined>((resolve) =>
+        v5.on('disconnect', (p) => {
+          resolve(p.reasonCode);
+        }),
+      );
+      await until(() => broker.stats().clientsConnected === 4, 'four connected clients');
 
-    const started = Date.now();
-    await within(Promise.all([broker.close(), tcp.close()]), 3000, 'Broker.close() + listener.close()');
-    assert.equal(await within(disconnect, 1000, 'the DISCONNECT'), ReasonCode.ServerShuttingDown);
-    await until(() => ws.stream.destroyed, 'the WebSocket to close');
-    assert.equal(await within(sub5Exit, 3000, 'mosquitto_sub -V mqttv5 to exit'), 0);
-    assert.match(sub5Out, /Received DISCONNECT \(139\)/);
-    assert.equal(broker.stats().connections, 0, 'every connection closed, the idle 3.1.1 mosquitto_sub too');
-    sub.kill();
-    await within(new Promise((resolve) => http.close(resolve)), 3000, 'the HTTP server to close (upgraded sockets count)');
-    assert.ok(Date.now() - started < 3000);
-    wss.close();
-    v5.end(true);
-    ws.end(true);
-  });
+      const started = Date.now();
+      await within(Promise.all([broker.close(), tcp.close()]), 3000, 'Broker.close() + listener.close()');
+      assert.equal(await within(disconnect, 1000, 'the DISCONNECT'), ReasonCode.ServerShuttingDown);
+      await until(() => ws.stream.destroyed, 'the WebSocket to close');
+      assert.equal(await within(sub5Exit, 3000, 'mosquitto_sub -V mqttv5 to exit'), 0);
+      assert.match(sub5Out, /Received DISCONNECT \(139\)/);
+      assert.equal(broker.stats().connections, 0, 'every connection closed, the idle 3.1.1 mosquitto_sub too');
+      sub.kill();
+      await within(new Promise((resolve) => http.close(resolve)), 3000, 'the HTTP server to close (upgraded sockets count)');
+      assert.ok(Date.now() - started < 3000);
+      wss.close();
+      v5.end(true);
+      ws.end(true);
+    },
+  );
 
   test('drain: every CONNECT is refused with CONNACK 0x88 (v5) / 3 (3.1.1), also on new connections; a PUBLISH read before is acked; then DISCONNECT 0x8B', async () => {
     let release: () => void = () => undefined;
     const committed = new Promise<void>((resolve) => (release = resolve));
-    const broker = new Broker({ hooks: { onPublish: async () => { await committed; return undefined; } } });
+    const broker = new Broker({
+      hooks: {
+        onPublish: async () => {
+          await committed;
+          return undefined;
+        },
+      },
+    });
     const tcp = await listenTcp(broker, { port: 0, host: '127.0.0.1' });
     const early5 = await rawClient(tcp.port, 5);
     const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${tcp.port}`, { protocolVersion: 5, reconnectPeriod: 0 });
-    const disconnect = new Promise<number | undefined>((resolve) => pub.on('disconnect', (p) => { resolve(p.reasonCode); }));
+    const disconnect = new Promise<number | undefined>((resolve) =>
+      pub.on('disconnect', (p) => {
+        resolve(p.reasonCode);
+      }),
+    );
     const acks: number[] = [];
     pub.on('packetreceive', (p) => {
       if (p.cmd === 'puback') acks.push(p.reasonCode ?? 0);
@@ -117,8 +158,14 @@ describe('shutdown with connected clients', () => {
     late4.socket.write(connectPacket(4, 'late-v4'));
     await until(() => early5.packets.length === 1 && late4.packets.length === 1, 'both CONNACKs');
     // v5 §3.2.2.2: 0x88 Server unavailable; 3.1.1 §3.2.2.3: return code 3. [MQTT-3.2.2-7] then close.
-    assert.deepEqual(early5.packets.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]), [['connack', ReasonCode.ServerUnavailable]]);
-    assert.deepEqual(late4.packets.map((p) => [p.cmd, (p as { returnCode?: number }).returnCode]), [['connack', 3]]);
+    assert.deepEqual(
+      early5.packets.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]),
+      [['connack', ReasonCode.ServerUnavailable]],
+    );
+    assert.deepEqual(
+      late4.packets.map((p) => [p.cmd, (p as { returnCode?: number }).returnCode]),
+      [['connack', 3]],
+    );
     await until(() => early5.closed() && late4.closed(), 'refused connections to close');
     pub.publish('t/2', 'after the signal: not read', { qos: 1 });
 

@@ -47,7 +47,11 @@ describe('standalone broker (thingstead broker)', { skip: !haveMosquitto }, () =
       [4, 4],
     ] as const) {
       const refused = mqtt.connect(url(), { protocolVersion, username: 'alice', password: 'nope', reconnectPeriod: 0 });
-      const err = await new Promise<{ code?: number }>((resolve) => refused.on('error', (e) => { resolve(e as { code?: number }); }));
+      const err = await new Promise<{ code?: number }>((resolve) =>
+        refused.on('error', (e) => {
+          resolve(e as { code?: number });
+        }),
+      );
       assert.equal(err.code, code);
       refused.end(true);
     }
@@ -62,7 +66,10 @@ describe('standalone broker (thingstead broker)', { skip: !haveMosquitto }, () =
     const bob = await mqtt.connectAsync(url(), { protocolVersion: 5, username: 'bob', password: 'pw-b', reconnectPeriod: 0 });
     await assert.rejects(bob.publishAsync('devices/alice/x', 'spoof', { qos: 1 }), { code: 0x87 });
     await bob.publishAsync('devices/bob/x', 'ok', { qos: 1 });
-    assert.deepEqual((await bob.subscribeAsync('public/#', { qos: 1 })).map((g) => g.qos), [1]);
+    assert.deepEqual(
+      (await bob.subscribeAsync('public/#', { qos: 1 })).map((g) => g.qos),
+      [1],
+    );
     await assert.rejects(bob.subscribeAsync('devices/#', { qos: 1 }), /Not authorized/);
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(seen, ['devices/bob/x']);
@@ -86,7 +93,14 @@ describe('standalone broker (thingstead broker)', { skip: !haveMosquitto }, () =
     await alice.publishAsync('public/motd', 'hello again', { qos: 1, retain: true });
     await alice.endAsync();
     await server.close();
-    server = await startStandaloneBroker({ port: 0, host: '127.0.0.1', allowAnonymous: true, aclFile: join(dir, 'acl'), passwordFile: join(dir, 'passwd'), dataDir: join(dir, 'data') });
+    server = await startStandaloneBroker({
+      port: 0,
+      host: '127.0.0.1',
+      allowAnonymous: true,
+      aclFile: join(dir, 'acl'),
+      passwordFile: join(dir, 'passwd'),
+      dataDir: join(dir, 'data'),
+    });
     const { stdout } = await run('/usr/bin/mosquitto_sub', ['-h', '127.0.0.1', '-p', String(server.port), '-t', 'public/motd', '-C', '1', '-W', '5']);
     assert.equal(stdout, 'hello again\n');
   });
@@ -94,7 +108,11 @@ describe('standalone broker (thingstead broker)', { skip: !haveMosquitto }, () =
   test('without allowAnonymous, a client without credentials is refused (not authorized)', async () => {
     const closed = await startStandaloneBroker({ port: 0, host: '127.0.0.1' });
     const c = mqtt.connect(`mqtt://127.0.0.1:${closed.port}`, { protocolVersion: 5, reconnectPeriod: 0 });
-    const err = await new Promise<{ code?: number }>((resolve) => c.on('error', (e) => { resolve(e as { code?: number }); }));
+    const err = await new Promise<{ code?: number }>((resolve) =>
+      c.on('error', (e) => {
+        resolve(e as { code?: number });
+      }),
+    );
     assert.equal(err.code, 0x87);
     c.end(true);
     await closed.close();

@@ -61,7 +61,9 @@ export async function startStandaloneBroker(options: StandaloneOptions): Promise
   }
   const broker = new Broker({ persistence, hooks, ...(options.limits === undefined ? {} : { limits: options.limits }) });
   broker.on('client', (c) => {
-    log(`client connected: ${c.id} (${c.username ?? 'anonymous'}, MQTT ${c.protocolVersion === 5 ? '5.0' : c.protocolVersion === 4 ? '3.1.1' : '3.1'}) from ${c.remoteAddress ?? '?'}`);
+    log(
+      `client connected: ${c.id} (${c.username ?? 'anonymous'}, MQTT ${c.protocolVersion === 5 ? '5.0' : c.protocolVersion === 4 ? '3.1.1' : '3.1'}) from ${c.remoteAddress ?? '?'}`,
+    );
   });
   broker.on('clientDisconnect', (c, reason) => {
     log(`client disconnected: ${c.id} (0x${reason.reasonCode.toString(16).padStart(2, '0')} ${reason.message})`);

@@ -17,7 +17,8 @@ export function storedSessionError(s: StoredSession, limits: TopicLimits): strin
   const r = s as unknown as Record<string, unknown>;
   if (typeof r.clientId !== 'string' || r.clientId.length === 0) return 'client id is not a string';
   if (r.namespace !== undefined && (typeof r.namespace !== 'string' || r.namespace.includes('\u0000'))) return 'namespace is not a string without U+0000';
-  if (r.mountPoint !== undefined && mountPointError(r.mountPoint, maxMountPointLength) !== undefined) return 'mount point is not a string without wildcards or U+0000';
+  if (r.mountPoint !== undefined && mountPointError(r.mountPoint, maxMountPointLength) !== undefined)
+    return 'mount point is not a string without wildcards or U+0000';
   if (r.will !== undefined) {
     const w = r.will as Record<string, unknown> | null;
     if (typeof w !== 'object' || w === null || !isUint(w.delaySec, 0, 0xffffffff)) return 'the will has no valid delay';
@@ -45,7 +46,8 @@ function subscriptionError(sub: unknown, limits: TopicLimits): string | undefine
   const filterError = topicFilterError(shared === undefined ? r.filter : shared.filter, limits);
   if (filterError !== undefined) return `${filterError}: ${r.filter}`;
   if (!isUint(r.qos, 0, 2)) return `subscription ${r.filter} has QoS ${String(r.qos)}`;
-  if (typeof r.noLocal !== 'boolean' || typeof r.retainAsPublished !== 'boolean' || !isUint(r.retainHandling, 0, 2)) return `subscription ${r.filter} has invalid options`;
+  if (typeof r.noLocal !== 'boolean' || typeof r.retainAsPublished !== 'boolean' || !isUint(r.retainHandling, 0, 2))
+    return `subscription ${r.filter} has invalid options`;
   if (r.subscriptionId !== undefined && !isUint(r.subscriptionId, 1, 268_435_455)) return `subscription ${r.filter} has an invalid identifier`;
   return undefined;
 }
@@ -58,7 +60,8 @@ export function storedOutgoingError(o: StoredOutgoing, limits: TopicLimits): str
   if (!isUint(r.seq, 1, Number.MAX_SAFE_INTEGER)) return 'seq is not a positive integer';
   if (!isUint(r.qos, 0, 2)) return `outgoing QoS ${String(r.qos)}`;
   if (typeof r.retain !== 'boolean') return 'retain is not a boolean';
-  if (r.subscriptionIds !== undefined && !(Array.isArray(r.subscriptionIds) && r.subscriptionIds.every((id) => isUint(id, 1, 268_435_455)))) return 'invalid subscription identifiers';
+  if (r.subscriptionIds !== undefined && !(Array.isArray(r.subscriptionIds) && r.subscriptionIds.every((id) => isUint(id, 1, 268_435_455))))
+    return 'invalid subscription identifiers';
   if (r.packetId !== undefined && !isUint(r.packetId, 1, 65_535)) return 'invalid packet id';
   if (r.state !== undefined && r.state !== 'publish' && r.state !== 'pubrel') return 'invalid in-flight state';
   return undefined;

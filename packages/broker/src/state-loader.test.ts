@@ -94,8 +94,20 @@ describe('loading persisted state: an entry that fails validation is dropped, co
   test('a stored session with an invalid subscription or packet id is dropped; the others load', async () => {
     const persistence = new MemoryPersistence();
     persistence.apply([{ type: 'saveSession', key: 'ok', state: session('ok') }]);
-    persistence.apply([{ type: 'saveSession', key: 'bad-filter', state: session('bad-filter', { subscriptions: [{ filter: 'a/#/b', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] }) }]);
-    persistence.apply([{ type: 'saveSession', key: 'bad-qos', state: session('bad-qos', { subscriptions: [{ filter: 'a', qos: 7 as 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] }) }]);
+    persistence.apply([
+      {
+        type: 'saveSession',
+        key: 'bad-filter',
+        state: session('bad-filter', { subscriptions: [{ filter: 'a/#/b', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] }),
+      },
+    ]);
+    persistence.apply([
+      {
+        type: 'saveSession',
+        key: 'bad-qos',
+        state: session('bad-qos', { subscriptions: [{ filter: 'a', qos: 7 as 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] }),
+      },
+    ]);
     persistence.apply([{ type: 'saveSession', key: 'bad-id', state: session('bad-id', { inboundQos2: [0] }) }]);
     const broker = new Broker({ persistence });
     const errors = errorsOf(broker);
@@ -126,7 +138,10 @@ describe('loading persisted state: an entry that fails validation is dropped, co
 
   test('broker.publish with a property the encoder refuses throws THINGSTEAD_ERR_BROKER_MESSAGE_INVALID instead of failing every delivery', async () => {
     const broker = new Broker();
-    await assert.rejects(broker.publish({ topic: 't', payload: 'x', properties: poisoned }), (e: unknown) => e instanceof BrokerError && e.code === 'THINGSTEAD_ERR_BROKER_MESSAGE_INVALID');
+    await assert.rejects(
+      broker.publish({ topic: 't', payload: 'x', properties: poisoned }),
+      (e: unknown) => e instanceof BrokerError && e.code === 'THINGSTEAD_ERR_BROKER_MESSAGE_INVALID',
+    );
     await assert.rejects(broker.publish({ topic: 't', payload: 'x', properties: { contentType: 'a\u0000b' } }), BrokerError);
     await broker.publish({ topic: 't', payload: 'x', properties: { userProperties: { k: ['1', '2'] }, contentType: 'text/plain' } });
     await broker.close();

@@ -5,7 +5,17 @@ import { SubscriptionTrie, type Subscription } from './subscription-trie';
 import { parseSharedFilter, topicFilterError, topicMatches, topicNameError } from './topic';
 
 function sub(sessionKey: string, filter: string, shareGroup?: string): Subscription {
-  return { sessionKey, filter, topicFilter: filter, qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined, shareGroup };
+  return {
+    sessionKey,
+    filter,
+    topicFilter: filter,
+    qos: 0,
+    noLocal: false,
+    retainAsPublished: false,
+    retainHandling: 0,
+    subscriptionId: undefined,
+    shareGroup,
+  };
 }
 
 const limits = { maxTopicLength: 64, maxTopicLevels: 4 };
@@ -68,7 +78,10 @@ describe('topics and the subscription trie', () => {
       ['y', 1],
     ]);
     assert.equal(m.shared.length, 1);
-    assert.deepEqual(m.shared[0]?.members.map((s) => s.sessionKey), ['s1', 's2']);
+    assert.deepEqual(
+      m.shared[0]?.members.map((s) => s.sessionKey),
+      ['s1', 's2'],
+    );
   });
 });
 

@@ -15,7 +15,11 @@ export const PatchUserBody = Type.Object(
     email: Type.Optional(Type.String({ maxLength: 254 })),
     password: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
     role: Type.Optional(Role),
-    disabled: Type.Optional(Type.Boolean({ description: 'Disable (true) or enable the account; a disabled user cannot log in and their tokens, API keys and MQTT connections stop working' })),
+    disabled: Type.Optional(
+      Type.Boolean({
+        description: 'Disable (true) or enable the account; a disabled user cannot log in and their tokens, API keys and MQTT connections stop working',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -14,11 +14,20 @@ export const DeviceProfile = Type.Object({
 });
 export type DeviceProfile = Static<typeof DeviceProfile>;
 export const CreateProfileBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 255 }), description: Type.Optional(Type.String({ maxLength: 4096 })), defaultSettings: Type.Optional(Obj), tenantId: Type.Optional(Id) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    description: Type.Optional(Type.String({ maxLength: 4096 })),
+    defaultSettings: Type.Optional(Obj),
+    tenantId: Type.Optional(Id),
+  },
   { additionalProperties: false },
 );
 export const PatchProfileBody = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })), description: Type.Optional(Type.String({ maxLength: 4096 })), defaultSettings: Type.Optional(Obj) },
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    description: Type.Optional(Type.String({ maxLength: 4096 })),
+    defaultSettings: Type.Optional(Obj),
+  },
   { additionalProperties: false },
 );
 export const Device = Type.Object({ id: Id, tenantId: Id, profileId: Id, name: Type.String(), label: Type.String(), metadata: Obj, createdAt: Ms });
@@ -34,17 +43,31 @@ export const CreateDeviceBody = Type.Object(
   { additionalProperties: false },
 );
 export const PatchDeviceBody = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })), label: Type.Optional(Type.String({ maxLength: 255 })), profileId: Type.Optional(Id), metadata: Type.Optional(Obj) },
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    label: Type.Optional(Type.String({ maxLength: 255 })),
+    profileId: Type.Optional(Id),
+    metadata: Type.Optional(Obj),
+  },
   { additionalProperties: false },
 );
 export const DeviceListQuery = Type.Intersect([PageQuery, Type.Object({ profileId: Type.Optional(Id) })]);
 export const DeviceCredentials = Type.Union([
   Type.Object({ deviceId: Id, type: Type.Literal('access-token'), accessToken: Type.String() }),
-  Type.Object({ deviceId: Id, type: Type.Literal('mqtt-basic'), clientId: Type.Union([Type.String(), Type.Null()]), username: Type.Union([Type.String(), Type.Null()]), hasPassword: Type.Boolean() }),
+  Type.Object({
+    deviceId: Id,
+    type: Type.Literal('mqtt-basic'),
+    clientId: Type.Union([Type.String(), Type.Null()]),
+    username: Type.Union([Type.String(), Type.Null()]),
+    hasPassword: Type.Boolean(),
+  }),
 ]);
 export type DeviceCredentials = Static<typeof DeviceCredentials>;
 export const RotateCredentialsBody = Type.Union([
-  Type.Object({ type: Type.Literal('access-token'), accessToken: Type.Optional(Type.String({ minLength: 20, maxLength: 128 })) }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('access-token'), accessToken: Type.Optional(Type.String({ minLength: 20, maxLength: 128 })) },
+    { additionalProperties: false },
+  ),
   Type.Object(
     {
       type: Type.Literal('mqtt-basic'),

@@ -22,16 +22,32 @@ const foreign = { id: 'y', tenantId: 't2' };
 
 test('a system admin reads and writes every tenant; a tenant admin writes only its own; a viewer only reads its own', () => {
   assert.deepEqual([canRead(admin, 't2'), canWrite(admin, 't2')], [true, true]);
-  assert.deepEqual([canRead(tenantAdmin, 't1'), canWrite(tenantAdmin, 't1'), canRead(tenantAdmin, 't2'), canWrite(tenantAdmin, 't2')], [true, true, false, false]);
+  assert.deepEqual(
+    [canRead(tenantAdmin, 't1'), canWrite(tenantAdmin, 't1'), canRead(tenantAdmin, 't2'), canWrite(tenantAdmin, 't2')],
+    [true, true, false, false],
+  );
   assert.deepEqual([canRead(viewer, 't1'), canWrite(viewer, 't1'), canRead(viewer, 't2')], [true, false, false]);
 });
 
-test('another tenant\'s resource is NOT_FOUND, exactly like a missing one (DESIGN.md invariant 3); a viewer writing is FORBIDDEN', () => {
+test("another tenant's resource is NOT_FOUND, exactly like a missing one (DESIGN.md invariant 3); a viewer writing is FORBIDDEN", () => {
   assert.equal(requireReadable(viewer, own, 'Device'), own);
-  assert.equal(kindOf(() => requireReadable(viewer, foreign, 'Device')), 'NOT_FOUND');
-  assert.equal(kindOf(() => requireReadable(viewer, undefined, 'Device')), 'NOT_FOUND');
-  assert.equal(kindOf(() => requireWritable(tenantAdmin, foreign, 'Device')), 'NOT_FOUND', 'not FORBIDDEN: that would tell the id exists');
-  assert.equal(kindOf(() => requireWritable(viewer, own, 'Device')), 'FORBIDDEN');
+  assert.equal(
+    kindOf(() => requireReadable(viewer, foreign, 'Device')),
+    'NOT_FOUND',
+  );
+  assert.equal(
+    kindOf(() => requireReadable(viewer, undefined, 'Device')),
+    'NOT_FOUND',
+  );
+  assert.equal(
+    kindOf(() => requireWritable(tenantAdmin, foreign, 'Device')),
+    'NOT_FOUND',
+    'not FORBIDDEN: that would tell the id exists',
+  );
+  assert.equal(
+    kindOf(() => requireWritable(viewer, own, 'Device')),
+    'FORBIDDEN',
+  );
   assert.equal(requireWritable(tenantAdmin, own, 'Device'), own);
   assert.equal(requireWritable(admin, foreign, 'Device'), foreign);
 });
@@ -39,14 +55,42 @@ test('another tenant\'s resource is NOT_FOUND, exactly like a missing one (DESIG
 test('targetTenant: a system admin may name any tenant, others only their own (another is NOT_FOUND)', () => {
   assert.equal(targetTenant(viewer, undefined), 't1');
   assert.equal(targetTenant(viewer, 't1'), 't1');
-  assert.equal(kindOf(() => targetTenant(tenantAdmin, 't2')), 'NOT_FOUND');
+  assert.equal(
+    kindOf(() => targetTenant(tenantAdmin, 't2')),
+    'NOT_FOUND',
+  );
   assert.equal(targetTenant(admin, 't2'), 't2');
 });
 
 test('requireAdmin and requireTenantWriter refuse with FORBIDDEN', () => {
-  assert.equal(kindOf(() => { requireAdmin(tenantAdmin); }), 'FORBIDDEN');
-  assert.equal(kindOf(() => { requireAdmin(admin); }), 'ok');
-  assert.equal(kindOf(() => { requireTenantWriter(viewer, 't1'); }), 'FORBIDDEN');
-  assert.equal(kindOf(() => { requireTenantWriter(tenantAdmin, 't2'); }), 'FORBIDDEN');
-  assert.equal(kindOf(() => { requireTenantWriter(tenantAdmin, 't1'); }), 'ok');
+  assert.equal(
+    kindOf(() => {
+      requireAdmin(tenantAdmin);
+    }),
+    'FORBIDDEN',
+  );
+  assert.equal(
+    kindOf(() => {
+      requireAdmin(admin);
+    }),
+    'ok',
+  );
+  assert.equal(
+    kindOf(() => {
+      requireTenantWriter(viewer, 't1');
+    }),
+    'FORBIDDEN',
+  );
+  assert.equal(
+    kindOf(() => {
+      requireTenantWriter(tenantAdmin, 't2');
+    }),
+    'FORBIDDEN',
+  );
+  assert.equal(
+    kindOf(() => {
+      requireTenantWriter(tenantAdmin, 't1');
+    }),
+    'ok',
+  );
 });

@@ -17,8 +17,10 @@ export const maxPageOffset = 1_000_000_000;
 export function pageQuery(input: PageInput, sortable: readonly [string, ...string[]]): PageQuery {
   const limit = input.limit ?? 50;
   const offset = input.offset ?? 0;
-  if (!Number.isInteger(limit) || limit < 1 || limit > maxPageLimit) fail('VALIDATION', `limit must be an integer from 1 to ${maxPageLimit}.`, { field: 'limit' });
-  if (!Number.isInteger(offset) || offset < 0 || offset > maxPageOffset) fail('VALIDATION', `offset must be an integer from 0 to ${maxPageOffset}.`, { field: 'offset' });
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxPageLimit)
+    fail('VALIDATION', `limit must be an integer from 1 to ${maxPageLimit}.`, { field: 'limit' });
+  if (!Number.isInteger(offset) || offset < 0 || offset > maxPageOffset)
+    fail('VALIDATION', `offset must be an integer from 0 to ${maxPageOffset}.`, { field: 'offset' });
   const sort = input.sort ?? sortable[0];
   if (!sortable.includes(sort)) fail('VALIDATION', `sort must be one of ${sortable.join(', ')}.`, { field: 'sort' });
   const q: PageQuery = { limit, offset, sort, order: input.order ?? 'asc' };

@@ -20,9 +20,17 @@ test('a device deleted while its message waits for the commit gets no acknowledg
     tokens: jwtSigner('x'.repeat(32)),
     auth: { accessTokenTtlSec: 900, refreshTokenTtlSec: 3600, loginMaxFailures: 5, loginLockoutSec: 300, loginSlowdownMs: 0 },
     telemetry: {
-      maxKeyLength: 255, maxValueBytes: 65_536, maxPointsPerMessage: 5000, maxFutureSkewMs: 86_400_000, maxKeysPerDevice: 1000, maxKeysPerTenant: 10_000,
-      groupCommitMaxRows: 1000, groupCommitMaxDelayMs: 50, maxPendingPoints: 10_000,
-      retentionDays: 0, retentionBatchRows: 1000,
+      maxKeyLength: 255,
+      maxValueBytes: 65_536,
+      maxPointsPerMessage: 5000,
+      maxFutureSkewMs: 86_400_000,
+      maxKeysPerDevice: 1000,
+      maxKeysPerTenant: 10_000,
+      groupCommitMaxRows: 1000,
+      groupCommitMaxDelayMs: 50,
+      maxPendingPoints: 10_000,
+      retentionDays: 0,
+      retentionBatchRows: 1000,
     },
   });
   try {

@@ -51,7 +51,10 @@ function explainListenError(e: unknown, config: Readonly<Config>): unknown {
   ];
   const setting = settings.find(([port]) => port === err.port)?.[1] ?? 'the port settings';
   const what = { EADDRINUSE: 'is already in use', EACCES: 'needs privileges this process lacks', EADDRNOTAVAIL: 'cannot be bound on this host' }[err.code];
-  return new StartupError(`Port ${String(err.port)} on ${config.host} ${what}: stop the program that holds it, or choose another port with ${setting} (0 = any free port).`, { cause: e });
+  return new StartupError(
+    `Port ${String(err.port)} on ${config.host} ${what}: stop the program that holds it, or choose another port with ${setting} (0 = any free port).`,
+    { cause: e },
+  );
 }
 
 /** The storage adapters, by storage.driver (PostgreSQL is to come beside SQLite). */
@@ -65,7 +68,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   const clock = o.clock ?? systemClock;
   const dataDir = resolve(config.dataDir);
   // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
-  if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess) logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
+  if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess)
+    logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
 
   const store = storeAdapters[config.storage.driver](config.storage, dataDir);
   // Metrics read core's queue at scrape time only, so they can exist before core.
@@ -102,7 +106,11 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   const lifecycle = new HttpLifecycle();
   const app = await buildHttpApp({
     lifecycle,
-    core, store, metrics, logger, version,
+    core,
+    store,
+    metrics,
+    logger,
+    version,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxPayloadBytes: t.maxPayloadBytes,
     trustProxy: config.http.trustProxy,
@@ -115,7 +123,17 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       const persistence = config.mqtt.persistSessions
         ? new SqlitePersistence({ path: join(dataDir, 'broker.db'), synchronous: config.storage.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' })
         : new MemoryPersistence();
-      mqtt = await startMqttTransport({ core, bus, logger, metrics, config: config.mqtt, tls: config.mqtts, host: config.host, persistence, httpServer: app.server });
+      mqtt = await startMqttTransport({
+        core,
+        bus,
+        logger,
+        metrics,
+        config: config.mqtt,
+        tls: config.mqtts,
+        host: config.host,
+        persistence,
+        httpServer: app.server,
+      });
     }
     await app.listen({ port: config.http.port, host: config.host });
     // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
@@ -149,18 +167,21 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
 
   let closed = false;
   let retentionTimer = clock.setTimeout(function run() {
-    core.retention.runOnce().then(
-      (r) => {
-        if (r.deletedPoints > 0) logger.info(r, 'retention: deleted expired telemetry');
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'retention job failed');
-      },
-    ).finally(() => {
-      if (closed) return;
-      retentionTimer = clock.setTimeout(run, t.retentionCheckIntervalSec * 1000);
-      retentionTimer.unref?.();
-    });
+    core.retention
+      .runOnce()
+      .then(
+        (r) => {
+          if (r.deletedPoints > 0) logger.info(r, 'retention: deleted expired telemetry');
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'retention job failed');
+        },
+      )
+      .finally(() => {
+        if (closed) return;
+        retentionTimer = clock.setTimeout(run, t.retentionCheckIntervalSec * 1000);
+        retentionTimer.unref?.();
+      });
   }, 10_000);
   retentionTimer.unref?.();
 
@@ -175,10 +196,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     lifecycle.shuttingDown = true;
     mqtt?.stopAccepting();
     // 2. Drain: what was received is committed (the group committer keeps running) and answered.
-    const [mqttLeft, httpDone] = await Promise.all([
-      mqtt?.drain(drainMs) ?? Promise.resolve(0),
-      waitUntil(clock, () => lifecycle.inFlight === 0, deadline),
-    ]);
+    const [mqttLeft, httpDone] = await Promise.all([mqtt?.drain(drainMs) ?? Promise.resolve(0), waitUntil(clock, () => lifecycle.inFlight === 0, deadline)]);
     if (mqttLeft > 0 || !httpDone) {
       logger.warn(
         { drainTimeoutMs: drainMs, httpRequests: lifecycle.inFlight, mqttMessages: mqttLeft, pendingPoints: core.telemetry.pendingPoints },
@@ -187,11 +205,25 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       );
     }
     // Bus subscribers finish what was committed so far (applications get the forwarded copies), within 1 s.
-    if ((await settleWithin(clock, bus.drain().then(() => true), 1000)) !== true) logger.warn('shutdown: bus subscribers did not finish within 1 s');
+    if (
+      (await settleWithin(
+        clock,
+        bus.drain().then(() => true),
+        1000,
+      )) !== true
+    )
+      logger.warn('shutdown: bus subscribers did not finish within 1 s');
     // 3. Close every socket: DISCONNECT 0x8B to MQTT v5 clients, then the TCP, TLS and WebSocket connections;
     //    the HTTP listener and its connections (idle keep-alive ones, and those whose request was cut).
     await mqtt?.close(1000);
-    if ((await settleWithin(clock, app.close().then(() => true), 1000)) !== true) logger.warn('shutdown: the HTTP server did not close within 1 s');
+    if (
+      (await settleWithin(
+        clock,
+        app.close().then(() => true),
+        1000,
+      )) !== true
+    )
+      logger.warn('shutdown: the HTTP server did not close within 1 s');
     // 4. Commit what still waits, then close the stores.
     await core.close();
     await store.close();

@@ -15,17 +15,52 @@ export class Metrics {
   constructor(opts: { pendingPoints: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
     const registers = [this.registry];
-    this.httpRequests = new Counter({ name: 'thingstead_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers });
+    this.httpRequests = new Counter({
+      name: 'thingstead_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
     this.httpDuration = new Histogram({
-      name: 'thingstead_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'], registers,
+      name: 'thingstead_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route'],
+      registers,
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     });
     this.telemetryPoints = new Counter({ name: 'thingstead_telemetry_points_total', help: 'Telemetry values committed', labelNames: ['transport'], registers });
-    this.telemetryMessages = new Counter({ name: 'thingstead_telemetry_messages_total', help: 'Telemetry messages committed', labelNames: ['transport'], registers });
-    this.telemetryRejected = new Counter({ name: 'thingstead_telemetry_rejected_total', help: 'Telemetry messages refused, by error code', labelNames: ['transport', 'reason'], registers });
-    this.busDropped = new Counter({ name: 'thingstead_bus_events_dropped_total', help: 'Bus events a subscriber lost because its queue was full (it could not keep up)', labelNames: ['topic', 'subscriber'], registers });
-    this.busHandlerErrors = new Counter({ name: 'thingstead_bus_handler_errors_total', help: 'Bus events whose handler failed', labelNames: ['topic', 'subscriber'], registers });
-    new Gauge({ name: 'thingstead_telemetry_pending_points', help: 'Values waiting for group commit', registers, collect() { this.set(opts.pendingPoints()); } });
+    this.telemetryMessages = new Counter({
+      name: 'thingstead_telemetry_messages_total',
+      help: 'Telemetry messages committed',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.telemetryRejected = new Counter({
+      name: 'thingstead_telemetry_rejected_total',
+      help: 'Telemetry messages refused, by error code',
+      labelNames: ['transport', 'reason'],
+      registers,
+    });
+    this.busDropped = new Counter({
+      name: 'thingstead_bus_events_dropped_total',
+      help: 'Bus events a subscriber lost because its queue was full (it could not keep up)',
+      labelNames: ['topic', 'subscriber'],
+      registers,
+    });
+    this.busHandlerErrors = new Counter({
+      name: 'thingstead_bus_handler_errors_total',
+      help: 'Bus events whose handler failed',
+      labelNames: ['topic', 'subscriber'],
+      registers,
+    });
+    new Gauge({
+      name: 'thingstead_telemetry_pending_points',
+      help: 'Values waiting for group commit',
+      registers,
+      collect() {
+        this.set(opts.pendingPoints());
+      },
+    });
   }
 
   /** Core's counts of received telemetry. */
@@ -43,7 +78,14 @@ export class Metrics {
   observeBroker(stats: () => BrokerStats): void {
     const registers = [this.registry];
     const gauge = (name: string, help: string, pick: (s: BrokerStats) => number) =>
-      new Gauge({ name, help, registers, collect() { this.set(pick(stats())); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick(stats()));
+        },
+      });
     gauge('thingstead_mqtt_clients_connected', 'MQTT clients connected', (s) => s.clientsConnected);
     gauge('thingstead_mqtt_sessions', 'MQTT sessions (connected and persistent)', (s) => s.sessions);
     gauge('thingstead_mqtt_subscriptions', 'MQTT subscriptions', (s) => s.subscriptions);
@@ -59,13 +101,26 @@ export class Metrics {
     // A true counter: the broker's running total, advanced at scrape time.
     const counter = (name: string, help: string, pick: (s: BrokerStats) => number) => {
       let reported = 0;
-      return new Counter({ name, help, registers, collect() {
-        const total = pick(stats());
-        if (total > reported) this.inc(total - reported);
-        reported = Math.max(reported, total);
-      } });
+      return new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const total = pick(stats());
+          if (total > reported) this.inc(total - reported);
+          reported = Math.max(reported, total);
+        },
+      });
     };
-    counter('thingstead_mqtt_client_errors_total', 'Exceptions contained to one MQTT client (each closed that connection); above 0 is a bug to report', (s) => s.clientErrors);
-    counter('thingstead_mqtt_state_dropped_total', 'Stored retained messages, sessions and queued messages dropped at load because they failed validation', (s) => s.stateDropped);
+    counter(
+      'thingstead_mqtt_client_errors_total',
+      'Exceptions contained to one MQTT client (each closed that connection); above 0 is a bug to report',
+      (s) => s.clientErrors,
+    );
+    counter(
+      'thingstead_mqtt_state_dropped_total',
+      'Stored retained messages, sessions and queued messages dropped at load because they failed validation',
+      (s) => s.stateDropped,
+    );
   }
 }

@@ -17,7 +17,15 @@ export async function waitUntil(clock: Clock, done: () => boolean, deadline: num
 export async function settleWithin<T>(clock: Clock, p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<Clock['setTimeout']> | undefined;
   try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = clock.setTimeout(() => { resolve(undefined); }, ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<undefined>(
+        (resolve) =>
+          (timer = clock.setTimeout(() => {
+            resolve(undefined);
+          }, ms)),
+      ),
+    ]);
   } finally {
     if (timer !== undefined) clock.clearTimeout(timer);
   }

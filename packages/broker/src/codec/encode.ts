@@ -63,7 +63,15 @@ export function encodePlainPublish(message: Message, qos: number, retain: boolea
  * use of the alias, an empty one afterwards (v5 §3.3.2.3.4). Per connection, so never cached on
  * the message (the QoS 0 cache above holds the unaliased form every other subscriber gets).
  */
-export function encodeAliasedPublish(message: Message, qos: number, retain: boolean, dup: boolean, packetId: number, alias: number, withTopic: boolean): Buffer {
+export function encodeAliasedPublish(
+  message: Message,
+  qos: number,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+  alias: number,
+  withTopic: boolean,
+): Buffer {
   const topic = withTopic ? topicBytes(message.topic) : undefined;
   const payload = message.payload;
   const topicLength = topic === undefined ? 0 : topic.length;

@@ -23,7 +23,10 @@ describe('frame reader and bad input', () => {
       r.push(all.subarray(0, cut));
       r.push(all.subarray(cut));
       assert.deepEqual(errors, []);
-      assert.deepEqual(packets.map((p) => p.cmd), ['connect', 'publish', 'publish']);
+      assert.deepEqual(
+        packets.map((p) => p.cmd),
+        ['connect', 'publish', 'publish'],
+      );
     }
   });
 

@@ -130,7 +130,15 @@ describe('codec boundary: every field mqtt-packet hands over is checked first', 
     const c = await connected(broker, 5, { clientId: 'good' });
     c.send({ cmd: 'puback', messageId: 9, reasonCode: 0x10, properties: { reasonString: 'none', userProperties: { a: ['1', '2'] } } });
     c.send({ cmd: 'pubrec', messageId: 9, reasonCode: 0x80 });
-    c.send({ cmd: 'publish', topic: 'u', payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties: { userProperties: { k: ['1', '2'] }, contentType: 'text/plain' } });
+    c.send({
+      cmd: 'publish',
+      topic: 'u',
+      payload: Buffer.from('x'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { userProperties: { k: ['1', '2'] }, contentType: 'text/plain' },
+    });
     const p = await sub.next('publish');
     assert.deepEqual({ ...p.properties?.userProperties }, { k: ['1', '2'] });
     // The unknown PUBREC is answered (v5 §4.3.3), not refused.

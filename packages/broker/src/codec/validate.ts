@@ -230,7 +230,8 @@ export class FrameCheck {
     if (id === 0) return { reasonCode: protocolError, message: `${name} with packet identifier 0` };
     if (body === 2) return undefined;
     const code = this.u8('reason code');
-    if (!(clientReasonCodes[kind]?.has(code) ?? false)) return { reasonCode: protocolError, message: `reason code 0x${code.toString(16)} is not valid in ${name}` };
+    if (!(clientReasonCodes[kind]?.has(code) ?? false))
+      return { reasonCode: protocolError, message: `reason code 0x${code.toString(16)} is not valid in ${name}` };
     // v5 §3.4.2.2: no Property Length when the Remaining Length is less than 4.
     if (body >= 4) this.properties(kind);
     return this.atEnd(name);
@@ -277,7 +278,8 @@ export class FrameCheck {
     if (!v5) return body === 0 ? undefined : { reasonCode: malformed, message: `DISCONNECT with a Remaining Length of ${body}` };
     if (body === 0) return undefined;
     const code = this.u8('reason code');
-    if (!(clientReasonCodes[kind]?.has(code) ?? false)) return { reasonCode: protocolError, message: `reason code 0x${code.toString(16)} is not valid in ${kindNames[kind]}` };
+    if (!(clientReasonCodes[kind]?.has(code) ?? false))
+      return { reasonCode: protocolError, message: `reason code 0x${code.toString(16)} is not valid in ${kindNames[kind]}` };
     // v5 §3.14.2.2.1: a Remaining Length below 2 means a Property Length of 0.
     if (body >= 2) this.properties(kind);
     return this.atEnd(kindNames[kind]);

@@ -111,7 +111,9 @@ describe('CONNECT', () => {
   });
 
   test('[MQTT-3.2.2-7] authenticate hook refusal: v5 reason code and reason string, then close', async () => {
-    const broker = new Broker({ hooks: { authenticate: (r) => (r.username === 'ok' ? { ok: true, user: { name: 'ok' } } : { ok: false, reasonCode: 0x86, reasonString: 'nope' }) } });
+    const broker = new Broker({
+      hooks: { authenticate: (r) => (r.username === 'ok' ? { ok: true, user: { name: 'ok' } } : { ok: false, reasonCode: 0x86, reasonString: 'nope' }) },
+    });
     const bad = new TestClient(broker, 5);
     const ack = await bad.connect({ clientId: 'x', username: 'bad', password: Buffer.from('p') });
     assert.equal(ack.reasonCode, 0x86);

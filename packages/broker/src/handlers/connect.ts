@@ -48,7 +48,14 @@ async function reauthorize(broker: HandlerContext, client: Client, session: Sess
   for (const sub of [...session.subscriptions.values()]) {
     let allowed: boolean;
     try {
-      const r = await hook(client, { topic: unmountFilter(session.mountPoint, sub.filter), qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished, retainHandling: sub.retainHandling, shareGroup: sub.shareGroup });
+      const r = await hook(client, {
+        topic: unmountFilter(session.mountPoint, sub.filter),
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        shareGroup: sub.shareGroup,
+      });
       allowed = r === true || (typeof r === 'number' && r < 0x80);
     } catch (error) {
       broker.hookError(error, client);
@@ -157,7 +164,8 @@ function buildWill(c: Connect): boolean {
   if (w === undefined) return true;
   const mount = c.mountPoint;
   // The mounted will topic must still fit the topic limits (length, levels).
-  if (mount !== '' && topicNameError(mount + w.topic, c.broker.limits) !== undefined) return refuseConnect(c, ReasonCode.TopicNameInvalid, 'invalid will topic');
+  if (mount !== '' && topicNameError(mount + w.topic, c.broker.limits) !== undefined)
+    return refuseConnect(c, ReasonCode.TopicNameInvalid, 'invalid will topic');
   const { willDelayInterval: _delay, ...forwarded } = w.properties ?? {};
   c.will = Message.withExpiry(
     {
@@ -177,7 +185,13 @@ async function authorizeWill(c: Connect): Promise<boolean> {
   const will = c.will;
   if (will === undefined) return true;
   // The hook sees the will topic as the client named it.
-  const allowed = await c.broker.mayPublish(c.client, { topic: c.packet.will?.topic ?? '', payload: will.payload, qos: will.qos, retain: will.retain, properties: will.properties });
+  const allowed = await c.broker.mayPublish(c.client, {
+    topic: c.packet.will?.topic ?? '',
+    payload: will.payload,
+    qos: will.qos,
+    retain: will.retain,
+    properties: will.properties,
+  });
   if (c.client.closed) return false;
   if (!allowed) return refuseConnect(c, ReasonCode.NotAuthorized, 'will topic not authorized');
   return true;
@@ -263,9 +277,7 @@ function acknowledge(c: Connect): boolean {
     serverKeepAlive = keepAlive;
   }
   const sessionPresent = c.sessionPresent;
-  const connack: IConnackPacket = v5
-    ? { cmd: 'connack', sessionPresent, reasonCode: ReasonCode.Success }
-    : { cmd: 'connack', sessionPresent, returnCode: 0 };
+  const connack: IConnackPacket = v5 ? { cmd: 'connack', sessionPresent, reasonCode: ReasonCode.Success } : { cmd: 'connack', sessionPresent, returnCode: 0 };
   if (v5) {
     const p: ConnackProperties = {
       receiveMaximum: limits.receiveMaximum,

@@ -75,7 +75,12 @@ describe('DISCONNECT and will messages', () => {
     const clock = new FakeClock();
     const broker = new Broker({ clock });
     const w = await watcher(broker);
-    const c = await connected(broker, 5, { clientId: 'dev', clean: false, properties: { sessionExpiryInterval: 5 }, will: { ...will, properties: { willDelayInterval: 60 } } });
+    const c = await connected(broker, 5, {
+      clientId: 'dev',
+      clean: false,
+      properties: { sessionExpiryInterval: 5 },
+      will: { ...will, properties: { willDelayInterval: 60 } },
+    });
     c.stream.destroy();
     await c.waitClosed();
     clock.advance(5_000);

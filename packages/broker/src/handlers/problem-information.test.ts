@@ -38,7 +38,14 @@ async function replies(rpi: boolean | undefined): Promise<Packet[]> {
   out.push(await c.next('puback'));
   publish('throws', 1, 4);
   out.push(await c.next('puback'));
-  c.send({ cmd: 'subscribe', messageId: 5, subscriptions: [{ topic: 'denied', qos: 0 }, { topic: 'ok', qos: 0 }] });
+  c.send({
+    cmd: 'subscribe',
+    messageId: 5,
+    subscriptions: [
+      { topic: 'denied', qos: 0 },
+      { topic: 'ok', qos: 0 },
+    ],
+  });
   out.push(await c.next('suback'));
   c.send({ cmd: 'pubrec', messageId: 77 });
   out.push(await c.next('pubrel'));
@@ -56,14 +63,33 @@ const problemProperties = (p: Packet) => {
 describe('Request Problem Information', () => {
   test('[MQTT-3.1.2-29] Request Problem Information 0: no Reason String or User Properties on PUBACK, PUBREC, SUBACK, PUBREL, PUBCOMP', async () => {
     const got = await replies(false);
-    assert.deepEqual(got.map((p) => (p as { reasonCode?: number }).reasonCode ?? (p.cmd === 'suback' ? p.granted : undefined)), [0x87, 0x87, 0x99, 0x80, [0x87, 0], 0x92, 0x92]);
-    assert.deepEqual(got.map(problemProperties), [['puback', false], ['pubrec', false], ['puback', false], ['puback', false], ['suback', false], ['pubrel', false], ['pubcomp', false]]);
+    assert.deepEqual(
+      got.map((p) => (p as { reasonCode?: number }).reasonCode ?? (p.cmd === 'suback' ? p.granted : undefined)),
+      [0x87, 0x87, 0x99, 0x80, [0x87, 0], 0x92, 0x92],
+    );
+    assert.deepEqual(got.map(problemProperties), [
+      ['puback', false],
+      ['pubrec', false],
+      ['puback', false],
+      ['puback', false],
+      ['suback', false],
+      ['pubrel', false],
+      ['pubcomp', false],
+    ]);
   });
 
   test('v5 §3.1.2.11.7: Request Problem Information 1 (and absent: default 1) gets the Reason Strings of refusals', async () => {
     for (const rpi of [true, undefined]) {
       const got = await replies(rpi);
-      assert.deepEqual(got.map(problemProperties), [['puback', true], ['pubrec', true], ['puback', true], ['puback', true], ['suback', true], ['pubrel', false], ['pubcomp', false]]);
+      assert.deepEqual(got.map(problemProperties), [
+        ['puback', true],
+        ['pubrec', true],
+        ['puback', true],
+        ['puback', true],
+        ['suback', true],
+        ['pubrel', false],
+        ['pubcomp', false],
+      ]);
     }
   });
 

@@ -123,7 +123,14 @@ export function handlePublish(broker: HandlerContext, client: Client, packet: IP
   }
   const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
   const message = Message.withExpiry(
-    { topic: client.mountPoint === '' ? topic : client.mountPoint + topic, payload, qos: packet.qos, retain: packet.retain, properties: forwardedProperties(packet), origin: session.key },
+    {
+      topic: client.mountPoint === '' ? topic : client.mountPoint + topic,
+      payload,
+      qos: packet.qos,
+      retain: packet.retain,
+      properties: forwardedProperties(packet),
+      origin: session.key,
+    },
     broker.clock.now(),
   );
   const hooks = broker.hooks;

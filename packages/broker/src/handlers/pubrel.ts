@@ -16,7 +16,8 @@ export function handlePubrel(client: Client, packet: IPubrelPacket): void {
   const durable = known && session.persistent;
   if (durable) client.ctx.persistSession(session);
   client.acknowledgeWhenStored(durable, () => {
-    if (!known && client.protocolVersion === 5) client.write(encodePacket({ cmd: 'pubcomp', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound }, 5));
+    if (!known && client.protocolVersion === 5)
+      client.write(encodePacket({ cmd: 'pubcomp', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound }, 5));
     else client.write(encodeAck('pubcomp', id));
   });
 }

@@ -91,7 +91,15 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
   test('[MQTT-3.9.3-2] authorizeSubscribe refusal: 3.1.1 gets 0x80, v5 the hook code (0x87)', async () => {
     const broker = new Broker({ hooks: { authorizeSubscribe: (_c, s) => !s.topic.startsWith('secret') } });
     const v4 = await connected(broker, 4, { clientId: 'a' });
-    assert.deepEqual((await subscribe(v4, [{ topic: 'secret/#', qos: 1 }, { topic: 'open', qos: 1 }])).granted, [0x80, 1]);
+    assert.deepEqual(
+      (
+        await subscribe(v4, [
+          { topic: 'secret/#', qos: 1 },
+          { topic: 'open', qos: 1 },
+        ])
+      ).granted,
+      [0x80, 1],
+    );
     const v5 = await connected(broker, 5, { clientId: 'b' });
     assert.deepEqual((await subscribe(v5, [{ topic: 'secret/x', qos: 1 }])).granted, [0x87]);
     publish(v5, 'secret/x');
@@ -186,7 +194,10 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     assert.equal(p.qos, 2);
     const ids = p.properties?.subscriptionIdentifier;
     assert.deepEqual(Array.isArray(ids) ? [...ids].sort() : ids, [11, 22]);
-    assert.deepEqual((await c.drain()).filter((x) => x.cmd === 'publish'), []);
+    assert.deepEqual(
+      (await c.drain()).filter((x) => x.cmd === 'publish'),
+      [],
+    );
     await broker.close();
   });
 
@@ -261,14 +272,29 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
   test('maxSubscriptionsPerClient: extra subscriptions get v5 0x97 quota exceeded', async () => {
     const broker = new Broker({ limits: { maxSubscriptionsPerClient: 1 } });
     const c = await connected(broker, 5, { clientId: 's' });
-    assert.deepEqual((await subscribe(c, [{ topic: 'a', qos: 0 }, { topic: 'b', qos: 0 }])).granted, [0, 0x97]);
+    assert.deepEqual(
+      (
+        await subscribe(c, [
+          { topic: 'a', qos: 0 },
+          { topic: 'b', qos: 0 },
+        ])
+      ).granted,
+      [0, 0x97],
+    );
     await broker.close();
   });
 
   test('found by the fuzzer (issue 6): a SUBSCRIBE still in authorizeSubscribe when the session is taken over adds nothing to the new session', async () => {
     let release: () => void = () => undefined;
     const pending = new Promise<void>((resolve) => (release = resolve));
-    const broker = new Broker({ hooks: { authorizeSubscribe: async () => { await pending; return true; } } });
+    const broker = new Broker({
+      hooks: {
+        authorizeSubscribe: async () => {
+          await pending;
+          return true;
+        },
+      },
+    });
     const old = await connected(broker, 4, { clientId: 'same' });
     old.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 0 }] });
     await new Promise((r) => setTimeout(r, 10));

@@ -68,7 +68,7 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     await broker.close();
   });
 
-  test('the in-flight window of a connected persistent session is stored before the publisher\'s PUBACK, and removed on its PUBACK', async () => {
+  test("the in-flight window of a connected persistent session is stored before the publisher's PUBACK, and removed on its PUBACK", async () => {
     const persistence = new GatedPersistence();
     const broker = new Broker({ persistence });
     const s = await subscriber(broker);
@@ -80,7 +80,10 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     persistence.open();
     await pub.next('puback');
     let stored = persistence.load().sessions[0]?.outgoing ?? [];
-    assert.deepEqual(stored.map((o) => [o.message.payload.toString(), o.packetId]), [['x', delivered.messageId]]);
+    assert.deepEqual(
+      stored.map((o) => [o.message.payload.toString(), o.packetId]),
+      [['x', delivered.messageId]],
+    );
     s.send({ cmd: 'puback', messageId: delivered.messageId ?? 0 });
     for (let i = 0; i < 100 && stored.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 5));
@@ -144,7 +147,10 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     assert.deepEqual(await pub.drain(50), []);
     persistence.open();
     await pub.next('puback');
-    assert.deepEqual(persistence.load().retained.map((m) => m.payload.toString()), ['on']);
+    assert.deepEqual(
+      persistence.load().retained.map((m) => m.payload.toString()),
+      ['on'],
+    );
     await broker.close();
   });
 
@@ -171,7 +177,11 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
     const persistence = new MemoryPersistence();
     const clock = new FakeClock();
     const first = new Broker({ persistence, clock });
-    await connected(first, 5, { ...persistent, clientId: 'dev', will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 1, retain: true, properties: { willDelayInterval: 10 } } });
+    await connected(first, 5, {
+      ...persistent,
+      clientId: 'dev',
+      will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 1, retain: true, properties: { willDelayInterval: 10 } },
+    });
     await brokerInternals(first).writer.drain();
     const second = new Broker({ persistence, clock });
     await second.ready;
@@ -186,7 +196,11 @@ describe('durability: nothing acknowledged is lost from persistent sessions', ()
   test('a will discarded by DISCONNECT 0x00 is removed from the stored session', async () => {
     const persistence = new MemoryPersistence();
     const broker = new Broker({ persistence });
-    const c = await connected(broker, 5, { ...persistent, clientId: 'dev', will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 0, retain: false } });
+    const c = await connected(broker, 5, {
+      ...persistent,
+      clientId: 'dev',
+      will: { topic: 'status/dev', payload: Buffer.from('offline'), qos: 0, retain: false },
+    });
     await brokerInternals(broker).writer.drain();
     assert.equal(persistence.load().sessions[0]?.will?.message.topic, 'status/dev');
     c.send({ cmd: 'disconnect', reasonCode: 0 });

@@ -48,7 +48,13 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
     assert.equal(state.sessions.length, 1);
     const s = state.sessions[0];
     assert.deepEqual({ ...s, outgoing: undefined }, { ...session, outgoing: undefined });
-    assert.deepEqual(s?.outgoing.map((o) => [o.seq, o.message.topic]), [[5, 'a/b'], [9, 'a/c']]);
+    assert.deepEqual(
+      s?.outgoing.map((o) => [o.seq, o.message.topic]),
+      [
+        [5, 'a/b'],
+        [9, 'a/c'],
+      ],
+    );
     assert.deepEqual(s.outgoing[0]?.message, message);
     assert.deepEqual(s.outgoing[0].subscriptionIds, [7]);
     assert.equal(s.outgoing[0].packetId, undefined);
@@ -64,7 +70,10 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
       { type: 'putOutgoing', key, item: { seq: 1, message, qos: 2, retain: false } },
       { type: 'putOutgoing', key, item: { seq: 2, message, qos: 1, retain: false } },
     ]);
-    await p.apply([{ type: 'setInflight', seq: 1, packetId: 12, state: 'pubrel' }, { type: 'deleteOutgoing', seq: 2 }]);
+    await p.apply([
+      { type: 'setInflight', seq: 1, packetId: 12, state: 'pubrel' },
+      { type: 'deleteOutgoing', seq: 2 },
+    ]);
     const s = (await p.load()).sessions[0];
     assert.equal(s?.outgoing.length, 1);
     assert.equal(s.outgoing[0]?.packetId, 12);
@@ -74,7 +83,10 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
 
   void test(`${name}: saveSession updates in place and keeps outgoing messages; deleteSession removes both`, async () => {
     const p = open();
-    await p.apply([{ type: 'saveSession', key, state: session }, { type: 'putOutgoing', key, item: { seq: 1, message, qos: 1, retain: false } }]);
+    await p.apply([
+      { type: 'saveSession', key, state: session },
+      { type: 'putOutgoing', key, item: { seq: 1, message, qos: 1, retain: false } },
+    ]);
     const { will: _will, ...withoutWill } = session;
     await p.apply([{ type: 'saveSession', key, state: { ...withoutWill, subscriptions: [] } }]);
     let s = (await p.load()).sessions[0];
@@ -98,7 +110,13 @@ export function persistenceContract(name: string, open: () => BrokerPersistence,
       { type: 'putOutgoing', key: 'c1', item: { seq: 1, message, qos: 1, retain: false } },
     ]);
     const sessions = (await p.load()).sessions.sort((a, b) => (a.namespace ?? '').localeCompare(b.namespace ?? ''));
-    assert.deepEqual(sessions.map((s) => [s.namespace, s.outgoing.length]), [[undefined, 1], ['device:1', 0]]);
+    assert.deepEqual(
+      sessions.map((s) => [s.namespace, s.outgoing.length]),
+      [
+        [undefined, 1],
+        ['device:1', 0],
+      ],
+    );
     await p.close();
   });
 

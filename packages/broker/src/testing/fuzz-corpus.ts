@@ -62,7 +62,19 @@ export interface CorpusOptions {
 }
 
 export const defaultTopics = ['t', 'a/b', 'a/b/c', 'sensors/1/temp', '$SYS/x', 'v1/devices/me/telemetry', 'v1/devices/me/attributes', 'x/' + 'long'.repeat(20)];
-export const defaultFilters = ['#', '+/+', 'a/#', 't', 'a/+/c', '$share/g/a/#', '$SYS/#', 'v1/devices/me/attributes', 'v1/devices/me/rpc/request/+', '+', 'a/b'];
+export const defaultFilters = [
+  '#',
+  '+/+',
+  'a/#',
+  't',
+  'a/+/c',
+  '$share/g/a/#',
+  '$SYS/#',
+  'v1/devices/me/attributes',
+  'v1/devices/me/rpc/request/+',
+  '+',
+  'a/b',
+];
 const defaultPayloads = ['{"temp":21.5}', '{"ts":1700000000000,"values":{"h":40}}', '[{"a":1},{"b":"x"}]', '', 'not json'];
 const reasonCodes = [0x00, 0x04, 0x10, 0x11, 0x80, 0x81, 0x82, 0x83, 0x87, 0x8e, 0x91, 0x92, 0x97, 0x99, 0xff, 0x18, 0x19];
 
@@ -167,7 +179,16 @@ export class PacketGenerator {
           if (r.chance(0.1)) properties.correlationData = r.bytes(4);
         }
         const topic = properties.topicAlias !== undefined && r.chance(0.4) ? '' : r.pick(this.o.topics);
-        return this.encode({ cmd: 'publish', topic, payload, qos, retain: r.chance(0.25), dup: qos > 0 && r.chance(0.1), ...(qos > 0 ? { messageId: this.packetId() } : {}), ...(v5 ? { properties } : {}) });
+        return this.encode({
+          cmd: 'publish',
+          topic,
+          payload,
+          qos,
+          retain: r.chance(0.25),
+          dup: qos > 0 && r.chance(0.1),
+          ...(qos > 0 ? { messageId: this.packetId() } : {}),
+          ...(v5 ? { properties } : {}),
+        });
       }
       case 3: {
         const n = 1 + r.int(3);
@@ -176,11 +197,16 @@ export class PacketGenerator {
           qos: r.int(3) as 0 | 1 | 2,
           ...(v5 ? { nl: r.chance(0.2), rap: r.chance(0.3), rh: r.int(3) } : {}),
         }));
-        const properties = v5 && r.chance(0.4) ? { subscriptionIdentifier: 1 + r.int(1000), ...(r.chance(0.3) ? { userProperties: userProperties(r) } : {}) } : undefined;
+        const properties =
+          v5 && r.chance(0.4) ? { subscriptionIdentifier: 1 + r.int(1000), ...(r.chance(0.3) ? { userProperties: userProperties(r) } : {}) } : undefined;
         return this.encode({ cmd: 'subscribe', messageId: this.packetId(), subscriptions, ...(properties === undefined ? {} : { properties }) });
       }
       case 4:
-        return this.encode({ cmd: 'unsubscribe', messageId: this.packetId(), unsubscriptions: [r.pick(this.o.filters), ...(r.chance(0.3) ? [r.pick(this.o.filters)] : [])] });
+        return this.encode({
+          cmd: 'unsubscribe',
+          messageId: this.packetId(),
+          unsubscriptions: [r.pick(this.o.filters), ...(r.chance(0.3) ? [r.pick(this.o.filters)] : [])],
+        });
       case 5:
       case 6: {
         const cmd = r.pick(['puback', 'pubrec', 'pubrel', 'pubcomp'] as const);

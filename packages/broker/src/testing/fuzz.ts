@@ -174,7 +174,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs;
   const limit = options.iterations ?? Number.POSITIVE_INFINITY;
   const closeTimeoutMs = options.closeTimeoutMs ?? 3000;
-  const report: FuzzReport = { seed: options.seed, iterations: 0, connections: 0, bytes: 0, crashes: 0, hung: 0, malformedReplies: 0, findings: [], elapsedMs: 0 };
+  const report: FuzzReport = {
+    seed: options.seed,
+    iterations: 0,
+    connections: 0,
+    bytes: 0,
+    crashes: 0,
+    hung: 0,
+    malformedReplies: 0,
+    findings: [],
+    elapsedMs: 0,
+  };
   const inFlight = new Set<FuzzCase>();
   const counts = new Map<FuzzFinding['kind'], number>();
   const record = (f: FuzzFinding): void => {
@@ -285,7 +295,15 @@ export class FuzzWatcher {
       this.disconnects++;
       if (this.disconnects < 100) void this.start();
     });
-    send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: v, clientId: this.clientId, clean: true, keepalive: 0, ...(v === 5 ? { properties: { topicAliasMaximum: 4, receiveMaximum: 50 } } : {}) });
+    send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: v,
+      clientId: this.clientId,
+      clean: true,
+      keepalive: 0,
+      ...(v === 5 ? { properties: { topicAliasMaximum: 4, receiveMaximum: 50 } } : {}),
+    });
     send({ cmd: 'subscribe', messageId: 1, subscriptions: this.filters.map((topic) => ({ topic, qos: 2 as const })) });
   }
 

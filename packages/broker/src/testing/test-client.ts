@@ -90,7 +90,15 @@ export class TestClient {
   }
 
   async connect(options: Partial<IConnectPacket> = {}): Promise<IConnackPacket> {
-    this.send({ cmd: 'connect', clientId: 'c', protocolVersion: this.version, protocolId: this.version === 3 ? 'MQIsdp' : 'MQTT', clean: true, keepalive: 0, ...options });
+    this.send({
+      cmd: 'connect',
+      clientId: 'c',
+      protocolVersion: this.version,
+      protocolId: this.version === 3 ? 'MQIsdp' : 'MQTT',
+      clean: true,
+      keepalive: 0,
+      ...options,
+    });
     return this.next('connack');
   }
 

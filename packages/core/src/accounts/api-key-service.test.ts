@@ -9,10 +9,16 @@ async function setup() {
   const acme = await t.core.tenants.create(t.asAdmin, { name: 'Acme' });
   const ann = await t.core.users.create(t.asAdmin, { email: 'ann@example.com', password: 'ann password', role: 'viewer', tenantId: acme.id });
   const bob = await t.core.users.create(t.asAdmin, { email: 'bob@example.com', password: 'bob password', role: 'viewer', tenantId: acme.id });
-  return { ...t, acme, asAnn: principal(acme.id, 'viewer', ann.id), asBob: principal(acme.id, 'viewer', bob.id), asTenantAdmin: principal(acme.id, 'tenant-admin') };
+  return {
+    ...t,
+    acme,
+    asAnn: principal(acme.id, 'viewer', ann.id),
+    asBob: principal(acme.id, 'viewer', bob.id),
+    asTenantAdmin: principal(acme.id, 'tenant-admin'),
+  };
 }
 
-test('a key is shown once; only its hash is stored; it authenticates as its owner with the owner\'s current role', async () => {
+test("a key is shown once; only its hash is stored; it authenticates as its owner with the owner's current role", async () => {
   const { core, store, asAnn, asAdmin } = await setup();
   const k = await core.apiKeys.create(asAnn, { name: 'ci' });
   assert.match(k.key, /^tsk_[0-9a-f]{32}_/);
@@ -29,15 +35,22 @@ test('users list and revoke their own keys; a tenant admin sees and revokes ever
   const { core, bus, asAnn, asBob, asTenantAdmin } = await setup();
   const a = await core.apiKeys.create(asAnn, { name: 'ann-key' });
   const b = await core.apiKeys.create(asBob, { name: 'bob-key' });
-  assert.deepEqual((await core.apiKeys.list(asAnn)).map((k) => k.name), ['ann-key']);
+  assert.deepEqual(
+    (await core.apiKeys.list(asAnn)).map((k) => k.name),
+    ['ann-key'],
+  );
   assert.deepEqual((await core.apiKeys.list(asTenantAdmin)).map((k) => k.name).sort(), ['ann-key', 'bob-key']);
   assert.equal(JSON.stringify(await core.apiKeys.list(asTenantAdmin)).includes('secretHash'), false);
-  await assert.rejects(core.apiKeys.revoke(asAnn, b.id), rejectsWith('NOT_FOUND'), 'another user\'s key is not found');
+  await assert.rejects(core.apiKeys.revoke(asAnn, b.id), rejectsWith('NOT_FOUND'), "another user's key is not found");
   await core.apiKeys.revoke(asTenantAdmin, b.id);
   await assert.rejects(core.auth.authenticate(b.key), rejectsWith('TOKEN_INVALID'));
   await core.apiKeys.revoke(asAnn, a.id);
   await core.apiKeys.revoke(asAnn, a.id);
-  assert.deepEqual(bus.of('apikey.revoked').map((e) => e.keyId), [b.id, a.id], 'revoking twice announces once');
+  assert.deepEqual(
+    bus.of('apikey.revoked').map((e) => e.keyId),
+    [b.id, a.id],
+    'revoking twice announces once',
+  );
 });
 
 test(`at most ${maxApiKeysPerUser} active keys per user (LIMIT_REACHED); a revoked one frees a place`, async () => {

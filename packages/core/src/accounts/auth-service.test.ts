@@ -21,7 +21,13 @@ function service(clock: ManualClock) {
     refreshTokens: { insert: async () => undefined },
   } as unknown as Store;
   const signer = { sign: async () => 'jwt', verify: async () => ({ userId: 'u1', tenantId: 't1', role: 'viewer' as const }) };
-  return new AuthService(store, signer, clock, { accessTokenTtlSec: 900, refreshTokenTtlSec: 3600, loginMaxFailures: 5, loginLockoutSec: 300, loginSlowdownMs: 1000 });
+  return new AuthService(store, signer, clock, {
+    accessTokenTtlSec: 900,
+    refreshTokenTtlSec: 3600,
+    loginMaxFailures: 5,
+    loginLockoutSec: 300,
+    loginSlowdownMs: 1000,
+  });
 }
 
 const outcome = async (p: Promise<unknown>): Promise<string> => {

@@ -23,10 +23,16 @@ test('only a system admin creates, renames or deletes tenants; others see their 
   await assert.rejects(core.tenants.create(tenantAdmin, { name: 'Mine' }), rejectsWith('FORBIDDEN'));
   await assert.rejects(core.tenants.update(tenantAdmin, acme.id, { name: 'Renamed' }), rejectsWith('FORBIDDEN'));
   await assert.rejects(core.tenants.delete(tenantAdmin, other.id), rejectsWith('FORBIDDEN'));
-  assert.deepEqual((await core.tenants.list(tenantAdmin, {})).items.map((t) => t.name), ['Acme']);
+  assert.deepEqual(
+    (await core.tenants.list(tenantAdmin, {})).items.map((t) => t.name),
+    ['Acme'],
+  );
   assert.equal((await core.tenants.list(tenantAdmin, { search: 'oth' })).total, 0);
   await assert.rejects(core.tenants.get(tenantAdmin, other.id), rejectsWith('NOT_FOUND'));
-  assert.deepEqual((await core.tenants.list(asAdmin, { sort: 'name' })).items.map((t) => t.name), ['Acme', home.name, 'Other']);
+  assert.deepEqual(
+    (await core.tenants.list(asAdmin, { sort: 'name' })).items.map((t) => t.name),
+    ['Acme', home.name, 'Other'],
+  );
 });
 
 test('rename: to a taken name is TENANT_NAME_TAKEN, to its own name is fine', async () => {

@@ -32,7 +32,10 @@ test('a tenant admin manages users of its own tenant only and cannot grant admin
   const foreign = await core.users.create(asAdmin, { email: 'o@example.com', password, role: 'viewer', tenantId: other.id });
   await assert.rejects(core.users.get(ta, foreign.id), rejectsWith('NOT_FOUND'));
   await assert.rejects(core.users.update(ta, foreign.id, { role: 'tenant-admin' }), rejectsWith('NOT_FOUND'));
-  assert.deepEqual((await core.users.list(ta, {})).items.map((x) => x.email), ['v@example.com']);
+  assert.deepEqual(
+    (await core.users.list(ta, {})).items.map((x) => x.email),
+    ['v@example.com'],
+  );
 });
 
 test('anyone changes their own email and password; role and disabling need a tenant admin; email taken is EMAIL_TAKEN', async () => {
@@ -45,10 +48,14 @@ test('anyone changes their own email and password; role and disabling need a ten
   await assert.rejects(core.users.update(self, v.id, { email: 'w@example.com' }), rejectsWith('EMAIL_TAKEN'));
   await assert.rejects(core.users.update(self, v.id, { role: 'tenant-admin' }), rejectsWith('FORBIDDEN'));
   await assert.rejects(core.users.update(self, v.id, { disabled: true }), rejectsWith('FORBIDDEN'));
-  await assert.rejects(core.users.update(principal(acme.id, 'tenant-admin', 'ta'), 'ta', { disabled: true }), rejectsWith('NOT_FOUND'), 'the principal names no stored user');
+  await assert.rejects(
+    core.users.update(principal(acme.id, 'tenant-admin', 'ta'), 'ta', { disabled: true }),
+    rejectsWith('NOT_FOUND'),
+    'the principal names no stored user',
+  );
 });
 
-test('a new password, role or disabling ends the user\'s sessions; role changes and disabling are announced on the bus', async () => {
+test("a new password, role or disabling ends the user's sessions; role changes and disabling are announced on the bus", async () => {
   const { core, store, bus, asAdmin, clock } = await createTestCore();
   const acme = await core.tenants.create(asAdmin, { name: 'Acme' });
   const v = await core.users.create(asAdmin, { email: 'v@example.com', password, role: 'viewer', tenantId: acme.id });
@@ -57,10 +64,16 @@ test('a new password, role or disabling ends the user\'s sessions; role changes 
   const [id] = login.refreshToken.split('.');
   assert.equal((await store.refreshTokens.get(id ?? ''))?.revokedAt, clock.now());
   await core.users.update(asAdmin, v.id, { disabled: true });
-  assert.deepEqual(bus.of('user.access').map((e) => e.change), ['role', 'disabled']);
+  assert.deepEqual(
+    bus.of('user.access').map((e) => e.change),
+    ['role', 'disabled'],
+  );
   await assert.rejects(core.auth.login('v@example.com', password, '10.0.0.1'), rejectsWith('ACCOUNT_DISABLED'));
   await core.users.delete(asAdmin, v.id);
-  assert.deepEqual(bus.of('user.access').map((e) => e.change), ['role', 'disabled', 'deleted']);
+  assert.deepEqual(
+    bus.of('user.access').map((e) => e.change),
+    ['role', 'disabled', 'deleted'],
+  );
 });
 
 test('the last enabled system admin cannot be deleted, demoted or disabled (LAST_ADMIN); with a second one it can', async () => {

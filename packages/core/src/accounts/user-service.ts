@@ -94,7 +94,8 @@ export class UserService {
     if (input.password !== undefined) patch.passwordHash = await hashPassword(checkPassword(input.password));
     await this.store.users.update(id, patch);
     // A new password, role or disabling ends sessions that were opened before.
-    if (patch.passwordHash !== undefined || patch.role !== undefined || patch.disabled === true) await this.store.refreshTokens.revokeAllOfUser(id, this.clock.now());
+    if (patch.passwordHash !== undefined || patch.role !== undefined || patch.disabled === true)
+      await this.store.refreshTokens.revokeAllOfUser(id, this.clock.now());
     // Live connections were authorized under the old role, or by a user who is now disabled.
     if (patch.disabled === true) await this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'disabled' });
     else if (patch.role !== undefined) await this.bus.publish('user.access', { userId: id, tenantId: target.tenantId, change: 'role' });
@@ -123,6 +124,7 @@ export class UserService {
   /** Refuses to remove (delete, demote, disable) the last enabled system administrator. */
   private async keepOneAdmin(target: User): Promise<void> {
     if (target.disabled) return;
-    if ((await this.store.users.count({ role: 'admin', disabled: false })) <= 1) fail('LAST_ADMIN', 'This is the last enabled system administrator; create another one first.');
+    if ((await this.store.users.count({ role: 'admin', disabled: false })) <= 1)
+      fail('LAST_ADMIN', 'This is the last enabled system administrator; create another one first.');
   }
 }

@@ -11,7 +11,10 @@ async function storeWithDevices() {
   await store.tenants.insert({ id: 't1', name: 'T', createdAt: 0 });
   await store.profiles.insert({ id: 'p1', tenantId: 't1', name: 'default', description: '', defaultSettings: {}, isDefault: true, createdAt: 0 });
   for (const id of ['d1', 'd2', 'd3']) {
-    await store.devices.insert({ id, tenantId: 't1', profileId: 'p1', name: id, label: '', metadata: {}, createdAt: 0 }, { deviceId: id, type: 'access-token', accessToken: `token-${id}-0000000000000000` });
+    await store.devices.insert(
+      { id, tenantId: 't1', profileId: 'p1', name: id, label: '', metadata: {}, createdAt: 0 },
+      { deviceId: id, type: 'access-token', accessToken: `token-${id}-0000000000000000` },
+    );
   }
   const writes: string[] = [];
   const devices = { ...store.devices };

@@ -10,10 +10,18 @@ async function setup() {
   return { ...t, acme, other, ta: principal(acme.id, 'tenant-admin'), viewer: principal(acme.id, 'viewer'), otherAdmin: principal(other.id, 'tenant-admin') };
 }
 
-test('create: in the caller\'s tenant with the default profile and a random access token; a taken name is DEVICE_NAME_TAKEN', async () => {
+test("create: in the caller's tenant with the default profile and a random access token; a taken name is DEVICE_NAME_TAKEN", async () => {
   const { core, store, bus, ta, acme, clock } = await setup();
   const d = await core.devices.create(ta, { name: ' sensor 1 ', label: ' hall ', metadata: { floor: 2 } });
-  assert.deepEqual(d, { id: d.id, tenantId: acme.id, profileId: (await store.profiles.findDefault(acme.id))?.id, name: 'sensor 1', label: 'hall', metadata: { floor: 2 }, createdAt: clock.now() });
+  assert.deepEqual(d, {
+    id: d.id,
+    tenantId: acme.id,
+    profileId: (await store.profiles.findDefault(acme.id))?.id,
+    name: 'sensor 1',
+    label: 'hall',
+    metadata: { floor: 2 },
+    createdAt: clock.now(),
+  });
   const c = await core.devices.getCredentials(ta, d.id);
   assert.ok(c.type === 'access-token' && /^[A-Za-z0-9_-]{30}$/.test(c.accessToken));
   assert.deepEqual(bus.of('device.created'), [{ deviceId: d.id, tenantId: acme.id }]);
@@ -22,7 +30,7 @@ test('create: in the caller\'s tenant with the default profile and a random acce
   await assert.rejects(core.devices.update(ta, second.id, { name: 'sensor 1' }), rejectsWith('DEVICE_NAME_TAKEN'));
 });
 
-test('tenancy: another tenant\'s device is NOT_FOUND for every operation; the same name in another tenant is fine; a viewer only reads', async () => {
+test("tenancy: another tenant's device is NOT_FOUND for every operation; the same name in another tenant is fine; a viewer only reads", async () => {
   const { core, ta, viewer, otherAdmin, acme } = await setup();
   const d = await core.devices.create(ta, { name: 'd' });
   await core.devices.create(otherAdmin, { name: 'd' });
@@ -33,23 +41,30 @@ test('tenancy: another tenant\'s device is NOT_FOUND for every operation; the sa
     () => core.devices.getCredentials(otherAdmin, d.id),
     () => core.devices.rotateCredentials(otherAdmin, d.id),
     () => core.connectivity.get(otherAdmin, d.id),
-  ]) await assert.rejects(op(), rejectsWith('NOT_FOUND'));
+  ])
+    await assert.rejects(op(), rejectsWith('NOT_FOUND'));
   await assert.rejects(core.devices.list(otherAdmin, { tenantId: acme.id }), rejectsWith('NOT_FOUND'));
   assert.equal((await core.devices.get(viewer, d.id)).id, d.id);
   await assert.rejects(core.devices.update(viewer, d.id, { label: 'x' }), rejectsWith('FORBIDDEN'));
   await assert.rejects(core.devices.getCredentials(viewer, d.id), rejectsWith('FORBIDDEN'), 'credentials let anyone act as the device');
   await assert.rejects(core.devices.create(viewer, { name: 'v' }), rejectsWith('FORBIDDEN'));
-  assert.deepEqual((await core.devices.list(viewer, {})).items.map((x) => x.id), [d.id]);
+  assert.deepEqual(
+    (await core.devices.list(viewer, {})).items.map((x) => x.id),
+    [d.id],
+  );
 });
 
-test('profileId must name a profile of the device\'s tenant (VALIDATION); metadata and label are bounded', async () => {
+test("profileId must name a profile of the device's tenant (VALIDATION); metadata and label are bounded", async () => {
   const { core, ta, otherAdmin } = await setup();
   const foreign = await core.profiles.create(otherAdmin, { name: 'theirs' });
   await assert.rejects(core.devices.create(ta, { name: 'd', profileId: foreign.id }), rejectsWith('VALIDATION'));
   const mine = await core.profiles.create(ta, { name: 'mine' });
   const d = await core.devices.create(ta, { name: 'd', profileId: mine.id });
   assert.equal(d.profileId, mine.id);
-  assert.deepEqual((await core.devices.list(ta, { profileId: mine.id })).items.map((x) => x.id), [d.id]);
+  assert.deepEqual(
+    (await core.devices.list(ta, { profileId: mine.id })).items.map((x) => x.id),
+    [d.id],
+  );
   await assert.rejects(core.devices.create(ta, { name: 'm', metadata: { big: 'x'.repeat(17 * 1024) } }), rejectsWith('VALIDATION'));
   await assert.rejects(core.devices.create(ta, { name: 'l', label: 'x'.repeat(256) }), rejectsWith('VALIDATION'));
 });
@@ -69,10 +84,15 @@ test('the access token authenticates the device; rotating replaces it and is ann
   await core.devices.rotateCredentials(ta, d.id, { type: 'access-token', accessToken: 'chosen-token-0000000001' });
   const theirs = await core.devices.create(otherAdmin, { name: 'theirs' });
   // ADR 0004: a token another device holds is refused exactly like a malformed one, naming no device or tenant.
-  const taken = await core.devices.rotateCredentials(otherAdmin, theirs.id, { type: 'access-token', accessToken: 'chosen-token-0000000001' }).catch((e: unknown) => e);
+  const taken = await core.devices
+    .rotateCredentials(otherAdmin, theirs.id, { type: 'access-token', accessToken: 'chosen-token-0000000001' })
+    .catch((e: unknown) => e);
   const malformed = await core.devices.rotateCredentials(otherAdmin, theirs.id, { type: 'access-token', accessToken: 'short' }).catch((e: unknown) => e);
   rejectsWith('VALIDATION')(taken);
-  assert.deepEqual([(taken as Error).message, (taken as { details?: unknown }).details], [(malformed as Error).message, (malformed as { details?: unknown }).details]);
+  assert.deepEqual(
+    [(taken as Error).message, (taken as { details?: unknown }).details],
+    [(malformed as Error).message, (malformed as { details?: unknown }).details],
+  );
 });
 
 test('a store conflict on a chosen token (another device took it after the check) answers as the check does (ADR 0004)', async () => {
@@ -102,7 +122,11 @@ test('MQTT basic credentials: username and password, or client id; a wrong passw
   assert.equal(await core.devices.authenticateBasic({ clientId: 'client-2', username: 'user-1', password: 'secret password' }), undefined);
   assert.equal(await core.devices.authenticateBasic({ clientId: 'client-1' }), undefined, 'the username is part of the credentials');
   await assert.rejects(core.devices.rotateCredentials(ta, d.id, { type: 'mqtt-basic' }), rejectsWith('VALIDATION'));
-  await assert.rejects(core.devices.rotateCredentials(ta, d.id, { type: 'mqtt-basic', clientId: 'c', password: 'p' }), rejectsWith('VALIDATION'), 'a password needs a username');
+  await assert.rejects(
+    core.devices.rotateCredentials(ta, d.id, { type: 'mqtt-basic', clientId: 'c', password: 'p' }),
+    rejectsWith('VALIDATION'),
+    'a password needs a username',
+  );
   await core.devices.rotateCredentials(ta, d.id, { type: 'mqtt-basic', clientId: 'only-client' });
   assert.equal((await core.devices.authenticateBasic({ clientId: 'only-client' }))?.id, d.id);
 });

@@ -149,7 +149,10 @@ export class DeviceService {
     const username = input.username ?? null;
     if (clientId === null && username === null) fail('VALIDATION', 'mqtt-basic credentials need a clientId, a username, or both.', { field: 'username' });
     if (input.password !== undefined && username === null) fail('VALIDATION', 'A password needs a username.', { field: 'password' });
-    for (const [field, v] of [['clientId', clientId], ['username', username]] as const) {
+    for (const [field, v] of [
+      ['clientId', clientId],
+      ['username', username],
+    ] as const) {
       if (v !== null && (v.length === 0 || v.length > 128)) refuseCredential(field);
     }
     if (username !== null) {
@@ -177,7 +180,11 @@ export class DeviceService {
 /** One fixed refusal per field, whether the value is malformed or another device holds it (ADR 0004). */
 function refuseCredential(field: 'accessToken' | 'clientId' | 'username'): never {
   if (field === 'accessToken') {
-    return fail('VALIDATION', 'accessToken is not accepted: use 20-128 characters of A-Z a-z 0-9 . _ ~ - that are unique to this device, or send none to get a random one.', { field });
+    return fail(
+      'VALIDATION',
+      'accessToken is not accepted: use 20-128 characters of A-Z a-z 0-9 . _ ~ - that are unique to this device, or send none to get a random one.',
+      { field },
+    );
   }
   return fail('VALIDATION', `${field} is not accepted: use 1-128 characters that are unique to this device.`, { field });
 }

@@ -20,10 +20,13 @@ test('create and update: names are unique per tenant (PROFILE_NAME_TAKEN), not a
   const q = await core.profiles.create(ta, { name: 'meters' });
   await assert.rejects(core.profiles.update(ta, q.id, { name: 'sensors' }), rejectsWith('PROFILE_NAME_TAKEN'));
   assert.deepEqual(await core.profiles.update(ta, q.id, { description: 'water' }), { ...q, description: 'water' });
-  assert.deepEqual((await core.profiles.list(ta, {})).items.map((x) => x.name), ['default', 'meters', 'sensors']);
+  assert.deepEqual(
+    (await core.profiles.list(ta, {})).items.map((x) => x.name),
+    ['default', 'meters', 'sensors'],
+  );
 });
 
-test('tenancy and roles: another tenant\'s profile is NOT_FOUND; a viewer reads but does not write', async () => {
+test("tenancy and roles: another tenant's profile is NOT_FOUND; a viewer reads but does not write", async () => {
   const { core, ta, viewer, otherAdmin } = await setup();
   const p = await core.profiles.create(ta, { name: 'p' });
   await assert.rejects(core.profiles.get(otherAdmin, p.id), rejectsWith('NOT_FOUND'));

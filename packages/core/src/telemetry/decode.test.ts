@@ -18,7 +18,10 @@ const problem = (p: unknown): string => {
 };
 
 test('the three ThingsBoard forms', () => {
-  assert.deepEqual(decode({ a: 1, b: 'x' }), [{ key: 'a', ts: now, value: 1 }, { key: 'b', ts: now, value: 'x' }]);
+  assert.deepEqual(decode({ a: 1, b: 'x' }), [
+    { key: 'a', ts: now, value: 1 },
+    { key: 'b', ts: now, value: 'x' },
+  ]);
   assert.deepEqual(decode({ ts: now - 5, values: { a: true } }), [{ key: 'a', ts: now - 5, value: true }]);
   assert.deepEqual(decode([{ ts: now - 1, values: { a: { j: [1] } } }, { c: 2 }]), [
     { key: 'a', ts: now - 1, value: { j: [1] } },

@@ -8,9 +8,13 @@ const tick = () => new Promise((r) => setImmediate(r));
 test('items within the delay share one commit; promises settle only after it', async () => {
   const clock = new ManualClock();
   const batches: number[][] = [];
-  const gc = new GroupCommitter<number>(async (items) => {
-    batches.push(items);
-  }, clock, { groupCommitMaxRows: 100, groupCommitMaxDelayMs: 5, maxPendingPoints: 1000 });
+  const gc = new GroupCommitter<number>(
+    async (items) => {
+      batches.push(items);
+    },
+    clock,
+    { groupCommitMaxRows: 100, groupCommitMaxDelayMs: 5, maxPendingPoints: 1000 },
+  );
   let settled = 0;
   const a = gc.submit('d', [1, 2]).then(() => settled++);
   const b = gc.submit('d', [3]).then(() => settled++);
@@ -27,10 +31,14 @@ test('a full batch commits at once; what arrives during a commit goes in the nex
   const clock = new ManualClock();
   const batches: number[][] = [];
   let release!: () => void;
-  const gc = new GroupCommitter<number>((items) => {
-    batches.push(items);
-    return batches.length === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
-  }, clock, { groupCommitMaxRows: 3, groupCommitMaxDelayMs: 1000, maxPendingPoints: 1000 });
+  const gc = new GroupCommitter<number>(
+    (items) => {
+      batches.push(items);
+      return batches.length === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
+    },
+    clock,
+    { groupCommitMaxRows: 3, groupCommitMaxDelayMs: 1000, maxPendingPoints: 1000 },
+  );
   const first = gc.submit('d', [1, 2, 3]);
   const second = gc.submit('d', [4]);
   await tick();
@@ -46,11 +54,18 @@ test('a full batch commits at once; what arrives during a commit goes in the nex
 test('a failed commit rejects every waiter of that batch; later batches proceed', async () => {
   const clock = new ManualClock();
   let fail = true;
-  const gc = new GroupCommitter<number>(async () => {
-    if (fail) throw new Error('disk full');
-  }, clock, { groupCommitMaxRows: 2, groupCommitMaxDelayMs: 1, maxPendingPoints: 1000 });
+  const gc = new GroupCommitter<number>(
+    async () => {
+      if (fail) throw new Error('disk full');
+    },
+    clock,
+    { groupCommitMaxRows: 2, groupCommitMaxDelayMs: 1, maxPendingPoints: 1000 },
+  );
   const results = await Promise.allSettled([gc.submit('d', [1]), gc.submit('d', [2])]);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
   fail = false;
   const ok = gc.submit('d', [3]);
   clock.advance(1);
@@ -60,9 +75,13 @@ test('a failed commit rejects every waiter of that batch; later batches proceed'
 test('over maxPendingPoints new items are refused with UNAVAILABLE; close commits what waits and refuses more', async () => {
   const clock = new ManualClock();
   const committed: number[] = [];
-  const gc = new GroupCommitter<number>(async (items) => {
-    committed.push(...items);
-  }, clock, { groupCommitMaxRows: 100, groupCommitMaxDelayMs: 1000, maxPendingPoints: 3 });
+  const gc = new GroupCommitter<number>(
+    async (items) => {
+      committed.push(...items);
+    },
+    clock,
+    { groupCommitMaxRows: 100, groupCommitMaxDelayMs: 1000, maxPendingPoints: 3 },
+  );
   const waiting = gc.submit('d', [1, 2]);
   await assert.rejects(gc.submit('d', [3, 4]), { code: 'THINGSTEAD_ERR_UNAVAILABLE' });
   await gc.close();
@@ -76,10 +95,19 @@ function gated(o: { groupCommitMaxRows: number; maxPendingPoints?: number; maxPe
   const clock = new ManualClock();
   const batches: string[][] = [];
   const releases: (() => void)[] = [];
-  const gc = new GroupCommitter<string>((items) => {
-    batches.push(items);
-    return new Promise<void>((r) => releases.push(r));
-  }, clock, { groupCommitMaxDelayMs: 5, maxPendingPoints: o.maxPendingPoints ?? 1_000_000, groupCommitMaxRows: o.groupCommitMaxRows, ...(o.maxPendingPointsPerDevice === undefined ? {} : { maxPendingPointsPerDevice: o.maxPendingPointsPerDevice }) });
+  const gc = new GroupCommitter<string>(
+    (items) => {
+      batches.push(items);
+      return new Promise<void>((r) => releases.push(r));
+    },
+    clock,
+    {
+      groupCommitMaxDelayMs: 5,
+      maxPendingPoints: o.maxPendingPoints ?? 1_000_000,
+      groupCommitMaxRows: o.groupCommitMaxRows,
+      ...(o.maxPendingPointsPerDevice === undefined ? {} : { maxPendingPointsPerDevice: o.maxPendingPointsPerDevice }),
+    },
+  );
   /** Lets the running commit finish and the next one start (the 0 ms yield, or the delay timer). */
   const step = async () => {
     releases.shift()?.();
@@ -110,13 +138,19 @@ test('a heavy submitter cannot starve a light one: the light item is in the firs
   assert.equal(batches.flat().length, 61, 'everything committed once');
 });
 
-test('round-robin keeps each device\'s own order, across batches and with submissions of several items', async () => {
+test("round-robin keeps each device's own order, across batches and with submissions of several items", async () => {
   const { gc, batches, step } = gated({ groupCommitMaxRows: 7 });
   const all: Promise<void>[] = [];
   // Three devices, interleaved, each with numbered items in its own order; b sends 3 at a time.
   for (let i = 0; i < 20; i++) {
     all.push(gc.submit('a', [`a${i}`]));
-    if (i % 2 === 0) all.push(gc.submit('b', [0, 1, 2].map((k) => `b${(i / 2) * 3 + k}`)));
+    if (i % 2 === 0)
+      all.push(
+        gc.submit(
+          'b',
+          [0, 1, 2].map((k) => `b${(i / 2) * 3 + k}`),
+        ),
+      );
     if (i % 5 === 0) all.push(gc.submit('c', [`c${i}`]));
   }
   await tick();
@@ -126,7 +160,11 @@ test('round-robin keeps each device\'s own order, across batches and with submis
   const committed = batches.flat();
   for (const key of ['a', 'b', 'c']) {
     const mine = committed.filter((x) => x.startsWith(key)).map((x) => Number(x.slice(1)));
-    assert.deepEqual(mine, mine.slice().sort((x, y) => x - y), `${key} in its own order`);
+    assert.deepEqual(
+      mine,
+      mine.slice().sort((x, y) => x - y),
+      `${key} in its own order`,
+    );
   }
   assert.equal(committed.length, 20 + 30 + 4, 'everything committed once');
   for (const b of batches.slice(1)) assert.ok(b.length <= 7, 'no batch over groupCommitMaxRows');
@@ -159,16 +197,23 @@ test('with a backlog, the next batch starts through defer (after the event loop 
   const clock = new ManualClock();
   const batches: number[][] = [];
   const deferred: (() => void)[] = [];
-  const gc = new GroupCommitter<number>(async (items) => {
-    batches.push(items);
-  }, clock, { groupCommitMaxRows: 2, groupCommitMaxDelayMs: 1000, maxPendingPoints: 100, defer: (fn) => deferred.push(fn) });
+  const gc = new GroupCommitter<number>(
+    async (items) => {
+      batches.push(items);
+    },
+    clock,
+    { groupCommitMaxRows: 2, groupCommitMaxDelayMs: 1000, maxPendingPoints: 100, defer: (fn) => deferred.push(fn) },
+  );
   const all = [1, 2, 3, 4, 5].map((n) => gc.submit('d', [n]));
   await tick();
   assert.deepEqual(batches, [[1, 2]]);
   assert.equal(deferred.length, 1, 'the next batch is deferred');
   deferred.shift()?.();
   await tick();
-  assert.deepEqual(batches, [[1, 2], [3, 4]]);
+  assert.deepEqual(batches, [
+    [1, 2],
+    [3, 4],
+  ]);
   deferred.shift()?.();
   await Promise.all(all);
   assert.deepEqual(batches, [[1, 2], [3, 4], [5]]);

@@ -103,7 +103,11 @@ export class GroupCommitter<T, R = void> {
     private readonly o: GroupCommitOptions,
   ) {
     this.maxPendingPerDevice = Math.min(o.maxPendingPointsPerDevice ?? o.maxPendingPoints, o.maxPendingPoints);
-    this.defer = o.defer ?? ((fn) => { clock.setTimeout(fn, 0); });
+    this.defer =
+      o.defer ??
+      ((fn) => {
+        clock.setTimeout(fn, 0);
+      });
   }
 
   get pending(): number {
@@ -120,7 +124,9 @@ export class GroupCommitter<T, R = void> {
     if (this.closed) return Promise.reject(new ThingsteadError('UNAVAILABLE', 'Ingest is shutting down.'));
     if (items.length === 0) return Promise.resolve(undefined);
     if (this.waiting + items.length > this.o.maxPendingPoints) {
-      return Promise.reject(new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.', { details: { retryAfterSec, limit: 'telemetry.maxPendingPoints' } }));
+      return Promise.reject(
+        new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.', { details: { retryAfterSec, limit: 'telemetry.maxPendingPoints' } }),
+      );
     }
     let q = this.queues.get(key);
     if (q !== undefined && q.rows > 0 && q.rows + items.length > this.maxPendingPerDevice) {
@@ -140,10 +146,11 @@ export class GroupCommitter<T, R = void> {
       q.rows += items.length;
       this.waiting += items.length;
       if (this.waiting >= this.o.groupCommitMaxRows) this.kick();
-      else this.timer ??= this.clock.setTimeout(() => {
-        this.timer = undefined;
-        this.kick();
-      }, this.o.groupCommitMaxDelayMs);
+      else
+        this.timer ??= this.clock.setTimeout(() => {
+          this.timer = undefined;
+          this.kick();
+        }, this.o.groupCommitMaxDelayMs);
     });
   }
 
@@ -185,23 +192,25 @@ export class GroupCommitter<T, R = void> {
       this.timer = undefined;
     }
     const { items, entries } = this.take();
-    this.running = this.commit(items, entries).then(
-      (result) => {
-        for (const e of entries) e.resolve(result);
-      },
-      (err: unknown) => {
-        for (const e of entries) e.reject(err);
-      },
-    ).finally(() => {
-      this.running = undefined;
-      // What waits goes next, without waiting for the timer again, but after the event loop served I/O.
-      if (this.waiting > 0 && !this.deferred) {
-        this.deferred = true;
-        this.defer(() => {
-          this.deferred = false;
-          this.kick();
-        });
-      }
-    });
+    this.running = this.commit(items, entries)
+      .then(
+        (result) => {
+          for (const e of entries) e.resolve(result);
+        },
+        (err: unknown) => {
+          for (const e of entries) e.reject(err);
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+        // What waits goes next, without waiting for the timer again, but after the event loop served I/O.
+        if (this.waiting > 0 && !this.deferred) {
+          this.deferred = true;
+          this.defer(() => {
+            this.deferred = false;
+            this.kick();
+          });
+        }
+      });
   }
 }

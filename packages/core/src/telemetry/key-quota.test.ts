@@ -14,7 +14,13 @@ function fakeStore(devices: Record<string, { tenant: string; keys: string[] }>) 
     },
     tenantKeys: async (tenantId: string) => {
       queries.push(`tenantKeys ${tenantId}`);
-      return [...new Set(Object.values(devices).filter((d) => d.tenant === tenantId).flatMap((d) => d.keys))];
+      return [
+        ...new Set(
+          Object.values(devices)
+            .filter((d) => d.tenant === tenantId)
+            .flatMap((d) => d.keys),
+        ),
+      ];
     },
   };
 }
@@ -73,7 +79,10 @@ test('concurrent messages cannot pass the limit together, also while the device 
   const store = fakeStore({ d1: { tenant: 't', keys: [] } });
   const q = new KeyQuota(store, { maxKeysPerDevice: 3, maxKeysPerTenant: 100 });
   const results = await Promise.allSettled([admit(q, 'd1', 't', ['a', 'b']), admit(q, 'd1', 't', ['c', 'd']), admit(q, 'd1', 't', ['a', 'e'])]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.deepEqual(store.queries, ['keys d1', 'tenantKeys t'], 'one load for all three');
 });
 

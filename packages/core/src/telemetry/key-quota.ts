@@ -98,10 +98,7 @@ export class KeyQuota {
     let p = this.loading.get(deviceId);
     if (p === undefined) {
       p = (async () => {
-        const [keys, tenantKeys] = await Promise.all([
-          this.store.keys(deviceId),
-          this.tenants.has(tenantId) ? undefined : this.store.tenantKeys(tenantId),
-        ]);
+        const [keys, tenantKeys] = await Promise.all([this.store.keys(deviceId), this.tenants.has(tenantId) ? undefined : this.store.tenantKeys(tenantId)]);
         // What another load put here meanwhile may hold reservations; keep it. (A tenant entry forgotten while
         // this load ran without querying it stays missing, and admit loads again.)
         if (tenantKeys !== undefined && !this.tenants.has(tenantId)) this.tenants.set(tenantId, new Set(tenantKeys));

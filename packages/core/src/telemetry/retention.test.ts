@@ -27,7 +27,11 @@ test('deletes in bounded steps until a pass is done, with the cutoff from the cl
     clock.advance(0);
   }
   assert.deepEqual(await run, { deletedPoints: 25 });
-  assert.deepEqual(calls, [[70 * 86_400_000, 10], [70 * 86_400_000, 10], [70 * 86_400_000, 10]]);
+  assert.deepEqual(calls, [
+    [70 * 86_400_000, 10],
+    [70 * 86_400_000, 10],
+    [70 * 86_400_000, 10],
+  ]);
   const off = new RetentionJob(store, clock, { retentionDays: 0, retentionBatchRows: 10 });
   assert.deepEqual(await off.runOnce(), { deletedPoints: 0 });
   assert.equal(calls.length, 3, 'retentionDays 0 keeps everything');

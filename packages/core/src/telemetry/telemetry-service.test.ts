@@ -9,7 +9,8 @@ async function setup() {
   const other = await t.core.tenants.create(t.asAdmin, { name: 'Other' });
   const ta = principal(acme.id, 'tenant-admin');
   const device = await t.core.devices.create(ta, { name: 'd' });
-  const ingest = (payload: unknown, deviceId = device.id, tenantId = acme.id) => t.core.telemetry.ingest({ deviceId, tenantId, receivedAt: t.clock.now(), payload });
+  const ingest = (payload: unknown, deviceId = device.id, tenantId = acme.id) =>
+    t.core.telemetry.ingest({ deviceId, tenantId, receivedAt: t.clock.now(), payload });
   return { ...t, acme, other, ta, viewer: principal(acme.id, 'viewer'), otherAdmin: principal(other.id, 'tenant-admin'), device, ingest };
 }
 
@@ -27,13 +28,31 @@ test('ingest stores every form of payload, stamps values without ts with the arr
   });
   const events = bus.of('telemetry');
   assert.equal(events.length, 3, 'one event per committed batch (here one message each)');
-  assert.deepEqual(events[0], { messages: [{ deviceId: device.id, tenantId: acme.id, points: [{ deviceId: device.id, key: 'temp', ts: now, value: 21.5 }, { deviceId: device.id, key: 'on', ts: now, value: true }] }] });
+  assert.deepEqual(events[0], {
+    messages: [
+      {
+        deviceId: device.id,
+        tenantId: acme.id,
+        points: [
+          { deviceId: device.id, key: 'temp', ts: now, value: 21.5 },
+          { deviceId: device.id, key: 'on', ts: now, value: true },
+        ],
+      },
+    ],
+  });
   assert.deepEqual(await core.telemetry.keys(viewer, device.id), ['cfg', 'name', 'on', 'temp']);
 });
 
 test('an invalid message is refused whole (TELEMETRY_INVALID) and stores nothing', async () => {
   const { core, bus, device, ingest, viewer, clock } = await setup();
-  for (const bad of ['text', 42, null, { ts: 'soon', values: { a: 1 } }, [{ a: 1 }, { ts: clock.now() + 3_600_000, values: { b: 2 } }], { ['k'.repeat(129)]: 1 }]) {
+  for (const bad of [
+    'text',
+    42,
+    null,
+    { ts: 'soon', values: { a: 1 } },
+    [{ a: 1 }, { ts: clock.now() + 3_600_000, values: { b: 2 } }],
+    { ['k'.repeat(129)]: 1 },
+  ]) {
     await assert.rejects(ingest(bad), rejectsWith('TELEMETRY_INVALID'), JSON.stringify(bad).slice(0, 40));
   }
   assert.deepEqual(await core.telemetry.keys(viewer, device.id), []);
@@ -76,16 +95,48 @@ test('queries: raw ranges newest first by default, aggregation per interval; bad
   const t0 = clock.now() - 10_000;
   await ingest([1, 2, 3, 4].map((v, i) => ({ ts: t0 + i * 1000, values: { x: v } })));
   const raw = await core.telemetry.query(viewer, device.id, { keys: ['x'], from: t0, to: t0 + 3000 });
-  assert.deepEqual(raw, { from: t0, to: t0 + 3000, agg: 'none', intervalMs: null, data: { x: [{ ts: t0 + 2000, value: 3 }, { ts: t0 + 1000, value: 2 }, { ts: t0, value: 1 }] } });
-  assert.deepEqual((await core.telemetry.query(viewer, device.id, { keys: ['x'], from: t0, order: 'asc', limit: 2 })).data.x?.map((p) => p.value), [1, 2]);
+  assert.deepEqual(raw, {
+    from: t0,
+    to: t0 + 3000,
+    agg: 'none',
+    intervalMs: null,
+    data: {
+      x: [
+        { ts: t0 + 2000, value: 3 },
+        { ts: t0 + 1000, value: 2 },
+        { ts: t0, value: 1 },
+      ],
+    },
+  });
+  assert.deepEqual(
+    (await core.telemetry.query(viewer, device.id, { keys: ['x'], from: t0, order: 'asc', limit: 2 })).data.x?.map((p) => p.value),
+    [1, 2],
+  );
   const sums = await core.telemetry.query(viewer, device.id, { from: t0, to: t0 + 4000, agg: 'sum', intervalMs: 2000 });
-  assert.deepEqual(sums.data, { x: [{ ts: t0, value: 3 }, { ts: t0 + 2000, value: 7 }] }, 'all keys of the device when none are named');
-  for (const bad of [{ from: 10, to: 5 }, { limit: 0 }, { limit: 100_001 }, { agg: 'avg' as const }, { agg: 'avg' as const, intervalMs: 0 }, { agg: 'median' as never }, { keys: Array.from({ length: 101 }, (_, i) => `k${i}`) }]) {
+  assert.deepEqual(
+    sums.data,
+    {
+      x: [
+        { ts: t0, value: 3 },
+        { ts: t0 + 2000, value: 7 },
+      ],
+    },
+    'all keys of the device when none are named',
+  );
+  for (const bad of [
+    { from: 10, to: 5 },
+    { limit: 0 },
+    { limit: 100_001 },
+    { agg: 'avg' as const },
+    { agg: 'avg' as const, intervalMs: 0 },
+    { agg: 'median' as never },
+    { keys: Array.from({ length: 101 }, (_, i) => `k${i}`) },
+  ]) {
     await assert.rejects(core.telemetry.query(viewer, device.id, bad), rejectsWith('VALIDATION'), JSON.stringify(bad).slice(0, 60));
   }
 });
 
-test('queries are tenant-checked: another tenant\'s device is NOT_FOUND for query, latest and keys', async () => {
+test("queries are tenant-checked: another tenant's device is NOT_FOUND for query, latest and keys", async () => {
   const { core, device, ingest, otherAdmin } = await setup();
   await ingest({ x: 1 });
   await assert.rejects(core.telemetry.query(otherAdmin, device.id, {}), rejectsWith('NOT_FOUND'));
@@ -95,7 +146,9 @@ test('queries are tenant-checked: another tenant\'s device is NOT_FOUND for quer
 
 test('group commit: a message waits for the batch (clock port); close commits what waits and refuses further ingest (UNAVAILABLE)', async () => {
   const limits = { maxKeyLength: 128, maxValueBytes: 1024, maxPointsPerMessage: 100, maxFutureSkewMs: 60_000, maxKeysPerDevice: 20, maxKeysPerTenant: 30 };
-  const t = await createTestCore({ telemetry: { ...limits, groupCommitMaxRows: 100, groupCommitMaxDelayMs: 50, maxPendingPoints: 1000, retentionDays: 0, retentionBatchRows: 100 } });
+  const t = await createTestCore({
+    telemetry: { ...limits, groupCommitMaxRows: 100, groupCommitMaxDelayMs: 50, maxPendingPoints: 1000, retentionDays: 0, retentionBatchRows: 100 },
+  });
   const ta = principal(t.home.id, 'tenant-admin');
   const device = await t.core.devices.create(ta, { name: 'd' });
   const ingest = (payload: unknown) => t.core.telemetry.ingest({ deviceId: device.id, tenantId: t.home.id, receivedAt: t.clock.now(), payload });
@@ -118,9 +171,15 @@ test('group commit: a message waits for the batch (clock port); close commits wh
 
 test('one telemetry event per committed batch: every message of the transaction, in commit order; a device deleted while waiting is left out', async () => {
   const limits = { maxKeyLength: 128, maxValueBytes: 1024, maxPointsPerMessage: 100, maxFutureSkewMs: 60_000, maxKeysPerDevice: 20, maxKeysPerTenant: 30 };
-  const t = await createTestCore({ telemetry: { ...limits, groupCommitMaxRows: 100, groupCommitMaxDelayMs: 50, maxPendingPoints: 1000, retentionDays: 0, retentionBatchRows: 100 } });
+  const t = await createTestCore({
+    telemetry: { ...limits, groupCommitMaxRows: 100, groupCommitMaxDelayMs: 50, maxPendingPoints: 1000, retentionDays: 0, retentionBatchRows: 100 },
+  });
   const ta = principal(t.home.id, 'tenant-admin');
-  const [a, b, gone] = [await t.core.devices.create(ta, { name: 'a' }), await t.core.devices.create(ta, { name: 'b' }), await t.core.devices.create(ta, { name: 'gone' })];
+  const [a, b, gone] = [
+    await t.core.devices.create(ta, { name: 'a' }),
+    await t.core.devices.create(ta, { name: 'b' }),
+    await t.core.devices.create(ta, { name: 'gone' }),
+  ];
   const ingest = (deviceId: string, payload: unknown) => t.core.telemetry.ingest({ deviceId, tenantId: t.home.id, receivedAt: t.clock.now(), payload });
   const acks = [ingest(a.id, { n: 1 }), ingest(b.id, { n: 2 }), ingest(a.id, { n: 3 }), ingest(gone.id, { n: 4 }).catch((e: unknown) => e)];
   await new Promise((r) => setImmediate(r));
@@ -130,9 +189,12 @@ test('one telemetry event per committed batch: every message of the transaction,
   await t.bus.drain();
   const events = t.bus.of('telemetry');
   assert.equal(events.length, 1, 'one transaction, one event');
-  assert.deepEqual(events[0]?.messages.map((m) => [m.deviceId, m.tenantId, m.points.map((p) => p.value)]), [
-    [a.id, t.home.id, [1]],
-    [b.id, t.home.id, [2]],
-    [a.id, t.home.id, [3]],
-  ]);
+  assert.deepEqual(
+    events[0]?.messages.map((m) => [m.deviceId, m.tenantId, m.points.map((p) => p.value)]),
+    [
+      [a.id, t.home.id, [1]],
+      [b.id, t.home.id, [2]],
+      [a.id, t.home.id, [3]],
+    ],
+  );
 });

@@ -60,13 +60,21 @@ export class TelemetryService {
     this.quota = new KeyQuota(store.telemetry, limits);
     // A deleted device's keys no longer count for its tenant.
     const name = 'telemetry-key-quota';
-    bus.subscribe('device.deleted', (e) => {
-      this.quota.forget(e.deviceId, e.tenantId);
-      this.tenantOf.delete(e.deviceId);
-    }, { name });
-    bus.subscribe('tenant.deleted', (e) => {
-      this.quota.forgetTenant(e.tenantId);
-    }, { name });
+    bus.subscribe(
+      'device.deleted',
+      (e) => {
+        this.quota.forget(e.deviceId, e.tenantId);
+        this.tenantOf.delete(e.deviceId);
+      },
+      { name },
+    );
+    bus.subscribe(
+      'tenant.deleted',
+      (e) => {
+        this.quota.forgetTenant(e.tenantId);
+      },
+      { name },
+    );
   }
 
   /**
@@ -118,7 +126,8 @@ export class TelemetryService {
     const agg = input.agg ?? 'none';
     const limit = input.limit ?? (agg === 'none' ? 100 : 1000);
     if (!aggregations.includes(agg)) fail('VALIDATION', `agg must be one of ${aggregations.join(', ')}.`, { field: 'agg' });
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) fail('VALIDATION', 'from and to must be integers (ms) with from < to.', { field: 'from' });
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to)
+      fail('VALIDATION', 'from and to must be integers (ms) with from < to.', { field: 'from' });
     if (!Number.isInteger(limit) || limit < 1 || limit > maxQueryLimit) fail('VALIDATION', `limit must be from 1 to ${maxQueryLimit}.`, { field: 'limit' });
     const keys = input.keys && input.keys.length > 0 ? [...new Set(input.keys)] : await this.store.telemetry.keys(deviceId);
     if (keys.length > maxQueryKeys) {

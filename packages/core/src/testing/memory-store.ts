@@ -116,7 +116,12 @@ export function createMemoryStore(): Store {
         deleteUser(id);
       },
       count: async (q) =>
-        [...users.values()].filter((u) => (q.role === undefined || u.role === q.role) && (q.tenantId === undefined || u.tenantId === q.tenantId) && (q.disabled === undefined || u.disabled === q.disabled)).length,
+        [...users.values()].filter(
+          (u) =>
+            (q.role === undefined || u.role === q.role) &&
+            (q.tenantId === undefined || u.tenantId === q.tenantId) &&
+            (q.disabled === undefined || u.disabled === q.disabled),
+        ).length,
     },
     apiKeys: {
       insert: async (k) => {

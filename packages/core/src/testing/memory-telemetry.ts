@@ -1,7 +1,11 @@
 import type { TelemetryPoint, TelemetryStore, TimedValue } from '../telemetry/model';
 
 /** The memory store's time series (see memory-store.ts); it asks the store which devices exist. */
-export function createMemoryTelemetry(o: { deviceExists: (id: string) => boolean; tenantOf: (id: string) => string | undefined; live: () => void }): TelemetryStore & { forget(deviceId: string): void } {
+export function createMemoryTelemetry(o: {
+  deviceExists: (id: string) => boolean;
+  tenantOf: (id: string) => string | undefined;
+  live: () => void;
+}): TelemetryStore & { forget(deviceId: string): void } {
   const { live } = o;
   const copy = <T>(v: T): T => structuredClone(v);
   /** device id -> key -> ts -> value; latest is kept per series like SQLite's `latest` table. */
@@ -64,14 +68,22 @@ export function createMemoryTelemetry(o: { deviceExists: (id: string) => boolean
           const xs = buckets.get(b) ?? [];
           const sum = xs.reduce((s, x) => s + x, 0);
           switch (q.agg) {
-            case 'min': return Math.min(...xs);
-            case 'max': return Math.max(...xs);
-            case 'avg': return sum / xs.length;
-            case 'sum': return sum;
-            case 'count': return counts.get(b) ?? 0;
+            case 'min':
+              return Math.min(...xs);
+            case 'max':
+              return Math.max(...xs);
+            case 'avg':
+              return sum / xs.length;
+            case 'sum':
+              return sum;
+            case 'count':
+              return counts.get(b) ?? 0;
           }
         };
-        out[k] = [...counts.keys()].sort((a, b) => a - b).slice(0, q.limit).map((b) => ({ ts: q.from + b * q.intervalMs, value: reduce(b) }));
+        out[k] = [...counts.keys()]
+          .sort((a, b) => a - b)
+          .slice(0, q.limit)
+          .map((b) => ({ ts: q.from + b * q.intervalMs, value: reduce(b) }));
       }
       return out;
     },
@@ -101,7 +113,9 @@ export function createMemoryTelemetry(o: { deviceExists: (id: string) => boolean
       // so series added or deleted between steps do not shift it (a series is revisited when the budget ran
       // out inside it).
       const name = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;
-      const all = [...series].flatMap(([deviceId, byKey]) => [...byKey.keys()].map((k) => ({ deviceId, key: k, name: name(deviceId, k) }))).sort((a, b) => (a.name < b.name ? -1 : 1));
+      const all = [...series]
+        .flatMap(([deviceId, byKey]) => [...byKey.keys()].map((k) => ({ deviceId, key: k, name: name(deviceId, k) })))
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
       let deleted = 0;
       let visited = 0;
       let i = retentionCursor === undefined ? 0 : all.findIndex((s) => s.name >= (retentionCursor ?? ''));
@@ -113,7 +127,10 @@ export function createMemoryTelemetry(o: { deviceExists: (id: string) => boolean
         }
         visited++;
         const points = series.get(s.deviceId)?.get(s.key);
-        const expired = [...(points?.keys() ?? [])].filter((ts) => ts < before).sort((a, b) => a - b).slice(0, budget - deleted);
+        const expired = [...(points?.keys() ?? [])]
+          .filter((ts) => ts < before)
+          .sort((a, b) => a - b)
+          .slice(0, budget - deleted);
         for (const ts of expired) points?.delete(ts);
         deleted += expired.length;
         retentionCursor = s.name;

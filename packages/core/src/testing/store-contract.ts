@@ -30,11 +30,13 @@ export interface StoreContractOptions {
 const page = { limit: 50, offset: 0, sort: 'name', order: 'asc' as const };
 
 /** A predicate for assert.rejects: a ThingsteadError of this kind. */
-export const rejectsWith = (kind: ErrorName) => (e: unknown): boolean => {
-  assert.ok(isThingsteadError(e), `expected THINGSTEAD_ERR_${kind}, got ${String(e)}`);
-  assert.equal(e.kind, kind);
-  return true;
-};
+export const rejectsWith =
+  (kind: ErrorName) =>
+  (e: unknown): boolean => {
+    assert.ok(isThingsteadError(e), `expected THINGSTEAD_ERR_${kind}, got ${String(e)}`);
+    assert.equal(e.kind, kind);
+    return true;
+  };
 
 export function storeContract(name: string, factory: StoreFactory, options: StoreContractOptions = {}): void {
   const skip = options.skip ?? {};
@@ -87,7 +89,10 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       assert.equal((await store.tenants.findByName('Other'))?.id, other.id);
       assert.equal(await store.tenants.get(randomUUID()), undefined);
       const list = await store.tenants.list({ ...page, search: 'acm' });
-      assert.deepEqual(list.items.map((t) => t.name), ['Acme']);
+      assert.deepEqual(
+        list.items.map((t) => t.name),
+        ['Acme'],
+      );
       assert.equal(list.total, 1);
       await store.tenants.update(other.id, { name: 'Other Co' });
       assert.equal((await store.tenants.get(other.id))?.name, 'Other Co');
@@ -99,7 +104,10 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await assert.rejects(store.users.insert({ ...user, id: randomUUID() }), rejectsWith('EMAIL_TAKEN'));
       const u2 = { ...user, id: randomUUID(), email: 'b@example.com', tenantId: other.id, role: 'viewer' as const };
       await store.users.insert(u2);
-      assert.deepEqual((await store.users.list({ ...page, sort: 'email', tenantId: other.id })).items.map((u) => u.email), ['b@example.com']);
+      assert.deepEqual(
+        (await store.users.list({ ...page, sort: 'email', tenantId: other.id })).items.map((u) => u.email),
+        ['b@example.com'],
+      );
       assert.equal(await store.users.count({ role: 'viewer' }), 1);
       assert.equal(await store.users.count({ tenantId: tenant.id }), 1);
       await store.users.update(u2.id, { role: 'tenant-admin', passwordHash: 'h2' });
@@ -116,7 +124,17 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
     });
 
     it('api keys and refresh tokens: insert, list, revoke, touch, expire', async () => {
-      const k = { id: randomUUID().replaceAll('-', ''), tenantId: tenant.id, userId: user.id, name: 'ci', prefix: 'tsk_abc', secretHash: 'x', createdAt: t0, lastUsedAt: null, revokedAt: null };
+      const k = {
+        id: randomUUID().replaceAll('-', ''),
+        tenantId: tenant.id,
+        userId: user.id,
+        name: 'ci',
+        prefix: 'tsk_abc',
+        secretHash: 'x',
+        createdAt: t0,
+        lastUsedAt: null,
+        revokedAt: null,
+      };
       await store.apiKeys.insert(k);
       assert.deepEqual(await store.apiKeys.list({ tenantId: tenant.id }), [k]);
       assert.deepEqual(await store.apiKeys.list({ tenantId: tenant.id, userId: randomUUID() }), []);
@@ -156,7 +174,10 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await store.profiles.update(p2.id, { description: 'd', defaultSettings: { k: 'v' } });
       assert.deepEqual(await store.profiles.get(p2.id), { ...p2, description: 'd', defaultSettings: { k: 'v' } });
       assert.equal(await store.profiles.countDevices(p2.id), 0);
-      assert.deepEqual((await store.profiles.list({ ...page, tenantId: tenant.id })).items.map((p) => p.name), ['default', 'sensors']);
+      assert.deepEqual(
+        (await store.profiles.list({ ...page, tenantId: tenant.id })).items.map((p) => p.name),
+        ['default', 'sensors'],
+      );
       await store.profiles.delete(p2.id);
       assert.equal(await store.profiles.get(p2.id), undefined);
     });
@@ -167,13 +188,25 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await assert.rejects(newDevice('pg a-1'), rejectsWith('DEVICE_NAME_TAKEN'));
       const q = { ...page, tenantId: tenant.id, search: 'pg ' };
       const all = await store.devices.list(q);
-      assert.deepEqual(all.items.map((d) => d.name), ['pg a-1', 'pg b-2', 'pg c_3', 'pg d%4']);
+      assert.deepEqual(
+        all.items.map((d) => d.name),
+        ['pg a-1', 'pg b-2', 'pg c_3', 'pg d%4'],
+      );
       assert.equal(all.total, 4);
       const second = await store.devices.list({ ...q, limit: 2, offset: 2, order: 'desc' });
-      assert.deepEqual(second.items.map((d) => d.name), ['pg b-2', 'pg a-1']);
+      assert.deepEqual(
+        second.items.map((d) => d.name),
+        ['pg b-2', 'pg a-1'],
+      );
       assert.equal(second.total, 4);
-      assert.deepEqual((await store.devices.list({ ...q, search: '_' })).items.map((d) => d.name), ['pg c_3']);
-      assert.deepEqual((await store.devices.list({ ...q, search: '%' })).items.map((d) => d.name), ['pg d%4']);
+      assert.deepEqual(
+        (await store.devices.list({ ...q, search: '_' })).items.map((d) => d.name),
+        ['pg c_3'],
+      );
+      assert.deepEqual(
+        (await store.devices.list({ ...q, search: '%' })).items.map((d) => d.name),
+        ['pg d%4'],
+      );
       assert.equal((await store.devices.list({ ...q, search: 'PG A' })).total, 1, 'search ignores case');
     });
 
@@ -202,15 +235,28 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
         { deviceId: d.id, key: 'on', ts: t0, value: false },
         { deviceId: d.id, key: 'cfg', ts: t0, value: obj },
       ]);
-      const raw = await store.telemetry.query({ deviceId: d.id, keys: ['temp', 'name', 'on', 'cfg', 'missing'], from: t0, to: t0 + 2000, limit: 10, order: 'asc' });
+      const raw = await store.telemetry.query({
+        deviceId: d.id,
+        keys: ['temp', 'name', 'on', 'cfg', 'missing'],
+        from: t0,
+        to: t0 + 2000,
+        limit: 10,
+        order: 'asc',
+      });
       assert.deepEqual(raw, {
-        temp: [{ ts: t0, value: 20.5 }, { ts: t0 + 1000, value: 21 }],
+        temp: [
+          { ts: t0, value: 20.5 },
+          { ts: t0 + 1000, value: 21 },
+        ],
         name: [{ ts: t0, value: "Robert'); --" }],
         on: [{ ts: t0, value: false }],
         cfg: [{ ts: t0, value: obj }],
       });
       const desc = await store.telemetry.query({ deviceId: d.id, keys: ['temp'], from: 0, to: t0 + 5000, limit: 2, order: 'desc' });
-      assert.deepEqual(desc.temp?.map((p) => p.ts), [t0 + 2000, t0 + 1000]);
+      assert.deepEqual(
+        desc.temp?.map((p) => p.ts),
+        [t0 + 2000, t0 + 1000],
+      );
       assert.deepEqual(await store.telemetry.latest(d.id, ['temp']), { temp: { ts: t0 + 2000, value: 22 } });
       assert.deepEqual(await store.telemetry.keys(d.id), ['cfg', 'name', 'on', 'temp']);
     });
@@ -218,9 +264,15 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
     it('telemetry: same ts overwrites; an older point does not replace latest', async () => {
       const d = await newDevice('tele-2');
       await store.telemetry.append([{ deviceId: d.id, key: 'v', ts: t0 + 10, value: 1 }]);
-      await store.telemetry.append([{ deviceId: d.id, key: 'v', ts: t0 + 10, value: 2 }, { deviceId: d.id, key: 'v', ts: t0 + 5, value: 'old' }]);
+      await store.telemetry.append([
+        { deviceId: d.id, key: 'v', ts: t0 + 10, value: 2 },
+        { deviceId: d.id, key: 'v', ts: t0 + 5, value: 'old' },
+      ]);
       const all = await store.telemetry.query({ deviceId: d.id, keys: ['v'], from: 0, to: t0 + 100, limit: 10, order: 'asc' });
-      assert.deepEqual(all.v, [{ ts: t0 + 5, value: 'old' }, { ts: t0 + 10, value: 2 }]);
+      assert.deepEqual(all.v, [
+        { ts: t0 + 5, value: 'old' },
+        { ts: t0 + 10, value: 2 },
+      ]);
       assert.deepEqual((await store.telemetry.latest(d.id)).v, { ts: t0 + 10, value: 2 });
     });
 
@@ -245,11 +297,27 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       ]);
       const q = { deviceId: d.id, keys: ['x'], from: t0, to: t0 + 3000, intervalMs: 1000, limit: 100 };
       const expect = {
-        min: [{ ts: t0, value: 1 }, { ts: t0 + 1000, value: 10 }],
-        max: [{ ts: t0, value: 3 }, { ts: t0 + 1000, value: 20 }],
-        avg: [{ ts: t0, value: 2 }, { ts: t0 + 1000, value: 15 }],
-        sum: [{ ts: t0, value: 6 }, { ts: t0 + 1000, value: 30 }],
-        count: [{ ts: t0, value: 3 }, { ts: t0 + 1000, value: 2 }, { ts: t0 + 2000, value: 1 }],
+        min: [
+          { ts: t0, value: 1 },
+          { ts: t0 + 1000, value: 10 },
+        ],
+        max: [
+          { ts: t0, value: 3 },
+          { ts: t0 + 1000, value: 20 },
+        ],
+        avg: [
+          { ts: t0, value: 2 },
+          { ts: t0 + 1000, value: 15 },
+        ],
+        sum: [
+          { ts: t0, value: 6 },
+          { ts: t0 + 1000, value: 30 },
+        ],
+        count: [
+          { ts: t0, value: 3 },
+          { ts: t0 + 1000, value: 2 },
+          { ts: t0 + 2000, value: 1 },
+        ],
       } as const;
       for (const agg of ['min', 'max', 'avg', 'sum', 'count'] as const) {
         assert.deepEqual((await store.telemetry.aggregate({ ...q, agg })).x, expect[agg], agg);
@@ -261,7 +329,10 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       const d = await newDevice('tele-ret');
       const d2 = await newDevice('tele-ret-2');
       const ghost = randomUUID();
-      const appended = await store.telemetry.append([{ deviceId: ghost, key: 'x', ts: t0, value: 1 }, { deviceId: d.id, key: 'y', ts: t0, value: 1 }]);
+      const appended = await store.telemetry.append([
+        { deviceId: ghost, key: 'x', ts: t0, value: 1 },
+        { deviceId: d.id, key: 'y', ts: t0, value: 1 },
+      ]);
       assert.deepEqual([...appended.unknownDevices], [ghost], 'the points of an unknown device are reported, not stored');
       const old = 1_000_000_000_000;
       await store.telemetry.append([
@@ -280,7 +351,10 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       }
       assert.equal(total, 20 + 9 + 9);
       const left = await store.telemetry.query({ deviceId: d.id, keys: ['r'], from: 0, to: 2e12, limit: 100, order: 'asc' });
-      assert.deepEqual(left.r?.map((p) => p.value), [20, 21, 22, 23, 24]);
+      assert.deepEqual(
+        left.r?.map((p) => p.value),
+        [20, 21, 22, 23, 24],
+      );
       assert.deepEqual(await store.telemetry.query({ deviceId: d2.id, keys: ['r', 's'], from: 0, to: 2e12, limit: 100, order: 'asc' }), { r: [], s: [] });
       assert.deepEqual((await store.telemetry.latest(d.id)).r, { ts: old + 24, value: 24 }, 'latest is kept');
       const again = await store.telemetry.deleteExpired(old + 20, 7);
@@ -307,7 +381,7 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       assert.deepEqual(await store.telemetry.keys(d.id), []);
     });
 
-    it('telemetry: tenantKeys lists the distinct keys of a tenant\'s devices; a deleted device\'s keys go, and can come back', async () => {
+    it("telemetry: tenantKeys lists the distinct keys of a tenant's devices; a deleted device's keys go, and can come back", async () => {
       const t = await newTenant('Keys');
       const p = { ...prof, id: randomUUID(), tenantId: t.id };
       await store.profiles.insert(p);
@@ -345,7 +419,13 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
     it('device connectivity: setActivity writes a batch of activity times at once; unknown devices are skipped', async () => {
       const [a, b] = [await newDevice('act-a'), await newDevice('act-b')];
       await store.devices.setConnectivity(a.id, { lastConnectAt: 3, lastActivityAt: 3 });
-      await store.devices.setActivity(new Map([[a.id, 10], [b.id, 20], [randomUUID(), 30]]));
+      await store.devices.setActivity(
+        new Map([
+          [a.id, 10],
+          [b.id, 20],
+          [randomUUID(), 30],
+        ]),
+      );
       assert.deepEqual(await store.devices.getConnectivity(a.id), { lastConnectAt: 3, lastDisconnectAt: null, lastActivityAt: 10 });
       assert.deepEqual(await store.devices.getConnectivity(b.id), { lastConnectAt: null, lastDisconnectAt: null, lastActivityAt: 20 });
       await store.devices.setActivity(new Map());
@@ -386,13 +466,23 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await assert.rejects(newDevice('cred-b', tenant.id, 'token-held-by-a-0000000000'), rejectsWith('ACCESS_TOKEN_TAKEN'));
       assert.equal(await store.devices.findByName(tenant.id, 'cred-b'), undefined, 'the refused device is not stored either');
       const b = await newDevice('cred-b');
-      await assert.rejects(store.devices.setCredentials({ deviceId: b.id, type: 'access-token', accessToken: 'token-held-by-a-0000000000' }), rejectsWith('ACCESS_TOKEN_TAKEN'));
+      await assert.rejects(
+        store.devices.setCredentials({ deviceId: b.id, type: 'access-token', accessToken: 'token-held-by-a-0000000000' }),
+        rejectsWith('ACCESS_TOKEN_TAKEN'),
+      );
       assert.equal((await store.devices.findByAccessToken('token-held-by-a-0000000000'))?.id, a.id);
       await store.devices.setCredentials({ deviceId: a.id, type: 'mqtt-basic', clientId: null, username: 'held-user', passwordHash: null });
-      await assert.rejects(store.devices.setCredentials({ deviceId: b.id, type: 'mqtt-basic', clientId: 'x', username: 'held-user', passwordHash: null }), rejectsWith('MQTT_USERNAME_TAKEN'));
+      await assert.rejects(
+        store.devices.setCredentials({ deviceId: b.id, type: 'mqtt-basic', clientId: 'x', username: 'held-user', passwordHash: null }),
+        rejectsWith('MQTT_USERNAME_TAKEN'),
+      );
       assert.equal((await store.devices.findByMqttUsername('held-user'))?.device.id, a.id);
       await store.devices.setCredentials({ deviceId: a.id, type: 'mqtt-basic', clientId: 'own', username: 'held-user', passwordHash: 'ph' });
-      assert.deepEqual(await store.devices.getCredentials(a.id), { deviceId: a.id, type: 'mqtt-basic', clientId: 'own', username: 'held-user', passwordHash: 'ph' }, 'a device may set its own value again');
+      assert.deepEqual(
+        await store.devices.getCredentials(a.id),
+        { deviceId: a.id, type: 'mqtt-basic', clientId: 'own', username: 'held-user', passwordHash: 'ph' },
+        'a device may set its own value again',
+      );
     });
 
     it('ping answers', async () => {
@@ -404,12 +494,18 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await store.close();
       store = await factory.open();
       assert.deepEqual(await store.tenants.get(tenant.id), tenant);
-      assert.deepEqual((await store.telemetry.latest((await store.devices.findByName(tenant.id, 'tele-1'))?.id ?? '', ['temp'])).temp, { ts: t0 + 2000, value: 22 });
+      assert.deepEqual((await store.telemetry.latest((await store.devices.findByName(tenant.id, 'tele-1'))?.id ?? '', ['temp'])).temp, {
+        ts: t0 + 2000,
+        value: 22,
+      });
     });
 
     // Registered after every case, so `skipped` is complete.
     test('every deviation the adapter lists names a case of this suite', () => {
-      assert.deepEqual(Object.keys(skip).filter((n) => !skipped.has(n)), []);
+      assert.deepEqual(
+        Object.keys(skip).filter((n) => !skipped.has(n)),
+        [],
+      );
     });
   });
 }

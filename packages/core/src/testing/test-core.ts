@@ -111,4 +111,9 @@ export async function createTestCore(overrides: Partial<Pick<CoreOptions, 'auth'
 }
 
 /** A principal of a (made-up) user of a tenant with the given role: services check the principal, not the user row. */
-export const principal = (tenantId: string, role: Principal['role'], userId = `user-${role}-${tenantId}`): Principal => ({ userId, tenantId, role, via: 'jwt' });
+export const principal = (tenantId: string, role: Principal['role'], userId = `user-${role}-${tenantId}`): Principal => ({
+  userId,
+  tenantId,
+  role,
+  via: 'jwt',
+});

@@ -69,7 +69,11 @@ test('the broker section: THINGSTEAD_BROKER_* variables over the file, command-l
   assert.equal(defaults.broker.allowAnonymous, false);
   assert.equal(defaults.broker.host, undefined, 'unset: every address');
   assert.equal(defaults.broker.dataDir, undefined, 'unset: in memory');
-  const fromEnv = loadConfig({ env: { THINGSTEAD_BROKER_PORT: '1885', THINGSTEAD_BROKER_ALLOW_ANONYMOUS: 'true', THINGSTEAD_BROKER_DATA_DIR: 'b' }, cwd: dir, file });
+  const fromEnv = loadConfig({
+    env: { THINGSTEAD_BROKER_PORT: '1885', THINGSTEAD_BROKER_ALLOW_ANONYMOUS: 'true', THINGSTEAD_BROKER_DATA_DIR: 'b' },
+    cwd: dir,
+    file,
+  });
   assert.equal(fromEnv.broker.port, 1885);
   assert.equal(fromEnv.broker.host, '127.0.0.1');
   assert.equal(fromEnv.broker.maxConnections, 10);

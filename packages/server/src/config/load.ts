@@ -93,8 +93,12 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
     if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`mqtts: file ${f} does not exist`);
   }
   const broker = (withDefaults as Partial<Config>).broker;
-  for (const [key, f] of [['passwordFile', broker?.passwordFile], ['aclFile', broker?.aclFile]] as const) {
-    if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`broker.${key} (${given.get(`broker.${key}`)?.from ?? envName(['broker', key])}): file ${f} does not exist`);
+  for (const [key, f] of [
+    ['passwordFile', broker?.passwordFile],
+    ['aclFile', broker?.aclFile],
+  ] as const) {
+    if (f !== undefined && !existsSync(resolve(o.cwd, f)))
+      problems.push(`broker.${key} (${given.get(`broker.${key}`)?.from ?? envName(['broker', key])}): file ${f} does not exist`);
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return deepFreeze(withDefaults as Config);

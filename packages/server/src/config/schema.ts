@@ -33,7 +33,9 @@ export const configSchema = Type.Object(
         maxQueuedMessages: int(1000, 1, 1_000_000, 'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.'),
         connectTimeoutMs: int(10_000, 100, 600_000, 'Time a new connection has to send CONNECT.'),
         maxPendingMessagesPerClient: int(
-          100, 1, 65_535,
+          100,
+          1,
+          65_535,
           'PUBLISH packets of one connection waiting for their commit; at this many the connection is no longer read until some are acknowledged (back-pressure: a device pipelining faster than its share gets slower acks).',
         ),
         maxKeepAliveSec: int(
@@ -43,16 +45,23 @@ export const configSchema = Type.Object(
           'Longest keep-alive an MQTT 5 client may use: one asking for more, or for none (0), is sent this as Server Keep Alive in CONNACK and is disconnected after 1.5 times it without a packet. 3.1.1 clients keep theirs (3.1.1 cannot tell them). 0: no cap.',
         ),
         maxSessionsPerPrincipal: int(
-          100, 1, 1_000_000,
+          100,
+          1,
+          1_000_000,
           'MQTT sessions (connected or stored) one device or user may hold, one per client id; a CONNECT that would open one more is refused (v5 CONNACK 0x97, 3.1.1 return code 3).',
         ),
-        persistSessions: Type.Boolean({ default: true, description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.' }),
+        persistSessions: Type.Boolean({
+          default: true,
+          description: 'Keep persistent sessions and retained messages in broker.db in the data directory, across restarts.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     mqtts: Type.Object(
       {
-        port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS (usually 8883); needs certFile and keyFile. Unset: no TLS listener.' })),
+        port: Type.Optional(
+          Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS (usually 8883); needs certFile and keyFile. Unset: no TLS listener.' }),
+        ),
         certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for MQTT over TLS.' })),
         keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key for MQTT over TLS.' })),
       },
@@ -61,7 +70,9 @@ export const configSchema = Type.Object(
     shutdown: Type.Object(
       {
         drainTimeoutMs: int(
-          10_000, 0, 600_000,
+          10_000,
+          0,
+          600_000,
           'On SIGTERM/SIGINT: how long requests and MQTT messages already received may take to be committed and answered, while new work is refused (HTTP 503, MQTT CONNACK 0x88); then what is left is cut off and the process exits.',
         ),
       },
@@ -69,16 +80,24 @@ export const configSchema = Type.Object(
     ),
     log: Type.Object(
       {
-        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
-          default: 'info',
-          description: 'Log level (logs are JSON lines on stdout).',
-        }),
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          {
+            default: 'info',
+            description: 'Log level (logs are JSON lines on stdout).',
+          },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
     admin: Type.Object(
       {
-        email: Type.String({ pattern: '^[^\\s@]+@[^\\s@]+$', maxLength: 254, default: 'admin@thingstead.local', description: 'Email of the system admin created on first start.' }),
+        email: Type.String({
+          pattern: '^[^\\s@]+@[^\\s@]+$',
+          maxLength: 254,
+          default: 'admin@thingstead.local',
+          description: 'Email of the system admin created on first start.',
+        }),
         password: Type.Optional(
           Type.String({ minLength: 8, description: 'Password of the system admin created on first start. Unset: a strong one is generated and printed once.' }),
         ),
@@ -88,13 +107,26 @@ export const configSchema = Type.Object(
     auth: Type.Object(
       {
         jwtSecret: Type.Optional(
-          Type.String({ minLength: 32, description: 'Secret for signing access tokens. Unset: generated once and kept in the file jwt-secret in the data directory.' }),
+          Type.String({
+            minLength: 32,
+            description: 'Secret for signing access tokens. Unset: generated once and kept in the file jwt-secret in the data directory.',
+          }),
         ),
         accessTokenTtlSec: int(900, 60, 86_400, 'Lifetime of an access token (JWT).'),
         refreshTokenTtlSec: int(2_592_000, 300, 31_536_000, 'Lifetime of a refresh token.'),
-        loginMaxFailures: int(5, 1, 1000, 'Failed logins for one email from one address before that address is locked out of it (4x as many from one address for any emails lock the address). From anywhere, this many only slow the email down (loginSlowdownMs); the right password from another address still works.'),
+        loginMaxFailures: int(
+          5,
+          1,
+          1000,
+          'Failed logins for one email from one address before that address is locked out of it (4x as many from one address for any emails lock the address). From anywhere, this many only slow the email down (loginSlowdownMs); the right password from another address still works.',
+        ),
         loginLockoutSec: int(300, 1, 86_400, 'First lockout, and the window failures are counted in; the lockout doubles with each further one, up to a day.'),
-        loginSlowdownMs: int(1000, 0, 10_000, 'Delay before answering every login of an email that had loginMaxFailures failures (from any addresses) in the window; 0 turns it off.'),
+        loginSlowdownMs: int(
+          1000,
+          0,
+          10_000,
+          'Delay before answering every login of an email that had loginMaxFailures failures (from any addresses) in the window; 0 turns it off.',
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -117,14 +149,36 @@ export const configSchema = Type.Object(
         maxValueBytes: int(65_536, 16, 16 * 1_048_576, 'Largest string or JSON value.'),
         maxPointsPerMessage: int(5000, 1, 1_000_000, 'Most values in one telemetry message.'),
         maxPayloadBytes: int(262_144, 64, 64 * 1_048_576, 'Largest telemetry payload a device may send (HTTP body); larger gets 413.'),
-        maxKeysPerDevice: int(1000, 1, 1_000_000, 'Most distinct telemetry keys one device may have; a message that would add more is refused whole (HTTP 409, MQTT 5 0x97).'),
-        maxKeysPerTenant: int(10_000, 1, 100_000_000, 'Most distinct telemetry keys over all devices of a tenant (a key used by many devices counts once); over it, as above.'),
+        maxKeysPerDevice: int(
+          1000,
+          1,
+          1_000_000,
+          'Most distinct telemetry keys one device may have; a message that would add more is refused whole (HTTP 409, MQTT 5 0x97).',
+        ),
+        maxKeysPerTenant: int(
+          10_000,
+          1,
+          100_000_000,
+          'Most distinct telemetry keys over all devices of a tenant (a key used by many devices counts once); over it, as above.',
+        ),
         maxFutureSkewMs: int(86_400_000, 0, 31_536_000_000, 'How far in the future a device timestamp may be.'),
-        groupCommitMaxRows: int(5000, 1, 1_000_000, 'Group commit: commit once this many values wait; also the most values in one transaction (a larger message commits alone). More waiting is committed one batch per event-loop turn.'),
+        groupCommitMaxRows: int(
+          5000,
+          1,
+          1_000_000,
+          'Group commit: commit once this many values wait; also the most values in one transaction (a larger message commits alone). More waiting is committed one batch per event-loop turn.',
+        ),
         groupCommitMaxDelayMs: int(2, 0, 1000, 'Group commit: commit at the latest this long after the first value arrived.'),
-        maxPendingPoints: int(200_000, 1000, 100_000_000, 'Values waiting for commit before ingest is refused (HTTP 503, MQTT 5 PUBACK 0x97), bounding memory.'),
+        maxPendingPoints: int(
+          200_000,
+          1000,
+          100_000_000,
+          'Values waiting for commit before ingest is refused (HTTP 503, MQTT 5 PUBACK 0x97), bounding memory.',
+        ),
         maxPendingPointsPerDevice: int(
-          25_000, 1, 100_000_000,
+          25_000,
+          1,
+          100_000_000,
           "One device's share of that queue (at most maxPendingPoints): more of its values waiting are refused like a full queue, while other devices still get in. A message larger than this is taken when nothing of the device waits.",
         ),
       },
@@ -134,23 +188,53 @@ export const configSchema = Type.Object(
       {
         port: port(1883, 'MQTT over TCP; 0 picks a free port. Flag: --port.'),
         host: Type.Optional(Type.String({ minLength: 1, description: 'Address to bind. Unset: every address (IPv4 and IPv6). Flag: --host.' })),
-        allowAnonymous: Type.Boolean({ default: false, description: 'Accept clients without a username (Mosquitto allow_anonymous). Flag: --allow-anonymous.' }),
+        allowAnonymous: Type.Boolean({
+          default: false,
+          description: 'Accept clients without a username (Mosquitto allow_anonymous). Flag: --allow-anonymous.',
+        }),
         passwordFile: Type.Optional(
-          Type.String({ minLength: 1, description: 'Mosquitto password file (mosquitto_passwd format). Unset: only anonymous clients can connect. Flag: --password-file.' }),
+          Type.String({
+            minLength: 1,
+            description: 'Mosquitto password file (mosquitto_passwd format). Unset: only anonymous clients can connect. Flag: --password-file.',
+          }),
         ),
         aclFile: Type.Optional(
-          Type.String({ minLength: 1, description: 'Mosquitto ACL file (user, topic and pattern rules with %u and %c). Unset: every client may publish and subscribe anywhere. Flag: --acl.' }),
+          Type.String({
+            minLength: 1,
+            description:
+              'Mosquitto ACL file (user, topic and pattern rules with %u and %c). Unset: every client may publish and subscribe anywhere. Flag: --acl.',
+          }),
         ),
         dataDir: Type.Optional(
-          Type.String({ minLength: 1, description: 'Keep persistent sessions and retained messages in broker.db in this directory, across restarts. Unset: in memory. Flag: --data-dir.' }),
+          Type.String({
+            minLength: 1,
+            description: 'Keep persistent sessions and retained messages in broker.db in this directory, across restarts. Unset: in memory. Flag: --data-dir.',
+          }),
         ),
-        maxPacketBytes: int(defaultLimits.maxPacketBytes, 1024, 256 * 1_048_576, 'Largest MQTT packet accepted; larger is refused (v5: 0x95) before it is buffered.'),
+        maxPacketBytes: int(
+          defaultLimits.maxPacketBytes,
+          1024,
+          256 * 1_048_576,
+          'Largest MQTT packet accepted; larger is refused (v5: 0x95) before it is buffered.',
+        ),
         maxConnections: int(defaultLimits.maxConnections, 1, 1_000_000, 'Most simultaneous MQTT connections.'),
-        maxQueuedMessages: int(defaultLimits.maxQueuedMessages, 1, 1_000_000, 'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.'),
+        maxQueuedMessages: int(
+          defaultLimits.maxQueuedMessages,
+          1,
+          1_000_000,
+          'Messages queued per client (offline or slow) before the oldest QoS 0, then the oldest, are dropped.',
+        ),
         connectTimeoutMs: int(defaultLimits.connectTimeoutMs, 100, 600_000, 'Time a new connection has to send CONNECT.'),
-        maxKeepAliveSec: int(defaultLimits.maxKeepAliveSec, 0, 65_535, 'Longest keep-alive an MQTT 5 client may use (it is sent this as Server Keep Alive in CONNACK when it asks for more, or for none). 0: no cap.'),
+        maxKeepAliveSec: int(
+          defaultLimits.maxKeepAliveSec,
+          0,
+          65_535,
+          'Longest keep-alive an MQTT 5 client may use (it is sent this as Server Keep Alive in CONNACK when it asks for more, or for none). 0: no cap.',
+        ),
         maxSessionsPerPrincipal: int(
-          defaultLimits.maxSessionsPerPrincipal, 0, 1_000_000,
+          defaultLimits.maxSessionsPerPrincipal,
+          0,
+          1_000_000,
           'MQTT sessions (connected or stored) one user of the password file may hold, one per client id (anonymous clients count as one user); one more is refused (v5 CONNACK 0x97, 3.1.1 return code 3). 0: no limit.',
         ),
       },
@@ -168,8 +252,7 @@ export interface Setting {
   schema: TSchema;
 }
 
-export const envName = (path: readonly string[]): string =>
-  'THINGSTEAD_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+export const envName = (path: readonly string[]): string => 'THINGSTEAD_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
 
 /** Every leaf setting with its environment variable, in schema order. */
 export function settings(schema: TSchema = configSchema, path: string[] = []): Setting[] {

@@ -60,7 +60,8 @@ export function renderErrorsDoc(): string {
     return `| \`THINGSTEAD_ERR_${k}\` | ${httpStatus[k]} | ${e.message} | ${e.hint} |`;
   });
   const publishRows = publishReasonCodeTable().map(
-    (r) => `| PUBACK / PUBREC | ${hex(r.reasonCode)} ${reasonName(r.reasonCode)} | ${r.kinds.map((k) => `\`THINGSTEAD_ERR_${k}\``).join(', ')}: the message was refused, nothing of it was stored (3.1.1: the connection is closed without an acknowledgement). |`,
+    (r) =>
+      `| PUBACK / PUBREC | ${hex(r.reasonCode)} ${reasonName(r.reasonCode)} | ${r.kinds.map((k) => `\`THINGSTEAD_ERR_${k}\``).join(', ')}: the message was refused, nothing of it was stored (3.1.1: the connection is closed without an acknowledgement). |`,
   );
   const connectionRows = connectionReasonCodes.map((r) => `| ${r.packet} | ${hex(r.reasonCode)} ${reasonName(r.reasonCode)} | ${r.meaning} |`);
   const brokerRows = (Object.keys(brokerErrorHints) as BrokerErrorCode[]).map((k) => `| \`${k}\` | ${brokerErrorHints[k]} |`);

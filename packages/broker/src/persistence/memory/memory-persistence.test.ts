@@ -4,5 +4,9 @@ import { MemoryPersistence } from './memory-persistence';
 
 describe('MemoryPersistence', () => {
   // A "reopen" of the memory adapter is the same instance, as a new Broker given it would see.
-  persistenceContract('memory', () => new MemoryPersistence(), (p) => p);
+  persistenceContract(
+    'memory',
+    () => new MemoryPersistence(),
+    (p) => p,
+  );
 });

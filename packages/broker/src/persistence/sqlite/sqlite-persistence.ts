@@ -82,14 +82,18 @@ export class SqlitePersistence implements BrokerPersistence {
     // client_id holds the broker's session key (namespace + client id).
     this.stmt = {
       sessions: this.db.prepare<[], { client_id: string; state: string }>('SELECT client_id, state FROM broker_sessions'),
-      outgoing: this.db.prepare<[], { seq: number; client_id: string; meta: string; payload: Buffer }>('SELECT seq, client_id, meta, payload FROM broker_outgoing ORDER BY seq'),
+      outgoing: this.db.prepare<[], { seq: number; client_id: string; meta: string; payload: Buffer }>(
+        'SELECT seq, client_id, meta, payload FROM broker_outgoing ORDER BY seq',
+      ),
       retained: this.db.prepare<[], { topic: string; meta: string; payload: Buffer }>('SELECT topic, meta, payload FROM broker_retained'),
       saveSession: this.db.prepare<[string, string]>(
         'INSERT INTO broker_sessions (client_id, state) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET state = excluded.state',
       ),
       deleteSession: this.db.prepare<[string]>('DELETE FROM broker_sessions WHERE client_id = ?'),
       deleteOutgoingOf: this.db.prepare<[string]>('DELETE FROM broker_outgoing WHERE client_id = ?'),
-      putOutgoing: this.db.prepare<[number, string, string, Buffer]>('INSERT OR REPLACE INTO broker_outgoing (seq, client_id, meta, payload) VALUES (?, ?, ?, ?)'),
+      putOutgoing: this.db.prepare<[number, string, string, Buffer]>(
+        'INSERT OR REPLACE INTO broker_outgoing (seq, client_id, meta, payload) VALUES (?, ?, ?, ?)',
+      ),
       setInflight: this.db.prepare<[number, string, number]>("UPDATE broker_outgoing SET meta = json_set(meta, '$.packetId', ?, '$.state', ?) WHERE seq = ?"),
       deleteOutgoing: this.db.prepare<[number]>('DELETE FROM broker_outgoing WHERE seq = ?'),
       setRetained: this.db.prepare<[string, string, Buffer]>(
@@ -117,12 +121,16 @@ export class SqlitePersistence implements BrokerPersistence {
     };
     const sessions = new Map<string, StoredSession>();
     for (const row of this.stmt.sessions.all()) {
-      const session = read(`session ${row.client_id}`, () => {
-        const { will, ...rest } = JSON.parse(row.state) as StoredSessionMeta;
-        const s: StoredSession = { ...rest, outgoing: [] };
-        if (will !== undefined) s.will = { delaySec: will.delaySec, message: fromMeta(will.message, Buffer.from(will.payload, 'base64')) };
-        return s;
-      }, { type: 'deleteSession', key: row.client_id });
+      const session = read(
+        `session ${row.client_id}`,
+        () => {
+          const { will, ...rest } = JSON.parse(row.state) as StoredSessionMeta;
+          const s: StoredSession = { ...rest, outgoing: [] };
+          if (will !== undefined) s.will = { delaySec: will.delaySec, message: fromMeta(will.message, Buffer.from(will.payload, 'base64')) };
+          return s;
+        },
+        { type: 'deleteSession', key: row.client_id },
+      );
       if (session !== undefined) sessions.set(row.client_id, session);
     }
     for (const row of this.stmt.outgoing.all()) {
@@ -132,15 +140,22 @@ export class SqlitePersistence implements BrokerPersistence {
         remove.push({ type: 'deleteOutgoing', seq: row.seq });
         continue;
       }
-      const item = read(`a queued message of ${row.client_id}`, () => {
-        const { seq: _seq, ...meta } = JSON.parse(row.meta) as OutgoingMeta & { seq?: number };
-        return { ...meta, seq: row.seq, message: fromMeta(meta.message, row.payload) };
-      }, { type: 'deleteOutgoing', seq: row.seq });
+      const item = read(
+        `a queued message of ${row.client_id}`,
+        () => {
+          const { seq: _seq, ...meta } = JSON.parse(row.meta) as OutgoingMeta & { seq?: number };
+          return { ...meta, seq: row.seq, message: fromMeta(meta.message, row.payload) };
+        },
+        { type: 'deleteOutgoing', seq: row.seq },
+      );
       if (item !== undefined) session.outgoing.push(item);
     }
     const retained: StoredMessage[] = [];
     for (const row of this.stmt.retained.all()) {
-      const m = read(`retained message ${row.topic}`, () => fromMeta(JSON.parse(row.meta) as MessageMeta, row.payload), { type: 'deleteRetained', topic: row.topic });
+      const m = read(`retained message ${row.topic}`, () => fromMeta(JSON.parse(row.meta) as MessageMeta, row.payload), {
+        type: 'deleteRetained',
+        topic: row.topic,
+      });
       if (m !== undefined) retained.push(m);
     }
     if (remove.length > 0) this.applyAll(remove);
@@ -155,7 +170,10 @@ export class SqlitePersistence implements BrokerPersistence {
     switch (op.type) {
       case 'saveSession': {
         const { will, ...rest } = op.state;
-        const meta: StoredSessionMeta = will === undefined ? rest : { ...rest, will: { delaySec: will.delaySec, message: messageMeta(will.message), payload: will.message.payload.toString('base64') } };
+        const meta: StoredSessionMeta =
+          will === undefined
+            ? rest
+            : { ...rest, will: { delaySec: will.delaySec, message: messageMeta(will.message), payload: will.message.payload.toString('base64') } };
         this.stmt.saveSession.run(op.key, JSON.stringify(meta));
         return;
       }

@@ -3,17 +3,51 @@ import type { Db } from './database';
 import { listPage, one, unique, updateColumns } from './sql';
 import { deleteSeries } from './telemetry';
 
-interface ProfileRow { id: string; tenant_id: string; name: string; description: string; default_settings: string; is_default: number; created_at: number }
-interface DeviceRow { seq: number; id: string; tenant_id: string; profile_id: string; name: string; label: string; metadata: string; created_at: number }
-interface CredRow { device_seq: number; type: string; access_token: string | null; mqtt_client_id: string | null; mqtt_username: string | null; mqtt_password_hash: string | null }
+interface ProfileRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string;
+  default_settings: string;
+  is_default: number;
+  created_at: number;
+}
+interface DeviceRow {
+  seq: number;
+  id: string;
+  tenant_id: string;
+  profile_id: string;
+  name: string;
+  label: string;
+  metadata: string;
+  created_at: number;
+}
+interface CredRow {
+  device_seq: number;
+  type: string;
+  access_token: string | null;
+  mqtt_client_id: string | null;
+  mqtt_username: string | null;
+  mqtt_password_hash: string | null;
+}
 
 const profile = (r: ProfileRow): DeviceProfile => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description,
-  defaultSettings: JSON.parse(r.default_settings) as Record<string, unknown>, isDefault: r.is_default === 1, createdAt: r.created_at,
+  id: r.id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  description: r.description,
+  defaultSettings: JSON.parse(r.default_settings) as Record<string, unknown>,
+  isDefault: r.is_default === 1,
+  createdAt: r.created_at,
 });
 const device = (r: DeviceRow): Device => ({
-  id: r.id, tenantId: r.tenant_id, profileId: r.profile_id, name: r.name, label: r.label,
-  metadata: JSON.parse(r.metadata) as Record<string, unknown>, createdAt: r.created_at,
+  id: r.id,
+  tenantId: r.tenant_id,
+  profileId: r.profile_id,
+  name: r.name,
+  label: r.label,
+  metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+  createdAt: r.created_at,
 });
 function credentials(deviceId: string, r: CredRow): DeviceCredentials {
   if (r.type === 'access-token') return { deviceId, type: 'access-token', accessToken: r.access_token ?? '' };
@@ -23,14 +57,23 @@ function credentials(deviceId: string, r: CredRow): DeviceCredentials {
 export function profileRepo(db: Db): ProfileRepo {
   return {
     insert: async (p) => {
-      unique(() => db.prepare('INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.isDefault ? 1 : 0, p.createdAt));
+      unique(() =>
+        db
+          .prepare('INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.isDefault ? 1 : 0, p.createdAt),
+      );
     },
     get: async (id) => one(db, 'SELECT * FROM device_profiles WHERE id = ?', profile, id),
     findByName: async (tenantId, name) => one(db, 'SELECT * FROM device_profiles WHERE tenant_id = ? AND name = ?', profile, tenantId, name),
     findDefault: async (tenantId) => one(db, 'SELECT * FROM device_profiles WHERE tenant_id = ? AND is_default = 1', profile, tenantId),
     list: async (q) =>
-      listPage(db, q, { table: 'device_profiles', sortColumns: { name: 'name', createdAt: 'created_at' }, searchColumn: 'name', filters: { tenant_id: q.tenantId }, map: profile }),
+      listPage(db, q, {
+        table: 'device_profiles',
+        sortColumns: { name: 'name', createdAt: 'created_at' },
+        searchColumn: 'name',
+        filters: { tenant_id: q.tenantId },
+        map: profile,
+      }),
     update: async (id, patch) => {
       unique(() => {
         updateColumns(db, 'device_profiles', id, {
@@ -50,17 +93,21 @@ export function profileRepo(db: Db): ProfileRepo {
 /** `forget` drops a deleted device (and dictionary keys it may have taken along) from the telemetry adapter's caches. */
 export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRepo {
   const insert = db.transaction((d: Device, c: DeviceCredentials) => {
-    const { lastInsertRowid } = db.prepare('INSERT INTO devices (id, tenant_id, profile_id, name, label, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const { lastInsertRowid } = db
+      .prepare('INSERT INTO devices (id, tenant_id, profile_id, name, label, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(d.id, d.tenantId, d.profileId, d.name, d.label, JSON.stringify(d.metadata), d.createdAt);
     writeCredentials(Number(lastInsertRowid), c);
   });
   const writeCredentials = (seq: number, c: DeviceCredentials) => {
     // An upsert on the device only: INSERT OR REPLACE would also replace (delete) another device's row that
     // holds the same token or username, instead of refusing the duplicate.
-    db.prepare(`INSERT INTO device_credentials (device_seq, type, access_token, mqtt_client_id, mqtt_username, mqtt_password_hash) VALUES (?, ?, ?, ?, ?, ?)
+    db.prepare(
+      `INSERT INTO device_credentials (device_seq, type, access_token, mqtt_client_id, mqtt_username, mqtt_password_hash) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (device_seq) DO UPDATE SET type = excluded.type, access_token = excluded.access_token, mqtt_client_id = excluded.mqtt_client_id,
-        mqtt_username = excluded.mqtt_username, mqtt_password_hash = excluded.mqtt_password_hash`).run(
-      seq, c.type,
+        mqtt_username = excluded.mqtt_username, mqtt_password_hash = excluded.mqtt_password_hash`,
+    ).run(
+      seq,
+      c.type,
       c.type === 'access-token' ? c.accessToken : null,
       c.type === 'mqtt-basic' ? c.clientId : null,
       c.type === 'mqtt-basic' ? c.username : null,
@@ -83,21 +130,30 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
   const credentialQuery = (column: 'access_token' | 'mqtt_username' | 'mqtt_client_id') =>
     db.prepare(`SELECT d.*, c.device_seq, c.type, c.access_token, c.mqtt_client_id, c.mqtt_username, c.mqtt_password_hash
       FROM device_credentials c JOIN devices d ON d.seq = c.device_seq WHERE c.${column} = ? LIMIT 1`);
-  const credentialQueries = { access_token: credentialQuery('access_token'), mqtt_username: credentialQuery('mqtt_username'), mqtt_client_id: credentialQuery('mqtt_client_id') };
+  const credentialQueries = {
+    access_token: credentialQuery('access_token'),
+    mqtt_username: credentialQuery('mqtt_username'),
+    mqtt_client_id: credentialQuery('mqtt_client_id'),
+  };
   const byCredential = (column: keyof typeof credentialQueries, value: string) => {
     const r = credentialQueries[column].get(value) as (DeviceRow & CredRow) | undefined;
     return r && { device: device(r), credentials: credentials(r.id, r) };
   };
   return {
     insert: async (d, c) => {
-      unique(() => { insert(d, c); });
+      unique(() => {
+        insert(d, c);
+      });
     },
     get: async (id) => one(db, 'SELECT * FROM devices WHERE id = ?', device, id),
     findByName: async (tenantId, name) => one(db, 'SELECT * FROM devices WHERE tenant_id = ? AND name = ?', device, tenantId, name),
     list: async (q) =>
       listPage(db, q, {
-        table: 'devices', sortColumns: { name: 'name', createdAt: 'created_at', label: 'label' }, searchColumn: 'name',
-        filters: { tenant_id: q.tenantId, profile_id: q.profileId }, map: device,
+        table: 'devices',
+        sortColumns: { name: 'name', createdAt: 'created_at', label: 'label' },
+        searchColumn: 'name',
+        filters: { tenant_id: q.tenantId, profile_id: q.profileId },
+        map: device,
       }),
     update: async (id, patch) => {
       unique(() => {
@@ -119,7 +175,10 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     },
     setCredentials: async (c) => {
       const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(c.deviceId) as { seq: number } | undefined;
-      if (row) unique(() => { writeCredentials(row.seq, c); });
+      if (row)
+        unique(() => {
+          writeCredentials(row.seq, c);
+        });
     },
     findByAccessToken: async (token) => byCredential('access_token', token)?.device,
     findByMqttUsername: async (username) => byCredential('mqtt_username', username),
@@ -127,20 +186,24 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     setConnectivity: async (deviceId, patch) => {
       const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(deviceId) as { seq: number } | undefined;
       if (!row) return;
-      db.prepare(`INSERT INTO device_connectivity (device_seq, last_connect_at, last_disconnect_at, last_activity_at) VALUES (?, ?, ?, ?)
+      db.prepare(
+        `INSERT INTO device_connectivity (device_seq, last_connect_at, last_disconnect_at, last_activity_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (device_seq) DO UPDATE SET
           last_connect_at = COALESCE(excluded.last_connect_at, last_connect_at),
           last_disconnect_at = COALESCE(excluded.last_disconnect_at, last_disconnect_at),
-          last_activity_at = COALESCE(excluded.last_activity_at, last_activity_at)`)
-        .run(row.seq, patch.lastConnectAt ?? null, patch.lastDisconnectAt ?? null, patch.lastActivityAt ?? null);
+          last_activity_at = COALESCE(excluded.last_activity_at, last_activity_at)`,
+      ).run(row.seq, patch.lastConnectAt ?? null, patch.lastDisconnectAt ?? null, patch.lastActivityAt ?? null);
     },
     setActivity: async (batch) => {
       writeActivity(batch);
     },
     getConnectivity: async (deviceId): Promise<ConnectivityRecord | undefined> => {
-      const r = db.prepare(`SELECT c.last_connect_at, c.last_disconnect_at, c.last_activity_at FROM device_connectivity c
-        JOIN devices d ON d.seq = c.device_seq WHERE d.id = ?`).get(deviceId) as
-        { last_connect_at: number | null; last_disconnect_at: number | null; last_activity_at: number | null } | undefined;
+      const r = db
+        .prepare(
+          `SELECT c.last_connect_at, c.last_disconnect_at, c.last_activity_at FROM device_connectivity c
+        JOIN devices d ON d.seq = c.device_seq WHERE d.id = ?`,
+        )
+        .get(deviceId) as { last_connect_at: number | null; last_disconnect_at: number | null; last_activity_at: number | null } | undefined;
       return r && { lastConnectAt: r.last_connect_at, lastDisconnectAt: r.last_disconnect_at, lastActivityAt: r.last_activity_at };
     },
   };

@@ -28,7 +28,9 @@ export function listPage<Row, T>(db: Db, q: PageQuery, spec: ListSpec<Row, T>): 
   const sort = spec.sortColumns[q.sort];
   if (!sort) throw new Error(`unsortable field ${q.sort}`);
   const dir = q.order === 'desc' ? 'DESC' : 'ASC';
-  const rows = db.prepare(`SELECT * FROM ${spec.table} ${clause} ORDER BY ${sort} ${dir}, id ${dir} LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as Row[];
+  const rows = db
+    .prepare(`SELECT * FROM ${spec.table} ${clause} ORDER BY ${sort} ${dir}, id ${dir} LIMIT ? OFFSET ?`)
+    .all(...params, q.limit, q.offset) as Row[];
   const { n } = db.prepare(`SELECT COUNT(*) AS n FROM ${spec.table} ${clause}`).get(...params) as { n: number };
   return { items: rows.map(spec.map), total: n, limit: q.limit, offset: q.offset };
 }

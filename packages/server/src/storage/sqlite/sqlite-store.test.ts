@@ -41,7 +41,11 @@ test('the key dictionary (ts_keys, shared by all tenants) keeps only keys some d
       await store.telemetry.append(Array.from({ length: 50 }, (_, i) => ({ deviceId: c.id, key: `junk-${round}-${i}`, ts, value: i })));
       await store.devices.delete(c.id);
     }
-    await store.telemetry.append([{ deviceId: a.id, key: 'shared', ts, value: 1 }, { deviceId: b.id, key: 'shared', ts, value: 2 }, { deviceId: a.id, key: 'mine', ts, value: 3 }]);
+    await store.telemetry.append([
+      { deviceId: a.id, key: 'shared', ts, value: 1 },
+      { deviceId: b.id, key: 'shared', ts, value: 2 },
+      { deviceId: a.id, key: 'mine', ts, value: 3 },
+    ]);
     assert.deepEqual(dictionary(), ['mine', 'shared']);
     await store.devices.delete(a.id);
     assert.deepEqual(dictionary(), ['shared'], 'a key another device still has stays');

@@ -1,7 +1,13 @@
 import type { TelemetryPoint, TelemetryStore, TelemetryValue, TimedValue } from '@thingstead/core';
 import type { Db } from './database';
 
-interface ValueRow { ts: number; num: number | null; str: string | null; bool: number | null; json: string | null }
+interface ValueRow {
+  ts: number;
+  num: number | null;
+  str: string | null;
+  bool: number | null;
+  json: string | null;
+}
 
 function decode(r: ValueRow): TelemetryValue {
   if (r.num !== null) return r.num;
@@ -12,10 +18,14 @@ function decode(r: ValueRow): TelemetryValue {
 
 function columns(v: TelemetryValue): [number | null, string | null, number | null, string | null] {
   switch (typeof v) {
-    case 'number': return [v, null, null, null];
-    case 'string': return [null, v, null, null];
-    case 'boolean': return [null, null, v ? 1 : 0, null];
-    default: return [null, null, null, JSON.stringify(v)];
+    case 'number':
+      return [v, null, null, null];
+    case 'string':
+      return [null, v, null, null];
+    case 'boolean':
+      return [null, null, v ? 1 : 0, null];
+    default:
+      return [null, null, null, JSON.stringify(v)];
   }
 }
 
@@ -62,7 +72,9 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
         GROUP BY bucket ORDER BY bucket LIMIT @limit`),
     ]),
   ) as Record<keyof typeof aggSql, ReturnType<Db['prepare']>>;
-  const latestAll = db.prepare('SELECT k.key AS key, l.ts, l.num, l.str, l.bool, l.json FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key');
+  const latestAll = db.prepare(
+    'SELECT k.key AS key, l.ts, l.num, l.str, l.bool, l.json FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key',
+  );
   const keysOf = db.prepare('SELECT k.key AS key FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key');
   const keysOfTenant = db.prepare(`SELECT DISTINCT k.key AS key FROM devices d JOIN latest l ON l.device = d.seq JOIN ts_keys k ON k.id = l.key
     WHERE d.tenant_id = ?`);
@@ -163,8 +175,9 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
       ),
     aggregate: async (q) =>
       perKey(q.deviceId, q.keys, (seq, key) =>
-        (aggregates[q.agg].all({ device: seq, key, from: q.from, to: q.to, interval: q.intervalMs, limit: q.limit }) as { bucket: number; value: number }[])
-          .map((r) => ({ ts: q.from + r.bucket * q.intervalMs, value: r.value })),
+        (
+          aggregates[q.agg].all({ device: seq, key, from: q.from, to: q.to, interval: q.intervalMs, limit: q.limit }) as { bucket: number; value: number }[]
+        ).map((r) => ({ ts: q.from + r.bucket * q.intervalMs, value: r.value })),
       ),
     latest: async (deviceId, keys) => {
       const seq = seqOf(deviceId);

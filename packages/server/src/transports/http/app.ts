@@ -85,7 +85,11 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Thingstead API', version: o.version, description: 'Admin REST API and device HTTP API. Errors share one shape; see docs/reference/errors.md.' },
+      info: {
+        title: 'Thingstead API',
+        version: o.version,
+        description: 'Admin REST API and device HTTP API. Errors share one shape; see docs/reference/errors.md.',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Access token from POST /api/auth/login, or an API key' },

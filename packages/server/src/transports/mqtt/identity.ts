@@ -29,25 +29,49 @@ export function watchRevocations(bus: EventBus, broker: Broker): () => void {
   };
   const name = 'mqtt-revocations';
   const offs = [
-    bus.subscribe('device.deleted', (e) => {
-      end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device deleted', true);
-    }, { name }),
-    bus.subscribe('device.credentials', (e) => {
-      end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device credentials changed', false);
-    }, { name }),
-    bus.subscribe('user.access', (e) => {
-      const why = { role: 'user permissions changed', disabled: 'user disabled', deleted: 'user deleted' }[e.change];
-      end(`user:${e.tenantId}:${e.userId}`, why, e.change === 'deleted');
-    }, { name }),
-    bus.subscribe('tenant.deleted', (e) => {
-      broker.endSessions((n) => tenantOfNamespace(n) === e.tenantId, { reasonCode: ReasonCode.NotAuthorized, reasonString: 'tenant deleted', deleteSessions: true });
-    }, { name }),
-    bus.subscribe('apikey.revoked', (e) => {
-      for (const c of [...broker.clients]) {
-        const u = userOf(c);
-        if (u.kind === 'app' && u.principal.apiKeyId === e.keyId) c.disconnect(ReasonCode.NotAuthorized, 'API key revoked');
-      }
-    }, { name }),
+    bus.subscribe(
+      'device.deleted',
+      (e) => {
+        end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device deleted', true);
+      },
+      { name },
+    ),
+    bus.subscribe(
+      'device.credentials',
+      (e) => {
+        end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device credentials changed', false);
+      },
+      { name },
+    ),
+    bus.subscribe(
+      'user.access',
+      (e) => {
+        const why = { role: 'user permissions changed', disabled: 'user disabled', deleted: 'user deleted' }[e.change];
+        end(`user:${e.tenantId}:${e.userId}`, why, e.change === 'deleted');
+      },
+      { name },
+    ),
+    bus.subscribe(
+      'tenant.deleted',
+      (e) => {
+        broker.endSessions((n) => tenantOfNamespace(n) === e.tenantId, {
+          reasonCode: ReasonCode.NotAuthorized,
+          reasonString: 'tenant deleted',
+          deleteSessions: true,
+        });
+      },
+      { name },
+    ),
+    bus.subscribe(
+      'apikey.revoked',
+      (e) => {
+        for (const c of [...broker.clients]) {
+          const u = userOf(c);
+          if (u.kind === 'app' && u.principal.apiKeyId === e.keyId) c.disconnect(ReasonCode.NotAuthorized, 'API key revoked');
+        }
+      },
+      { name },
+    ),
   ];
   return () => {
     for (const off of offs) off();

@@ -28,9 +28,10 @@ export async function listenMqtt(broker: Broker, o: MqttListenerOptions): Promis
   const t = o.tls;
   let tls: Awaited<ReturnType<typeof listenTls>> | undefined;
   try {
-    tls = t.port === undefined || t.certFile === undefined || t.keyFile === undefined
-      ? undefined
-      : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
+    tls =
+      t.port === undefined || t.certFile === undefined || t.keyFile === undefined
+        ? undefined
+        : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
   } catch (e) {
     await tcp.close();
     throw e;
@@ -72,7 +73,16 @@ async function closeWebSockets(wss: WebSocketServer | undefined, graceMs: number
   if (!wss) return;
   const open = [...wss.clients].filter((ws) => ws.readyState !== ws.CLOSED);
   if (open.length > 0) {
-    const gone = Promise.all(open.map((ws) => new Promise<void>((resolve) => ws.once('close', () => { resolve(); }))));
+    const gone = Promise.all(
+      open.map(
+        (ws) =>
+          new Promise<void>((resolve) =>
+            ws.once('close', () => {
+              resolve();
+            }),
+          ),
+      ),
+    );
     const timer = setTimeout(() => {
       for (const ws of open) ws.terminate();
     }, graceMs);

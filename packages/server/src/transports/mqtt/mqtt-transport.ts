@@ -70,7 +70,8 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   });
   broker.on('hookError', (err, client) => {
     // Refusals (bad payloads, a full queue under overload) are the client's or the load's, not faults: debug only.
-    if (isThingsteadError(err) && err.kind !== 'INTERNAL') logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
+    if (isThingsteadError(err) && err.kind !== 'INTERNAL')
+      logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
     else logger.error({ err, clientId: client.id }, 'MQTT hook failed');
   });
   broker.on('clientError', (err, client) => {
@@ -82,10 +83,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   o.metrics.observeBroker(() => broker.stats());
 
   // Application clients get each committed batch, whatever transport brought it; its own bus queue bounds the backlog.
-  const offs = [
-    o.bus.subscribe('telemetry', telemetryForwarder(broker), { name: 'mqtt-forwarder' }),
-    watchRevocations(o.bus, broker),
-  ];
+  const offs = [o.bus.subscribe('telemetry', telemetryForwarder(broker), { name: 'mqtt-forwarder' }), watchRevocations(o.bus, broker)];
   const unsubscribe = () => {
     for (const off of offs) off();
   };

@@ -5,8 +5,14 @@ import { test } from 'node:test';
 import { mqttReasonFor } from './reason-codes';
 
 test('a refused PUBLISH gets the v5 reason code of its error kind (v5 §3.4.2.1), with the error message as reason string', () => {
-  assert.deepEqual(mqttReasonFor(new ThingsteadError('TELEMETRY_INVALID', 'values must be an object')), { reasonCode: 0x99, reasonString: 'values must be an object' });
-  assert.deepEqual(mqttReasonFor(new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.')), { reasonCode: 0x97, reasonString: 'The ingest queue is full; retry shortly.' });
+  assert.deepEqual(mqttReasonFor(new ThingsteadError('TELEMETRY_INVALID', 'values must be an object')), {
+    reasonCode: 0x99,
+    reasonString: 'values must be an object',
+  });
+  assert.deepEqual(mqttReasonFor(new ThingsteadError('UNAVAILABLE', 'The ingest queue is full; retry shortly.')), {
+    reasonCode: 0x97,
+    reasonString: 'The ingest queue is full; retry shortly.',
+  });
   assert.deepEqual(mqttReasonFor(new ThingsteadError('TELEMETRY_KEY_LIMIT')), { reasonCode: 0x97, reasonString: errorCatalogue.TELEMETRY_KEY_LIMIT.message });
   assert.equal(ReasonCode.PayloadFormatInvalid, 0x99);
   assert.equal(ReasonCode.QuotaExceeded, 0x97);

@@ -30,8 +30,21 @@ export function publishReasonCodeTable(): { reasonCode: number; kinds: ErrorName
 export const connectionReasonCodes: readonly { packet: string; reasonCode: number; meaning: string }[] = [
   { packet: 'CONNACK', reasonCode: ReasonCode.NotAuthorized, meaning: 'Unknown device credentials, or an invalid or revoked API key (3.1.1: return code 5).' },
   { packet: 'CONNACK', reasonCode: ReasonCode.ServerUnavailable, meaning: 'The server is shutting down and takes no new connections (3.1.1: return code 3).' },
-  { packet: 'PUBACK', reasonCode: ReasonCode.NotAuthorized, meaning: 'A device published outside its own device API topics, or an application published (3.1.1: acknowledged and dropped).' },
-  { packet: 'SUBACK', reasonCode: ReasonCode.NotAuthorized, meaning: 'The filter is not one this principal may use: a device only its own topics, an application only its tenant\'s; never `#` or `$SYS/#`.' },
-  { packet: 'DISCONNECT', reasonCode: ReasonCode.NotAuthorized, meaning: 'What the connection was authorized by ended: API key revoked, device credentials changed, user disabled, demoted or deleted, device or tenant deleted.' },
+  {
+    packet: 'PUBACK',
+    reasonCode: ReasonCode.NotAuthorized,
+    meaning: 'A device published outside its own device API topics, or an application published (3.1.1: acknowledged and dropped).',
+  },
+  {
+    packet: 'SUBACK',
+    reasonCode: ReasonCode.NotAuthorized,
+    meaning: "The filter is not one this principal may use: a device only its own topics, an application only its tenant's; never `#` or `$SYS/#`.",
+  },
+  {
+    packet: 'DISCONNECT',
+    reasonCode: ReasonCode.NotAuthorized,
+    meaning:
+      'What the connection was authorized by ended: API key revoked, device credentials changed, user disabled, demoted or deleted, device or tenant deleted.',
+  },
   { packet: 'DISCONNECT', reasonCode: ReasonCode.ServerShuttingDown, meaning: 'The server is shutting down; reconnect later.' },
 ];

@@ -4,7 +4,14 @@ import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict } fro
 
 test('devices publish telemetry only; reserved device API topics are refused for now', () => {
   assert.equal(devicePublishVerdict('v1/devices/me/telemetry').ok, true);
-  for (const t of ['v1/devices/me/attributes', 'v1/devices/me/rpc/request/1', 'v1/gateway/telemetry', 'tenants/x/devices/y/telemetry', '$SYS/broker', 'anything']) {
+  for (const t of [
+    'v1/devices/me/attributes',
+    'v1/devices/me/rpc/request/1',
+    'v1/gateway/telemetry',
+    'tenants/x/devices/y/telemetry',
+    '$SYS/broker',
+    'anything',
+  ]) {
     assert.equal(devicePublishVerdict(t).ok, false, t);
   }
 });
@@ -13,7 +20,17 @@ test('devices subscribe only to their own API topics; #, +/# and $SYS/# are neve
   for (const f of ['v1/devices/me/attributes', 'v1/devices/me/attributes/response/+', 'v1/devices/me/rpc/request/+', 'v1/devices/me/rpc/response/7']) {
     assert.equal(deviceSubscribeVerdict(f).ok, true, f);
   }
-  for (const f of ['#', '+/#', '$SYS/#', 'v1/devices/me/#', 'v1/devices/+/attributes', 'v1/devices/me/telemetry', 'tenants/+/devices/#', 'v1/devices/me/rpc/request/#', '$share/g/v1/devices/me/attributes']) {
+  for (const f of [
+    '#',
+    '+/#',
+    '$SYS/#',
+    'v1/devices/me/#',
+    'v1/devices/+/attributes',
+    'v1/devices/me/telemetry',
+    'tenants/+/devices/#',
+    'v1/devices/me/rpc/request/#',
+    '$share/g/v1/devices/me/attributes',
+  ]) {
     assert.equal(deviceSubscribeVerdict(f).ok, false, f);
   }
 });

@@ -58,6 +58,7 @@ export function appSubscribeVerdict(filter: string, tenantId: string, isAdmin: b
     return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/...' };
   }
   if (!isAdmin && tenant !== tenantId) return { ok: false, reason: 'not your tenant' };
-  if (devices !== undefined && devices !== 'devices' && devices !== '+' && devices !== '#') return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/...' };
+  if (devices !== undefined && devices !== 'devices' && devices !== '+' && devices !== '#')
+    return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/...' };
   return allow;
 }
