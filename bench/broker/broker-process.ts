@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { processCpuSeconds } from './machine-cpu';
 import { children, installCleanup } from '../lib/child-cleanup';
 
-export type BrokerName = 'mosquitto' | 'aedes' | 'thingstead';
+/** `baseline` is Thingstead's broker from another checkout (run.ts --baseline), measured beside the current one. */
+export type BrokerName = 'mosquitto' | 'aedes' | 'thingstead' | 'baseline';
 export const BROKER_NAMES: readonly BrokerName[] = ['mosquitto', 'aedes', 'thingstead'];
 
 export interface RunningBroker {
@@ -23,6 +24,8 @@ export interface RunningBroker {
 
 export interface StartOptions {
   repoRoot: string;
+  /** The checkout `baseline` runs from. */
+  baselineRoot?: string | undefined;
   /** When set, Node brokers run with --cpu-prof and write their profile into this directory on exit. */
   cpuProfDir?: string | undefined;
   timeoutMs: number;
@@ -38,6 +41,10 @@ export async function startBroker(name: BrokerName, opts: StartOptions): Promise
       return startNodeServer(name, join(opts.repoRoot, 'bench/broker/servers/aedes-server.ts'), opts);
     case 'thingstead':
       return startNodeServer(name, join(opts.repoRoot, 'bench/broker/servers/thingstead-server.ts'), opts);
+    case 'baseline': {
+      if (opts.baselineRoot === undefined) throw new Error('the baseline broker needs --baseline <checkout>');
+      return startNodeServer(name, join(opts.baselineRoot, 'bench/broker/servers/thingstead-server.ts'), { ...opts, repoRoot: opts.baselineRoot });
+    }
   }
 }
 

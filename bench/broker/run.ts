@@ -30,6 +30,7 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: '4' },
     'cpu-prof': { type: 'string' },
     json: { type: 'string' },
+    baseline: { type: 'string' },
   },
   strict: true,
 });
@@ -52,7 +53,9 @@ function list<T extends string>(name: string, v: string, allowed: readonly T[]):
 
 const quick = values.quick;
 const runs = int('runs', values.runs, quick ? 1 : 3);
-const brokers = list<BrokerName>('brokers', values.brokers, BROKER_NAMES);
+/** --baseline <checkout>: Thingstead's broker of that checkout (e.g. a worktree of an older commit) runs just before `thingstead` in every run. */
+const baselineRoot = values.baseline === undefined ? undefined : resolve(values.baseline);
+const brokers = list<BrokerName>('brokers', values.brokers, BROKER_NAMES).flatMap((b): BrokerName[] => (b === 'thingstead' && baselineRoot !== undefined ? ['baseline', b] : [b]));
 const scenarios = new Set(list<Scenario>('scenarios', values.scenarios, SCENARIOS));
 const protocolVersion = int('protocol', values.protocol, 4) === 5 ? 5 : 4;
 const publishers = int('publishers', values.publishers, 4);
@@ -88,7 +91,7 @@ for (let run = 1; run <= runs; run++) {
     results.push(r);
     let broker;
     try {
-      broker = await startBroker(name, { repoRoot, cpuProfDir, timeoutMs: 15_000 });
+      broker = await startBroker(name, { repoRoot, baselineRoot, cpuProfDir, timeoutMs: 15_000 });
       const b = broker;
       const base = { ...common, port: b.port, brokerCpuSeconds: () => b.cpuSeconds() };
       const prefix = (s: string): string => `bench/${name}-r${run}-${s}-${process.pid}`;

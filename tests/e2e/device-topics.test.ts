@@ -54,25 +54,20 @@ describe('per-device topic spaces', () => {
     const d = await device('topics-offline');
     const c = await connect(d.accessToken, 5, 'offline-dev');
     c.end(true);
-    const persistent = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, {
+    const url = `mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`;
+    const persistentSession = {
       username: d.accessToken,
       protocolVersion: 5,
       clientId: 'offline-dev',
       clean: false,
       properties: { sessionExpiryInterval: 600 },
       reconnectPeriod: 0,
-    });
+    } as const;
+    const persistent = await mqtt.connectAsync(url, persistentSession);
     await persistent.subscribeAsync('v1/devices/me/rpc/request/+', { qos: 1 });
     await persistent.endAsync();
     await h.app.broker?.publish({ topic: deviceTopic(d.id, 'v1/devices/me/rpc/request/1'), payload: Buffer.from('{"method":"ping"}'), qos: 1 });
-    const back = mqtt.connect(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, {
-      username: d.accessToken,
-      protocolVersion: 5,
-      clientId: 'offline-dev',
-      clean: false,
-      properties: { sessionExpiryInterval: 600 },
-      reconnectPeriod: 0,
-    });
+    const back = mqtt.connect(url, persistentSession);
     clients.push(back);
     const [topic, payload] = await new Promise<[string, Buffer]>((resolve) =>
       back.once('message', (t, p) => {

@@ -41,23 +41,13 @@ export interface BrokerEvents {
   persistenceError: [error: unknown];
 }
 
-export interface BrokerStats {
+/** The broker's state and its running totals (Counters), read at once. */
+export interface BrokerStats extends Counters {
   clientsConnected: number;
   connections: number;
   sessions: number;
   subscriptions: number;
   retained: number;
-  messagesIn: number;
-  messagesOut: number;
-  messagesDropped: number;
-  messagesRefused: number;
-  bytesIn: number;
-  bytesOut: number;
-  connectionsTotal: number;
-  /** Exceptions contained to one client (each closed that connection); anything above 0 is a bug to report. */
-  clientErrors: number;
-  /** Persisted retained messages, sessions and queued messages dropped at load because they failed validation. */
-  stateDropped: number;
 }
 
 export interface ServerPublish {

@@ -10,7 +10,7 @@ import type { Outgoing, Session, SessionClient, Will } from './session';
 
 export type { Will } from './session';
 
-/** The broker's running totals (see BrokerStats). */
+/** The broker's running totals (part of BrokerStats). */
 export interface Counters {
   messagesIn: number;
   messagesOut: number;
@@ -19,7 +19,9 @@ export interface Counters {
   bytesIn: number;
   bytesOut: number;
   connectionsTotal: number;
+  /** Exceptions contained to one client (each closed that connection); anything above 0 is a bug to report. */
   clientErrors: number;
+  /** Persisted retained messages, sessions and queued messages dropped at load because they failed validation. */
   stateDropped: number;
 }
 

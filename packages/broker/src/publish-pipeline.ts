@@ -53,13 +53,14 @@ export class PublishPipeline {
     this.client = client;
   }
 
-  add(packet: IPublishPacket, message: Message, done: (verdict: Verdict) => void): void {
+  /** `clientTopic` is the topic as the client sent it (the message's without the mount point), what hooks see. */
+  add(packet: IPublishPacket, message: Message, clientTopic: string, done: (verdict: Verdict) => void): void {
     const entry: Entry = { qos: packet.qos, verdict: undefined, done };
     this.entries.push(entry);
     this.client.pendingHookCalls++;
     if (packet.qos > 0) this.client.pendingInbound++;
     if (this.client.pendingHookCalls >= this.broker.limits.maxPendingMessagesPerClient) this.client.pauseReading(pauseHooks);
-    this.evaluate(packet, message)
+    this.evaluate(message, clientTopic)
       .then((verdict) => {
         entry.verdict = verdict;
         this.flush();
@@ -69,12 +70,11 @@ export class PublishPipeline {
       });
   }
 
-  private async evaluate(packet: IPublishPacket, message: Message): Promise<Verdict> {
+  private async evaluate(message: Message, clientTopic: string): Promise<Verdict> {
     const { authorizePublish, onPublish } = this.broker.hooks;
     // The hooks see the topic as the client sent it (ADR 0005).
-    const mount = this.client.mountPoint;
     const request = {
-      topic: mount === '' ? message.topic : message.topic.slice(mount.length),
+      topic: clientTopic,
       payload: message.payload,
       qos: message.qos,
       retain: message.retain,

@@ -82,14 +82,20 @@ function resolveTopic(broker: HandlerContext, client: Client, packet: IPublishPa
     client.terminate(ReasonCode.ProtocolError, 'empty topic name without a topic alias');
     return undefined;
   }
-  // The mount point has no wildcard or U+0000, so the mounted name fails only on length or levels (ADR 0005).
-  const error = topicNameError(client.mountPoint === '' ? topic : client.mountPoint + topic, broker.limits);
-  if (error !== undefined) {
-    // [MQTT-3.3.2-2] wildcards in a topic name; v5: DISCONNECT 0x90, 3.1.1: close.
-    client.terminate(ReasonCode.TopicNameInvalid, error);
-    return undefined;
-  }
   return topic;
+}
+
+/**
+ * The broker's name of the client's topic (its mount point in front), or undefined when it is invalid. The mount
+ * point has no wildcard or U+0000, so the mounted name fails only on length or levels (ADR 0005).
+ */
+function mountedTopic(broker: HandlerContext, client: Client, topic: string): string | undefined {
+  const mounted = client.mountPoint === '' ? topic : client.mountPoint + topic;
+  const error = topicNameError(mounted, broker.limits);
+  if (error === undefined) return mounted;
+  // [MQTT-3.3.2-2] wildcards in a topic name; v5: DISCONNECT 0x90, 3.1.1: close.
+  client.terminate(ReasonCode.TopicNameInvalid, error);
+  return undefined;
 }
 
 function forwardedProperties(packet: IPublishPacket): MessageProperties | undefined {
@@ -104,6 +110,8 @@ export function handlePublish(broker: HandlerContext, client: Client, packet: IP
   broker.counters.messagesIn++;
   const topic = resolveTopic(broker, client, packet);
   if (topic === undefined) return;
+  const mounted = mountedTopic(broker, client, topic);
+  if (mounted === undefined) return;
   const session = client.session;
   if (packet.qos > 0) {
     if (packet.qos === 2 && session.inboundQos2.has(packet.messageId ?? 0)) {
@@ -124,7 +132,7 @@ export function handlePublish(broker: HandlerContext, client: Client, packet: IP
   const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
   const message = Message.withExpiry(
     {
-      topic: client.mountPoint === '' ? topic : client.mountPoint + topic,
+      topic: mounted,
       payload,
       qos: packet.qos,
       retain: packet.retain,
@@ -138,7 +146,7 @@ export function handlePublish(broker: HandlerContext, client: Client, packet: IP
     complete(broker, client, packet, message, accepted);
     return;
   }
-  broker.publishPipeline(client).add(packet, message, (verdict) => {
+  broker.publishPipeline(client).add(packet, message, topic, (verdict) => {
     complete(broker, client, packet, message, verdict);
   });
 }

@@ -85,19 +85,39 @@ export class IngressService {
    * resolves after the values are committed (DESIGN.md invariant 1). `payload` is parsed JSON, or the raw bytes
    * of a message-oriented transport. Accepted and refused messages are counted per transport.
    */
-  async receive(from: DeviceIdentity | { token: string }, payload: unknown, transport: string): Promise<{ points: number }> {
+  receive(from: DeviceIdentity | { token: string }, payload: unknown, transport: string): Promise<{ points: number }> {
     const receivedAt = this.clock.now();
+    if ('token' in from) {
+      return this.deviceByToken(from.token).then(
+        (device) => this.ingest(device, payload, transport, receivedAt),
+        (e: unknown) => this.rejected(transport, e),
+      );
+    }
+    return this.ingest(from, payload, transport, receivedAt);
+  }
+
+  /** The per-message path: promise chains rather than async functions, one fewer microtask hop per message. */
+  private ingest(device: DeviceIdentity, payload: unknown, transport: string, receivedAt: number): Promise<{ points: number }> {
+    let ingesting: Promise<{ points: number }>;
     try {
-      const device = 'token' in from ? await this.deviceByToken(from.token) : from;
       this.connectivity.activity(device.deviceId);
       const parsed = payload instanceof Uint8Array ? parseJsonPayload(payload) : payload;
-      const { points } = await this.telemetry.ingest({ deviceId: device.deviceId, tenantId: device.tenantId, receivedAt, payload: parsed });
-      this.observer.accepted(transport, points);
-      return { points };
+      ingesting = this.telemetry.ingest({ deviceId: device.deviceId, tenantId: device.tenantId, receivedAt, payload: parsed });
     } catch (e) {
-      this.observer.rejected(transport, isThingsteadError(e) ? e.code : 'THINGSTEAD_ERR_INTERNAL');
-      throw e;
+      return this.rejected(transport, e);
     }
+    return ingesting.then(
+      (r) => {
+        this.observer.accepted(transport, r.points);
+        return r;
+      },
+      (e: unknown) => this.rejected(transport, e),
+    );
+  }
+
+  private rejected(transport: string, e: unknown): Promise<never> {
+    this.observer.rejected(transport, isThingsteadError(e) ? e.code : 'THINGSTEAD_ERR_INTERNAL');
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
 }
 

@@ -31,22 +31,22 @@ export function platformHooks(core: Core): BrokerHooks {
       const filter = sub.shareGroup === undefined ? sub.topic : sub.topic.replace(/^\$share\/[^/]+\//, '');
       return appSubscribeVerdict(filter, u.principal.tenantId, u.principal.role === 'admin').ok;
     },
-    onPublish: async (client, p) => {
+    onPublish: (client, p) => {
       const u = userOf(client);
-      if (u.kind !== 'device' || p.topic !== deviceTopics.telemetry) return undefined;
-      try {
-        await core.ingress.receive(u, p.payload, 'mqtt');
-        // Consumed: nobody may subscribe to a device's raw telemetry (applications get the committed copy from
-        // the bus), so it is not routed through the subscription trie, nor kept as retained.
-        return consumed;
-      } catch (e) {
-        // 3.1.1 has no negative PUBACK: rejecting closes the connection without an ack, so the device sees
-        // the refusal and nothing unstored is acknowledged.
-        if (client.protocolVersion !== 5) throw e;
-        const refusal = mqttReasonFor(e);
-        if (refusal) return refusal;
-        throw e;
-      }
+      if (u.kind !== 'device' || p.topic !== deviceTopics.telemetry) return Promise.resolve(undefined);
+      // Consumed: nobody may subscribe to a device's raw telemetry (applications get the committed copy from the
+      // bus), so it is not routed through the subscription trie, nor kept as retained. (A promise chain, not an
+      // async function: this runs for every message.)
+      return core.ingress.receive(u, p.payload, 'mqtt').then(
+        () => consumed,
+        (e: unknown) => {
+          // 3.1.1 has no negative PUBACK: rejecting closes the connection without an ack, so the device sees
+          // the refusal and nothing unstored is acknowledged.
+          const refusal = client.protocolVersion === 5 ? mqttReasonFor(e) : undefined;
+          if (refusal) return refusal;
+          throw e;
+        },
+      );
     },
   };
 }
