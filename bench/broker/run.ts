@@ -55,7 +55,9 @@ const quick = values.quick;
 const runs = int('runs', values.runs, quick ? 1 : 3);
 /** --baseline <checkout>: Thingstead's broker of that checkout (e.g. a worktree of an older commit) runs just before `thingstead` in every run. */
 const baselineRoot = values.baseline === undefined ? undefined : resolve(values.baseline);
-const brokers = list<BrokerName>('brokers', values.brokers, BROKER_NAMES).flatMap((b): BrokerName[] => (b === 'thingstead' && baselineRoot !== undefined ? ['baseline', b] : [b]));
+const brokers = list<BrokerName>('brokers', values.brokers, BROKER_NAMES).flatMap((b): BrokerName[] =>
+  b === 'thingstead' && baselineRoot !== undefined ? ['baseline', b] : [b],
+);
 const scenarios = new Set(list<Scenario>('scenarios', values.scenarios, SCENARIOS));
 const protocolVersion = int('protocol', values.protocol, 4) === 5 ? 5 : 4;
 const publishers = int('publishers', values.publishers, 4);
