@@ -45,23 +45,24 @@ export function parseJsonPayload(payload: Uint8Array | string): unknown {
 
 /**
  * Decodes the ThingsBoard telemetry forms: {"k":v,...}, {"ts":ms,"values":{...}}, or an array of either.
- * Values are numbers, strings, booleans or JSON objects/arrays; a point without ts gets `receivedAt`.
+ * Values are numbers, strings, booleans or JSON objects/arrays; an entry without ts gets `stamp()` (by default
+ * `receivedAt`; the telemetry service passes unique server timestamps, see ServerStamps).
  * Throws TELEMETRY_INVALID naming the first problem (path in JSONPath style), so nothing of a bad message
  * is stored.
  */
-export function decodeTelemetry(payload: unknown, receivedAt: number, limits: TelemetryLimits): DecodedPoint[] {
+export function decodeTelemetry(payload: unknown, receivedAt: number, limits: TelemetryLimits, stamp: () => number = () => receivedAt): DecodedPoint[] {
   const out: DecodedPoint[] = [];
   if (Array.isArray(payload)) {
     payload.forEach((item, i) => {
-      decodeEntry(item, `$[${i}]`, receivedAt, limits, out);
+      decodeEntry(item, `$[${i}]`, receivedAt, limits, out, stamp);
     });
   } else {
-    decodeEntry(payload, '$', receivedAt, limits, out);
+    decodeEntry(payload, '$', receivedAt, limits, out, stamp);
   }
   return out;
 }
 
-function decodeEntry(entry: unknown, path: string, receivedAt: number, limits: TelemetryLimits, out: DecodedPoint[]): void {
+function decodeEntry(entry: unknown, path: string, receivedAt: number, limits: TelemetryLimits, out: DecodedPoint[], stamp: () => number): void {
   if (!isPlainObject(entry)) return invalid('expected a JSON object of key/value pairs or {"ts":..,"values":{..}}', path);
   if ('ts' in entry && 'values' in entry) {
     const extra = Object.keys(entry).filter((k) => k !== 'ts' && k !== 'values');
@@ -71,7 +72,8 @@ function decodeEntry(entry: unknown, path: string, receivedAt: number, limits: T
     addValues(entry.values as Record<string, unknown>, ts, `${path}.values`, limits, out);
     return;
   }
-  addValues(entry, receivedAt, path, limits, out);
+  // One stamp per entry without ts (its keys share it), taken only for an entry that holds values.
+  if (Object.keys(entry).length > 0) addValues(entry, stamp(), path, limits, out);
 }
 
 function checkTs(ts: unknown, path: string, receivedAt: number, limits: TelemetryLimits): number {

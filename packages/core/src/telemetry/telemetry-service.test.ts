@@ -14,7 +14,7 @@ async function setup() {
   return { ...t, acme, other, ta, viewer: principal(acme.id, 'viewer'), otherAdmin: principal(other.id, 'tenant-admin'), device, ingest };
 }
 
-test('ingest stores every form of payload, stamps values without ts with the arrival time, then announces the committed points', async () => {
+test('ingest stores every form of payload, stamps values without ts with the arrival time (unique per device: the next millisecond when taken), then announces the committed points', async () => {
   const { core, bus, clock, device, acme, ingest, viewer } = await setup();
   const now = clock.now();
   assert.deepEqual(await ingest({ temp: 21.5, on: true }), { points: 2 });
@@ -22,7 +22,8 @@ test('ingest stores every form of payload, stamps values without ts with the arr
   assert.deepEqual(await ingest([{ ts: now - 2000, values: { temp: 19, cfg: { a: [1] } } }, { name: 'x' }]), { points: 3 });
   assert.deepEqual(await core.telemetry.latest(viewer, device.id), {
     cfg: { ts: now - 2000, value: { a: [1] } },
-    name: { ts: now, value: 'x' },
+    // Same clock reading as the first message, whose stamp was `now`: the next free millisecond.
+    name: { ts: now + 1, value: 'x' },
     on: { ts: now, value: true },
     temp: { ts: now, value: 21.5 },
   });
@@ -197,4 +198,31 @@ test('one telemetry event per committed batch: every message of the transaction,
       [a.id, t.home.id, [3]],
     ],
   );
+});
+
+test('server timestamps never collide: many messages without ts in one millisecond, and several entries of one message, are all kept, in order', async () => {
+  const { core, clock, device, ingest, viewer, ta } = await setup();
+  const now = clock.now();
+  for (let i = 0; i < 50; i++) await ingest({ n: i });
+  await ingest([{ n: 50 }, { n: 51 }, { ts: now - 5, values: { n: -1 } }, { n: 52 }]);
+  const other = await core.devices.create(ta, { name: 'other' });
+  await ingest({ n: 100 }, other.id);
+  const stored = await core.telemetry.query(viewer, device.id, { keys: ['n'], order: 'asc', limit: 1000, to: now + 1000 });
+  const values = stored.data.n ?? [];
+  assert.equal(values.length, 54, 'every acknowledged value is stored');
+  assert.deepEqual(
+    values.map((v) => v.value),
+    [-1, ...Array.from({ length: 53 }, (_, i) => i)],
+  );
+  assert.deepEqual(
+    values.slice(1).map((v) => v.ts),
+    Array.from({ length: 53 }, (_, i) => now + i),
+    'strictly increasing from the arrival time',
+  );
+  // Another device's stamps are its own: it gets the arrival time.
+  assert.deepEqual((await core.telemetry.latest(viewer, other.id)).n, { ts: now, value: 100 });
+  // Once the clock has passed the last stamp, stamps follow the clock again.
+  clock.advance(1000);
+  await ingest({ n: 200 });
+  assert.deepEqual((await core.telemetry.latest(viewer, device.id)).n, { ts: now + 1000, value: 200 });
 });

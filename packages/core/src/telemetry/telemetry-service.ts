@@ -7,6 +7,7 @@ import type { Store } from '../store';
 import { decodeTelemetry, type TelemetryLimits } from './decode';
 import { GroupCommitter, type GroupCommitOptions, type Submission } from './group-commit';
 import { KeyQuota, type KeyQuotaLimits } from './key-quota';
+import { ServerStamps } from './server-stamps';
 import { aggregations, type Aggregation, type AppendResult, type TelemetryPoint, type TimedValue } from './model';
 
 export interface IngestRequest {
@@ -48,6 +49,7 @@ export class TelemetryService {
   private readonly quota: KeyQuota;
   /** The tenant of each device that sent telemetry, for the committed-batch event. */
   private readonly tenantOf = new Map<string, string>();
+  private readonly stamps = new ServerStamps();
 
   constructor(
     private readonly store: Store,
@@ -65,6 +67,7 @@ export class TelemetryService {
       (e) => {
         this.quota.forget(e.deviceId, e.tenantId);
         this.tenantOf.delete(e.deviceId);
+        this.stamps.forget(e.deviceId);
       },
       { name },
     );
@@ -99,7 +102,8 @@ export class TelemetryService {
    * message is refused whole (nothing stored) when it is invalid or would pass a key limit.
    */
   async ingest(req: IngestRequest): Promise<{ points: number }> {
-    const decoded = decodeTelemetry(req.payload, req.receivedAt, this.limits);
+    // Stamped in arrival order, before anything is awaited: values without ts never share a (device, key, ts).
+    const decoded = decodeTelemetry(req.payload, req.receivedAt, this.limits, () => this.stamps.next(req.deviceId, req.receivedAt));
     const admitting = this.quota.admit(req.deviceId, req.tenantId, decoded);
     if (admitting) await admitting;
     const points: TelemetryPoint[] = decoded.map((d) => ({ deviceId: req.deviceId, key: d.key, ts: d.ts, value: d.value }));
