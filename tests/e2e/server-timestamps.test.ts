@@ -50,4 +50,14 @@ describe('server timestamps never collide', () => {
       Array.from({ length: 2 * count }, (_, i) => i),
     );
   });
+
+  test('a value resent with the same explicit ts replaces the stored one, and is counted in thingstead_telemetry_replaced_total', async () => {
+    const d = await device('resend');
+    const replacedTotal = async () => Number(/^thingstead_telemetry_replaced_total (\d+)/m.exec(String((await h.call('GET', '/metrics')).body))?.[1] ?? NaN);
+    const before = await replacedTotal();
+    const ts = Date.now() - 1000;
+    for (const n of [1, 2]) assert.equal((await h.call('POST', `/api/v1/${d.accessToken}/telemetry`, { body: { ts, values: { n } } })).status, 200);
+    assert.equal(await replacedTotal(), before + 1);
+    assert.deepEqual(await stored(d.id), [2], 'the later value is kept');
+  });
 });

@@ -74,7 +74,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   const store = storeAdapters[config.storage.driver](config.storage, dataDir);
   // Metrics read core's queue at scrape time only, so they can exist before core.
   let pendingPoints = (): number => 0;
-  const metrics = new Metrics({ pendingPoints: () => pendingPoints() });
+  let replacedPoints = (): number => 0;
+  const metrics = new Metrics({ pendingPoints: () => pendingPoints(), replacedPoints: () => replacedPoints() });
   const bus = new InProcessBus({
     onError: (topic, subscriber, err) => {
       metrics.busHandlerErrors.inc({ topic, subscriber });
@@ -103,6 +104,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   });
 
   pendingPoints = () => core.telemetry.pendingPoints;
+  replacedPoints = () => core.telemetry.replacedPoints;
   const lifecycle = new HttpLifecycle();
   const app = await buildHttpApp({
     lifecycle,

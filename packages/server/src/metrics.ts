@@ -12,7 +12,7 @@ export class Metrics {
   readonly busDropped: Counter<'topic' | 'subscriber'>;
   readonly busHandlerErrors: Counter<'topic' | 'subscriber'>;
 
-  constructor(opts: { pendingPoints: () => number }) {
+  constructor(opts: { pendingPoints: () => number; replacedPoints: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
     const registers = [this.registry];
     this.httpRequests = new Counter({
@@ -53,6 +53,12 @@ export class Metrics {
       labelNames: ['topic', 'subscriber'],
       registers,
     });
+    totalCounter(
+      'thingstead_telemetry_replaced_total',
+      'Committed values that replaced an earlier value of the same device, key and ts (only values with a ts the device sent; the later one is kept)',
+      registers,
+      opts.replacedPoints,
+    );
     new Gauge({
       name: 'thingstead_telemetry_pending_points',
       help: 'Values waiting for group commit',
@@ -98,20 +104,7 @@ export class Metrics {
     gauge('thingstead_mqtt_bytes_received', 'MQTT bytes received since start', (s) => s.bytesIn);
     gauge('thingstead_mqtt_bytes_sent', 'MQTT bytes sent since start', (s) => s.bytesOut);
     gauge('thingstead_mqtt_connections_accepted', 'MQTT connections accepted since start', (s) => s.connectionsTotal);
-    // A true counter: the broker's running total, advanced at scrape time.
-    const counter = (name: string, help: string, pick: (s: BrokerStats) => number) => {
-      let reported = 0;
-      return new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const total = pick(stats());
-          if (total > reported) this.inc(total - reported);
-          reported = Math.max(reported, total);
-        },
-      });
-    };
+    const counter = (name: string, help: string, pick: (s: BrokerStats) => number) => totalCounter(name, help, registers, () => pick(stats()));
     counter(
       'thingstead_mqtt_client_errors_total',
       'Exceptions contained to one MQTT client (each closed that connection); above 0 is a bug to report',
@@ -123,4 +116,19 @@ export class Metrics {
       (s) => s.stateDropped,
     );
   }
+}
+
+/** A true counter over a running total kept elsewhere, advanced at scrape time. */
+function totalCounter(name: string, help: string, registers: Registry[], total: () => number): Counter {
+  let reported = 0;
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = total();
+      if (now > reported) this.inc(now - reported);
+      reported = Math.max(reported, now);
+    },
+  });
 }

@@ -38,13 +38,16 @@ export interface AggregateQuery {
 
 export interface AppendResult {
   unknownDevices: ReadonlySet<string>;
+  /** Points that replaced a stored value of the same (device, key, ts), in the store or earlier in the batch. */
+  replaced: number;
 }
 
 /** The storage port for time series, implemented by each storage adapter and checked by one contract suite. */
 export interface TelemetryStore {
   /**
    * Stores all points in one transaction and updates the latest values; resolves after commit with the ids of
-   * devices that no longer exist (deleted while their points waited): their points were not stored.
+   * devices that no longer exist (deleted while their points waited): their points were not stored, and with how
+   * many points replaced a value already there with the same (device, key, ts): the later one is kept.
    */
   append(points: readonly TelemetryPoint[]): Promise<AppendResult>;
   /** Raw points per key with from <= ts < to. */

@@ -50,6 +50,7 @@ export class TelemetryService {
   /** The tenant of each device that sent telemetry, for the committed-batch event. */
   private readonly tenantOf = new Map<string, string>();
   private readonly stamps = new ServerStamps();
+  private replaced = 0;
 
   constructor(
     private readonly store: Store,
@@ -87,6 +88,7 @@ export class TelemetryService {
    */
   private async commit(points: TelemetryPoint[], submissions: readonly Submission<TelemetryPoint>[]): Promise<AppendResult> {
     const result = await this.store.telemetry.append(points);
+    this.replaced += result.replaced;
     const messages: CommittedMessage[] = [];
     for (const s of submissions) {
       const tenantId = this.tenantOf.get(s.key);
@@ -112,6 +114,15 @@ export class TelemetryService {
     // Deleted while its points waited: they were not stored, so they must not be acknowledged.
     if (committed?.unknownDevices.has(req.deviceId) === true) fail('NOT_FOUND', 'The device was deleted; nothing was stored.');
     return { points: points.length };
+  }
+
+  /**
+   * Acknowledged values since start that replaced an earlier value of the same device, key and ts. Only values
+   * with a ts the device chose can (server stamps never collide): a device resending, or sending two values for
+   * one instant. The later one is kept, as in ThingsBoard.
+   */
+  get replacedPoints(): number {
+    return this.replaced;
   }
 
   get pendingPoints(): number {

@@ -18,6 +18,7 @@ export function createMemoryTelemetry(o: {
     append: async (points: readonly TelemetryPoint[]) => {
       live();
       const unknownDevices = new Set<string>();
+      let replaced = 0;
       for (const p of points) {
         if (!o.deviceExists(p.deviceId)) {
           unknownDevices.add(p.deviceId);
@@ -28,13 +29,14 @@ export function createMemoryTelemetry(o: {
         const points = byKey.get(p.key) ?? new Map<number, TimedValue>();
         byKey.set(p.key, points);
         const v = { ts: p.ts, value: copy(p.value) };
+        if (points.has(p.ts)) replaced++;
         points.set(p.ts, v);
         const newest = latest.get(p.deviceId) ?? new Map<string, TimedValue>();
         latest.set(p.deviceId, newest);
         const seen = newest.get(p.key);
         if (seen === undefined || p.ts >= seen.ts) newest.set(p.key, v);
       }
-      return { unknownDevices };
+      return { unknownDevices, replaced };
     },
     query: async (q) => {
       live();

@@ -263,11 +263,23 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
 
     it('telemetry: same ts overwrites; an older point does not replace latest', async () => {
       const d = await newDevice('tele-2');
-      await store.telemetry.append([{ deviceId: d.id, key: 'v', ts: t0 + 10, value: 1 }]);
-      await store.telemetry.append([
+      assert.equal((await store.telemetry.append([{ deviceId: d.id, key: 'v', ts: t0 + 10, value: 1 }])).replaced, 0);
+      const second = await store.telemetry.append([
         { deviceId: d.id, key: 'v', ts: t0 + 10, value: 2 },
         { deviceId: d.id, key: 'v', ts: t0 + 5, value: 'old' },
       ]);
+      assert.equal(second.replaced, 1, 'one point replaced a stored value');
+      assert.equal(
+        (
+          await store.telemetry.append([
+            { deviceId: d.id, key: 'w', ts: t0, value: 1 },
+            { deviceId: d.id, key: 'w', ts: t0, value: 2 },
+          ])
+        ).replaced,
+        1,
+        'a collision within one batch counts too',
+      );
+      assert.deepEqual((await store.telemetry.latest(d.id)).w, { ts: t0, value: 2 }, 'the later of the batch is kept');
       const all = await store.telemetry.query({ deviceId: d.id, keys: ['v'], from: 0, to: t0 + 100, limit: 10, order: 'asc' });
       assert.deepEqual(all.v, [
         { ts: t0 + 5, value: 'old' },

@@ -58,7 +58,10 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
   const selectDevice = db.prepare('SELECT seq FROM devices WHERE id = ?');
   const selectKey = db.prepare('SELECT id FROM ts_keys WHERE key = ?');
   const insertKey = db.prepare('INSERT INTO ts_keys (key) VALUES (?)');
-  const insertPoint = db.prepare('INSERT OR REPLACE INTO telemetry (device, key, ts, num, str, bool, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  // Insert, and only when a value with this (device, key, ts) is there, replace it: as fast as INSERT OR REPLACE
+  // when nothing collides, and a replacement is counted.
+  const insertPoint = db.prepare('INSERT OR IGNORE INTO telemetry (device, key, ts, num, str, bool, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const replacePoint = db.prepare('UPDATE telemetry SET num = ?, str = ?, bool = ?, json = ? WHERE device = ? AND key = ? AND ts = ?');
   const upsertLatest = db.prepare(`INSERT INTO latest (device, key, ts, num, str, bool, json) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (device, key) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str, bool = excluded.bool, json = excluded.json
     WHERE excluded.ts >= latest.ts`);
@@ -133,10 +136,11 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
     return id;
   };
 
-  const append = db.transaction((points: readonly TelemetryPoint[]): Set<string> => {
+  const append = db.transaction((points: readonly TelemetryPoint[]): { unknownDevices: Set<string>; replaced: number } => {
     // The newest point of each series in this batch: `latest` is written once per series, not per point.
     const newest = new Map<string, [number, number, number, ReturnType<typeof columns>]>();
     const unknown = new Set<string>();
+    let replaced = 0;
     for (const p of points) {
       // A device deleted while its data waited for the commit: nothing to store it under (reported, not acked).
       const seq = seqOf(p.deviceId);
@@ -146,14 +150,17 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
       }
       const key = keyIdOf(p.key, true) ?? 0;
       const cols = columns(p.value);
-      insertPoint.run(seq, key, p.ts, ...cols);
+      if (insertPoint.run(seq, key, p.ts, ...cols).changes === 0) {
+        replacePoint.run(...cols, seq, key, p.ts);
+        replaced++;
+      }
       const series = `${seq}:${key}`;
       const seen = newest.get(series);
       // Later points win ties, as INSERT OR REPLACE does for the series itself.
       if (seen === undefined || p.ts >= seen[2]) newest.set(series, [seq, key, p.ts, cols]);
     }
     for (const [seq, key, ts, cols] of newest.values()) upsertLatest.run(seq, key, ts, ...cols);
-    return unknown;
+    return { unknownDevices: unknown, replaced };
   });
 
   const perKey = <T>(deviceId: string, keys: readonly string[], f: (seq: number, keyId: number) => T): Record<string, T> => {
@@ -168,7 +175,7 @@ export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: str
   };
 
   return {
-    append: async (points) => ({ unknownDevices: append(points) }),
+    append: async (points) => append(points),
     query: async (q) =>
       perKey(q.deviceId, q.keys, (seq, key) =>
         ((q.order === 'asc' ? rawAsc : rawDesc).all(seq, key, q.from, q.to, q.limit) as ValueRow[]).map((r) => ({ ts: r.ts, value: decode(r) })),
