@@ -4,14 +4,14 @@ import { namespaceOf, userOf } from './identity';
 import { mqttReasonFor } from './reason-codes';
 import { appSubscribeVerdict, deviceMountPoint, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
 
+const consumed = { route: false } as const;
+
 /**
  * The platform's broker hooks. Each converts MQTT to a core call and the answer back: CONNECT credentials to
  * core's authentication (a device gets its own mount point), a device's telemetry PUBLISH to core's receive
  * (PUBACK/PUBREC wait for the commit), a refusal to the MQTT 5 reason code. Topics are the client's own view
  * (without the mount point), as the broker gives them to hooks.
  */
-const consumed = { route: false } as const;
-
 export function platformHooks(core: Core): BrokerHooks {
   return {
     authenticate: async (req): Promise<AuthResult> => {
