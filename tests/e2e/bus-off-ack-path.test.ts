@@ -16,8 +16,7 @@ describe('the bus is off the acknowledgement path', () => {
   });
 
   test('a telemetry subscriber that does not finish delays no PUBACK and no HTTP 200; it gets every committed message once it goes on', async () => {
-    const device = (await h.call('POST', '/api/devices', { token, body: { name: 'slow-subscriber-meter' } })).body as { id: string };
-    const accessToken = ((await h.call('GET', `/api/devices/${device.id}/credentials`, { token })).body as { accessToken: string }).accessToken;
+    const { accessToken, ...device } = await h.createDevice(token, 'slow-subscriber-meter');
     let release!: () => void;
     const gate = new Promise<void>((r) => {
       release = r;

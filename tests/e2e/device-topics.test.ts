@@ -9,11 +9,7 @@ describe('per-device topic spaces', () => {
   let h: Harness;
   let token: string;
   const clients: MqttClient[] = [];
-  const device = async (name: string) => {
-    const id = ((await h.call('POST', '/api/devices', { token, body: { name } })).body as { id: string }).id;
-    const accessToken = ((await h.call('GET', `/api/devices/${id}/credentials`, { token })).body as { accessToken: string }).accessToken;
-    return { id, accessToken };
-  };
+  const device = (name: string) => h.createDevice(token, name);
   const connect = async (username: string, protocolVersion: 4 | 5, clientId: string) => {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, { username, protocolVersion, clientId, reconnectPeriod: 0 });
     clients.push(c);

@@ -19,6 +19,8 @@ export interface Harness {
     o?: { token?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> },
   ): Promise<{ status: number; body: any; headers: Headers }>;
   login(email?: string, password?: string): Promise<string>;
+  /** Creates a device as the caller of `token` and reads its access token. */
+  createDevice(token: string, name: string): Promise<{ id: string; accessToken: string }>;
   /** Stops Thingstead and starts it again on the same data directory (ports may change). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -66,6 +68,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       const r = await call('POST', '/api/auth/login', { body: { email, password } });
       if (r.status !== 200) throw new Error(`login ${email} failed: ${r.status} ${JSON.stringify(r.body)}`);
       return (r.body as { token: string }).token;
+    },
+    createDevice: async (token, name) => {
+      const created = await call('POST', '/api/devices', { token, body: { name } });
+      if (created.status !== 201) throw new Error(`creating device ${name} failed: ${created.status} ${JSON.stringify(created.body)}`);
+      const id = (created.body as { id: string }).id;
+      const accessToken = ((await call('GET', `/api/devices/${id}/credentials`, { token })).body as { accessToken: string }).accessToken;
+      return { id, accessToken };
     },
     restart: async () => {
       await app.close();

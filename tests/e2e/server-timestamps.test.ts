@@ -14,11 +14,7 @@ describe('server timestamps never collide', () => {
   after(async () => {
     await h.stop();
   });
-  const device = async (name: string) => {
-    const id = ((await h.call('POST', '/api/devices', { token, body: { name } })).body as { id: string }).id;
-    const accessToken = ((await h.call('GET', `/api/devices/${id}/credentials`, { token })).body as { accessToken: string }).accessToken;
-    return { id, accessToken };
-  };
+  const device = (name: string) => h.createDevice(token, name);
   const stored = async (id: string) => {
     const r = await h.call('GET', `/api/devices/${id}/telemetry?keys=n&limit=10000&order=asc&to=${Date.now() + 60_000}`, { token });
     return ((r.body as { data: { n?: { ts: number; value: number }[] } }).data.n ?? []).map((p) => p.value);

@@ -61,14 +61,13 @@ export class TelemetryService {
   ) {
     this.committer = new GroupCommitter((points, submissions) => this.commit(points, submissions), clock, groupCommit);
     this.quota = new KeyQuota(store.telemetry, limits);
-    // A deleted device's keys no longer count for its tenant.
-    const name = 'telemetry-key-quota';
+    // A deleted device's keys no longer count for its tenant, and what is kept per device goes with it.
+    const name = 'telemetry-service';
     bus.subscribe(
       'device.deleted',
       (e) => {
         this.quota.forget(e.deviceId, e.tenantId);
-        this.tenantOf.delete(e.deviceId);
-        this.stamps.forget(e.deviceId);
+        this.forgetDevice(e.deviceId);
       },
       { name },
     );
@@ -76,9 +75,15 @@ export class TelemetryService {
       'tenant.deleted',
       (e) => {
         this.quota.forgetTenant(e.tenantId);
+        for (const [deviceId, tenantId] of this.tenantOf) if (tenantId === e.tenantId) this.forgetDevice(deviceId);
       },
       { name },
     );
+  }
+
+  private forgetDevice(deviceId: string): void {
+    this.tenantOf.delete(deviceId);
+    this.stamps.forget(deviceId);
   }
 
   /**
