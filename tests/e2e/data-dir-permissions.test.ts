@@ -33,13 +33,17 @@ describe('the data directory and its files are created owner-only, whatever the 
     rmSync(parent, { recursive: true, force: true });
   });
 
-  test('data dir 0700; thingstead.db, its -wal and -shm, broker.db and jwt-secret 0600', () => {
+  test('data dir 0700; thingstead.db, its -wal and -shm, the telemetry log, broker.db and jwt-secret 0600', () => {
     assert.equal(mode(dataDir).toString(8), '700');
     for (const f of ['thingstead.db', 'thingstead.db-wal', 'thingstead.db-shm', 'broker.db', 'jwt-secret']) {
       const path = join(dataDir, f);
       assert.ok(existsSync(path), `${f} exists while running`);
       assert.equal(mode(path).toString(8), '600', f);
     }
-    for (const f of readdirSync(dataDir)) assert.equal(mode(join(dataDir, f)).toString(8), '600', `every file: ${f}`);
+    const log = join(dataDir, 'thingstead.db-tslog');
+    assert.equal(mode(log).toString(8), '700', 'the telemetry log directory');
+    assert.ok(readdirSync(log).length > 0, 'the telemetry log has a segment while running');
+    for (const f of readdirSync(log)) assert.equal(mode(join(log, f)).toString(8), '600', `log segment ${f}`);
+    for (const f of readdirSync(dataDir)) if (f !== 'thingstead.db-tslog') assert.equal(mode(join(dataDir, f)).toString(8), '600', `every file: ${f}`);
   });
 });

@@ -58,8 +58,15 @@ function explainListenError(e: unknown, config: Readonly<Config>): unknown {
 }
 
 /** The storage adapters, by storage.driver (PostgreSQL is to come beside SQLite). */
-const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Config['storage']>, dataDir: string) => Store> = {
-  sqlite: (storage, dataDir) => createSqliteStore({ path: join(dataDir, 'thingstead.db'), synchronous: storage.sqliteSynchronous }),
+const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Config['storage']>, dataDir: string, logger: Logger) => Store> = {
+  sqlite: (storage, dataDir, logger) =>
+    createSqliteStore({
+      path: join(dataDir, 'thingstead.db'),
+      synchronous: storage.sqliteSynchronous,
+      onError: (err) => {
+        logger.error({ err }, 'telemetry flush failed; the points stay in the write-ahead log and the flush is retried');
+      },
+    }),
 };
 
 /** The composition root: the only place that chooses adapters. */
@@ -71,7 +78,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess)
     logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
 
-  const store = storeAdapters[config.storage.driver](config.storage, dataDir);
+  const store = storeAdapters[config.storage.driver](config.storage, dataDir, logger);
   // Metrics read core's queue at scrape time only, so they can exist before core.
   let pendingPoints = (): number => 0;
   let replacedPoints = (): number => 0;

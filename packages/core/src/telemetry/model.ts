@@ -62,9 +62,11 @@ export interface TelemetryStore {
   /** The distinct keys of all devices of a tenant (a key on two devices is listed once), in any order. */
   tenantKeys(tenantId: string): Promise<string[]>;
   /**
-   * One bounded step of retention: deletes points older than `before`, at most `budget` points and visiting
-   * at most `budget` series, continuing where the previous step stopped. `done` is true when a pass over
-   * every series has finished; the next call starts a new pass.
+   * One bounded step of retention: deletes points older than `before`, continuing where the previous step
+   * stopped; `budget` bounds a step's work where the store deletes row by row (points deleted, series visited).
+   * A store may delete at a coarser grain (the SQLite engine drops one whole UTC day per step, once all of it is
+   * older than `before`): a point at or after `before` is never deleted, one more than a day older always is.
+   * `done` is true when a pass has finished; the next call starts a new pass.
    */
   deleteExpired(before: number, budget: number): Promise<{ deleted: number; done: boolean }>;
   deleteDevice(deviceId: string): Promise<void>;

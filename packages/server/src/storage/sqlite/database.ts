@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { ensureOwnerOnlyDir, ensureOwnerOnlyFile } from '../owner-only';
 import { migrations } from './migrations';
+import type { TsdbOptions } from './telemetry';
 
 export type Db = Database.Database;
 
@@ -10,6 +11,10 @@ export interface SqliteOptions {
   path: string;
   /** FULL syncs the WAL on every commit (survives power loss); NORMAL survives a process crash only. */
   synchronous: 'full' | 'normal';
+  /** The time-series engine's tuning (tests and benchmarks; the defaults are the measured ones, ADR 0007). */
+  telemetry?: Partial<Pick<TsdbOptions, 'chunkPoints' | 'walSegmentBytes' | 'walSegmentMaxAgeMs' | 'walSegments' | 'maxHeadPoints'>>;
+  /** A background failure the store recovered from (a telemetry flush, retried). */
+  onError?: ((e: unknown) => void) | undefined;
 }
 
 export function openDatabase(o: SqliteOptions): Db {

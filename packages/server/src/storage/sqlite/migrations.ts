@@ -128,4 +128,30 @@ export const migrations: readonly string[] = [
   -- A disabled user can neither log in nor use tokens, API keys or MQTT (issue 6).
   ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- The time-series engine (docs/adr/0007): a series row per (device, key) with its latest value and how far
+  -- the write-ahead log is folded into chunks; chunks and hourly rollups live in per-day tables tsc_<day> and
+  -- tsh_<day> listed in ts_partitions. AUTOINCREMENT: a deleted series' id is never reused, so log records of a
+  -- deleted device can never land on a new one. The old per-point rows are converted when the store opens.
+  CREATE TABLE ts_series (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    flushed_lsn INTEGER NOT NULL DEFAULT 0,
+    max_ts INTEGER,
+    latest_ts INTEGER,
+    num REAL,
+    str TEXT,
+    bool INTEGER,
+    json TEXT,
+    UNIQUE (device, key)
+  );
+  CREATE INDEX ts_series_key ON ts_series(key);
+  INSERT INTO ts_series (device, key, latest_ts, num, str, bool, json) SELECT device, key, ts, num, str, bool, json FROM latest;
+  DROP TABLE latest;
+  CREATE TABLE ts_partitions (
+    day INTEGER PRIMARY KEY,
+    points INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ];

@@ -15,6 +15,14 @@ storeContract('sqlite (file, WAL)', {
     rmSync(dir, { recursive: true, force: true });
   },
 });
+// Again with chunks of two points, so every case also runs through flushed chunks, merges and rollups.
+const tiny = mkdtempSync(join(tmpdir(), 'thingstead-sqlite-tiny-'));
+storeContract('sqlite (two-point chunks)', {
+  open: async () => createSqliteStore({ path: join(tiny, 'contract.db'), synchronous: 'normal', telemetry: { chunkPoints: 2 } }),
+  destroy: async () => {
+    rmSync(tiny, { recursive: true, force: true });
+  },
+});
 
 test('the key dictionary (ts_keys, shared by all tenants) keeps only keys some device still has', async () => {
   const own = mkdtempSync(join(tmpdir(), 'thingstead-sqlite-dict-'));

@@ -4,10 +4,16 @@ import { openDatabase, type SqliteOptions } from './database';
 import { deviceRepo, profileRepo } from './devices';
 import { telemetryStore } from './telemetry';
 
-/** The embedded storage adapter: one SQLite file in WAL mode (DESIGN.md invariant 4). */
+/** The embedded storage adapter: one SQLite file in WAL mode and the telemetry log beside it (DESIGN.md invariant 4). */
 export function createSqliteStore(o: SqliteOptions): Store {
   const db = openDatabase(o);
-  const telemetry = telemetryStore(db);
+  // The telemetry write-ahead log sits beside the database file (none for ':memory:').
+  const telemetry = telemetryStore(db, {
+    ...o.telemetry,
+    walDir: o.path === ':memory:' ? undefined : `${o.path}-tslog`,
+    sync: o.synchronous === 'full',
+    onError: o.onError,
+  });
   return {
     tenants: tenantRepo(db, () => {
       telemetry.forget();
@@ -25,6 +31,7 @@ export function createSqliteStore(o: SqliteOptions): Store {
     },
     close: async () => {
       if (db.open) {
+        await telemetry.close();
         // Fold the WAL back into the main file so the data dir is one self-contained file at rest.
         db.pragma('wal_checkpoint(TRUNCATE)');
         db.close();

@@ -1,15 +1,19 @@
 import type { TelemetryPoint, TelemetryStore, TelemetryValue, TimedValue } from '@thingstead/core';
+import { decodeChunk, encodeChunk } from '../tsdb/chunk-codec';
+import { Buckets, type Head, headInsert, hourPartials, lowerBound, mergeRuns } from '../tsdb/head';
+import { type WalPoint, WriteAheadLog } from '../tsdb/wal';
 import type { Db } from './database';
+import { convertLegacyRows } from './legacy-telemetry';
+import { type ChunkRow, dayMs, dayOf, deletePartitionedSeries, hourMs, Partitions } from './partitions';
 
 interface ValueRow {
-  ts: number;
   num: number | null;
   str: string | null;
   bool: number | null;
   json: string | null;
 }
 
-function decode(r: ValueRow): TelemetryValue {
+function decodeValue(r: ValueRow): TelemetryValue {
   if (r.num !== null) return r.num;
   if (r.str !== null) return r.str;
   if (r.bool !== null) return r.bool === 1;
@@ -29,192 +33,580 @@ function columns(v: TelemetryValue): [number | null, string | null, number | nul
   }
 }
 
-const aggSql = { min: 'MIN(num)', max: 'MAX(num)', avg: 'AVG(num)', sum: 'SUM(num)', count: 'COUNT(*)' } as const;
-/** Bounds the id caches; a hostile device inventing keys cannot grow them without limit. */
-const maxCached = 200_000;
-
-/**
- * Deletes a device's (or, without one, every device's) telemetry and then the dictionary keys no series uses
- * any more, so the dictionary, shared by all tenants, holds only keys of devices that exist. Call inside a
- * transaction, then call the store's forget(), which clears the key id cache.
- */
-export function deleteSeries(db: Db, where: { deviceSeq: number } | { tenantId: string }): void {
-  if ('deviceSeq' in where) {
-    const keys = (db.prepare('SELECT key FROM latest WHERE device = ?').all(where.deviceSeq) as { key: number }[]).map((r) => r.key);
-    db.prepare('DELETE FROM telemetry WHERE device = ?').run(where.deviceSeq);
-    db.prepare('DELETE FROM latest WHERE device = ?').run(where.deviceSeq);
-    const unused = db.prepare('DELETE FROM ts_keys WHERE id = ? AND NOT EXISTS (SELECT 1 FROM latest WHERE latest.key = ?)');
-    for (const k of keys) unused.run(k, k);
-    return;
-  }
-  db.prepare('DELETE FROM telemetry WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(where.tenantId);
-  db.prepare('DELETE FROM latest WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').run(where.tenantId);
-  db.prepare('DELETE FROM ts_keys WHERE NOT EXISTS (SELECT 1 FROM latest WHERE latest.key = ts_keys.id)').run();
+/** One time series (device, key) as the engine keeps it in memory. */
+interface Series {
+  id: number;
+  device: number;
+  key: number;
+  /** Log records up to this lsn are in chunks (replay skips them). */
+  flushedLsn: number;
+  /** The newest ts in chunks (-Infinity: none); a point at or before it may replace a stored one. */
+  maxTs: number;
+  latest: TimedValue | undefined;
+  head: Head | undefined;
 }
 
-export function telemetryStore(db: Db): TelemetryStore & { forget(deviceId?: string): void } {
+export interface TsdbOptions {
+  /** The write-ahead log's directory; without one (':memory:' databases) nothing survives the process. */
+  walDir: string | undefined;
+  /** Sync each log record before the batch is acknowledged. */
+  sync: boolean;
+  /** Points per chunk (a head is flushed when it holds this many). */
+  chunkPoints?: number;
+  /** A log segment is closed at this size ... */
+  walSegmentBytes?: number;
+  /** ... or this age. */
+  walSegmentMaxAgeMs?: number;
+  /** Closed segments kept before the heads still holding their points are flushed, partly filled or not. */
+  walSegments?: number;
+  /** All heads are flushed when they hold more points than this (bounds memory). */
+  maxHeadPoints?: number;
+  /** Called with an error the engine recovered from (a failed background flush, retried later). */
+  onError?: ((e: unknown) => void) | undefined;
+}
+
+const defaults = {
+  chunkPoints: 240,
+  walSegmentBytes: 64 * 1024 * 1024,
+  walSegmentMaxAgeMs: 5 * 60_000,
+  walSegments: 3,
+  maxHeadPoints: 2_000_000,
+};
+
+export type SqliteTelemetry = TelemetryStore & {
+  /** Drops a deleted device (or, without one, whatever a tenant deletion removed) from memory. */
+  forget(deviceId?: string): void;
+  /** Flushes every head and closes the log (its segments are then deleted). */
+  close(): Promise<void>;
+};
+
+/**
+ * Deletes a device's (or a tenant's devices') telemetry: chunks and rollups in every partition, series rows, and
+ * then the dictionary keys no series uses any more (the dictionary is shared by all tenants). Call inside a
+ * transaction, then call the store's forget().
+ */
+export function deleteSeries(db: Db, where: { deviceSeq: number } | { tenantId: string }): void {
+  const ids = (
+    'deviceSeq' in where
+      ? db.prepare('SELECT id FROM ts_series WHERE device = ?').all(where.deviceSeq)
+      : db.prepare('SELECT id FROM ts_series WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').all(where.tenantId)
+  ) as { id: number }[];
+  deletePartitionedSeries(
+    db,
+    ids.map((r) => r.id),
+  );
+  db.prepare('DELETE FROM ts_keys WHERE NOT EXISTS (SELECT 1 FROM ts_series s WHERE s.key = ts_keys.id)').run();
+}
+
+/**
+ * The embedded time-series engine (docs/adr/0007): each committed batch is one record of a write-ahead log,
+ * synced before the batch is acknowledged; points then wait in per-series heads in memory and are flushed as
+ * compressed chunks of `chunkPoints` points into day partitions, with hourly rollups written alongside. Queries
+ * merge chunks and heads; aggregates over whole hours read the rollups.
+ */
+export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
+  const cfg = { ...defaults, ...o };
+  const parts = new Partitions(db);
   const deviceSeq = new Map<string, number>();
   const keyIds = new Map<string, number>();
+  const keyNames = new Map<number, string>();
+  const series = new Map<number, Series>();
+  const byDevice = new Map<number, Map<number, Series>>();
+  /** Series with a head. */
+  const dirty = new Set<Series>();
+  /** Series whose head reached chunkPoints. */
+  const full = new Set<Series>();
+  /** Log records written but not yet applied to the heads (their segment must stay). */
+  const unapplied = new Set<number>();
+  let headPoints = 0;
+  let memLsn = 0;
+
   const selectDevice = db.prepare('SELECT seq FROM devices WHERE id = ?');
-  const selectKey = db.prepare('SELECT id FROM ts_keys WHERE key = ?');
   const insertKey = db.prepare('INSERT INTO ts_keys (key) VALUES (?)');
-  // Insert, and only when a value with this (device, key, ts) is there, replace it: as fast as INSERT OR REPLACE
-  // when nothing collides, and a replacement is counted.
-  const insertPoint = db.prepare('INSERT OR IGNORE INTO telemetry (device, key, ts, num, str, bool, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const replacePoint = db.prepare('UPDATE telemetry SET num = ?, str = ?, bool = ?, json = ? WHERE device = ? AND key = ? AND ts = ?');
-  const upsertLatest = db.prepare(`INSERT INTO latest (device, key, ts, num, str, bool, json) VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (device, key) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str, bool = excluded.bool, json = excluded.json
-    WHERE excluded.ts >= latest.ts`);
-  const rawAsc = db.prepare('SELECT ts, num, str, bool, json FROM telemetry WHERE device = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts ASC LIMIT ?');
-  const rawDesc = db.prepare('SELECT ts, num, str, bool, json FROM telemetry WHERE device = ? AND key = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?');
-  const aggregates = Object.fromEntries(
-    Object.entries(aggSql).map(([name, expr]) => [
-      name,
-      db.prepare(`SELECT CAST((ts - @from) / @interval AS INTEGER) AS bucket, ${expr} AS value FROM telemetry
-        WHERE device = @device AND key = @key AND ts >= @from AND ts < @to ${name === 'count' ? '' : 'AND num IS NOT NULL'}
-        GROUP BY bucket ORDER BY bucket LIMIT @limit`),
-    ]),
-  ) as Record<keyof typeof aggSql, ReturnType<Db['prepare']>>;
-  const latestAll = db.prepare(
-    'SELECT k.key AS key, l.ts, l.num, l.str, l.bool, l.json FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key',
-  );
-  const keysOf = db.prepare('SELECT k.key AS key FROM latest l JOIN ts_keys k ON k.id = l.key WHERE l.device = ? ORDER BY k.key');
-  const keysOfTenant = db.prepare(`SELECT DISTINCT k.key AS key FROM devices d JOIN latest l ON l.device = d.seq JOIN ts_keys k ON k.id = l.key
+  const insertSeries = db.prepare('INSERT INTO ts_series (device, key) VALUES (?, ?)');
+  const updateSeries = db.prepare('UPDATE ts_series SET flushed_lsn = ?, max_ts = ?, latest_ts = ?, num = ?, str = ?, bool = ?, json = ? WHERE id = ?');
+  const keysOfTenant = db.prepare(`SELECT DISTINCT k.key AS key FROM devices d JOIN ts_series s ON s.device = d.seq JOIN ts_keys k ON k.id = s.key
     WHERE d.tenant_id = ?`);
-  // Retention walks the series (every series has a row in `latest`) and deletes through the primary key, so
-  // telemetry needs no index on ts alone (which cost 13-15% of insert speed and 57% more space; ADR 0002).
-  const seriesFrom = db.prepare('SELECT device, key FROM latest WHERE (device, key) >= (?, ?) ORDER BY device, key LIMIT ?');
-  const deleteInSeries = db.prepare(`DELETE FROM telemetry WHERE (device, key, ts) IN
-    (SELECT device, key, ts FROM telemetry WHERE device = ? AND key = ? AND ts < ? ORDER BY ts LIMIT ?)`);
-  /** The next series to visit (inclusive): where the previous retention step stopped. */
-  let retentionCursor: [number, number] = [0, 0];
-  const retentionStep = db.transaction((before: number, budget: number) => {
-    let deleted = 0;
-    let visited = 0;
-    while (visited < budget) {
-      const page = seriesFrom.all(retentionCursor[0], retentionCursor[1], Math.min(256, budget - visited)) as { device: number; key: number }[];
-      if (page.length === 0) {
-        retentionCursor = [0, 0];
-        return { deleted, done: true };
-      }
-      for (const s of page) {
-        visited++;
-        const n = deleteInSeries.run(s.device, s.key, before, budget - deleted).changes;
-        deleted += n;
-        if (deleted >= budget) {
-          // This series may hold more: start the next step on it again.
-          retentionCursor = [s.device, s.key];
-          return { deleted, done: false };
-        }
-        retentionCursor = [s.device, s.key + 1];
-      }
+
+  const loadKeys = (): void => {
+    keyIds.clear();
+    keyNames.clear();
+    for (const r of db.prepare('SELECT id, key FROM ts_keys').all() as { id: number; key: string }[]) {
+      keyIds.set(r.key, r.id);
+      keyNames.set(r.id, r.key);
     }
-    return { deleted, done: false };
-  });
+  };
+  const addSeries = (s: Series): void => {
+    series.set(s.id, s);
+    let m = byDevice.get(s.device);
+    if (!m) byDevice.set(s.device, (m = new Map<number, Series>()));
+    m.set(s.key, s);
+  };
+  const dropSeries = (s: Series): void => {
+    series.delete(s.id);
+    byDevice.get(s.device)?.delete(s.key);
+    if (byDevice.get(s.device)?.size === 0) byDevice.delete(s.device);
+    if (s.head) headPoints -= s.head.ts.length;
+    dirty.delete(s);
+    full.delete(s);
+  };
+  const loadSeries = (): void => {
+    const rows = db.prepare('SELECT id, device, key, flushed_lsn, max_ts, latest_ts, num, str, bool, json FROM ts_series').all() as (ValueRow & {
+      id: number;
+      device: number;
+      key: number;
+      flushed_lsn: number;
+      max_ts: number | null;
+      latest_ts: number | null;
+    })[];
+    const keep = new Set<number>();
+    for (const r of rows) {
+      keep.add(r.id);
+      if (series.has(r.id)) continue;
+      addSeries({
+        id: r.id,
+        device: r.device,
+        key: r.key,
+        flushedLsn: r.flushed_lsn,
+        maxTs: r.max_ts ?? -Infinity,
+        latest: r.latest_ts === null ? undefined : { ts: r.latest_ts, value: decodeValue(r) },
+        head: undefined,
+      });
+    }
+    for (const s of [...series.values()]) if (!keep.has(s.id)) dropSeries(s);
+  };
 
   const seqOf = (deviceId: string): number | undefined => {
     let seq = deviceSeq.get(deviceId);
     if (seq === undefined) {
       seq = (selectDevice.get(deviceId) as { seq: number } | undefined)?.seq;
       if (seq === undefined) return undefined;
-      if (deviceSeq.size >= maxCached) deviceSeq.clear();
+      if (deviceSeq.size >= 200_000) deviceSeq.clear();
       deviceSeq.set(deviceId, seq);
     }
     return seq;
   };
-  const keyIdOf = (key: string, create: boolean): number | undefined => {
-    let id = keyIds.get(key);
-    if (id === undefined) {
-      id = (selectKey.get(key) as { id: number } | undefined)?.id;
-      if (id === undefined) {
-        if (!create) return undefined;
-        id = Number(insertKey.run(key).lastInsertRowid);
+  const createSeries = db.transaction((wanted: [number, string][]): void => {
+    for (const [device, key] of wanted) {
+      let keyId = keyIds.get(key);
+      if (keyId === undefined) {
+        keyId = Number(insertKey.run(key).lastInsertRowid);
+        keyIds.set(key, keyId);
+        keyNames.set(keyId, key);
       }
-      if (keyIds.size >= maxCached) keyIds.clear();
-      keyIds.set(key, id);
+      if (byDevice.get(device)?.get(keyId)) continue;
+      const id = Number(insertSeries.run(device, keyId).lastInsertRowid);
+      addSeries({ id, device, key: keyId, flushedLsn: 0, maxTs: -Infinity, latest: undefined, head: undefined });
     }
-    return id;
-  };
-
-  const append = db.transaction((points: readonly TelemetryPoint[]): { unknownDevices: Set<string>; replaced: number } => {
-    // The newest point of each series in this batch: `latest` is written once per series, not per point.
-    const newest = new Map<string, [number, number, number, ReturnType<typeof columns>]>();
-    const unknown = new Set<string>();
-    let replaced = 0;
-    for (const p of points) {
-      // A device deleted while its data waited for the commit: nothing to store it under (reported, not acked).
-      const seq = seqOf(p.deviceId);
-      if (seq === undefined) {
-        unknown.add(p.deviceId);
-        continue;
-      }
-      const key = keyIdOf(p.key, true) ?? 0;
-      const cols = columns(p.value);
-      if (insertPoint.run(seq, key, p.ts, ...cols).changes === 0) {
-        replacePoint.run(...cols, seq, key, p.ts);
-        replaced++;
-      }
-      const series = `${seq}:${key}`;
-      const seen = newest.get(series);
-      // Later points win ties, as INSERT OR REPLACE does for the series itself.
-      if (seen === undefined || p.ts >= seen[2]) newest.set(series, [seq, key, p.ts, cols]);
-    }
-    for (const [seq, key, ts, cols] of newest.values()) upsertLatest.run(seq, key, ts, ...cols);
-    return { unknownDevices: unknown, replaced };
   });
 
-  const perKey = <T>(deviceId: string, keys: readonly string[], f: (seq: number, keyId: number) => T): Record<string, T> => {
-    const out: Record<string, T> = {};
+  // --- reading chunks -------------------------------------------------------------------------------------
+  let lastDecoded: { key: string; ts: number[]; values: TelemetryValue[] } | undefined;
+  const decodeRow = (s: Series, day: number, c: ChunkRow): { ts: number[]; values: TelemetryValue[] } => {
+    const key = `${s.id}:${day}:${c.start}:${c.n}:${c.end}`;
+    if (lastDecoded?.key !== key) lastDecoded = { key, ...decodeChunk(c.data) };
+    return lastDecoded;
+  };
+  /** Whether a value with this ts is in the series' chunks. */
+  const storedHas = (s: Series, ts: number): boolean => {
+    const day = dayOf(ts);
+    const c = parts.chunkAtOrBefore(s.id, day, ts);
+    if (!c || c.end < ts) return false;
+    const d = decodeRow(s, day, c);
+    return d.ts[lowerBound(d.ts, ts)] === ts;
+  };
+  /** The series' points with from <= ts < to in one day: chunks merged with the head, in `order`. */
+  const pointsInDay = (s: Series, day: number, from: number, to: number, desc: boolean, limit: number): { ts: number[]; values: TelemetryValue[] } => {
+    const lo = Math.max(from, day * dayMs);
+    const hi = Math.min(to, (day + 1) * dayMs);
+    const runs: { ts: number[]; values: TelemetryValue[] }[] = [];
+    let got = 0;
+    if (lo >= hi) return { ts: [], values: [] };
+    for (const c of parts.range(s.id, day, lo, hi, desc)) {
+      const d = decodeChunk(c.data);
+      const i0 = lowerBound(d.ts, lo);
+      const i1 = lowerBound(d.ts, hi);
+      runs.push({ ts: d.ts.slice(i0, i1), values: d.values.slice(i0, i1) });
+      got += i1 - i0;
+      if (got >= limit) break;
+    }
+    if (desc) runs.reverse();
+    const stored = { ts: runs.flatMap((r) => r.ts), values: runs.flatMap((r) => r.values) };
+    const h = s.head;
+    if (!h || h.ts.length === 0) return stored;
+    const i0 = lowerBound(h.ts, lo);
+    const i1 = lowerBound(h.ts, hi);
+    if (i0 === i1) return stored;
+    return mergeRuns(stored, { ts: h.ts.slice(i0, i1), values: h.values.slice(i0, i1) });
+  };
+  /** The days that may hold points of the series in [from, to): partitions and the head's days. */
+  const daysIn = (s: Series, from: number, to: number): number[] => {
+    const set = new Set(parts.days().filter((d) => (d + 1) * dayMs > from && d * dayMs < to));
+    const h = s.head;
+    if (h) for (let i = lowerBound(h.ts, from); i < h.ts.length && (h.ts[i] as number) < to; i++) set.add(dayOf(h.ts[i] as number));
+    return [...set].sort((a, b) => a - b);
+  };
+
+  // --- flushing heads into chunks -------------------------------------------------------------------------
+  const writeChunks = (s: Series, day: number, ts: readonly number[], values: readonly TelemetryValue[]): void => {
+    for (let i = 0; i < ts.length; i += cfg.chunkPoints) {
+      const t = ts.slice(i, i + cfg.chunkPoints);
+      const v = values.slice(i, i + cfg.chunkPoints);
+      parts.insertChunk(s.id, day, { start: t[0] as number, end: t[t.length - 1] as number, n: t.length, data: encodeChunk(t, v) });
+    }
+  };
+  const recomputeHour = (s: Series, day: number, hour: number): void => {
+    const d = pointsInDayStored(s, day, hour, hour + hourMs);
+    parts.setRollup(s.id, day, hour, hourPartials(d.ts, d.values, 0, d.ts.length, hourMs)[0]);
+  };
+  const pointsInDayStored = (s: Series, day: number, from: number, to: number): { ts: number[]; values: TelemetryValue[] } => {
+    const ts: number[] = [];
+    const values: TelemetryValue[] = [];
+    if (from >= to) return { ts, values };
+    for (const c of parts.range(s.id, day, from, to)) {
+      const d = decodeChunk(c.data);
+      for (let i = lowerBound(d.ts, from); i < d.ts.length && (d.ts[i] as number) < to; i++) {
+        ts.push(d.ts[i] as number);
+        values.push(d.values[i] as TelemetryValue);
+      }
+    }
+    return { ts, values };
+  };
+  /** Points at or before the series' newest stored ts: merged into the chunks they fall in (chunks never overlap). */
+  const mergeOld = (s: Series, day: number, ts: number[], values: TelemetryValue[]): void => {
+    const hours = new Set<number>();
+    let added = 0;
+    let i = 0;
+    while (i < ts.length) {
+      const t = ts[i] as number;
+      const target = parts.chunkAtOrBefore(s.id, day, t) ?? parts.chunkAfter(s.id, day, t);
+      // The points up to the next chunk's start belong to this target.
+      const next = target ? parts.chunkAfter(s.id, day, target.start) : undefined;
+      let j = i + 1;
+      while (j < ts.length && (next === undefined || (ts[j] as number) < next.start)) j++;
+      const run = { ts: ts.slice(i, j), values: values.slice(i, j) };
+      for (const x of run.ts) hours.add(Math.floor(x / hourMs) * hourMs);
+      if (!target) {
+        writeChunks(s, day, run.ts, run.values);
+        added += run.ts.length;
+      } else {
+        const merged = mergeRuns(decodeChunk(target.data), run);
+        parts.deleteChunk(s.id, day, target.start);
+        writeChunks(s, day, merged.ts, merged.values);
+        added += merged.ts.length - target.n;
+      }
+      i = j;
+    }
+    parts.addPoints(day, added);
+    for (const h of hours) recomputeHour(s, day, h);
+  };
+  /** Points after the series' newest stored ts: new chunks (a small last chunk of the day is filled up first). */
+  const appendNew = (s: Series, day: number, ts: number[], values: TelemetryValue[]): void => {
+    for (const p of hourPartials(ts, values, 0, ts.length, hourMs)) parts.addRollup(s.id, day, p);
+    parts.addPoints(day, ts.length);
+    const last = parts.lastChunk(s.id, day);
+    if (last && last.n < cfg.chunkPoints / 2) {
+      const d = decodeChunk(last.data);
+      parts.deleteChunk(s.id, day, last.start);
+      writeChunks(s, day, d.ts.concat(ts), d.values.concat(values));
+    } else {
+      writeChunks(s, day, ts, values);
+    }
+  };
+  const flushSeries = (s: Series, h: Head): number => {
+    const split = h.ooo ? lowerBound(h.ts, s.maxTs + 0.5) : 0;
+    const byDay = (i0: number, i1: number, f: (day: number, ts: number[], values: TelemetryValue[]) => void): void => {
+      let i = i0;
+      while (i < i1) {
+        const day = dayOf(h.ts[i] as number);
+        const j = Math.min(i1, lowerBound(h.ts, (day + 1) * dayMs));
+        f(day, h.ts.slice(i, j), h.values.slice(i, j));
+        i = j;
+      }
+    };
+    byDay(0, split, (day, ts, values) => {
+      mergeOld(s, day, ts, values);
+    });
+    byDay(split, h.ts.length, (day, ts, values) => {
+      appendNew(s, day, ts, values);
+    });
+    const maxTs = Math.max(s.maxTs, h.ts[h.ts.length - 1] as number);
+    const l = s.latest;
+    updateSeries.run(h.lastLsn, maxTs, l?.ts ?? null, ...(l ? columns(l.value) : [null, null, null, null]), s.id);
+    return maxTs;
+  };
+  const flushTx = db.transaction((list: Series[]): number[] => list.map((s) => (s.head ? flushSeries(s, s.head) : s.maxTs)));
+  const flush = (list: Series[]): void => {
+    const live = list.filter((s) => s.head && series.get(s.id) === s);
+    if (live.length === 0) return;
+    let maxes: number[];
+    try {
+      maxes = flushTx(live);
+    } catch (e) {
+      parts.reload();
+      throw e;
+    }
+    live.forEach((s, i) => {
+      const h = s.head as Head;
+      s.maxTs = maxes[i] as number;
+      s.flushedLsn = h.lastLsn;
+      headPoints -= h.ts.length;
+      s.head = undefined;
+      dirty.delete(s);
+      full.delete(s);
+    });
+  };
+
+  // --- applying points ------------------------------------------------------------------------------------
+  /** Puts one point into its series' head; returns 1 when it replaced a value (in the head or in a chunk). */
+  const apply = (s: Series, ts: number, value: TelemetryValue, lsn: number): number => {
+    let h = s.head;
+    if (!h) {
+      h = s.head = { ts: [], values: [], firstLsn: lsn, lastLsn: lsn, ooo: false };
+      dirty.add(s);
+    }
+    h.lastLsn = lsn;
+    let replaced = headInsert(h, ts, value) ? 1 : 0;
+    if (replaced === 0) headPoints++;
+    if (ts <= s.maxTs) {
+      h.ooo = true;
+      if (replaced === 0 && storedHas(s, ts)) replaced = 1;
+    }
+    if (!s.latest || ts >= s.latest.ts) s.latest = { ts, value };
+    if (h.ts.length >= cfg.chunkPoints) full.add(s);
+    return replaced;
+  };
+
+  let flushScheduled = false;
+  /** The last background flush failure; appends are refused with it once the heads hold twice their bound. */
+  let flushError: Error | undefined;
+  const report = (e: unknown): void => {
+    flushError = e instanceof Error ? e : new Error(String(e));
+    o.onError?.(e);
+  };
+  const scheduleFlush = (): void => {
+    if (flushScheduled || (full.size === 0 && headPoints <= cfg.maxHeadPoints)) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      try {
+        flush(headPoints > cfg.maxHeadPoints ? [...dirty] : [...full]);
+        flushError = undefined;
+      } catch (e) {
+        report(e);
+      }
+    });
+  };
+
+  // --- open: dictionary, series, legacy rows, log replay ----------------------------------------------------
+  loadKeys();
+  loadSeries();
+  if (convertLegacyRows(db, parts, cfg.chunkPoints)) loadSeries();
+  let wal: WriteAheadLog | undefined;
+  if (o.walDir !== undefined) {
+    wal = WriteAheadLog.open(o.walDir, { sync: o.sync, segmentBytes: cfg.walSegmentBytes }, (lsn, points) => {
+      for (const p of points) {
+        const s = series.get(p.series);
+        if (s && lsn > s.flushedLsn) apply(s, p.ts, p.value, lsn);
+      }
+    });
+    let maxFlushed = 0;
+    for (const s of series.values()) maxFlushed = Math.max(maxFlushed, s.flushedLsn);
+    wal.advanceTo(maxFlushed + 1);
+    flush([...dirty]);
+    wal.deleteBefore(wal.lsn);
+  }
+
+  const maintenance = setInterval(() => {
+    try {
+      tick();
+    } catch (e) {
+      report(e);
+    }
+  }, 1000);
+  maintenance.unref();
+  const tick = (): void => {
+    if (!wal) {
+      if (headPoints > cfg.maxHeadPoints) flush([...dirty]);
+      return;
+    }
+    const cur = wal.current();
+    if (cur && cur.bytes > 0 && cur.ageMs >= cfg.walSegmentMaxAgeMs) wal.rotate();
+    const closed = wal.closedSegments();
+    if (headPoints > cfg.maxHeadPoints) flush([...dirty]);
+    else if (closed.length > cfg.walSegments) {
+      const upTo = closed[closed.length - cfg.walSegments - 1]?.lastLsn ?? 0;
+      flush([...dirty].filter((s) => (s.head?.firstLsn ?? Infinity) <= upTo));
+    }
+    let needed = wal.lsn;
+    for (const s of dirty) needed = Math.min(needed, s.head?.firstLsn ?? needed);
+    for (const l of unapplied) needed = Math.min(needed, l);
+    wal.deleteBefore(needed);
+  };
+
+  const append = async (points: readonly TelemetryPoint[]): Promise<{ unknownDevices: Set<string>; replaced: number }> => {
+    if (flushError !== undefined && headPoints > 2 * cfg.maxHeadPoints) throw flushError;
+    const unknown = new Set<string>();
+    const seqs: (number | undefined)[] = points.map((p) => seqOf(p.deviceId));
+    const missing: [number, string][] = [];
+    points.forEach((p, i) => {
+      const seq = seqs[i];
+      if (seq === undefined) unknown.add(p.deviceId);
+      else {
+        const k = keyIds.get(p.key);
+        if (k === undefined || !byDevice.get(seq)?.get(k)) missing.push([seq, p.key]);
+      }
+    });
+    if (missing.length > 0) createSeries(missing);
+    const targets: Series[] = [];
+    const owners: string[] = [];
+    const log: WalPoint[] = [];
+    points.forEach((p, i) => {
+      const seq = seqs[i];
+      if (seq === undefined) return;
+      const s = byDevice.get(seq)?.get(keyIds.get(p.key) as number) as Series;
+      targets.push(s);
+      owners.push(p.deviceId);
+      log.push({ series: s.id, ts: p.ts, value: p.value });
+    });
+    if (log.length === 0) return { unknownDevices: unknown, replaced: 0 };
+    let lsn: number;
+    if (wal) {
+      const w = wal.append(log);
+      lsn = w.lsn;
+      unapplied.add(lsn);
+      try {
+        await w.written;
+      } finally {
+        unapplied.delete(lsn);
+      }
+    } else lsn = ++memLsn;
+    let replaced = 0;
+    targets.forEach((s, i) => {
+      const p = log[i] as WalPoint;
+      if (series.get(s.id) !== s) {
+        // Deleted while the record was written: not stored (replay skips it too), reported like any unknown device.
+        unknown.add(owners[i] as string);
+        return;
+      }
+      replaced += apply(s, p.ts, p.value, lsn);
+    });
+    scheduleFlush();
+    return { unknownDevices: unknown, replaced };
+  };
+
+  /** f per key of a known device; a key known to the dictionary but without data here gives []. */
+  const forSeries = (deviceId: string, keys: readonly string[], f: (s: Series) => TimedValue[]): Record<string, TimedValue[]> => {
+    const out: Record<string, TimedValue[]> = {};
     const seq = seqOf(deviceId);
     if (seq === undefined) return out;
+    const m = byDevice.get(seq);
     for (const k of keys) {
-      const id = keyIdOf(k, false);
-      if (id !== undefined) out[k] = f(seq, id);
+      const id = keyIds.get(k);
+      if (id === undefined) continue;
+      const s = m?.get(id);
+      out[k] = s ? f(s) : [];
     }
     return out;
   };
 
   return {
-    append: async (points) => append(points),
+    append,
     query: async (q) =>
-      perKey(q.deviceId, q.keys, (seq, key) =>
-        ((q.order === 'asc' ? rawAsc : rawDesc).all(seq, key, q.from, q.to, q.limit) as ValueRow[]).map((r) => ({ ts: r.ts, value: decode(r) })),
-      ),
+      forSeries(q.deviceId, q.keys, (s) => {
+        const out: TimedValue[] = [];
+        const desc = q.order === 'desc';
+        const days = daysIn(s, q.from, q.to);
+        if (desc) days.reverse();
+        for (const day of days) {
+          if (out.length >= q.limit) break;
+          const d = pointsInDay(s, day, q.from, q.to, desc, q.limit - out.length);
+          const n = d.ts.length;
+          for (let k = 0; k < n && out.length < q.limit; k++) {
+            const i = desc ? n - 1 - k : k;
+            out.push({ ts: d.ts[i] as number, value: d.values[i] as TelemetryValue });
+          }
+        }
+        return out;
+      }),
     aggregate: async (q) =>
-      perKey(q.deviceId, q.keys, (seq, key) =>
-        (
-          aggregates[q.agg].all({ device: seq, key, from: q.from, to: q.to, interval: q.intervalMs, limit: q.limit }) as { bucket: number; value: number }[]
-        ).map((r) => ({ ts: q.from + r.bucket * q.intervalMs, value: r.value })),
-      ),
+      forSeries(q.deviceId, q.keys, (s) => {
+        const b = new Buckets(q.from, q.intervalMs);
+        // Whole hours come from the rollups, unless the head holds points that may replace stored ones.
+        const hourly = q.intervalMs % hourMs === 0 && q.from % hourMs === 0 && !(s.head?.ooo ?? false);
+        const rawFrom = hourly ? Math.max(q.from, Math.floor(q.to / hourMs) * hourMs) : q.from;
+        for (const day of daysIn(s, q.from, q.to)) {
+          if (hourly) for (const r of parts.rollups(s.id, day, Math.max(q.from, day * dayMs), Math.min(rawFrom, (day + 1) * dayMs))) b.partial(r.hour, r);
+          const d = pointsInDay(s, day, rawFrom, q.to, false, Infinity);
+          d.ts.forEach((t, i) => {
+            b.value(t, d.values[i] as TelemetryValue);
+          });
+        }
+        // Rollups hold flushed points only; the head's newer points in those hours are added here.
+        const h = s.head;
+        if (h && hourly)
+          for (let i = lowerBound(h.ts, q.from); i < h.ts.length && (h.ts[i] as number) < rawFrom; i++)
+            b.value(h.ts[i] as number, h.values[i] as TelemetryValue);
+        return b.result(q.agg, q.limit);
+      }),
     latest: async (deviceId, keys) => {
       const seq = seqOf(deviceId);
       const out: Record<string, TimedValue> = {};
-      if (seq === undefined) return out;
+      const m = seq === undefined ? undefined : byDevice.get(seq);
+      if (!m) return out;
       const wanted = keys && new Set(keys);
-      for (const r of latestAll.all(seq) as (ValueRow & { key: string })[]) {
-        if (!wanted || wanted.has(r.key)) out[r.key] = { ts: r.ts, value: decode(r) };
+      for (const s of m.values()) {
+        const name = keyNames.get(s.key);
+        if (s.latest && name !== undefined && (!wanted || wanted.has(name))) out[name] = s.latest;
       }
       return out;
     },
     keys: async (deviceId) => {
       const seq = seqOf(deviceId);
-      return seq === undefined ? [] : (keysOf.all(seq) as { key: string }[]).map((r) => r.key);
+      const m = seq === undefined ? undefined : byDevice.get(seq);
+      if (!m) return [];
+      return [...m.values()]
+        .filter((s) => s.latest)
+        .map((s) => keyNames.get(s.key) ?? '')
+        .sort();
     },
     tenantKeys: async (tenantId) => (keysOfTenant.all(tenantId) as { key: string }[]).map((r) => r.key),
-    deleteExpired: async (before, budget) => retentionStep(before, Math.max(1, budget)),
+    deleteExpired: async (before) => {
+      // Whole days only: a day's partition goes once all of it is older than `before` (docs/adr/0007). Heads
+      // holding points of such days are flushed first, so their points go with the partition.
+      const cut = Math.floor(before / dayMs) * dayMs;
+      flush([...dirty].filter((s) => (s.head?.ts[0] ?? Infinity) < cut));
+      const expired = parts.days().filter((d) => (d + 1) * dayMs <= before);
+      const day = expired[0];
+      if (day === undefined) return { deleted: 0, done: true };
+      return { deleted: parts.drop(day), done: expired.length === 1 };
+    },
     deleteDevice: async (deviceId) => {
       const seq = seqOf(deviceId);
       if (seq === undefined) return;
       db.transaction(() => {
         deleteSeries(db, { deviceSeq: seq });
       })();
-      keyIds.clear();
+      forget(deviceId);
     },
     forget: (deviceId) => {
-      if (deviceId === undefined) deviceSeq.clear();
-      else deviceSeq.delete(deviceId);
-      // Deleting devices may have deleted dictionary keys (deleteUnusedKeys); ids must not be reused from the cache.
-      keyIds.clear();
+      forget(deviceId);
+    },
+    close: async () => {
+      clearInterval(maintenance);
+      if (wal) await wal.close();
+      flush([...dirty]);
+      wal?.deleteBefore(Infinity);
     },
   };
+
+  function forget(deviceId?: string): void {
+    const seq = deviceId === undefined ? undefined : deviceSeq.get(deviceId);
+    if (deviceId === undefined) deviceSeq.clear();
+    else deviceSeq.delete(deviceId);
+    if (seq === undefined) loadSeries();
+    else for (const s of [...(byDevice.get(seq)?.values() ?? [])]) dropSeries(s);
+    // Deleting series may have deleted dictionary keys: ids must not be reused from memory.
+    loadKeys();
+  }
 }
