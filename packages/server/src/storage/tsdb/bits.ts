@@ -10,6 +10,20 @@ export class ChunkCodecError extends Error {
   override name = 'ChunkCodecError';
 }
 
+/*
+ * Signed buckets, the variable-length code of Gorilla §4.1.1 with widths chosen by the caller: '0' for 0, then
+ * '10', '110', '1110', '11110' each followed by the value in b1..b4 bits (offset binary), and '11111' as the
+ * escape after which the caller writes its own wide form.
+ */
+
+/** Payload widths of the four signed buckets after the '0' code; the fifth prefix '11111' is the escape. */
+export interface Buckets {
+  readonly b1: number;
+  readonly b2: number;
+  readonly b3: number;
+  readonly b4: number;
+}
+
 /**
  * Appends bits to a growable buffer. Pending bits wait in a 32-bit accumulator and leave as one big-endian word,
  * which is far cheaper than a byte at a time. One writer is reused across encodes (reset), so the ingest path
@@ -93,6 +107,24 @@ export class BitWriter {
       v = Math.floor(v / 128);
     }
     this.write(v, 8);
+  }
+
+  /** Writes v in the smallest bucket; when none fits, writes the escape '11111' and returns false. */
+  writeBucket(v: number, b: Buckets): boolean {
+    if (v === 0) {
+      this.write(0, 1);
+      return true;
+    }
+    let h = 1 << (b.b1 - 1);
+    if (v >= -h && v < h) this.write((0b10 << b.b1) | (v + h), b.b1 + 2);
+    else if (v >= -(h = 1 << (b.b2 - 1)) && v < h) this.write((0b110 << b.b2) | (v + h), b.b2 + 3);
+    else if (v >= -(h = 1 << (b.b3 - 1)) && v < h) this.write((0b1110 << b.b3) | (v + h), b.b3 + 4);
+    else if (v >= -(h = 1 << (b.b4 - 1)) && v < h) this.write((0b11110 << b.b4) | (v + h), b.b4 + 5);
+    else {
+      this.write(0b11111, 5);
+      return false;
+    }
+    return true;
   }
 
   /** Pads with zero bits to a byte boundary. */
@@ -202,6 +234,31 @@ export class BitReader {
     throw new ChunkCodecError(`chunk is corrupt: the ${what} is not a varint of at most 2^53 - 1`);
   }
 
+  /** Reads what writeBucket wrote; NaN for the escape. */
+  readBucket(b: Buckets): number {
+    // The count of leading ones in the next 5 bits is the bucket; past the end peek reads zeros, skip throws.
+    switch (Math.clz32(~(this.peek(5) << 27))) {
+      case 0:
+        this.skip(1);
+        return 0;
+      case 1:
+        this.skip(2);
+        return this.read(b.b1) - (1 << (b.b1 - 1));
+      case 2:
+        this.skip(3);
+        return this.read(b.b2) - (1 << (b.b2 - 1));
+      case 3:
+        this.skip(4);
+        return this.read(b.b3) - (1 << (b.b3 - 1));
+      case 4:
+        this.skip(5);
+        return this.read(b.b4) - (1 << (b.b4 - 1));
+      default:
+        this.skip(5);
+        return NaN;
+    }
+  }
+
   /** Skips to the next byte boundary. */
   align(): void {
     this.pos = (this.pos + 7) & ~7;
@@ -211,71 +268,5 @@ export class BitReader {
   /** The bytes from the current (aligned) position to the end. */
   rest(): Uint8Array {
     return this.buf.slice(this.pos >>> 3, this.end >>> 3);
-  }
-}
-
-/*
- * Signed buckets, the variable-length code of Gorilla §4.1.1 with widths chosen by the caller: '0' for 0, then
- * '10', '110', '1110', '11110' each followed by the value in b1..b4 bits (offset binary), and '11111' as the
- * escape after which the caller writes its own wide form.
- */
-
-/** Payload widths of the four signed buckets after the '0' code; the fifth prefix '11111' is the escape. */
-export interface Buckets {
-  readonly b1: number;
-  readonly b2: number;
-  readonly b3: number;
-  readonly b4: number;
-}
-/** Writes v in the smallest bucket; when none fits, writes the escape '11111' and returns false. */
-export function writeBucket(w: BitWriter, v: number, b: Buckets): boolean {
-  if (v === 0) {
-    w.write(0, 1);
-    return true;
-  }
-  let h = 1 << (b.b1 - 1);
-  if (v >= -h && v < h) w.write((0b10 << b.b1) | (v + h), b.b1 + 2);
-  else if (v >= -(h = 1 << (b.b2 - 1)) && v < h) w.write((0b110 << b.b2) | (v + h), b.b2 + 3);
-  else if (v >= -(h = 1 << (b.b3 - 1)) && v < h) w.write((0b1110 << b.b3) | (v + h), b.b3 + 4);
-  else if (v >= -(h = 1 << (b.b4 - 1)) && v < h) w.write((0b11110 << b.b4) | (v + h), b.b4 + 5);
-  else {
-    w.write(0b11111, 5);
-    return false;
-  }
-  return true;
-}
-
-/** Bits writeBucket would use; `escape` is the size of what follows the escape prefix. */
-export function bucketCost(v: number, b: Buckets, escape: number): number {
-  if (v === 0) return 1;
-  if (v >= -(1 << (b.b1 - 1)) && v < 1 << (b.b1 - 1)) return b.b1 + 2;
-  if (v >= -(1 << (b.b2 - 1)) && v < 1 << (b.b2 - 1)) return b.b2 + 3;
-  if (v >= -(1 << (b.b3 - 1)) && v < 1 << (b.b3 - 1)) return b.b3 + 4;
-  if (v >= -(1 << (b.b4 - 1)) && v < 1 << (b.b4 - 1)) return b.b4 + 5;
-  return 5 + escape;
-}
-
-/** Reads what writeBucket wrote; NaN for the escape. */
-export function readBucket(r: BitReader, b: Buckets): number {
-  // The count of leading ones in the next 5 bits is the bucket; past the end peek reads zeros, skip throws.
-  switch (Math.clz32(~(r.peek(5) << 27))) {
-    case 0:
-      r.skip(1);
-      return 0;
-    case 1:
-      r.skip(2);
-      return r.read(b.b1) - (1 << (b.b1 - 1));
-    case 2:
-      r.skip(3);
-      return r.read(b.b2) - (1 << (b.b2 - 1));
-    case 3:
-      r.skip(4);
-      return r.read(b.b3) - (1 << (b.b3 - 1));
-    case 4:
-      r.skip(5);
-      return r.read(b.b4) - (1 << (b.b4 - 1));
-    default:
-      r.skip(5);
-      return NaN;
   }
 }

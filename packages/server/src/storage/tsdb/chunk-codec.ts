@@ -20,7 +20,7 @@
  */
 import type { TelemetryValue } from '@thingstead/core';
 import type { Buckets } from './bits';
-import { BitReader, BitWriter, ChunkCodecError, bucketCost, readBucket, writeBucket } from './bits';
+import { BitReader, BitWriter, ChunkCodecError } from './bits';
 
 export { ChunkCodecError } from './bits';
 
@@ -43,6 +43,16 @@ const reader = new BitReader();
 const f64 = new DataView(new ArrayBuffer(8));
 let mantissas = new Float64Array(256);
 
+/** Bits writeBucket would use; `escape` is the size of what follows the escape prefix. */
+function bucketCost(v: number, b: Buckets, escape: number): number {
+  if (v === 0) return 1;
+  if (v >= -(1 << (b.b1 - 1)) && v < 1 << (b.b1 - 1)) return b.b1 + 2;
+  if (v >= -(1 << (b.b2 - 1)) && v < 1 << (b.b2 - 1)) return b.b2 + 3;
+  if (v >= -(1 << (b.b3 - 1)) && v < 1 << (b.b3 - 1)) return b.b3 + 4;
+  if (v >= -(1 << (b.b4 - 1)) && v < 1 << (b.b4 - 1)) return b.b4 + 5;
+  return 5 + escape;
+}
+
 function corrupt(what: string): never {
   throw new ChunkCodecError(`chunk is corrupt: ${what}`);
 }
@@ -58,7 +68,7 @@ function writeTimestamps(w: BitWriter, ts: readonly number[]): void {
     const delta = t - prev;
     w.reserve(16);
     if (i === 1) w.writeVarint(delta);
-    else if (!writeBucket(w, delta - prevDelta, TS_BUCKETS)) w.writeWide(delta, 53);
+    else if (!w.writeBucket(delta - prevDelta, TS_BUCKETS)) w.writeWide(delta, 53);
     prevDelta = delta;
     prev = t;
   }
@@ -72,7 +82,7 @@ function readTimestamps(r: BitReader, count: number): number[] {
   for (let i = 1; i < count; i++) {
     if (i === 1) delta = r.readVarint('first delta');
     else {
-      const dod = readBucket(r, TS_BUCKETS);
+      const dod = r.readBucket(TS_BUCKETS);
       delta = dod === dod ? delta + dod : r.readWide(53);
     }
     if (delta < 1 || delta > MAX_TS - t) corrupt(`timestamp ${i} is not above the previous one or beyond 2^53 - 1`);
@@ -102,7 +112,8 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-function writeXor(w: BitWriter, values: readonly number[]): void {
+/** Writes the values XOR-encoded; stops and returns false once the writer passes bit `limit`. */
+function writeXor(w: BitWriter, values: readonly number[], limit: number): boolean {
   f64.setFloat64(0, values[0] ?? NaN);
   let prevHi = f64.getUint32(0);
   let prevLo = f64.getUint32(4);
@@ -119,6 +130,7 @@ function writeXor(w: BitWriter, values: readonly number[]): void {
     prevHi = hi;
     prevLo = lo;
     w.reserve(16);
+    if (w.bitLength > limit) return false;
     if ((xh | xl) === 0) {
       w.write(0, 1);
       continue;
@@ -136,6 +148,7 @@ function writeXor(w: BitWriter, values: readonly number[]): void {
       trail = t;
     }
   }
+  return w.bitLength <= limit;
 }
 
 function readXor(r: BitReader, count: number, out: number[]): void {
@@ -234,7 +247,7 @@ function writeDecimal(w: BitWriter, n: number, e: number, k: number): void {
   for (let i = 0; i < n; i++) {
     const m = mantissas[i] ?? 0;
     w.reserve(16);
-    if (!writeBucket(w, m - (k === 1 ? m1 + (m1 - m2) : m1), VALUE_BUCKETS)) {
+    if (!w.writeBucket(m - (k === 1 ? m1 + (m1 - m2) : m1), VALUE_BUCKETS)) {
       w.write(m < 0 ? 1 : 0, 1);
       w.writeWide(Math.abs(m), 53);
     }
@@ -253,7 +266,7 @@ function readDecimal(r: BitReader, count: number, out: number[]): void {
   let m1 = 0;
   let m2 = 0;
   for (let i = 0; i < count; i++) {
-    const res = readBucket(r, VALUE_BUCKETS);
+    const res = r.readBucket(VALUE_BUCKETS);
     let m: number;
     if (res === res) m = (k === 1 ? m1 + (m1 - m2) : m1) + res;
     else {
@@ -298,16 +311,19 @@ function readJson(r: BitReader, count: number): TelemetryValue[] {
 type Shape = 'numbers' | 'booleans' | 'other';
 
 function shapeOf(values: readonly TelemetryValue[]): Shape {
-  const first = typeof values[0];
-  let shape: Shape = first === 'number' ? 'numbers' : first === 'boolean' ? 'booleans' : 'other';
+  const n = values.length;
+  let i = 0;
+  // The common cases first, in one tight loop each.
+  if (typeof values[0] === 'number') while (i < n && typeof values[i] === 'number') i++;
+  else if (typeof values[0] === 'boolean') while (i < n && typeof values[i] === 'boolean') i++;
+  if (i === n) return typeof values[0] === 'number' ? 'numbers' : 'booleans';
   for (const v of values as readonly unknown[]) {
     const t = typeof v;
     if (t !== 'number' && t !== 'boolean' && t !== 'string' && (t !== 'object' || v === null)) {
       throw new ChunkCodecError(`values must be numbers, strings, booleans or JSON objects and arrays, got ${v === null ? 'null' : t}`);
     }
-    if ((shape === 'numbers' && t !== 'number') || (shape === 'booleans' && t !== 'boolean')) shape = 'other';
   }
-  return shape;
+  return 'other';
 }
 
 /** Encodes one chunk: ts strictly ascending safe integers (ms since epoch, 0 <= ts <= 2^53-1; gaps may be huge), values any TelemetryValue (number | string | boolean | JSON object | array). ts.length === values.length >= 1. */
@@ -335,18 +351,15 @@ export function encodeChunk(ts: readonly number[], values: readonly TelemetryVal
         decimalBits = slope;
       }
     }
-    kind = KIND_XOR;
-    // XOR needs 64 bits for the first value and at least one per further value: skip the trial when decimal is as small.
-    if (decimalBits > 63 + n) {
-      w.save();
-      const before = w.bitLength;
-      writeXor(w, nums);
-      if (decimalBits < w.bitLength - before) {
-        w.restore();
-        kind = KIND_DECIMAL;
-      }
-    } else kind = KIND_DECIMAL;
-    if (kind === KIND_DECIMAL) writeDecimal(w, n, e, k);
+    // XOR takes 64 bits for the first value and one or more per further value: no trial when decimal is as small.
+    // The trial stops as soon as XOR is larger, which for decimal sensor data is within the first few dozen values.
+    w.save();
+    if (decimalBits > 63 + n && writeXor(w, nums, w.bitLength + decimalBits - 1)) kind = KIND_XOR;
+    else {
+      w.restore();
+      writeDecimal(w, n, e, k);
+      kind = KIND_DECIMAL;
+    }
   } else if (shape === 'booleans') {
     kind = KIND_BOOL;
     w.reserve(n / 8 + 8);
