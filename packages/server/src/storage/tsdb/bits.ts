@@ -127,6 +127,22 @@ export class BitWriter {
     return true;
   }
 
+  /** Writes the 64-bit word (hi, lo) >>> shift in `len` bits. */
+  writeWindow(hi: number, lo: number, shift: number, len: number): void {
+    if (shift >= 32) {
+      this.write(hi >>> (shift - 32), len);
+      return;
+    }
+    if (shift > 0) {
+      lo = (lo >>> shift) | (hi << (32 - shift));
+      hi >>>= shift;
+    }
+    if (len > 32) {
+      this.write(hi, len - 32);
+      this.write(lo, 32);
+    } else this.write(lo >>> 0, len);
+  }
+
   /** Pads with zero bits to a byte boundary. */
   align(): void {
     const pad = (8 - (this.nacc & 7)) & 7;

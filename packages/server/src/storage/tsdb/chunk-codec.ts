@@ -92,22 +92,6 @@ function readTimestamps(r: BitReader, count: number): number[] {
   return out;
 }
 
-/** Writes the 64-bit word (hi, lo) >>> shift in `len` bits. */
-function writeWindow(w: BitWriter, hi: number, lo: number, shift: number, len: number): void {
-  if (shift >= 32) {
-    w.write(hi >>> (shift - 32), len);
-    return;
-  }
-  if (shift > 0) {
-    lo = (lo >>> shift) | (hi << (32 - shift));
-    hi >>>= shift;
-  }
-  if (len > 32) {
-    w.write(hi, len - 32);
-    w.write(lo, 32);
-  } else w.write(lo >>> 0, len);
-}
-
 function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
@@ -139,11 +123,11 @@ function writeXor(w: BitWriter, values: readonly number[], limit: number): boole
     const t = xl !== 0 ? ctz32(xl) : 32 + ctz32(xh);
     if (lead >= 0 && l >= lead && t >= trail) {
       w.write(0b10, 2);
-      writeWindow(w, xh, xl, trail, 64 - lead - trail);
+      w.writeWindow(xh, xl, trail, 64 - lead - trail);
     } else {
       const len = 64 - l - t;
       w.write((0b11 << 11) | (l << 6) | (len & 63), 13);
-      writeWindow(w, xh, xl, t, len);
+      w.writeWindow(xh, xl, t, len);
       lead = l;
       trail = t;
     }
