@@ -75,9 +75,9 @@ function writeTimestamps(w: BitWriter, ts: readonly number[]): void {
 }
 
 function readTimestamps(r: BitReader, count: number): number[] {
-  const out: number[] = [];
+  const out = new Array<number>(count);
   let t = r.readVarint('first timestamp');
-  out.push(t);
+  out[0] = t;
   let delta = 0;
   for (let i = 1; i < count; i++) {
     if (i === 1) delta = r.readVarint('first delta');
@@ -87,7 +87,7 @@ function readTimestamps(r: BitReader, count: number): number[] {
     }
     if (delta < 1 || delta > MAX_TS - t) corrupt(`timestamp ${i} is not above the previous one or beyond 2^53 - 1`);
     t += delta;
-    out.push(t);
+    out[i] = t;
   }
   return out;
 }
@@ -141,7 +141,7 @@ function readXor(r: BitReader, count: number, out: number[]): void {
   f64.setUint32(0, hi);
   f64.setUint32(4, lo);
   let v = f64.getFloat64(0);
-  out.push(v);
+  out[0] = v;
   let lead = -1;
   let trail = 0;
   for (let i = 1; i < count; i++) {
@@ -166,7 +166,7 @@ function readXor(r: BitReader, count: number, out: number[]): void {
       f64.setUint32(4, lo);
       v = f64.getFloat64(0);
     }
-    out.push(v);
+    out[i] = v;
   }
 }
 
@@ -259,7 +259,7 @@ function readDecimal(r: BitReader, count: number, out: number[]): void {
       if (negative) m = -m;
     }
     if (!(Math.abs(m) <= MAX_TS)) corrupt(`mantissa of value ${i} is beyond 2^53 - 1`);
-    out.push(m / p);
+    out[i] = m / p;
     m2 = i === 0 ? m : m1;
     m1 = m;
   }
@@ -379,10 +379,11 @@ export function decodeChunk(data: Uint8Array): { ts: number[]; values: Telemetry
   const count = r.readVarint('point count');
   checkCount(count, r.bitsLeft);
   const ts = readTimestamps(r, count);
-  let values: TelemetryValue[] = [];
+  // Sized once: count is at most the bits left plus two (checkCount).
+  let values = new Array<TelemetryValue>(count);
   if (kind === KIND_XOR) readXor(r, count, values as number[]);
   else if (kind === KIND_DECIMAL) readDecimal(r, count, values as number[]);
-  else if (kind === KIND_BOOL) for (let i = 0; i < count; i++) values.push(r.readBit() === 1);
+  else if (kind === KIND_BOOL) for (let i = 0; i < count; i++) values[i] = r.readBit() === 1;
   else values = readJson(r, count);
   const left = r.bitsLeft;
   if (left >= 8 || (left > 0 && r.read(left) !== 0)) corrupt('bytes or bits follow the last value');
