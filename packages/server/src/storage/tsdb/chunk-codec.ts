@@ -15,7 +15,9 @@
  *                      residual against the previous one (k = 0) or the previous slope (k = 1) in buckets
  *                      '0', '10' + 4, '110' + 8, '1110' + 13, '11110' + 22, '11111' + sign + 53-bit mantissa
  *             BOOL:    one bit per value
- *             JSON:    zero bits to a byte boundary, then the UTF-8 JSON text of the values array
+ *             JSON:    zero bits to a byte boundary, then the UTF-8 JSON text of the values array (a top-level
+ *                      -0 is written as -0; inside an object or array it reads back as 0, as JSON has it)
+ * An all-number chunk takes DECIMAL when every value has at most 6 decimals and that is smaller than XOR.
  *   padding   zero bits to the byte boundary; a decoder rejects any byte after it.
  */
 import type { TelemetryValue } from '@thingstead/core';
@@ -32,8 +34,8 @@ const KIND_JSON = 4;
 const MAX_TS = Number.MAX_SAFE_INTEGER;
 const MAX_EXPONENT = 6;
 
-// Server stamps jitter by a few ms (the 5-bit bucket), device stamps are regular (dod 0); 22 bits covers a
-// change of interval up to ±35 minutes, beyond that the raw delta is cheaper to reason about than a wider bucket.
+// Server stamps jitter by a few ms (the 5-bit bucket holds ±16 ms), device stamps are regular (dod 0); 22 bits
+// hold a change of interval up to ±35 minutes, and anything larger takes the 53-bit delta.
 const TS_BUCKETS: Buckets = { b1: 5, b2: 9, b3: 14, b4: 22 };
 // 1-decimal sensor noise moves the mantissa by a few units per point.
 const VALUE_BUCKETS: Buckets = { b1: 4, b2: 8, b3: 13, b4: 22 };
