@@ -65,6 +65,8 @@ export interface TsdbOptions {
   onError?: ((e: unknown) => void) | undefined;
 }
 
+/** Series flushed per event-loop turn. */
+const flushSlice = 256;
 const defaults = {
   chunkPoints: 240,
   walSegmentBytes: 64 * 1024 * 1024,
@@ -116,6 +118,11 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
   const dirty = new Set<Series>();
   /** Series whose head reached chunkPoints. */
   const full = new Set<Series>();
+  /**
+   * Series waiting to be flushed, taken `flushSlice` per event-loop turn, so even a flush of every head (memory
+   * pressure, a log segment to free) never holds the event loop for long.
+   */
+  const queue = new Set<Series>();
   /** Log records written but not yet applied to the heads (their segment must stay). */
   const unapplied = new Set<number>();
   let headPoints = 0;
@@ -149,6 +156,7 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
     if (s.head) headPoints -= s.head.ts.length;
     dirty.delete(s);
     full.delete(s);
+    queue.delete(s);
   };
   const loadSeries = (): void => {
     const rows = db.prepare('SELECT id, device, key, flushed_lsn, max_ts, latest_ts, num, str, bool, json FROM ts_series').all() as (ValueRow & {
@@ -384,18 +392,37 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
     flushError = e instanceof Error ? e : new Error(String(e));
     o.onError?.(e);
   };
-  const scheduleFlush = (): void => {
-    if (flushScheduled || (full.size === 0 && headPoints <= cfg.maxHeadPoints)) return;
+  const runQueue = (): void => {
+    flushScheduled = false;
+    const slice: Series[] = [];
+    for (const s of queue) {
+      if (slice.length >= flushSlice) break;
+      slice.push(s);
+    }
+    for (const s of slice) queue.delete(s);
+    try {
+      flush(slice);
+      flushError = undefined;
+    } catch (e) {
+      // The slice stays dirty (its points are in the log); the maintenance tick queues it again.
+      report(e);
+      return;
+    }
+    kick();
+  };
+  const kick = (): void => {
+    if (flushScheduled || queue.size === 0) return;
     flushScheduled = true;
-    setImmediate(() => {
-      flushScheduled = false;
-      try {
-        flush(headPoints > cfg.maxHeadPoints ? [...dirty] : [...full]);
-        flushError = undefined;
-      } catch (e) {
-        report(e);
-      }
-    });
+    setImmediate(runQueue);
+  };
+  const enqueue = (list: Iterable<Series>): void => {
+    for (const s of list) queue.add(s);
+    kick();
+  };
+  /** After an append: full heads, and every head once they hold more than maxHeadPoints. */
+  const scheduleFlush = (): void => {
+    if (headPoints > cfg.maxHeadPoints && queue.size < dirty.size) enqueue(dirty);
+    else if (full.size > 0) enqueue(full);
   };
 
   // --- open: dictionary, series, legacy rows, log replay ----------------------------------------------------
@@ -426,18 +453,20 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
   }, 1000);
   maintenance.unref();
   const tick = (): void => {
-    if (!wal) {
-      if (headPoints > cfg.maxHeadPoints) flush([...dirty]);
-      return;
+    if (queue.size === 0) {
+      // Retries what a failed flush left, and frees the log: heads holding points of segments beyond the
+      // ones kept are flushed, partly filled or not.
+      if (headPoints > cfg.maxHeadPoints) enqueue(dirty);
+      else enqueue(full);
+      const closed = wal?.closedSegments() ?? [];
+      if (closed.length > cfg.walSegments) {
+        const upTo = closed[closed.length - cfg.walSegments - 1]?.lastLsn ?? 0;
+        enqueue([...dirty].filter((s) => (s.head?.firstLsn ?? Infinity) <= upTo));
+      }
     }
+    if (!wal) return;
     const cur = wal.current();
     if (cur && cur.bytes > 0 && cur.ageMs >= cfg.walSegmentMaxAgeMs) wal.rotate();
-    const closed = wal.closedSegments();
-    if (headPoints > cfg.maxHeadPoints) flush([...dirty]);
-    else if (closed.length > cfg.walSegments) {
-      const upTo = closed[closed.length - cfg.walSegments - 1]?.lastLsn ?? 0;
-      flush([...dirty].filter((s) => (s.head?.firstLsn ?? Infinity) <= upTo));
-    }
     let needed = wal.lsn;
     for (const s of dirty) needed = Math.min(needed, s.head?.firstLsn ?? needed);
     for (const l of unapplied) needed = Math.min(needed, l);

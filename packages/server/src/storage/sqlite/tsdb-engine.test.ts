@@ -231,3 +231,33 @@ test('a device deleted while its batch was being logged is reported, and its poi
   assert.deepEqual(await again.telemetry.latest(next), {}, 'the replayed log gives the new device nothing');
   await again.close();
 });
+
+test('the log stays bounded: heads holding points of old segments are flushed and the segments deleted', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'bounded.db');
+  // Heads never fill (chunks of 10,000 points), so only the log's bound makes them flush.
+  const store = createSqliteStore({ path, synchronous: 'normal', telemetry: { chunkPoints: 10_000, walSegmentBytes: 2_000, walSegments: 1 } });
+  await seedDevices(store, ['log-a', 'log-b']);
+  for (let b = 0; b < 60; b++) {
+    await store.telemetry.append(
+      Array.from({ length: 20 }, (_, i) => ({ deviceId: i % 2 ? 'log-a' : 'log-b', key: 'v', ts: t0 + b * 20 + i, value: b * 20 + i })),
+    );
+  }
+  const logDir = `${path}-tslog`;
+  const before = readdirSync(logDir).length;
+  assert.ok(before > 3, `${before} segments written`);
+  // The maintenance tick runs every second: flush (one event-loop turn later), then delete on the next tick.
+  await new Promise((r) => setTimeout(r, 2_300));
+  const left = readdirSync(logDir).length;
+  assert.ok(left <= 2, `${left} segments left of ${before}`);
+  const all = await store.telemetry.query({ deviceId: 'log-a', keys: ['v'], from: 0, to: 1e15, limit: 1e6, order: 'asc' });
+  assert.equal(all.v?.length, 600);
+  await store.close();
+  const again = createSqliteStore({ path, synchronous: 'normal' });
+  const back = await again.telemetry.query({ deviceId: 'log-b', keys: ['v'], from: 0, to: 1e15, limit: 1e6, order: 'asc' });
+  assert.deepEqual(
+    back.v?.map((p) => p.value),
+    Array.from({ length: 600 }, (_, i) => i * 2),
+  );
+  await again.close();
+});
