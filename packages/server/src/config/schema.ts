@@ -142,9 +142,19 @@ export const configSchema = Type.Object(
     ),
     telemetry: Type.Object(
       {
-        retentionDays: int(0, 0, 36_500, 'Delete telemetry older than this many days; 0 keeps it forever. The SQLite engine deletes whole UTC days, so it keeps between this many days and one more.'),
+        retentionDays: int(
+          0,
+          0,
+          36_500,
+          'Delete telemetry older than this many days; 0 keeps it forever. The SQLite engine deletes whole UTC days, so it keeps between this many days and one more.',
+        ),
         retentionCheckIntervalSec: int(3600, 10, 86_400, 'How often the retention job runs.'),
-        retentionBatchRows: int(5000, 100, 1_000_000, 'Retention work per step where a store deletes row by row (the memory store); the SQLite engine drops one whole day per step.'),
+        retentionBatchRows: int(
+          5000,
+          100,
+          1_000_000,
+          'Retention work per step where a store deletes row by row (the memory store); the SQLite engine drops one whole day per step.',
+        ),
         maxKeyLength: int(255, 1, 1024, 'Longest telemetry key.'),
         maxValueBytes: int(65_536, 16, 16 * 1_048_576, 'Largest string or JSON value.'),
         maxPointsPerMessage: int(5000, 1, 1_000_000, 'Most values in one telemetry message.'),
