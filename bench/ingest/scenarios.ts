@@ -55,13 +55,17 @@ export interface ScenarioResult {
 const POINTS = 'thingstead_telemetry_points_total';
 
 export async function runScenario(s: Scenario, o: ScenarioOptions): Promise<ScenarioResult> {
-  const before = await o.api.counter(POINTS);
-  const r = s === 'http' ? await httpLoad(o) : await mqttLoad(o, s === 'mqtt-qos1' ? 1 : 0, before);
-  const counterDelta = (await o.api.counter(POINTS)) - before;
+  const phase = <T>(name: string, p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
+  const before = await phase('reading /metrics before', o.api.counter(POINTS));
+  const r = await phase('load', s === 'http' ? httpLoad(o) : mqttLoad(o, s === 'mqtt-qos1' ? 1 : 0, before));
+  const counterDelta = (await phase('reading /metrics after', o.api.counter(POINTS))) - before;
   // What was stored, through the query API: `temperature` of a few devices spread over the list.
   const picks = [...new Set(Array.from({ length: Math.min(o.checkDevices, o.devices.length) }, (_, i) => Math.floor((i * o.devices.length) / o.checkDevices)))];
   let stored = 0;
-  for (const i of picks) stored += await o.api.storedCount(o.devices[i]!.id, 'temperature', o.tsBase, o.tsBase + o.perDevice);
+  for (const i of picks) stored += await phase('REST check', o.api.storedCount(o.devices[i]!.id, 'temperature', o.tsBase, o.tsBase + o.perDevice));
   const expected = picks.length * o.perDevice;
   const problems = [...r.problems];
   if (stored !== expected) problems.push(`REST check: ${stored} of ${expected} temperature values stored for ${picks.length} devices`);
