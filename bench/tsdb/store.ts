@@ -2,7 +2,7 @@
 // (createSqliteStore(...).telemetry), so the same script runs against the row-per-point SQLite layout and a new
 // engine behind the same port, side by side. Measures and prints; asserts nothing. See bench/README.md.
 //
-//   node --import tsx bench/tsdb/store.ts [--quick] [--points 5000000] [--const-points N] [--retention-devices 10000]
+//   node --import tsx bench/tsdb/store.ts [--quick] [--points 2000000] [--const-points N] [--retention-devices 10000]
 //        [--retention-interval-s 300] [--retention-budget 10000] [--reps 15] [--sync full|normal]
 //        [--parts seed,const,retention] [--repos before=DIR,after=.] [--json FILE]
 import { execFileSync, spawn } from 'node:child_process';
@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
   strict: true,
 });
 const quick = args.quick;
-const points = int('points', args.points, quick ? 300_000 : 5_000_000);
+const points = int('points', args.points, quick ? 300_000 : 2_000_000);
 const constPoints = int('const-points', args['const-points'], Math.min(points, quick ? 150_000 : 1_000_000));
 const retentionDevices = int('retention-devices', args['retention-devices'], quick ? 1000 : 10_000);
 const retentionIntervalS = int('retention-interval-s', args['retention-interval-s'], quick ? 900 : 300);
