@@ -56,16 +56,20 @@ export interface CpuShares {
   other: number;
 }
 
-/** Starts measuring; the returned function ends the window and gives the shares. */
-export function startCpuMeter(brokerCpuSeconds: () => number): () => CpuShares {
+/**
+ * Starts measuring; the returned function ends the window and gives the shares. `generatorExtraSeconds`: CPU of
+ * load-generator child processes, counted with this process as the generator.
+ */
+export function startCpuMeter(brokerCpuSeconds: () => number, generatorExtraSeconds: () => number = () => 0): () => CpuShares {
   const t0 = performance.now();
   const gen0 = process.cpuUsage();
+  const extra0 = generatorExtraSeconds();
   const broker0 = brokerCpuSeconds();
   const machine0 = machineBusySeconds();
   return () => {
     const wall = (performance.now() - t0) / 1000;
     const g = process.cpuUsage(gen0);
-    const generator = (g.user + g.system) / 1e6;
+    const generator = (g.user + g.system) / 1e6 + (generatorExtraSeconds() - extra0);
     const broker = brokerCpuSeconds() - broker0;
     const machine = machineBusySeconds() - machine0;
     const pct = (s: number): number => (s / wall) * 100;

@@ -5,15 +5,18 @@
 //   node --import tsx bench/ingest/run.ts [--runs 3] [--quick] [--scenarios mqtt-qos1,mqtt-qos0,http]
 //        [--values 1,10] [--devices 100] [--messages 200000] [--http-requests 40000] [--window 100]
 //        [--http-concurrency 64] [--sync full,normal] [--group-delay 2] [--group-rows 5000] [--protocol 4|5]
-//        [--check 5] [--cpu-prof DIR] [--json FILE]
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+//        [--check 5] [--cpu-prof DIR] [--json FILE] [--repos before=DIR,after=.] [--seed-points 0,10000000]
+//        [--load-procs N]
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { waitForQuiet } from '../broker/machine-cpu';
 import { Api } from './api';
 import type { ProtocolVersion } from './mqtt-load';
 import { SCENARIOS, runScenario, type Scenario, type ScenarioResult } from './scenarios';
+import { children } from '../lib/child-cleanup';
 import { installCleanup, startServer, type RunningServer } from './server-process';
 import { fmtInt, fmtMs, fmtPct, int, intList, list, median } from './stats';
 
@@ -36,6 +39,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     json: { type: 'string' },
     repos: { type: 'string' },
+    'seed-points': { type: 'string', default: '0' },
+    'load-procs': { type: 'string' },
   },
   strict: true,
 });
@@ -54,6 +59,11 @@ const groupDelays: (number | undefined)[] = args['group-delay'] === undefined ? 
 const groupRows: (number | undefined)[] = args['group-rows'] === undefined ? [undefined] : intList('group-rows', args['group-rows'], 1);
 const protocolVersion: ProtocolVersion = int('protocol', args.protocol, 4) === 5 ? 5 : 4;
 const checkDevices = int('check', args.check, 5);
+/** Points already stored (for 1,000 other devices) when the server starts: ingest against a store of that size. */
+const seedPoints = intList('seed-points', args['seed-points'], 0);
+const seeded = seedPoints.some((n) => n > 0);
+/** MQTT device connections per load process; a large fleet is split over child processes (see load-group.ts). */
+const loadProcs = int('load-procs', args['load-procs'], deviceCount > 2000 ? Math.ceil(deviceCount / 5000) : 1);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** `--repos before=/path,after=.`: servers of several checkouts side by side, interleaved within each run. */
@@ -78,6 +88,7 @@ interface Config {
   sync: string;
   groupDelay: number | undefined;
   groupRows: number | undefined;
+  seedPoints: number;
 }
 interface Row {
   run: number;
@@ -89,10 +100,50 @@ interface Row {
 }
 
 const configs: Config[] = syncModes.flatMap((sync) =>
-  groupDelays.flatMap((groupDelay) => groupRows.flatMap((rows) => repos.map((repo) => ({ repo, sync, groupDelay, groupRows: rows })))),
+  groupDelays.flatMap((groupDelay) =>
+    groupRows.flatMap((rows) => seedPoints.flatMap((seed) => repos.map((repo) => ({ repo, sync, groupDelay, groupRows: rows, seedPoints: seed })))),
+  ),
 );
 const configName = (c: Config): string =>
-  `${c.repo.name === undefined ? '' : `${c.repo.name} `}${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}`;
+  `${c.repo.name === undefined ? '' : `${c.repo.name} `}${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}` +
+  `${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}${seeded ? `, ${fmtInt(c.seedPoints)} stored` : ''}`;
+
+/**
+ * A data directory holding `points` points, filled once per checkout and size by bench/tsdb/seed.ts in a child
+ * process started in that checkout (its own createSqliteStore), then copied into each run's fresh directory.
+ */
+const seedTemplates = new Map<string, string>();
+const templateRoot = seeded ? mkdtempSync(join(tmpdir(), 'thingstead-bench-seed-')) : undefined;
+process.on('exit', () => {
+  if (templateRoot !== undefined) rmSync(templateRoot, { recursive: true, force: true });
+});
+async function seedInto(dataDir: string, repoRootDir: string, points: number): Promise<void> {
+  const key = `${repoRootDir}|${points}`;
+  let template = seedTemplates.get(key);
+  if (template === undefined) {
+    template = join(templateRoot!, String(seedTemplates.size));
+    mkdirSync(template, { recursive: true, mode: 0o700 });
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'bench/tsdb/seed.ts'), '--repo', repoRootDir, '--db', join(template, 'thingstead.db'), '--points', String(points)],
+      { cwd: repoRootDir, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    children.delete(child);
+    if (code !== 0) throw new Error(`seeding ${points} points failed (exit code ${String(code)}): ${out.slice(-500)}`);
+    const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { pointsPerSec?: number; bytes?: number };
+    console.log(
+      `  seeded ${fmtInt(points)} points for ${repoRootDir} in ${fmtInt((performance.now() - t0) / 1000)} s ` +
+        `(${fmtInt(r.pointsPerSec ?? Number.NaN)} points/s, data dir ${fmtInt((r.bytes ?? Number.NaN) / 1e6)} MB)`,
+    );
+    seedTemplates.set(key, template);
+  }
+  cpSync(template, dataDir, { recursive: true });
+}
 const perDeviceOf = (s: Scenario): number => Math.max(1, Math.floor((s === 'http' ? httpRequests : messages) / deviceCount));
 
 installCleanup();
@@ -101,7 +152,9 @@ console.log(
   `# Thingstead ingest benchmark: ${runs} run(s); ${cpus().length} CPUs; node ${process.version}; MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}\n` +
     `# ${deviceCount} devices; MQTT ${perDeviceOf('mqtt-qos1') * deviceCount} messages per scenario (QoS 1 window ${window} per connection); ` +
     `HTTP ${perDeviceOf('http') * deviceCount} requests, ${httpConcurrency} concurrent; values per message ${valuesList.join(', ')}; ` +
-    `configs: ${configs.map(configName).join(' | ')}\n`,
+    `configs: ${configs.map(configName).join(' | ')}; MQTT load in ${loadProcs} process(es); load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}\n`,
 );
 
 const rows: Row[] = [];
@@ -112,7 +165,14 @@ for (let run = 1; run <= runs; run++) {
       const env: Record<string, string> = { THINGSTEAD_STORAGE_SQLITE_SYNCHRONOUS: config.sync };
       if (config.groupDelay !== undefined) env.THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_DELAY_MS = String(config.groupDelay);
       if (config.groupRows !== undefined) env.THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_ROWS = String(config.groupRows);
-      server = await startServer({ repoRoot: config.repo.root, env, cpuProfDir, timeoutMs: 30_000 });
+      const seed = config.seedPoints;
+      server = await startServer({
+        repoRoot: config.repo.root,
+        env,
+        cpuProfDir,
+        timeoutMs: seed > 0 ? 180_000 : 30_000,
+        prepare: seed > 0 ? (dir) => seedInto(dir, config.repo.root, seed) : undefined,
+      });
       const srv = server;
       const api = new Api(`http://127.0.0.1:${srv.httpPort}`);
       await api.login();
@@ -129,6 +189,7 @@ for (let run = 1; run <= runs; run++) {
         protocolVersion,
         checkDevices,
         serverCpuSeconds: () => srv.cpuSeconds(),
+        loadProcs,
         timeoutMs: 180_000,
         stallMs: 15_000,
       };
@@ -169,6 +230,7 @@ function line(r: Row): string {
     `${head} ${fmtInt(x.msgPerSec)} msg/s, ${fmtInt(x.valuesPerSec)} values/s, p50 ${fmtMs(x.p50)} ms, p99 ${fmtMs(x.p99)} ms, ` +
     `${fmtInt(x.messages)} msgs in ${fmtInt(x.elapsedMs)} ms, not committed ${x.notCommitted}, REST check ${x.checked.stored}/${x.checked.expected}, ` +
     `CPU gen/server/other ${fmtPct(x.cpu.generator)}/${fmtPct(x.cpu.broker)}/${fmtPct(x.cpu.other)}` +
+    (r.scenario !== 'http' && x.cpu.generator >= x.cpu.broker ? '; the load generator used as much CPU as the server (generator-bound?)' : '') +
     (x.problems.length > 0 ? `; PROBLEMS: ${x.problems.join('; ')}` : '')
   );
 }
@@ -177,6 +239,11 @@ function line(r: Row): string {
 const table: string[] = [
   '| scenario | values/msg | config | msg/s | values/s | p50 ms | p99 ms | not committed | REST check | CPU gen / server / other | runs (quiet) |',
   '|---|--:|---|--:|--:|--:|--:|--:|---|--:|--:|',
+];
+// The issue's table: ingest per number of points already stored.
+const byStore: string[] = [
+  '| rows already stored | scenario | values/msg | config | msg/s | data points/s | PUBACK p50 / p99 ms | CPU gen / server |',
+  '|--:|---|--:|---|--:|--:|--:|--:|',
 ];
 for (const config of configs) {
   for (const values of valuesList) {
@@ -199,10 +266,16 @@ for (const config of configs) {
           `${fmtInt(all.reduce((a, x) => a + x.notCommitted, 0))} | ${checkOk ? 'ok' : 'MISMATCH'} (${fmtInt(checks)}/${fmtInt(expected)}) | ` +
           `${fmtPct(m((x) => x.cpu.generator))} / ${fmtPct(m((x) => x.cpu.broker))} / ${fmtPct(m((x) => x.cpu.other))} | ${all.length} (${quiet.length}) |`,
       );
+      byStore.push(
+        `| ${fmtInt(config.seedPoints)} | ${scenario} | ${values} | ${configName(config)} | ${fmtInt(m((x) => x.msgPerSec))}${star} | ` +
+          `${fmtInt(m((x) => x.valuesPerSec))}${star} | ${scenario === 'mqtt-qos0' ? '-' : `${fmtMs(m((x) => x.p50))} / ${fmtMs(m((x) => x.p99))}`} | ` +
+          `${fmtPct(m((x) => x.cpu.generator))} / ${fmtPct(m((x) => x.cpu.broker))} |`,
+      );
     }
   }
 }
 console.log(`\n${table.join('\n')}`);
+if (seeded) console.log(`\n${byStore.join('\n')}`);
 console.log(
   '\nmsg/s: MQTT messages or HTTP requests committed per second (QoS 1: first PUBLISH to last PUBACK; QoS 0: first PUBLISH until ' +
     '/metrics counted every value; HTTP: first request to last 200). values/s = msg/s x values/msg. p50/p99: PUBLISH -> PUBACK or ' +

@@ -2,7 +2,8 @@
 import http from 'node:http';
 import { startCpuMeter, type CpuShares } from '../broker/machine-cpu';
 import { payloadParts, type Api, type BenchDevice } from './api';
-import { DeviceConnection, LatencyRecorder, type ProtocolVersion } from './mqtt-load';
+import { connectChild, connectLocal, epochNow, type GroupOptions, type LoadGroup } from './load-group';
+import { LatencyRecorder, type ProtocolVersion } from './mqtt-load';
 import { quantile } from './stats';
 
 export const SCENARIOS = ['mqtt-qos1', 'mqtt-qos0', 'http'] as const;
@@ -24,6 +25,8 @@ export interface ScenarioOptions {
   /** Devices whose stored rows are counted through the REST API afterwards. */
   checkDevices: number;
   serverCpuSeconds: () => number;
+  /** MQTT: processes the device connections are split over (1 = all in this process). */
+  loadProcs: number;
   timeoutMs: number;
   /** No progress for this long ends the scenario as failed. */
   stallMs: number;
@@ -52,13 +55,17 @@ export interface ScenarioResult {
 const POINTS = 'thingstead_telemetry_points_total';
 
 export async function runScenario(s: Scenario, o: ScenarioOptions): Promise<ScenarioResult> {
-  const before = await o.api.counter(POINTS);
-  const r = s === 'http' ? await httpLoad(o) : await mqttLoad(o, s === 'mqtt-qos1' ? 1 : 0, before);
-  const counterDelta = (await o.api.counter(POINTS)) - before;
+  const phase = <T>(name: string, p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
+  const before = await phase('reading /metrics before', o.api.counter(POINTS));
+  const r = await phase('load', s === 'http' ? httpLoad(o) : mqttLoad(o, s === 'mqtt-qos1' ? 1 : 0, before));
+  const counterDelta = (await phase('reading /metrics after', o.api.counter(POINTS))) - before;
   // What was stored, through the query API: `temperature` of a few devices spread over the list.
   const picks = [...new Set(Array.from({ length: Math.min(o.checkDevices, o.devices.length) }, (_, i) => Math.floor((i * o.devices.length) / o.checkDevices)))];
   let stored = 0;
-  for (const i of picks) stored += await o.api.storedCount(o.devices[i]!.id, 'temperature', o.tsBase, o.tsBase + o.perDevice);
+  for (const i of picks) stored += await phase('REST check', o.api.storedCount(o.devices[i]!.id, 'temperature', o.tsBase, o.tsBase + o.perDevice));
   const expected = picks.length * o.perDevice;
   const problems = [...r.problems];
   if (stored !== expected) problems.push(`REST check: ${stored} of ${expected} temperature values stored for ${picks.length} devices`);
@@ -90,62 +97,43 @@ interface LoadResult {
 }
 
 async function mqttLoad(o: ScenarioOptions, qos: 0 | 1, pointsBefore: number): Promise<LoadResult> {
-  const total = o.devices.length * o.perDevice;
-  const latency = new LatencyRecorder(qos === 1 ? total : 0);
-  let remaining = o.devices.length;
-  let allDone: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => {
-    allDone = resolve;
+  // The fleet split into `loadProcs` contiguous shares: one in this process, or each in its own child process.
+  const procs = Math.max(1, Math.min(o.loadProcs, o.devices.length));
+  const share = Math.ceil(o.devices.length / procs);
+  const groupOptions = (i: number): GroupOptions => ({
+    port: o.mqttPort,
+    devices: o.devices.slice(i * share, (i + 1) * share),
+    firstIndex: i * share,
+    protocolVersion: o.protocolVersion,
+    qos,
+    values: o.values,
+    tsBase: o.tsBase,
+    perDevice: o.perDevice,
+    window: o.window,
+    timeoutMs: 10_000,
   });
   const settled = await Promise.allSettled(
-    o.devices.map((device, i) =>
-      DeviceConnection.connect({
-        port: o.mqttPort,
-        device,
-        clientId: `bench-ingest-${process.pid}-${i}`,
-        protocolVersion: o.protocolVersion,
-        qos,
-        values: o.values,
-        tsBase: o.tsBase,
-        total: o.perDevice,
-        window: o.window,
-        timeoutMs: 10_000,
-        latency,
-        onDone: () => {
-          if (--remaining === 0) allDone();
-        },
-      }),
-    ),
+    Array.from({ length: procs }, (_, i) => (procs === 1 ? connectLocal(groupOptions(i)) : connectChild(groupOptions(i)))),
   );
-  const conns = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) {
-    await Promise.all(conns.map((c) => c.close()));
-    throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
-  }
+  const groups = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    return await driveMqtt(o, qos, pointsBefore, conns, latency, done, () => remaining);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    return await driveMqtt(o, qos, pointsBefore, groups);
   } finally {
     // Whatever happened, no connection stays open (an open one would hold up the server's graceful stop).
-    await Promise.all(conns.map((c) => c.close()));
+    await Promise.all(groups.map((g) => g.close()));
   }
 }
 
-async function driveMqtt(
-  o: ScenarioOptions,
-  qos: 0 | 1,
-  pointsBefore: number,
-  conns: DeviceConnection[],
-  latency: LatencyRecorder,
-  done: Promise<void>,
-  remaining: () => number,
-): Promise<LoadResult> {
+async function driveMqtt(o: ScenarioOptions, qos: 0 | 1, pointsBefore: number, groups: LoadGroup[]): Promise<LoadResult> {
   const total = o.devices.length * o.perDevice;
   const problems: string[] = [];
-  const stopCpu = startCpuMeter(o.serverCpuSeconds);
-  const t0 = performance.now();
-  for (const c of conns) c.start();
-  const deadline = t0 + o.timeoutMs;
+  const remaining = (): number => groups.reduce((a, g) => a + g.remaining(), 0);
+  const stopCpu = startCpuMeter(o.serverCpuSeconds, () => groups.reduce((a, g) => a + g.cpuSeconds(), 0));
+  const t0 = epochNow();
+  for (const g of groups) g.start();
+  const deadline = performance.now() + o.timeoutMs;
   let elapsedMs: number;
   let messages: number;
   if (qos === 1) {
@@ -153,16 +141,8 @@ async function driveMqtt(
     let lastAcked = 0;
     let lastProgress = performance.now();
     while (remaining() > 0) {
-      const tick = await Promise.race([
-        done.then(() => true),
-        new Promise<boolean>((r) =>
-          setTimeout(() => {
-            r(false);
-          }, 250),
-        ),
-      ]);
-      if (tick) break;
-      const acked = conns.reduce((a, c) => a + c.acked, 0);
+      await new Promise((r) => setTimeout(r, 50));
+      const acked = groups.reduce((a, g) => a + g.acked(), 0);
       const now = performance.now();
       if (acked !== lastAcked) {
         lastAcked = acked;
@@ -170,14 +150,17 @@ async function driveMqtt(
       }
       if (now > deadline || now - lastProgress > o.stallMs) {
         problems.push(now > deadline ? `deadline of ${o.timeoutMs} ms reached` : `no PUBACK for ${o.stallMs} ms`);
-        for (const c of conns) c.abort('ended by the benchmark');
+        for (const g of groups) g.abort('ended by the benchmark');
         break;
       }
     }
-    const end = Math.max(...conns.map((c) => (Number.isNaN(c.lastDoneAt) ? 0 : c.lastDoneAt)));
+  }
+  const reports = qos === 1 ? await Promise.all(groups.map((g) => g.report())) : [];
+  if (qos === 1) {
+    const end = Math.max(...reports.map((r) => (Number.isNaN(r.lastDoneAt) ? 0 : r.lastDoneAt)));
     elapsedMs = end - t0;
-    messages = conns.reduce((a, c) => a + c.acked - c.refused, 0);
-    const refused = conns.reduce((a, c) => a + c.refused, 0);
+    messages = reports.reduce((a, r) => a + r.acked - r.refused, 0);
+    const refused = reports.reduce((a, r) => a + r.refused, 0);
     if (refused > 0) problems.push(`${refused} PUBACKs with a failure reason code`);
   } else {
     // QoS 0 has no acknowledgement: poll the committed-values counter until it has everything (or stalls).
@@ -190,7 +173,7 @@ async function driveMqtt(
       await new Promise((r) => setTimeout(r, last < 0.9 * expected ? 250 : 10));
       // A scrape can time out while the server is saturated; that is not the end of the scenario.
       const v = (await o.api.counter(POINTS).catch(() => pointsBefore + last)) - pointsBefore;
-      const now = performance.now();
+      const now = epochNow();
       if (v >= expected) {
         end = now;
         last = v;
@@ -200,7 +183,7 @@ async function driveMqtt(
         last = v;
         lastProgress = now;
       }
-      if (now > deadline || now - lastProgress > o.stallMs) {
+      if (performance.now() > deadline || now - lastProgress > o.stallMs) {
         problems.push(`${v} of ${expected} values committed when the counter stopped moving`);
         end = lastProgress;
         last = v;
@@ -209,11 +192,20 @@ async function driveMqtt(
     }
     elapsedMs = end - t0;
     messages = Math.floor(last / o.values);
+    reports.push(...(await Promise.all(groups.map((g) => g.report()))));
   }
   const cpu = stopCpu();
-  const closedEarly = conns.filter((c) => c.closeReason !== '' && c.closeReason !== 'ended by the benchmark');
-  if (closedEarly.length > 0) problems.push(`${closedEarly.length} connections closed early: ${closedEarly[0]!.closeReason}`);
-  return { messages, elapsedMs, p50: quantile(latency.samples, latency.n, 0.5), p99: quantile(latency.samples, latency.n, 0.99), cpu, problems };
+  const closedEarly = reports.flatMap((r) => r.closeReasons);
+  if (closedEarly.length > 0) problems.push(`${closedEarly.length} connections closed early: ${closedEarly[0]!}`);
+  // Latencies of all groups together.
+  const n = reports.reduce((a, r) => a + r.n, 0);
+  const samples = new Float64Array(n);
+  let off = 0;
+  for (const r of reports) {
+    samples.set(r.samples.subarray(0, r.n), off);
+    off += r.n;
+  }
+  return { messages, elapsedMs, p50: quantile(samples, n, 0.5), p99: quantile(samples, n, 0.99), cpu, problems };
 }
 
 async function httpLoad(o: ScenarioOptions): Promise<LoadResult> {

@@ -17,6 +17,8 @@ export interface ServerOptions {
   /** When set, the server runs with --cpu-prof and writes its profiles into this directory on exit. */
   cpuProfDir?: string | undefined;
   timeoutMs: number;
+  /** Runs on the fresh data directory before the server starts (e.g. to fill thingstead.db with stored points). */
+  prepare?: ((dataDir: string) => Promise<void>) | undefined;
 }
 
 export interface RunningServer {
@@ -33,6 +35,14 @@ export interface RunningServer {
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'thingstead-bench-ingest-'));
+  if (o.prepare !== undefined) {
+    try {
+      await o.prepare(dataDir);
+    } catch (err) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
   const args: string[] = [];
   if (o.cpuProfDir !== undefined) args.push('--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfDir, `thingstead-${Date.now()}`)}`);
   args.push(join(o.repoRoot, 'packages/server/bin/thingstead.mjs'), 'start');
