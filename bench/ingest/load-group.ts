@@ -19,6 +19,8 @@ export interface GroupOptions {
   tsBase: number;
   perDevice: number;
   window: number;
+  /** QoS 1: each connection sends at most this many messages per second (unset: as fast as the window allows). */
+  ratePerSec?: number | undefined;
   timeoutMs: number;
 }
 
@@ -68,6 +70,7 @@ export async function connectLocal(o: GroupOptions, onChange: () => void = () =>
           tsBase: o.tsBase,
           total: o.perDevice,
           window: o.window,
+          ratePerSec: o.ratePerSec,
           timeoutMs: o.timeoutMs,
           latency,
           onDone: () => {

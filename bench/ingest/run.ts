@@ -3,7 +3,7 @@
 // See bench/README.md.
 //
 //   node --import tsx bench/ingest/run.ts [--runs 3] [--quick] [--scenarios mqtt-qos1,mqtt-qos0,http]
-//        [--values 1,10] [--devices 100] [--messages 200000] [--http-requests 40000] [--window 100]
+//        [--values 1,10] [--devices 100] [--messages 200000] [--http-requests 40000] [--window 100] [--rate MSG_PER_S]
 //        [--http-concurrency 64] [--sync full,normal] [--group-delay 2] [--group-rows 5000] [--protocol 4|5]
 //        [--check 5] [--cpu-prof DIR] [--json FILE] [--repos before=DIR,after=.] [--seed-points 0,10000000]
 //        [--load-procs N]
@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     messages: { type: 'string' },
     'http-requests': { type: 'string' },
     window: { type: 'string', default: '100' },
+    rate: { type: 'string' },
     'http-concurrency': { type: 'string', default: '64' },
     sync: { type: 'string', default: 'full' },
     'group-delay': { type: 'string' },
@@ -53,6 +54,8 @@ const deviceCount = int('devices', args.devices, 100);
 const messages = int('messages', args.messages, quick ? 30_000 : 200_000);
 const httpRequests = int('http-requests', args['http-requests'], quick ? 8_000 : 40_000);
 const window = int('window', args.window, 100);
+/** QoS 1 pacing: the fleet's messages per second (for latency at a given load, e.g. half the maximum rate). */
+const rate = args.rate === undefined ? undefined : int('rate', args.rate, 0);
 const httpConcurrency = int('http-concurrency', args['http-concurrency'], 64);
 const syncModes = list('sync', args.sync, ['full', 'normal']);
 const groupDelays: (number | undefined)[] = args['group-delay'] === undefined ? [undefined] : intList('group-delay', args['group-delay'], 0);
@@ -185,6 +188,7 @@ for (let run = 1; run <= runs; run++) {
         httpPort: srv.httpPort,
         devices,
         window,
+        rate,
         httpConcurrency,
         protocolVersion,
         checkDevices,

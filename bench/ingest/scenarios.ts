@@ -18,6 +18,8 @@ export interface ScenarioOptions {
   perDevice: number;
   values: number;
   window: number;
+  /** QoS 1: the whole fleet's messages per second, split evenly over the devices (unset: unpaced). */
+  rate?: number | undefined;
   httpConcurrency: number;
   protocolVersion: ProtocolVersion;
   /** ts of each device's first message; the scenario's values lie in [tsBase, tsBase + perDevice). */
@@ -110,6 +112,7 @@ async function mqttLoad(o: ScenarioOptions, qos: 0 | 1, pointsBefore: number): P
     tsBase: o.tsBase,
     perDevice: o.perDevice,
     window: o.window,
+    ratePerSec: o.rate === undefined ? undefined : o.rate / o.devices.length,
     timeoutMs: 10_000,
   });
   const settled = await Promise.allSettled(

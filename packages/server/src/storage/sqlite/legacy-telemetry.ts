@@ -42,7 +42,7 @@ export function convertLegacyRows(db: Db, parts: Partitions, chunkPoints: number
       const v = run.values.slice(i, i + chunkPoints);
       parts.insertChunk(id, run.day, { start: t[0] as number, end: t[t.length - 1] as number, n: t.length, data: encodeChunk(t, v) });
     }
-    for (const p of hourPartials(run.ts, run.values, 0, run.ts.length, hourMs)) parts.addRollup(id, run.day, p);
+    for (const p of hourPartials(run.ts, run.values, 0, run.ts.length, hourMs)) parts.addRollup(id, p);
     parts.addPoints(run.day, run.ts.length);
     setMax.run(run.ts[run.ts.length - 1], id);
   };

@@ -130,8 +130,9 @@ export const migrations: readonly string[] = [
   `,
   `
   -- The time-series engine (docs/adr/0007): a series row per (device, key) with its latest value and how far
-  -- the write-ahead log is folded into chunks; chunks and hourly rollups live in per-day tables tsc_<day> and
-  -- tsh_<day> listed in ts_partitions. AUTOINCREMENT: a deleted series' id is never reused, so log records of a
+  -- the write-ahead log is folded into chunks; chunks live in per-day tables tsc_<day> listed in ts_partitions,
+  -- hourly rollups in tables tsr_<block> of 32 days listed in ts_rollup_blocks; ts_meta holds the retention
+  -- watermark. AUTOINCREMENT: a deleted series' id is never reused, so log records of a
   -- deleted device can never land on a new one. The old per-point rows are converted when the store opens.
   CREATE TABLE ts_series (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -153,5 +154,7 @@ export const migrations: readonly string[] = [
     day INTEGER PRIMARY KEY,
     points INTEGER NOT NULL DEFAULT 0
   );
+  CREATE TABLE ts_rollup_blocks (block INTEGER PRIMARY KEY);
+  CREATE TABLE ts_meta (name TEXT PRIMARY KEY, value NOT NULL);
   `,
 ];

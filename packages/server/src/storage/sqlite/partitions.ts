@@ -4,9 +4,12 @@ import type { Db } from './database';
 export const dayMs = 86_400_000;
 export const hourMs = 3_600_000;
 export const dayOf = (ts: number): number => Math.floor(ts / dayMs);
-const suffix = (day: number): string => (day < 0 ? `m${-day}` : String(day));
+/** Rollups are kept in blocks of this many days: a year's hourly aggregate reads 12 tables, not 366. */
+export const rollupBlockDays = 32;
+const blockOf = (ts: number): number => Math.floor(ts / (rollupBlockDays * dayMs));
+const suffix = (n: number): string => (n < 0 ? `m${-n}` : String(n));
 const chunkTable = (day: number): string => `tsc_${suffix(day)}`;
-const rollupTable = (day: number): string => `tsh_${suffix(day)}`;
+const rollupTable = (block: number): string => `tsr_${suffix(block)}`;
 
 /** A compressed run of one series' points inside one day, start <= every ts <= end. */
 export interface ChunkRow {
@@ -36,40 +39,59 @@ interface Tables {
   lastChunk: Stmt;
   rangeAsc: Stmt;
   rangeDesc: Stmt;
-  addRollup: Stmt;
-  setRollup: Stmt;
-  deleteRollup: Stmt;
-  rollups: Stmt;
+}
+
+interface RollupTables {
+  add: Stmt;
+  set: Stmt;
+  delete: Stmt;
+  range: Stmt;
 }
 
 /**
- * Time partitions of the telemetry chunks: one pair of tables per UTC day, `tsc_<day>` with the compressed
- * chunks (key series, start) and `tsh_<day>` with the hourly rollups (key series, hour). Inserts touch one small
- * hot pair; retention drops a whole day's tables instead of deleting rows (docs/adr/0007).
+ * Time partitions of the telemetry: `tsc_<day>` per UTC day holds the compressed chunks (key series, start);
+ * `tsr_<block>` per block of 32 days the hourly rollups (key series, hour). Inserts touch one small hot table;
+ * retention drops a whole day's chunk table instead of deleting rows, moves the `retainedFrom` watermark (rollups
+ * before it are not read) and drops a rollup block once all of it is before the watermark (docs/adr/0007).
  */
 export class Partitions {
   private readonly tables = new Map<number, Tables>();
-  /** Every day that has tables (loaded once; this class is the only one creating or dropping them). */
-  private readonly known: Set<number>;
+  private readonly rollupTables = new Map<number, RollupTables>();
+  /** Every day and block that has tables (loaded once; this class is the only one creating or dropping them). */
+  private readonly known = new Set<number>();
+  private readonly knownBlocks = new Set<number>();
   private readonly insertPartition: Stmt;
+  private readonly insertBlock: Stmt;
   private readonly addPointsStmt: Stmt;
+  private retained = -Infinity;
 
   constructor(private readonly db: Db) {
     this.insertPartition = db.prepare('INSERT OR IGNORE INTO ts_partitions (day, points) VALUES (?, 0)');
+    this.insertBlock = db.prepare('INSERT OR IGNORE INTO ts_rollup_blocks (block) VALUES (?)');
     this.addPointsStmt = db.prepare('UPDATE ts_partitions SET points = points + ? WHERE day = ?');
-    this.known = new Set((db.prepare('SELECT day FROM ts_partitions').all() as { day: number }[]).map((r) => r.day));
+    this.reload();
   }
 
-  /** The days that have tables, ascending. */
+  /** The days that have chunk tables, ascending. */
   days(): number[] {
     return [...this.known].sort((a, b) => a - b);
   }
 
-  /** Re-reads which days exist (after a rolled-back transaction that may have created tables). */
+  /** Points before this were deleted by retention; their rollups are not read. */
+  get retainedFrom(): number {
+    return this.retained;
+  }
+
+  /** Re-reads which tables exist (also after a rolled-back transaction that may have created some). */
   reload(): void {
     this.tables.clear();
+    this.rollupTables.clear();
     this.known.clear();
+    this.knownBlocks.clear();
     for (const r of this.db.prepare('SELECT day FROM ts_partitions').all() as { day: number }[]) this.known.add(r.day);
+    for (const r of this.db.prepare('SELECT block FROM ts_rollup_blocks').all() as { block: number }[]) this.knownBlocks.add(r.block);
+    const w = this.db.prepare("SELECT value FROM ts_meta WHERE name = 'retained_from'").get() as { value: number } | undefined;
+    this.retained = w?.value ?? -Infinity;
   }
 
   chunkAtOrBefore(series: number, day: number, ts: number): ChunkRow | undefined {
@@ -100,34 +122,56 @@ export class Partitions {
   }
 
   addPoints(day: number, n: number): void {
+    this.ensure(day);
     if (n !== 0) this.addPointsStmt.run(n, day);
   }
 
   /** Merges a partial aggregate of new points into the hour's rollup. */
-  addRollup(series: number, day: number, r: Rollup): void {
-    this.ensure(day).addRollup.run(series, r.hour, r.n, r.nn, r.sum, r.min, r.max);
+  addRollup(series: number, r: Rollup): void {
+    this.ensureBlock(blockOf(r.hour)).add.run(series, r.hour, r.n, r.nn, r.sum, r.min, r.max);
   }
 
   /** Replaces the hour's rollup (undefined: the hour has no points any more). */
-  setRollup(series: number, day: number, hour: number, r: Rollup | undefined): void {
-    const t = this.ensure(day);
-    if (r) t.setRollup.run(series, hour, r.n, r.nn, r.sum, r.min, r.max);
-    else t.deleteRollup.run(series, hour);
+  setRollup(series: number, hour: number, r: Rollup | undefined): void {
+    const t = this.ensureBlock(blockOf(hour));
+    if (r) t.set.run(series, hour, r.n, r.nn, r.sum, r.min, r.max);
+    else t.delete.run(series, hour);
   }
 
-  rollups(series: number, day: number, from: number, to: number): Rollup[] {
-    return (this.get(day)?.rollups.all(series, from, to) ?? []) as Rollup[];
+  /** The rollups of the hours in [from, to), not before retainedFrom, ascending. */
+  rollups(series: number, from: number, to: number): Rollup[] {
+    const lo = Math.max(from, this.retained);
+    const out: Rollup[] = [];
+    if (lo >= to) return out;
+    for (let b = blockOf(lo); b <= blockOf(to - 1); b++) {
+      const t = this.getBlock(b);
+      // Rows as arrays: a year is 8,760 rows, and objects per row cost more than the read.
+      if (t) for (const [hour, n, nn, sum, min, max] of t.range.all(series, lo, to) as number[][]) out.push({ hour, n, nn, sum, min, max } as Rollup);
+    }
+    return out;
   }
 
-  /** Drops a day's tables; returns how many points they held. */
+  /** Drops a day's chunk table and moves the watermark past it; returns how many points it held. */
   drop(day: number): number {
     const points = (this.db.prepare('SELECT points FROM ts_partitions WHERE day = ?').get(day) as { points: number } | undefined)?.points ?? 0;
+    const retained = Math.max(this.retained, (day + 1) * dayMs);
+    const blocks = [...this.knownBlocks].filter((b) => (b + 1) * rollupBlockDays * dayMs <= retained);
     this.db.transaction(() => {
-      this.db.exec(`DROP TABLE IF EXISTS ${chunkTable(day)}; DROP TABLE IF EXISTS ${rollupTable(day)}`);
+      this.db.exec(`DROP TABLE IF EXISTS ${chunkTable(day)}`);
       this.db.prepare('DELETE FROM ts_partitions WHERE day = ?').run(day);
+      this.db.prepare("INSERT OR REPLACE INTO ts_meta (name, value) VALUES ('retained_from', ?)").run(retained);
+      for (const b of blocks) {
+        this.db.exec(`DROP TABLE IF EXISTS ${rollupTable(b)}`);
+        this.db.prepare('DELETE FROM ts_rollup_blocks WHERE block = ?').run(b);
+      }
     })();
     this.tables.delete(day);
     this.known.delete(day);
+    for (const b of blocks) {
+      this.rollupTables.delete(b);
+      this.knownBlocks.delete(b);
+    }
+    this.retained = retained;
     return points;
   }
 
@@ -137,17 +181,19 @@ export class Partitions {
     return this.known.has(day) ? this.ensure(day) : undefined;
   }
 
+  private getBlock(block: number): RollupTables | undefined {
+    const t = this.rollupTables.get(block);
+    if (t) return t;
+    return this.knownBlocks.has(block) ? this.ensureBlock(block) : undefined;
+  }
+
   private ensure(day: number): Tables {
     let t = this.tables.get(day);
     if (t) return t;
     const c = chunkTable(day);
-    const h = rollupTable(day);
     this.db.exec(`CREATE TABLE IF NOT EXISTS ${c} (
         series INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
-        PRIMARY KEY (series, start)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS ${h} (
-        series INTEGER NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL, nn INTEGER NOT NULL, sum REAL NOT NULL, min REAL, max REAL,
-        PRIMARY KEY (series, hour)) WITHOUT ROWID;`);
+        PRIMARY KEY (series, start)) WITHOUT ROWID`);
     this.insertPartition.run(day);
     this.known.add(day);
     const cols = 'start, end, n, data';
@@ -161,21 +207,36 @@ export class Partitions {
       lastChunk: this.db.prepare(`SELECT ${cols} FROM ${c} WHERE series = ? ORDER BY start DESC LIMIT 1`),
       rangeAsc: this.db.prepare(`SELECT ${cols} FROM ${c} WHERE series = @series AND start >= ${first} AND start < @to ORDER BY start`),
       rangeDesc: this.db.prepare(`SELECT ${cols} FROM ${c} WHERE series = @series AND start >= ${first} AND start < @to ORDER BY start DESC`),
-      addRollup: this.db.prepare(`INSERT INTO ${h} (series, hour, n, nn, sum, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)
+    };
+    this.tables.set(day, t);
+    return t;
+  }
+
+  private ensureBlock(block: number): RollupTables {
+    let t = this.rollupTables.get(block);
+    if (t) return t;
+    const h = rollupTable(block);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${h} (
+        series INTEGER NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL, nn INTEGER NOT NULL, sum REAL NOT NULL, min REAL, max REAL,
+        PRIMARY KEY (series, hour)) WITHOUT ROWID`);
+    this.insertBlock.run(block);
+    this.knownBlocks.add(block);
+    t = {
+      add: this.db.prepare(`INSERT INTO ${h} (series, hour, n, nn, sum, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (series, hour) DO UPDATE SET n = n + excluded.n, nn = nn + excluded.nn, sum = sum + excluded.sum,
           min = CASE WHEN min IS NULL OR excluded.min < min THEN excluded.min ELSE min END,
           max = CASE WHEN max IS NULL OR excluded.max > max THEN excluded.max ELSE max END`),
-      setRollup: this.db.prepare(`INSERT OR REPLACE INTO ${h} (series, hour, n, nn, sum, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      deleteRollup: this.db.prepare(`DELETE FROM ${h} WHERE series = ? AND hour = ?`),
-      rollups: this.db.prepare(`SELECT hour, n, nn, sum, min, max FROM ${h} WHERE series = ? AND hour >= ? AND hour < ? ORDER BY hour`),
+      set: this.db.prepare(`INSERT OR REPLACE INTO ${h} (series, hour, n, nn, sum, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      delete: this.db.prepare(`DELETE FROM ${h} WHERE series = ? AND hour = ?`),
+      range: this.db.prepare(`SELECT hour, n, nn, sum, min, max FROM ${h} WHERE series = ? AND hour >= ? AND hour < ? ORDER BY hour`).raw(true),
     };
-    this.tables.set(day, t);
+    this.rollupTables.set(block, t);
     return t;
   }
 }
 
 /**
- * Deletes the given series everywhere: their chunks and rollups in every partition (keeping the partitions'
+ * Deletes the given series everywhere: their chunks and rollups in every partition and block (keeping the partitions'
  * point counts true) and their rows. Call inside a transaction.
  */
 export function deletePartitionedSeries(db: Db, ids: readonly number[]): void {
@@ -187,7 +248,9 @@ export function deletePartitionedSeries(db: Db, ids: readonly number[]): void {
       `UPDATE ts_partitions SET points = points - (SELECT COALESCE(SUM(n), 0) FROM ${c} WHERE series IN (SELECT value FROM json_each(?))) WHERE day = ?`,
     ).run(list, day);
     db.prepare(`DELETE FROM ${c} WHERE series IN (SELECT value FROM json_each(?))`).run(list);
-    db.prepare(`DELETE FROM ${rollupTable(day)} WHERE series IN (SELECT value FROM json_each(?))`).run(list);
+  }
+  for (const { block } of db.prepare('SELECT block FROM ts_rollup_blocks').all() as { block: number }[]) {
+    db.prepare(`DELETE FROM ${rollupTable(block)} WHERE series IN (SELECT value FROM json_each(?))`).run(list);
   }
   db.prepare('DELETE FROM ts_series WHERE id IN (SELECT value FROM json_each(?))').run(list);
 }

@@ -223,29 +223,44 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
     const d = decodeRow(s, day, c);
     return d.ts[lowerBound(d.ts, ts)] === ts;
   };
-  /** The series' points with from <= ts < to in one day: chunks merged with the head, in `order`. */
-  const pointsInDay = (s: Series, day: number, from: number, to: number, desc: boolean, limit: number): { ts: number[]; values: TelemetryValue[] } => {
+  /**
+   * Calls f for the series' points with from <= ts < to in one day, chunks merged with the head, ascending or
+   * descending; stops when f returns false (and then returns false).
+   */
+  const visitDay = (s: Series, day: number, from: number, to: number, desc: boolean, f: (ts: number, v: TelemetryValue) => boolean): boolean => {
     const lo = Math.max(from, day * dayMs);
     const hi = Math.min(to, (day + 1) * dayMs);
-    const runs: { ts: number[]; values: TelemetryValue[] }[] = [];
-    let got = 0;
-    if (lo >= hi) return { ts: [], values: [] };
-    for (const c of parts.range(s.id, day, lo, hi, desc)) {
-      const d = decodeChunk(c.data);
-      const i0 = lowerBound(d.ts, lo);
-      const i1 = lowerBound(d.ts, hi);
-      runs.push({ ts: d.ts.slice(i0, i1), values: d.values.slice(i0, i1) });
-      got += i1 - i0;
-      if (got >= limit) break;
-    }
-    if (desc) runs.reverse();
-    const stored = { ts: runs.flatMap((r) => r.ts), values: runs.flatMap((r) => r.values) };
+    if (lo >= hi) return true;
     const h = s.head;
-    if (!h || h.ts.length === 0) return stored;
-    const i0 = lowerBound(h.ts, lo);
-    const i1 = lowerBound(h.ts, hi);
-    if (i0 === i1) return stored;
-    return mergeRuns(stored, { ts: h.ts.slice(i0, i1), values: h.values.slice(i0, i1) });
+    const h0 = h ? lowerBound(h.ts, lo) : 0;
+    const h1 = h ? lowerBound(h.ts, hi) : 0;
+    if (!h || h0 === h1) {
+      // The common case, nothing of the day in the head: straight from the chunks.
+      for (const c of parts.range(s.id, day, lo, hi, desc)) {
+        const d = decodeChunk(c.data);
+        if (desc) {
+          for (let i = lowerBound(d.ts, hi) - 1; i >= 0 && (d.ts[i] as number) >= lo; i--)
+            if (!f(d.ts[i] as number, d.values[i] as TelemetryValue)) return false;
+        } else {
+          for (let i = lowerBound(d.ts, lo); i < d.ts.length && (d.ts[i] as number) < hi; i++)
+            if (!f(d.ts[i] as number, d.values[i] as TelemetryValue)) return false;
+        }
+      }
+      return true;
+    }
+    const stored: { ts: number[]; values: TelemetryValue[] } = { ts: [], values: [] };
+    visitDay({ ...s, head: undefined }, day, lo, hi, false, (t, v) => {
+      stored.ts.push(t);
+      stored.values.push(v);
+      return true;
+    });
+    const m = mergeRuns(stored, { ts: h.ts.slice(h0, h1), values: h.values.slice(h0, h1) });
+    const n = m.ts.length;
+    for (let k = 0; k < n; k++) {
+      const i = desc ? n - 1 - k : k;
+      if (!f(m.ts[i] as number, m.values[i] as TelemetryValue)) return false;
+    }
+    return true;
   };
   /** The days that may hold points of the series in [from, to): partitions and the head's days. */
   const daysIn = (s: Series, from: number, to: number): number[] => {
@@ -265,7 +280,7 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
   };
   const recomputeHour = (s: Series, day: number, hour: number): void => {
     const d = pointsInDayStored(s, day, hour, hour + hourMs);
-    parts.setRollup(s.id, day, hour, hourPartials(d.ts, d.values, 0, d.ts.length, hourMs)[0]);
+    parts.setRollup(s.id, hour, hourPartials(d.ts, d.values, 0, d.ts.length, hourMs)[0]);
   };
   const pointsInDayStored = (s: Series, day: number, from: number, to: number): { ts: number[]; values: TelemetryValue[] } => {
     const ts: number[] = [];
@@ -310,7 +325,7 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
   };
   /** Points after the series' newest stored ts: new chunks (a small last chunk of the day is filled up first). */
   const appendNew = (s: Series, day: number, ts: number[], values: TelemetryValue[]): void => {
-    for (const p of hourPartials(ts, values, 0, ts.length, hourMs)) parts.addRollup(s.id, day, p);
+    for (const p of hourPartials(ts, values, 0, ts.length, hourMs)) parts.addRollup(s.id, p);
     parts.addPoints(day, ts.length);
     const last = parts.lastChunk(s.id, day);
     if (last && last.n < cfg.chunkPoints / 2) {
@@ -548,13 +563,11 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
         const days = daysIn(s, q.from, q.to);
         if (desc) days.reverse();
         for (const day of days) {
-          if (out.length >= q.limit) break;
-          const d = pointsInDay(s, day, q.from, q.to, desc, q.limit - out.length);
-          const n = d.ts.length;
-          for (let k = 0; k < n && out.length < q.limit; k++) {
-            const i = desc ? n - 1 - k : k;
-            out.push({ ts: d.ts[i] as number, value: d.values[i] as TelemetryValue });
-          }
+          const more = visitDay(s, day, q.from, q.to, desc, (ts, value) => {
+            out.push({ ts, value });
+            return out.length < q.limit;
+          });
+          if (!more) break;
         }
         return out;
       }),
@@ -564,11 +577,11 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
         // Whole hours come from the rollups, unless the head holds points that may replace stored ones.
         const hourly = q.intervalMs % hourMs === 0 && q.from % hourMs === 0 && !(s.head?.ooo ?? false);
         const rawFrom = hourly ? Math.max(q.from, Math.floor(q.to / hourMs) * hourMs) : q.from;
-        for (const day of daysIn(s, q.from, q.to)) {
-          if (hourly) for (const r of parts.rollups(s.id, day, Math.max(q.from, day * dayMs), Math.min(rawFrom, (day + 1) * dayMs))) b.partial(r.hour, r);
-          const d = pointsInDay(s, day, rawFrom, q.to, false, Infinity);
-          d.ts.forEach((t, i) => {
-            b.value(t, d.values[i] as TelemetryValue);
+        if (hourly) for (const r of parts.rollups(s.id, q.from, rawFrom)) b.partial(r.hour, r);
+        for (const day of daysIn(s, rawFrom, q.to)) {
+          visitDay(s, day, rawFrom, q.to, false, (t, v) => {
+            b.value(t, v);
+            return true;
           });
         }
         // Rollups hold flushed points only; the head's newer points in those hours are added here.
