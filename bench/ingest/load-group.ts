@@ -71,6 +71,8 @@ export async function connectLocal(o: GroupOptions, onChange: () => void = () =>
           total: o.perDevice,
           window: o.window,
           ratePerSec: o.ratePerSec,
+          // Spread over the period by the golden ratio of the device's index in the fleet (deterministic, even).
+          phase: ((o.firstIndex + i + j) * 0.618033988749895) % 1,
           timeoutMs: o.timeoutMs,
           latency,
           onDone: () => {

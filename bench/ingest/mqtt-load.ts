@@ -37,8 +37,13 @@ export interface ConnOptions {
   total: number;
   /** QoS 1: most un-acknowledged PUBLISH at a time. */
   window: number;
-  /** QoS 1: at most this many PUBLISH per second (message k is due k / rate s after start()); unset: as the window allows. */
+  /** QoS 1: at most this many PUBLISH per second (message k is due (k + phase) / rate s after start()); unset: as the window allows. */
   ratePerSec?: number | undefined;
+  /**
+   * Where in its period a paced connection starts, in [0, 1): a fleet's devices are not synchronised, so paced
+   * connections spread their sends instead of all publishing at the same instants. Default 0.
+   */
+  phase?: number | undefined;
   timeoutMs: number;
   latency: LatencyRecorder;
   /** Called when this connection finished: every PUBLISH acknowledged (QoS 1) or written (QoS 0), or closed. */
@@ -167,7 +172,7 @@ export class DeviceConnection {
   }
 
   start(): void {
-    this.firstSendAt = performance.now();
+    this.firstSendAt = performance.now() + (this.o.ratePerSec === undefined ? 0 : ((this.o.phase ?? 0) * 1000) / this.o.ratePerSec);
     if (this.total === 0) {
       this.finish();
       return;

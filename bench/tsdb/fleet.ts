@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { Store, TelemetryPoint } from '@thingstead/core';
 
 export type Synchronous = 'full' | 'normal';
-export type StoreFactory = (o: { path: string; synchronous: Synchronous }) => Store;
+export type StoreFactory = (o: { path: string; synchronous: Synchronous; pragmas?: Record<string, number> }) => Store;
 
 /**
  * `createSqliteStore` of the checkout at `repoRoot`. Imported from that checkout's file, so its own dependencies

@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     'retention-budget': { type: 'string', default: '10000' },
     reps: { type: 'string' },
     sync: { type: 'string', default: 'full' },
+    // SQLite PRAGMAs for the store (name=value,...), e.g. page_size=16384,mmap_size=268435456; older checkouts ignore them.
+    pragmas: { type: 'string' },
     parts: { type: 'string', default: PARTS.join(',') },
     repos: { type: 'string' },
     json: { type: 'string' },
@@ -43,6 +45,16 @@ const retentionIntervalS = int('retention-interval-s', args['retention-interval-
 const retentionBudget = int('retention-budget', args['retention-budget'], 10_000);
 const reps = int('reps', args.reps, quick ? 5 : 15);
 const sync = list('sync', args.sync, ['full', 'normal'])[0] as Synchronous;
+const pragmas: Record<string, number> = Object.fromEntries(
+  (args.pragmas ?? '')
+    .split(',')
+    .filter((p) => p !== '')
+    .map((p) => {
+      const [k, v] = p.split('=');
+      if (k === undefined || v === undefined || !/^[a-z_]+$/.test(k) || !Number.isFinite(Number(v))) throw new Error(`--pragmas: ${p} is not name=number`);
+      return [k, Number(v)];
+    }),
+);
 const parts = new Set(list('parts', args.parts, PARTS));
 
 const FLEET = 1000;
@@ -115,7 +127,7 @@ const count = (r: Record<string, unknown[]>): number => Object.values(r).reduce(
 async function seedPart(open: StoreFactory, m: Metric[], notes: string[]): Promise<void> {
   const dir = tempDir();
   const path = join(dir, 'thingstead.db');
-  let store: Store = open({ path, synchronous: sync });
+  let store: Store = open({ path, synchronous: sync, pragmas });
   const fleet = await createDevices(store, FLEET, 'fleet');
   const [yearDevice] = await createDevices(store, 1, 'year');
   const rnd = prng(1);
@@ -167,7 +179,7 @@ async function seedPart(open: StoreFactory, m: Metric[], notes: string[]): Promi
 
   await store.close();
   const bytesClosed = dirBytes(dir);
-  store = open({ path, synchronous: sync });
+  store = open({ path, synchronous: sync, pragmas });
   await store.close();
   const bytesReopened = dirBytes(dir);
   m.push({ name: 'disk: bytes per point after close', value: bytesClosed / stored, unit: 'B', target: '< 4', better: 'lower' });
@@ -176,7 +188,7 @@ async function seedPart(open: StoreFactory, m: Metric[], notes: string[]): Promi
 
   // Queries. The first call after a reopen is "cold" for the engine (its caches, statements, heads); the OS
   // page cache still holds the files.
-  store = open({ path, synchronous: sync });
+  store = open({ path, synchronous: sync, pragmas });
   const yd = yearDevice!;
   const queries: { name: string; target: string; expect: number; run: () => Promise<number> }[] = [
     {
@@ -249,7 +261,7 @@ async function seedPart(open: StoreFactory, m: Metric[], notes: string[]): Promi
 /** Bytes per point of the same fleet sending constant values. */
 async function constPart(open: StoreFactory, m: Metric[]): Promise<void> {
   const dir = tempDir();
-  const store = open({ path: join(dir, 'thingstead.db'), synchronous: sync });
+  const store = open({ path: join(dir, 'thingstead.db'), synchronous: sync, pragmas });
   const fleet = await createDevices(store, FLEET, 'const');
   const rnd = prng(3);
   let done = 0;
@@ -269,7 +281,7 @@ async function constPart(open: StoreFactory, m: Metric[]): Promise<void> {
 async function retentionPart(open: StoreFactory, m: Metric[], notes: string[]): Promise<void> {
   const dir = tempDir();
   const path = join(dir, 'thingstead.db');
-  let store = open({ path, synchronous: sync });
+  let store = open({ path, synchronous: sync, pragmas });
   const ids = await createDevices(store, retentionDevices, 'ret');
   const perSeries = Math.floor(DAY / (retentionIntervalS * 1000));
   const rnd = prng(4);
@@ -288,7 +300,7 @@ async function retentionPart(open: StoreFactory, m: Metric[], notes: string[]): 
   );
   // At rest, as a day that expired would be: closed and reopened.
   await store.close();
-  store = open({ path, synchronous: sync });
+  store = open({ path, synchronous: sync, pragmas });
 
   const steps: number[] = [];
   let deleted = 0;
@@ -367,7 +379,7 @@ function sideBySide(rs: RepoResult[]): string {
 
 // ---------------------------------------------------------------------------------------------------------
 const header =
-  `# Time-series storage benchmark (through createSqliteStore): sync ${sync}; fleet ${fmtInt(points)} points (${FLEET} devices x 3 keys, ` +
+  `# Time-series storage benchmark (through createSqliteStore): sync ${sync}; PRAGMAs ${args.pragmas ?? 'default'}; fleet ${fmtInt(points)} points (${FLEET} devices x 3 keys, ` +
   `${FLEET * 3} per append) + a year series of ${fmtInt(YEAR_POINTS)}; constant-value store ${fmtInt(constPoints)}; retention ` +
   `${fmtInt(retentionDevices)} devices every ${retentionIntervalS} s, budget ${fmtInt(retentionBudget)}; ${reps} reps per query\n# ${machine()}`;
 

@@ -13,6 +13,11 @@ export interface SqliteOptions {
   synchronous: 'full' | 'normal';
   /** The time-series engine's tuning (tests and benchmarks; the defaults are the measured ones, ADR 0007). */
   telemetry?: Partial<Pick<TsdbOptions, 'chunkPoints' | 'walSegmentBytes' | 'walSegmentMaxAgeMs' | 'walSegments' | 'maxHeadPoints'>>;
+  /**
+   * Extra PRAGMAs for benchmarks and experiments (page_size, cache_size, mmap_size, wal_autocheckpoint), applied
+   * before the schema; the defaults were measured (docs/adr/0007).
+   */
+  pragmas?: Readonly<Record<string, string | number>> | undefined;
   /** A background failure the store recovered from (a telemetry flush, retried). */
   onError?: ((e: unknown) => void) | undefined;
 }
@@ -24,10 +29,16 @@ export function openDatabase(o: SqliteOptions): Db {
     ensureOwnerOnlyFile(o.path);
   }
   const db = new Database(o.path);
+  // page_size only takes effect before the first table is written (and before WAL mode).
+  for (const [k, v] of Object.entries(o.pragmas ?? {})) if (k === 'page_size') db.pragma(`page_size = ${Number(v)}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  for (const [k, v] of Object.entries(o.pragmas ?? {})) {
+    if (!/^[a-z_]+$/.test(k)) throw new Error(`not a PRAGMA name: ${k}`);
+    if (k !== 'page_size') db.pragma(`${k} = ${Number(v)}`);
+  }
   migrate(db);
   return db;
 }
