@@ -35,6 +35,10 @@ export function openDatabase(o: SqliteOptions): Db {
   db.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // 64 MiB of page cache (the default is 2 MiB): measured, it cut a year's hourly aggregate from ~8 to ~6 ms and
+  // a 100,000-point read from ~15 to ~11 ms on a 10 M-point store; page_size 16384, mmap_size and
+  // wal_autocheckpoint changed nothing worth their cost (docs/adr/0007).
+  db.pragma('cache_size = -65536');
   for (const [k, v] of Object.entries(o.pragmas ?? {})) {
     if (!/^[a-z_]+$/.test(k)) throw new Error(`not a PRAGMA name: ${k}`);
     if (k !== 'page_size') db.pragma(`${k} = ${Number(v)}`);
