@@ -8,6 +8,12 @@ import { runCli as run, waitFor } from './cli-process';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'thingstead-cli-'));
 
+/** The first start's credentials, printed on stderr (never into the JSON log). */
+const printed = (stderr: string): { email: string; password: string } | undefined => {
+  const m = /email: +(\S+)\n +password: +(\S+)/.exec(stderr);
+  return m ? { email: m[1] as string, password: m[2] as string } : undefined;
+};
+
 const env = { THINGSTEAD_DATA_DIR: dataDir, THINGSTEAD_HTTP_PORT: '0', THINGSTEAD_MQTT_PORT: '0', THINGSTEAD_HOST: '127.0.0.1' };
 
 describe('thingstead CLI', () => {
@@ -43,13 +49,10 @@ describe('thingstead CLI', () => {
       const r = run(['start'], { ...env, THINGSTEAD_DATA_DIR: fresh, THINGSTEAD_MQTT_PORT: String(port) });
       assert.equal(await r.exit, 1);
       assert.match(r.stderr(), new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use.*THINGSTEAD_MQTT_PORT`));
-      assert.ok(!r.lines.some((l) => l.password), 'no admin was created by the failed start');
+      assert.equal(printed(r.stderr()), undefined, 'no admin was created by the failed start');
       const ok = run(['start'], { ...env, THINGSTEAD_DATA_DIR: fresh });
       await waitFor(() => ok.lines.find((l) => l.httpPort), 'listening line');
-      assert.ok(
-        ok.lines.some((l) => l.password),
-        'the next start still prints the password',
-      );
+      assert.ok(printed(ok.stderr()), 'the next start still prints the password');
       ok.child.kill('SIGTERM');
       assert.equal(await ok.exit, 0);
     } finally {
@@ -62,9 +65,10 @@ describe('thingstead CLI', () => {
     // A long group-commit delay, so the telemetry below is still pending when SIGTERM arrives.
     const first = run(['start'], { ...env, THINGSTEAD_TELEMETRY_GROUP_COMMIT_MAX_DELAY_MS: '1000' });
     const started = await waitFor(() => first.lines.find((l) => l.httpPort), 'listening line');
-    const admin = first.lines.find((l) => l.password);
-    assert.ok(admin, 'the generated password is logged on first start');
+    const admin = printed(first.stderr());
+    assert.ok(admin, 'the generated password is printed on first start');
     assert.ok(admin.password.length >= 20);
+    assert.ok(!JSON.stringify(first.lines).includes(admin.password), 'and never logged');
     const url = `http://127.0.0.1:${started.httpPort}`;
     assert.equal(started.urls.http, url, 'the real port is logged when 0 was asked');
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
@@ -94,7 +98,7 @@ describe('thingstead CLI', () => {
 
     const second = run(['start'], env);
     const again = await waitFor(() => second.lines.find((l) => l.httpPort), 'listening line');
-    assert.ok(!second.lines.some((l) => l.password), 'the password is not printed again');
+    assert.equal(printed(second.stderr()), undefined, 'the password is not printed again');
     const url2 = `http://127.0.0.1:${again.httpPort}`;
     const login2 = (await (
       await fetch(`${url2}/api/auth/login`, {

@@ -9,6 +9,7 @@ export * from './accounts/model';
 export * from './accounts/tokens';
 export { publicUser, type PublicUser, type Session, type AuthOptions } from './accounts/auth-service';
 export { hashPassword, verifyPassword } from './accounts/password';
+export { resetPassword, createUserOffline, type RecoveryDeps, type RecoveredCredentials } from './accounts/recovery';
 export * from './devices/model';
 export type { Connectivity, ConnectivityRecord } from './devices/connectivity';
 export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices/device-service';

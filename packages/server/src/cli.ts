@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { startStandaloneBroker } from '@thingstead/broker';
+import { createUserOffline, ThingsteadError, resetPassword, roles, systemClock, type Role } from '@thingstead/core';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type FlagSetting } from './config/load';
 import type { Config } from './config/schema';
 import { brokerLimits } from './config/slices';
-import { startThingstead, StartupError } from './main';
+import { openStoppedStore, startThingstead, StartupError } from './main';
 import { version } from './version';
 
 const help = `Thingstead ${version}: a self-hosted IoT platform.
@@ -21,6 +22,13 @@ Usage:
       --password-file <file>  Mosquitto password file, mosquitto_passwd format (broker.passwordFile)
       --acl <file>            Mosquitto ACL file, user/topic/pattern rules with %u and %c (broker.aclFile)
       --data-dir <dir>        keep sessions and retained messages in <dir>/broker.db (broker.dataDir)
+  thingstead admin reset-password --email <e> [--password-stdin] [--config <file>]
+                                       set a user's password (generated and printed unless read from stdin)
+                                       and end the user's sessions
+  thingstead admin create-user --email <e> --role admin|tenant-admin|viewer [--tenant <name>] [--password-stdin]
+                                       add a user (to the Default tenant unless --tenant names another)
+                                       Both work on the data directory of a stopped server and refuse while
+                                       one runs on it.
   thingstead --version                 print the version
   thingstead --help                    this text
 
@@ -45,6 +53,10 @@ async function main(argv: string[]): Promise<number> {
         'password-file': { type: 'string' },
         acl: { type: 'string' },
         'data-dir': { type: 'string' },
+        email: { type: 'string' },
+        role: { type: 'string' },
+        tenant: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -62,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const [command, ...rest] = positionals;
   const broker = command === 'broker' && rest.length === 0;
-  if (!broker && (command !== 'start' || rest.length > 0)) {
+  const admin = command === 'admin' && rest.length === 1 && (rest[0] === 'reset-password' || rest[0] === 'create-user');
+  if (!broker && !admin && (command !== 'start' || rest.length > 0)) {
     process.stderr.write(`${command === undefined ? 'No command given.' : `Unknown command: ${[command, ...rest].join(' ')}`}\n\n${help}`);
     return 2;
   }
@@ -78,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (broker) return runBroker(config);
+  if (admin) return runAdmin(config, rest[0] as 'reset-password' | 'create-user', values);
   const app = await startThingstead(config);
   await signalled();
   // The shutdown bounds itself (drain time + 1 s for sockets); this is the backstop should a step hang anyway.
@@ -100,6 +114,52 @@ function exitWhenIdle(): void {
     process.stderr.write(`thingstead: stopped, but handles are still open (${process.getActiveResourcesInfo().join(', ')}); exiting\n`);
     process.exit(process.exitCode ?? 0);
   }, 1000).unref();
+}
+
+/** `thingstead admin ...`: account recovery on a stopped installation. */
+async function runAdmin(
+  config: Readonly<Config>,
+  what: 'reset-password' | 'create-user',
+  values: { email?: string | undefined; role?: string | undefined; tenant?: string | undefined; 'password-stdin'?: boolean | undefined },
+): Promise<number> {
+  const usage = (text: string): number => {
+    process.stderr.write(`thingstead admin ${what}: ${text}\n\n${help}`);
+    return 2;
+  };
+  if (values.email === undefined) return usage('--email is required.');
+  const role = values.role;
+  if (what === 'create-user' && !roles.includes(role as Role)) return usage(`--role must be one of ${roles.join(', ')}.`);
+  const password = values['password-stdin'] === true ? await readStdinLine() : undefined;
+  const offline = openStoppedStore(config);
+  const { store } = offline;
+  try {
+    const done =
+      what === 'reset-password'
+        ? await resetPassword({ store, clock: systemClock }, { email: values.email, password })
+        : await createUserOffline({ store, clock: systemClock }, { email: values.email, role: role as Role, tenantName: values.tenant, password });
+    process.stdout.write(what === 'reset-password' ? `Password of ${done.email} set; its sessions are ended.\n` : `Created ${done.email} (${role}).\n`);
+    if (done.generatedPassword !== undefined) process.stdout.write(`  password: ${done.generatedPassword}\nSave it now; it is not shown again.\n`);
+    if (done.disabled) process.stdout.write('Note: this account is disabled; an admin can enable it under /api/users.\n');
+    return 0;
+  } catch (e) {
+    if (e instanceof ThingsteadError) {
+      process.stderr.write(`thingstead admin ${what}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await offline.close();
+  }
+}
+
+/** One line from stdin (a password piped in, so it is not in the process list or the shell history). */
+async function readStdinLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
 }
 
 /** The flags of `thingstead broker`, each the setting of the broker section it overrides. */

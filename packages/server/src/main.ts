@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { MemoryPersistence, SqlitePersistence, type Broker } from '@thingstead/broker';
 import { createCore, systemClock, type Clock, type Core, type EventBus, type Store } from '@thingstead/core';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
+import { DataDirInUseError, lockDataDir } from './storage/data-dir-lock';
 import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
@@ -16,6 +18,11 @@ import { version } from './version';
 export interface StartOptions {
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Where the first start's admin credentials are printed, whatever the log level (a generated password is
+   * shown nowhere else). Default: process.stderr.
+   */
+  console?: { write(text: string): unknown };
 }
 
 export interface Thingstead {
@@ -69,6 +76,32 @@ const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Conf
     }),
 };
 
+/**
+ * The store of a stopped installation, for `thingstead admin ...`: refuses while a server holds the data
+ * directory (its pid file names a live process), and holds it itself until closed.
+ */
+export function openStoppedStore(config: Readonly<Config>): { store: Store; close(): Promise<void> } {
+  const dataDir = resolve(config.dataDir);
+  // The embedded store's file (the only driver so far; a server database would be checked by connecting).
+  if (!existsSync(join(dataDir, 'thingstead.db')))
+    throw new StartupError(`There is no Thingstead data in ${dataDir}: start the server once first, or point THINGSTEAD_DATA_DIR at its data directory.`);
+  let lock: { release(): void };
+  try {
+    lock = lockDataDir(dataDir);
+  } catch (e) {
+    if (e instanceof DataDirInUseError) throw new StartupError(`${e.message} (this command works on a stopped server's data only)`, { cause: e });
+    throw e;
+  }
+  const store = storeAdapters[config.storage.driver](config.storage, dataDir, pino({ level: 'silent' }));
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      lock.release();
+    },
+  };
+}
+
 /** The composition root: the only place that chooses adapters. */
 export async function startThingstead(config: Readonly<Config>, o: StartOptions = {}): Promise<Thingstead> {
   const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
@@ -77,6 +110,13 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
   if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess)
     logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
+  let lock: { release(): void };
+  try {
+    lock = lockDataDir(dataDir);
+  } catch (e) {
+    if (e instanceof DataDirInUseError) throw new StartupError(e.message, { cause: e });
+    throw e;
+  }
 
   const store = storeAdapters[config.storage.driver](config.storage, dataDir, logger);
   // Metrics read core's queue at scrape time only, so they can exist before core.
@@ -147,10 +187,26 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     await app.listen({ port: config.http.port, host: config.host });
     // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
     const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
+    const out = o.console ?? process.stderr;
     if (first.admin) {
       const { email, generatedPassword } = first.admin;
-      if (generatedPassword === undefined) logger.warn({ email }, 'First start: created the system admin with the configured password');
-      else logger.warn({ email, password: generatedPassword }, 'First start: created the system admin. Save this password now; it is not shown again');
+      if (generatedPassword === undefined) {
+        logger.warn({ email }, 'First start: created the system admin with the configured password');
+        out.write(`First start: created the system admin ${email} with the password from THINGSTEAD_ADMIN_PASSWORD.\n`);
+      } else {
+        // The password goes to the terminal only, not into the logs (which are often shipped elsewhere).
+        logger.warn({ email }, 'First start: created the system admin; its generated password is printed on stderr once');
+        out.write(
+          `First start: created the system admin.\n  email:    ${email}\n  password: ${generatedPassword}\n` +
+            'Save this password now; it is not shown again. Lost it? Stop the server and run: thingstead admin reset-password --email ' +
+            `${email}\n`,
+        );
+      }
+    } else if (config.admin.password !== undefined) {
+      logger.warn(
+        { email: config.admin.email },
+        'admin.password (THINGSTEAD_ADMIN_PASSWORD) is set but ignored: the admin exists already. To change a password, stop the server and run thingstead admin reset-password --email <email>',
+      );
     }
   } catch (e) {
     // Close what did open, so a failed start leaves no listener or open database behind.
@@ -158,6 +214,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     await app.close().catch(() => undefined);
     await core.close();
     await store.close();
+    lock.release();
     throw explainListenError(e, config);
   }
   const address = app.server.address();
@@ -236,6 +293,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     // 4. Commit what still waits, then close the stores.
     await core.close();
     await store.close();
+    lock.release();
     logger.info('Thingstead stopped');
   };
   let closing: Promise<void> | undefined;

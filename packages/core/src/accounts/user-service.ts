@@ -24,6 +24,23 @@ export interface UpdateUserInput {
   disabled?: boolean | undefined;
 }
 
+/** Inserts a user after the checks every path shares (email form and uniqueness, password strength). */
+export async function insertUser(store: Store, clock: Clock, input: CreateUserInput & { tenantId: string }): Promise<User> {
+  const email = cleanEmail(input.email);
+  if (await store.users.findByEmail(email)) fail('EMAIL_TAKEN', `A user with email ${email} already exists.`);
+  const user: User = {
+    id: newId(),
+    tenantId: input.tenantId,
+    email,
+    role: input.role,
+    passwordHash: await hashPassword(checkPassword(input.password)),
+    disabled: false,
+    createdAt: clock.now(),
+  };
+  await store.users.insert(user);
+  return user;
+}
+
 export class UserService {
   constructor(
     private readonly store: Store,
@@ -40,19 +57,7 @@ export class UserService {
 
   /** Also used by the first-start bootstrap. */
   async createUnchecked(input: CreateUserInput & { tenantId: string }): Promise<User> {
-    const email = cleanEmail(input.email);
-    if (await this.store.users.findByEmail(email)) fail('EMAIL_TAKEN', `A user with email ${email} already exists.`);
-    const user: User = {
-      id: newId(),
-      tenantId: input.tenantId,
-      email,
-      role: input.role,
-      passwordHash: await hashPassword(checkPassword(input.password)),
-      disabled: false,
-      createdAt: this.clock.now(),
-    };
-    await this.store.users.insert(user);
-    return user;
+    return insertUser(this.store, this.clock, input);
   }
 
   async list(p: Principal, input: PageInput & { tenantId?: string | undefined }): Promise<Page<PublicUser>> {
