@@ -9,7 +9,6 @@
 //   node --import tsx bench/ingest/store.ts [--runs 3] [--quick] [--rows 200000] [--index-rows 1000000]
 //        [--query-rows 1000000] [--parts append,index,query] [--json FILE]
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { parseArgs } from 'node:util';
 import type { Store, TelemetryPoint } from '@thingstead/core';
 import { migrations } from '../../packages/server/src/storage/sqlite/migrations';
 import { createSqliteStore } from '../../packages/server/src/storage/sqlite/sqlite-store';
+import { createDevices } from '../tsdb/fleet';
 import { fmtInt, fmtMs, int, list, median } from './stats';
 
 const PARTS = ['append', 'index', 'query'] as const;
@@ -67,20 +67,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 async function openStore(synchronous: 'full' | 'normal', n: number): Promise<{ store: Store; ids: string[]; path: string }> {
   const path = join(tempDir(), 'thingstead.db');
   const store = createSqliteStore({ path, synchronous });
-  const tenantId = randomUUID();
-  const profileId = randomUUID();
-  const now = Date.now();
-  await store.tenants.insert({ id: tenantId, name: 'bench', createdAt: now });
-  await store.profiles.insert({ id: profileId, tenantId, name: 'default', description: '', defaultSettings: {}, isDefault: true, createdAt: now });
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = randomUUID();
-    ids.push(id);
-    await store.devices.insert(
-      { id, tenantId, profileId, name: `d${i}`, label: '', metadata: {}, createdAt: now },
-      { deviceId: id, type: 'access-token', accessToken: `token-${id}` },
-    );
-  }
+  const ids = await createDevices(store, n, 'bench');
   return { store, ids, path };
 }
 

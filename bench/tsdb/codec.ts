@@ -2,24 +2,13 @@
 // for 240-point chunks (one hour at 15 s). Medians of 5 runs. Prints only; run with
 //   node --import tsx bench/tsdb/codec.ts
 import { decodeChunk, encodeChunk } from '../../packages/server/src/storage/tsdb/chunk-codec';
+import { mulberry32 } from '@thingstead/core/testing';
 
 const POINTS = 240;
 const CHUNKS = 400;
 const RUNS = 5;
 const WARMUP_RUNS = 10;
 const START = 1_767_225_600_000;
-
-/** A small seeded PRNG (mulberry32), so every run measures the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Series = { ts: number[]; values: number[] };
 
@@ -47,7 +36,7 @@ function median(xs: number[]): number {
 }
 
 function measure(make: (rand: () => number) => Series): { bytes: number; encodeNs: number; decodeNs: number } {
-  const rand = prng(42);
+  const rand = mulberry32(42);
   const chunks = Array.from({ length: CHUNKS }, () => make(rand));
   const encoded = chunks.map((c) => encodeChunk(c.ts, c.values));
   const bytes = encoded.reduce((n, b) => n + b.length, 0) / (CHUNKS * POINTS);

@@ -39,18 +39,6 @@ export async function createDevices(store: Store, n: number, namePrefix: string)
   return ids;
 }
 
-/** mulberry32: the same noise in every checkout and run, so both sides store the same values. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const METER_KEYS = ['voltage', 'current', 'power'] as const;
 
 /**

@@ -7,7 +7,8 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { int, list } from '../ingest/stats';
-import { createDevices, dirBytes, fleetInstant, loadStoreFactory, prng, type Synchronous } from './fleet';
+import { createDevices, dirBytes, fleetInstant, loadStoreFactory, type Synchronous } from './fleet';
+import { mulberry32 } from '@thingstead/core/testing';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,7 +35,7 @@ const t0Ts = endTs - instants * 1000 - 60_000;
 const open = await loadStoreFactory(resolve(args.repo));
 const store = open({ path: resolve(args.db), synchronous: sync });
 const ids = await createDevices(store, devices, 'seed');
-const rnd = prng(5);
+const rnd = mulberry32(5);
 const t0 = performance.now();
 let done = 0;
 let lastLog = t0;

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import type { Store, TelemetryPoint } from '@thingstead/core';
 import { children, installCleanup } from '../lib/child-cleanup';
 import { fmtInt, fmtMs, int, list, median } from '../ingest/stats';
-import { createDevices, dirBytes, fleetInstant, loadStoreFactory, METER_KEYS, prng, type StoreFactory, type Synchronous } from './fleet';
+import { createDevices, dirBytes, fleetInstant, loadStoreFactory, METER_KEYS, type StoreFactory, type Synchronous } from './fleet';
+import { mulberry32 } from '@thingstead/core/testing';
 
 const PARTS = ['seed', 'const', 'retention'] as const;
 const { values: args } = parseArgs({
@@ -130,7 +131,7 @@ async function seedPart(open: StoreFactory, m: Metric[], notes: string[]): Promi
   let store: Store = open({ path, synchronous: sync, pragmas });
   const fleet = await createDevices(store, FLEET, 'fleet');
   const [yearDevice] = await createDevices(store, 1, 'year');
-  const rnd = prng(1);
+  const rnd = mulberry32(1);
   const batches = Math.ceil(points / (FLEET * 3));
   const decile: number[] = [];
   let done = 0;
@@ -165,7 +166,7 @@ async function seedPart(open: StoreFactory, m: Metric[], notes: string[]): Promi
   });
 
   // The year series, one day (1,440 points) per append, in time order.
-  const yrnd = prng(2);
+  const yrnd = mulberry32(2);
   const ty = performance.now();
   for (let d = 0; d < 365; d++) {
     const batch: TelemetryPoint[] = new Array<TelemetryPoint>(1440);
@@ -263,7 +264,7 @@ async function constPart(open: StoreFactory, m: Metric[]): Promise<void> {
   const dir = tempDir();
   const store = open({ path: join(dir, 'thingstead.db'), synchronous: sync, pragmas });
   const fleet = await createDevices(store, FLEET, 'const');
-  const rnd = prng(3);
+  const rnd = mulberry32(3);
   let done = 0;
   for (let b = 0; done < constPoints; b++) {
     let batch = fleetInstant(fleet, FLEET_T0 + b * 1000, rnd, true);
@@ -284,7 +285,7 @@ async function retentionPart(open: StoreFactory, m: Metric[], notes: string[]): 
   let store = open({ path, synchronous: sync, pragmas });
   const ids = await createDevices(store, retentionDevices, 'ret');
   const perSeries = Math.floor(DAY / (retentionIntervalS * 1000));
-  const rnd = prng(4);
+  const rnd = mulberry32(4);
   const tf = performance.now();
   for (let s = 0; s < perSeries; s++) {
     for (let i = 0; i < ids.length; i += FLEET)

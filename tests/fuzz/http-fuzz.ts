@@ -11,6 +11,7 @@
  * (a long run against any server).
  */
 import { isDeepStrictEqual } from 'node:util';
+import { mulberry32 } from '@thingstead/core/testing';
 
 export interface HttpFuzzOptions {
   baseUrl: string;
@@ -37,18 +38,6 @@ export interface HttpFuzzReport {
   readBacks: number;
   /** What went wrong, each with the (seed, index) that replays it; empty when all held. */
   problems: string[];
-}
-
-/** mulberry32: a small, fast, seedable PRNG (32-bit state). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 type Rand = ReturnType<typeof mulberry32>;

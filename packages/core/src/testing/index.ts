@@ -5,3 +5,4 @@
 export { createMemoryStore } from './memory-store';
 export { rejectsWith, storeContract, type StoreContractOptions, type StoreFactory } from './store-contract';
 export { createTestCore, principal, RecordingBus, testAdmin, testSigner, type TestCore } from './test-core';
+export { mulberry32 } from './random';

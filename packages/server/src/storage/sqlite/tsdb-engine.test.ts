@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Aggregation, Store, TelemetryPoint, TelemetryValue } from '@thingstead/core';
-import { createMemoryStore } from '@thingstead/core/testing';
+import { createMemoryStore, mulberry32 } from '@thingstead/core/testing';
 import { migrations } from './migrations';
 import { createSqliteStore } from './sqlite-store';
 
@@ -43,18 +43,6 @@ async function seedDevices(store: Store, ids: readonly string[]): Promise<void> 
   }
 }
 
-/** A small deterministic PRNG, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 for (const seed of [8, 9, 10])
   test(`the engine answers every query like the memory store, through random out-of-order writes, flushes and reopens (seed ${seed})`, async () => {
     const dir = tempDir();
@@ -66,7 +54,7 @@ for (const seed of [8, 9, 10])
     await seedDevices(store, devices);
     await seedDevices(model, devices);
     const keys = ['k1', 'k2', 'mixed'];
-    const random = rng(seed);
+    const random = mulberry32(seed);
     const pick = <T>(a: readonly T[]): T => a[Math.floor(random() * a.length)] as T;
     let newest = t0;
     const value = (key: string): TelemetryValue => {

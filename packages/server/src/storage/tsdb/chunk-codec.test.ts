@@ -2,23 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TelemetryValue } from '@thingstead/core';
 import { ChunkCodecError, chunkCount, decodeChunk, encodeChunk } from './chunk-codec';
+import { mulberry32 } from '@thingstead/core/testing';
 
 const T0 = 1_767_225_600_000; // 2026-01-01
 const MAX = Number.MAX_SAFE_INTEGER;
 
-/** mulberry32: the fuzz cases and random data are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = prng(7);
+const rand = mulberry32(7);
 const regular = (n: number, stepMs = 15_000, start = T0): number[] => Array.from({ length: n }, (_, i) => start + i * stepMs);
 const jittered = (n: number): number[] => Array.from({ length: n }, (_, i) => T0 + i * 15_000 + Math.floor(rand() * 8));
 const walk = (n: number, start = 2301, e = 10): number[] => {
@@ -232,7 +221,7 @@ describe('corrupt input', () => {
   });
 
   it('fuzz: bit flips and truncations either throw a ChunkCodecError or give the stated count', () => {
-    const fuzz = prng(2026);
+    const fuzz = mulberry32(2026);
     const samples = sample();
     let threw = 0;
     for (let round = 0; round < 5000; round++) {
