@@ -152,14 +152,14 @@ async function runAdmin(
   }
 }
 
-/** One line from stdin (a password piped in, so it is not in the process list or the shell history). */
+/** One line from stdin (a password piped in, so it is not in the process list or the shell history), at most 4 KiB. */
 async function readStdinLine(): Promise<string> {
   let text = '';
   for await (const chunk of process.stdin) {
     text += String(chunk);
-    if (text.includes('\n')) break;
+    if (text.includes('\n') || text.length > 4096) break;
   }
-  return text.split(/\r?\n/)[0] ?? '';
+  return (text.split(/\r?\n/)[0] ?? '').slice(0, 4096);
 }
 
 /** The flags of `thingstead broker`, each the setting of the broker section it overrides. */

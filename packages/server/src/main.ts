@@ -76,6 +76,16 @@ const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Conf
     }),
 };
 
+/** Holds the data directory for this process (storage/data-dir-lock.ts); another live holder is a StartupError. */
+function holdDataDir(dataDir: string, note = ''): { release(): void } {
+  try {
+    return lockDataDir(dataDir);
+  } catch (e) {
+    if (e instanceof DataDirInUseError) throw new StartupError(`${e.message}${note}`, { cause: e });
+    throw e;
+  }
+}
+
 /**
  * The store of a stopped installation, for `thingstead admin ...`: refuses while a server holds the data
  * directory (its pid file names a live process), and holds it itself until closed.
@@ -85,13 +95,7 @@ export function openStoppedStore(config: Readonly<Config>): { store: Store; clos
   // The embedded store's file (the only driver so far; a server database would be checked by connecting).
   if (!existsSync(join(dataDir, 'thingstead.db')))
     throw new StartupError(`There is no Thingstead data in ${dataDir}: start the server once first, or point THINGSTEAD_DATA_DIR at its data directory.`);
-  let lock: { release(): void };
-  try {
-    lock = lockDataDir(dataDir);
-  } catch (e) {
-    if (e instanceof DataDirInUseError) throw new StartupError(`${e.message} (this command works on a stopped server's data only)`, { cause: e });
-    throw e;
-  }
+  const lock = holdDataDir(dataDir, " (this command works on a stopped server's data only)");
   const store = storeAdapters[config.storage.driver](config.storage, dataDir, pino({ level: 'silent' }));
   return {
     store,
@@ -110,13 +114,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
   if (ensureOwnerOnlyDir(dataDir).groupOrOtherAccess)
     logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
-  let lock: { release(): void };
-  try {
-    lock = lockDataDir(dataDir);
-  } catch (e) {
-    if (e instanceof DataDirInUseError) throw new StartupError(e.message, { cause: e });
-    throw e;
-  }
+  const lock = holdDataDir(dataDir);
 
   const store = storeAdapters[config.storage.driver](config.storage, dataDir, logger);
   // Metrics read core's queue at scrape time only, so they can exist before core.

@@ -1,8 +1,7 @@
 import type { TelemetryValue } from '@thingstead/core';
-import { encodeChunk } from '../tsdb/chunk-codec';
 import { hourPartials } from '../tsdb/head';
 import type { Db } from './database';
-import { dayMs, dayOf, hourMs, type Partitions } from './partitions';
+import { dayOf, hourMs, type Partitions } from './partitions';
 
 interface LegacyRow {
   device: number;
@@ -37,11 +36,7 @@ export function convertLegacyRows(db: Db, parts: Partitions, chunkPoints: number
   const write = (): void => {
     if (!run || run.ts.length === 0) return;
     const id = idOf(run.device, run.key);
-    for (let i = 0; i < run.ts.length; i += chunkPoints) {
-      const t = run.ts.slice(i, i + chunkPoints);
-      const v = run.values.slice(i, i + chunkPoints);
-      parts.insertChunk(id, run.day, { start: t[0] as number, end: t[t.length - 1] as number, n: t.length, data: encodeChunk(t, v) });
-    }
+    parts.insertRun(id, run.day, run.ts, run.values, chunkPoints);
     for (const p of hourPartials(run.ts, run.values, 0, run.ts.length, hourMs)) parts.addRollup(id, p);
     parts.addPoints(run.day, run.ts.length);
     setMax.run(run.ts[run.ts.length - 1], id);
@@ -53,7 +48,7 @@ export function convertLegacyRows(db: Db, parts: Partitions, chunkPoints: number
       if (rows.length === 0) break;
       for (const r of rows) {
         const day = dayOf(r.ts);
-        if (!run || run.device !== r.device || run.key !== r.key || run.day !== day || r.ts >= (day + 1) * dayMs) {
+        if (!run || run.device !== r.device || run.key !== r.key || run.day !== day) {
           write();
           run = { device: r.device, key: r.key, day, ts: [], values: [] };
         }

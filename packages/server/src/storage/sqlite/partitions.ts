@@ -1,4 +1,6 @@
 import type { Statement } from 'better-sqlite3';
+import type { TelemetryValue } from '@thingstead/core';
+import { encodeChunk } from '../tsdb/chunk-codec';
 import type { Db } from './database';
 
 export const dayMs = 86_400_000;
@@ -115,6 +117,19 @@ export class Partitions {
 
   insertChunk(series: number, day: number, c: ChunkRow): void {
     this.ensure(day).insertChunk.run(series, c.start, c.end, c.n, c.data);
+  }
+
+  /** Stores sorted points of one day as chunks of at most chunkPoints points. */
+  insertRun(series: number, day: number, ts: readonly number[], values: readonly TelemetryValue[], chunkPoints: number): void {
+    for (let i = 0; i < ts.length; i += chunkPoints) {
+      const t = ts.slice(i, i + chunkPoints);
+      this.insertChunk(series, day, {
+        start: t[0] as number,
+        end: t[t.length - 1] as number,
+        n: t.length,
+        data: encodeChunk(t, values.slice(i, i + chunkPoints)),
+      });
+    }
   }
 
   deleteChunk(series: number, day: number, start: number): void {

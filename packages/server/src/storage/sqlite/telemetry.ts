@@ -1,6 +1,6 @@
 import type { TelemetryPoint, TelemetryStore, TelemetryValue, TimedValue } from '@thingstead/core';
-import { decodeChunk, encodeChunk } from '../tsdb/chunk-codec';
-import { Buckets, type Head, headInsert, hourPartials, lowerBound, mergeRuns } from '../tsdb/head';
+import { decodeChunk } from '../tsdb/chunk-codec';
+import { addValue, Buckets, emptyPartial, type Head, headInsert, hourPartials, lowerBound, mergeRuns } from '../tsdb/head';
 import { type WalPoint, WriteAheadLog } from '../tsdb/wal';
 import type { Db } from './database';
 import { convertLegacyRows } from './legacy-telemetry';
@@ -272,28 +272,16 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
 
   // --- flushing heads into chunks -------------------------------------------------------------------------
   const writeChunks = (s: Series, day: number, ts: readonly number[], values: readonly TelemetryValue[]): void => {
-    for (let i = 0; i < ts.length; i += cfg.chunkPoints) {
-      const t = ts.slice(i, i + cfg.chunkPoints);
-      const v = values.slice(i, i + cfg.chunkPoints);
-      parts.insertChunk(s.id, day, { start: t[0] as number, end: t[t.length - 1] as number, n: t.length, data: encodeChunk(t, v) });
-    }
+    parts.insertRun(s.id, day, ts, values, cfg.chunkPoints);
   };
+  /** Rewrites an hour's rollup from the chunks (after late points were merged into them). */
   const recomputeHour = (s: Series, day: number, hour: number): void => {
-    const d = pointsInDayStored(s, day, hour, hour + hourMs);
-    parts.setRollup(s.id, hour, hourPartials(d.ts, d.values, 0, d.ts.length, hourMs)[0]);
-  };
-  const pointsInDayStored = (s: Series, day: number, from: number, to: number): { ts: number[]; values: TelemetryValue[] } => {
-    const ts: number[] = [];
-    const values: TelemetryValue[] = [];
-    if (from >= to) return { ts, values };
-    for (const c of parts.range(s.id, day, from, to)) {
-      const d = decodeChunk(c.data);
-      for (let i = lowerBound(d.ts, from); i < d.ts.length && (d.ts[i] as number) < to; i++) {
-        ts.push(d.ts[i] as number);
-        values.push(d.values[i] as TelemetryValue);
-      }
-    }
-    return { ts, values };
+    const p = { ...emptyPartial(), hour };
+    visitDay({ ...s, head: undefined }, day, hour, hour + hourMs, false, (_t, v) => {
+      addValue(p, v);
+      return true;
+    });
+    parts.setRollup(s.id, hour, p.n > 0 ? p : undefined);
   };
   /** Points at or before the series' newest stored ts: merged into the chunks they fall in (chunks never overlap). */
   const mergeOld = (s: Series, day: number, ts: number[], values: TelemetryValue[]): void => {
