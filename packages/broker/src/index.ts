@@ -21,7 +21,7 @@ export {
 } from './options';
 export type * from './persistence/persistence';
 export { MemoryPersistence } from './persistence/memory/memory-persistence';
-export { SqlitePersistence, type SqlitePersistenceOptions } from './persistence/sqlite/sqlite-persistence';
+export { brokerSchemaVersion, PersistenceVersionError, SqlitePersistence, type SqlitePersistenceOptions } from './persistence/sqlite/sqlite-persistence';
 export { BrokerError, brokerErrorHints, ConnackReturnCode, ReasonCode, toV3ConnackCode, type BrokerErrorCode } from './reason-codes';
 export type { MatchResult, Router, SharedGroup, Subscription } from './router';
 export { SubscriptionTrie } from './subscription-trie';

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type FlagSetting } from './config/load';
 import type { Config } from './config/schema';
 import { brokerLimits } from './config/slices';
-import { openStoppedStore, startThingstead, StartupError } from './main';
+import { backupData, openStoppedStore, restoreData, startThingstead, StartupError } from './main';
 import { version } from './version';
 
 const help = `Thingstead ${version}: a self-hosted IoT platform.
@@ -29,6 +29,14 @@ Usage:
                                        add a user (to the Default tenant unless --tenant names another)
                                        Both work on the data directory of a stopped server and refuse while
                                        one runs on it.
+  thingstead backup <file> [--config <file>]
+                                       write a consistent backup of the data directory (databases, telemetry
+                                       log, secrets) to <file>, a tar (gzip if it ends in .gz or .tgz); works
+                                       while the server runs
+  thingstead restore <file> [--force] [--config <file>]
+                                       restore a backup into the data directory of a stopped server; a
+                                       directory with data is refused unless --force (its files are then
+                                       moved to replaced-<time>/ inside it)
   thingstead --version                 print the version
   thingstead --help                    this text
 
@@ -57,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
         role: { type: 'string' },
         tenant: { type: 'string' },
         'password-stdin': { type: 'boolean' },
+        force: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -75,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = positionals;
   const broker = command === 'broker' && rest.length === 0;
   const admin = command === 'admin' && rest.length === 1 && (rest[0] === 'reset-password' || rest[0] === 'create-user');
-  if (!broker && !admin && (command !== 'start' || rest.length > 0)) {
+  const data = (command === 'backup' || command === 'restore') && rest.length === 1;
+  if (!broker && !admin && !data && (command !== 'start' || rest.length > 0)) {
     process.stderr.write(`${command === undefined ? 'No command given.' : `Unknown command: ${[command, ...rest].join(' ')}`}\n\n${help}`);
     return 2;
   }
@@ -92,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (broker) return runBroker(config);
   if (admin) return runAdmin(config, rest[0] as 'reset-password' | 'create-user', values);
+  if (data) return runData(config, command, rest[0] ?? '', values.force === true);
   const app = await startThingstead(config);
   await signalled();
   // The shutdown bounds itself (drain time + 1 s for sockets); this is the backstop should a step hang anyway.
@@ -150,6 +161,25 @@ async function runAdmin(
   } finally {
     await offline.close();
   }
+}
+
+/** `thingstead backup` / `restore`. */
+async function runData(config: Readonly<Config>, what: 'backup' | 'restore', file: string, force: boolean): Promise<number> {
+  const size = (bytes: number): string => (bytes < 1_048_576 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1_048_576).toFixed(1)} MiB`);
+  if (what === 'backup') {
+    const m = await backupData(config, file);
+    const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
+    process.stdout.write(`Backed up ${config.dataDir} to ${file}: ${m.files.length} files, ${size(bytes)} (schema ${m.schemaVersion}).
+`);
+    return 0;
+  }
+  const { manifest, movedTo } = await restoreData(config, file, force);
+  process.stdout.write(`Restored ${file} (made ${manifest.createdAt} by Thingstead ${manifest.thingsteadVersion}) into ${config.dataDir}.
+`);
+  if (movedTo !== undefined)
+    process.stdout.write(`The data it replaced is in ${movedTo}; delete it once you no longer need it.
+`);
+  return 0;
 }
 
 /** One line from stdin (a password piped in, so it is not in the process list or the shell history), at most 4 KiB. */

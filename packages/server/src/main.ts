@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
-import { MemoryPersistence, SqlitePersistence, type Broker } from '@thingstead/broker';
+import { MemoryPersistence, PersistenceVersionError, SqlitePersistence, type Broker } from '@thingstead/broker';
 import { createCore, systemClock, type Clock, type Core, type EventBus, type Store } from '@thingstead/core';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { jwtSigner, loadOrCreateSecret } from './auth/jwt-signer';
+import { backupDataDir, BackupError, restoreDataDir, type BackupManifest } from './storage/backup';
 import { DataDirInUseError, lockDataDir } from './storage/data-dir-lock';
+import { DataVersionError } from './storage/sqlite/database';
 import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
@@ -76,6 +78,16 @@ const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Conf
     }),
 };
 
+/** Opening data written by a newer version is a StartupError: its message says what to do. */
+function openingData<T>(open: () => T): T {
+  try {
+    return open();
+  } catch (e) {
+    if (e instanceof DataVersionError || e instanceof PersistenceVersionError) throw new StartupError(e.message, { cause: e });
+    throw e;
+  }
+}
+
 /** Holds the data directory for this process (storage/data-dir-lock.ts); another live holder is a StartupError. */
 function holdDataDir(dataDir: string, note = ''): { release(): void } {
   try {
@@ -96,7 +108,13 @@ export function openStoppedStore(config: Readonly<Config>): { store: Store; clos
   if (!existsSync(join(dataDir, 'thingstead.db')))
     throw new StartupError(`There is no Thingstead data in ${dataDir}: start the server once first, or point THINGSTEAD_DATA_DIR at its data directory.`);
   const lock = holdDataDir(dataDir, " (this command works on a stopped server's data only)");
-  const store = storeAdapters[config.storage.driver](config.storage, dataDir, pino({ level: 'silent' }));
+  let store: Store;
+  try {
+    store = openingData(() => storeAdapters[config.storage.driver](config.storage, dataDir, pino({ level: 'silent' })));
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   return {
     store,
     close: async () => {
@@ -104,6 +122,39 @@ export function openStoppedStore(config: Readonly<Config>): { store: Store; clos
       lock.release();
     },
   };
+}
+
+/**
+ * `thingstead backup <file>`: a consistent backup of the data directory's state (storage/backup.ts), made while
+ * a server runs on it or not.
+ */
+export async function backupData(config: Readonly<Config>, file: string): Promise<BackupManifest> {
+  try {
+    return await backupDataDir({ dataDir: config.dataDir, file, version });
+  } catch (e) {
+    if (e instanceof BackupError) throw new StartupError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * `thingstead restore <file> [--force]`: into a stopped data directory. The restored store is then opened and
+ * closed once, which replays the restored telemetry log into chunks and proves the data opens.
+ */
+export async function restoreData(config: Readonly<Config>, file: string, force: boolean): Promise<{ manifest: BackupManifest; movedTo?: string }> {
+  const dataDir = resolve(config.dataDir);
+  ensureOwnerOnlyDir(dataDir);
+  const lock = holdDataDir(dataDir, " (restore works on a stopped server's data directory only)");
+  try {
+    const restored = await restoreDataDir({ dataDir, file, force }).catch((e: unknown) => {
+      throw e instanceof BackupError ? new StartupError(e.message, { cause: e }) : e;
+    });
+    await openingData(() => storeAdapters[config.storage.driver](config.storage, dataDir, pino({ level: 'silent' }))).close();
+    if (existsSync(join(dataDir, 'broker.db'))) openingData(() => new SqlitePersistence({ path: join(dataDir, 'broker.db') })).close();
+    return restored;
+  } finally {
+    lock.release();
+  }
 }
 
 /** The composition root: the only place that chooses adapters. */
@@ -116,7 +167,13 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
   const lock = holdDataDir(dataDir);
 
-  const store = storeAdapters[config.storage.driver](config.storage, dataDir, logger);
+  let store: Store;
+  try {
+    store = openingData(() => storeAdapters[config.storage.driver](config.storage, dataDir, logger));
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   // Metrics read core's queue at scrape time only, so they can exist before core.
   let pendingPoints = (): number => 0;
   let replacedPoints = (): number => 0;
@@ -168,7 +225,9 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       // Sessions and retained messages in broker.db (created owner-only), as durable as thingstead.db: what is
       // acknowledged is stored alike.
       const persistence = config.mqtt.persistSessions
-        ? new SqlitePersistence({ path: join(dataDir, 'broker.db'), synchronous: config.storage.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' })
+        ? openingData(
+            () => new SqlitePersistence({ path: join(dataDir, 'broker.db'), synchronous: config.storage.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' }),
+          )
         : new MemoryPersistence();
       mqtt = await startMqttTransport({
         core,

@@ -60,6 +60,21 @@ function createOwnerOnly(path: string): void {
   }
 }
 
+/**
+ * The layout below, recorded in PRAGMA user_version. A later layout bumps it and migrates forward; a file with a
+ * higher number was written by a newer version and is refused before anything in it changes.
+ */
+export const brokerSchemaVersion = 1;
+
+/** A broker.db written by a newer version: refused with the file unchanged. */
+export class PersistenceVersionError extends Error {
+  constructor(path: string, found: number) {
+    super(
+      `${path} has broker schema version ${found}, newer than this version's (${brokerSchemaVersion}): it was written by a later version. Run that version (or a later one); the file was not changed.`,
+    );
+  }
+}
+
 /** SQLite persistence (better-sqlite3, WAL): persistent sessions and retained messages survive a restart. */
 export class SqlitePersistence implements BrokerPersistence {
   private readonly db: Database.Database;
@@ -69,6 +84,11 @@ export class SqlitePersistence implements BrokerPersistence {
   constructor(options: SqlitePersistenceOptions) {
     if (options.path !== ':memory:') createOwnerOnly(options.path);
     this.db = new Database(options.path);
+    const found = this.db.pragma('user_version', { simple: true }) as number;
+    if (found > brokerSchemaVersion) {
+      this.db.close();
+      throw new PersistenceVersionError(options.path, found);
+    }
     this.db.pragma('journal_mode = WAL');
     // NORMAL: a committed batch survives a crash of the process (kill -9); FULL also survives power loss.
     this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
@@ -79,6 +99,8 @@ export class SqlitePersistence implements BrokerPersistence {
       CREATE INDEX IF NOT EXISTS broker_outgoing_by_client ON broker_outgoing (client_id, seq);
       CREATE TABLE IF NOT EXISTS broker_retained (topic TEXT PRIMARY KEY, meta TEXT NOT NULL, payload BLOB NOT NULL);
     `);
+    // Files of before the version was recorded (0) have this same layout.
+    if (found < brokerSchemaVersion) this.db.pragma(`user_version = ${brokerSchemaVersion}`);
     // client_id holds the broker's session key (namespace + client id).
     this.stmt = {
       sessions: this.db.prepare<[], { client_id: string; state: string }>('SELECT client_id, state FROM broker_sessions'),

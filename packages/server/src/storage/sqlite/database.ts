@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ensureOwnerOnlyDir, ensureOwnerOnlyFile } from '../owner-only';
 import { migrations } from './migrations';
@@ -22,8 +23,40 @@ export interface SqliteOptions {
   onError?: ((e: unknown) => void) | undefined;
 }
 
+/** A database written by a newer Thingstead: it is refused before anything in it is changed. */
+export class DataVersionError extends Error {
+  constructor(path: string, found: number) {
+    super(
+      `${path} has schema version ${found}, newer than this Thingstead's (${migrations.length}): it was written by a later version. Run that version (or a later one), or restore a backup made by this one; the file was not changed.`,
+    );
+  }
+}
+
+/**
+ * PRAGMA user_version straight from the file header (bytes 60-63, big-endian; sqlite.org/fileformat.html
+ * §1.3.14), read without opening the database, so a newer one is refused with nothing written (opening would
+ * already set pragmas and create -wal/-shm files). A newer version only in an un-checkpointed WAL is caught
+ * by migrate() below.
+ */
+function headerUserVersion(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const header = Buffer.alloc(100);
+    return readSync(fd, header, 0, 100, 0) === 100 && header.toString('latin1', 0, 15) === 'SQLite format 3' ? header.readInt32BE(60) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function openDatabase(o: SqliteOptions): Db {
   if (o.path !== ':memory:') {
+    const found = headerUserVersion(o.path);
+    if (found !== undefined && found > migrations.length) throw new DataVersionError(o.path, found);
     ensureOwnerOnlyDir(dirname(o.path));
     // Created 0600 before SQLite opens it (SQLite would create it 0644 less the umask); -wal/-shm follow it.
     ensureOwnerOnlyFile(o.path);
@@ -49,9 +82,7 @@ export function openDatabase(o: SqliteOptions): Db {
 
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new Error(`The database has schema version ${current}, newer than this Thingstead (${migrations.length}); upgrade Thingstead.`);
-  }
+  if (current > migrations.length) throw new DataVersionError(db.name, current);
   for (let v = current; v < migrations.length; v++) {
     db.transaction(() => {
       db.exec(migrations[v] ?? '');
