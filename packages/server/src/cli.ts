@@ -40,6 +40,8 @@ Usage:
   thingstead --version                 print the version
   thingstead --help                    this text
 
+On SIGHUP, thingstead start re-reads the certificate and key files of HTTPS and MQTT over TLS.
+
 Configuration comes from ./thingstead.yaml (or --config / THINGSTEAD_CONFIG) and THINGSTEAD_* environment
 variables, e.g. THINGSTEAD_HTTP_PORT=8080, THINGSTEAD_DATA_DIR=./data, THINGSTEAD_ADMIN_EMAIL,
 THINGSTEAD_ADMIN_PASSWORD, THINGSTEAD_LOG_LEVEL, THINGSTEAD_BROKER_PORT. All settings: docs/reference/config.md.
@@ -104,6 +106,10 @@ async function main(argv: string[]): Promise<number> {
   if (admin) return runAdmin(config, rest[0] as 'reset-password' | 'create-user', values);
   if (data) return runData(config, command, rest[0] ?? '', values.force === true);
   const app = await startThingstead(config);
+  // SIGHUP re-reads the TLS certificates (a renewed certificate) without a restart; logged either way.
+  process.on('SIGHUP', () => {
+    app.reloadCertificates();
+  });
   await signalled();
   // The shutdown bounds itself (drain time + 1 s for sockets); this is the backstop should a step hang anyway.
   const backstopMs = config.shutdown.drainTimeoutMs + 5000;

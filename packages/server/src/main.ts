@@ -11,6 +11,8 @@ import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
 import type { Config } from './config/schema';
 import { buildHttpApp, HttpLifecycle } from './transports/http/app';
+import { listenHttps, type HttpsListener } from './transports/http/https-listener';
+import { CertificateError, ListenerCertificate, reloadCertificates, type CertificateReload } from './transports/tls-certificates';
 import { Metrics } from './metrics';
 import { settleWithin, waitUntil } from './shutdown';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';
@@ -35,8 +37,10 @@ export interface Thingstead {
   /** The MQTT broker, when MQTT is enabled; a device's topics inside it are deviceTopic() names. */
   broker?: Broker;
   /** Where each listener ended up (the real port when 0 was asked). */
-  urls: { http: string; mqtt?: string; mqtts?: string; mqttWs?: string };
+  urls: { http: string; https?: string; mqtt?: string; mqtts?: string; mqttWs?: string; mqttWss?: string };
   httpPort: number;
+  /** The bound HTTPS port, when https.port is set. */
+  httpsPort?: number;
   /** Bound MQTT ports, when MQTT is enabled. */
   mqttPorts?: { tcp: number; tls?: number };
   /**
@@ -45,18 +49,25 @@ export interface Thingstead {
    * closes the database. See ARCHITECTURE.md "Shutdown".
    */
   close(): Promise<void>;
+  /**
+   * Re-reads the certificate and key files of the HTTPS and MQTT TLS listeners (the CLI calls it on SIGHUP):
+   * new connections get the new certificate, open ones stay; one that does not load keeps the old (logged).
+   */
+  reloadCertificates(): CertificateReload[];
 }
 
 /** A start-up failure the user can fix; the CLI prints its message without a stack trace. */
 export class StartupError extends Error {}
 
 function explainListenError(e: unknown, config: Readonly<Config>): unknown {
+  if (e instanceof CertificateError) return new StartupError(e.message, { cause: e });
   const err = e as NodeJS.ErrnoException & { port?: number };
   if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES' && err.code !== 'EADDRNOTAVAIL') return e;
   const settings: [number | undefined, string][] = [
     [config.http.port, 'THINGSTEAD_HTTP_PORT'],
     [config.mqtt.port, 'THINGSTEAD_MQTT_PORT'],
     [config.mqtts.port, 'THINGSTEAD_MQTTS_PORT'],
+    [config.https.port, 'THINGSTEAD_HTTPS_PORT'],
   ];
   const setting = settings.find(([port]) => port === err.port)?.[1] ?? 'the port settings';
   const what = { EADDRINUSE: 'is already in use', EACCES: 'needs privileges this process lacks', EADDRNOTAVAIL: 'cannot be bound on this host' }[err.code];
@@ -218,8 +229,11 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxPayloadBytes: t.maxPayloadBytes,
     trustProxy: config.http.trustProxy,
+    hstsMaxAgeSec: config.https.hstsMaxAgeSec,
   });
   let mqtt: MqttTransport | undefined;
+  let https: HttpsListener | undefined;
+  let httpsCertificate: ListenerCertificate | undefined;
   try {
     if (config.mqtt.enabled) {
       // Sessions and retained messages in broker.db (created owner-only), as durable as thingstead.db: what is
@@ -242,6 +256,11 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       });
     }
     await app.listen({ port: config.http.port, host: config.host });
+    const h = config.https;
+    if (h.port !== undefined && h.certFile !== undefined && h.keyFile !== undefined) {
+      httpsCertificate = new ListenerCertificate('https', { certFile: h.certFile, keyFile: h.keyFile });
+      https = await listenHttps({ app, certificate: httpsCertificate, port: h.port, host: config.host });
+    }
     // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
     const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
     const out = o.console ?? process.stderr;
@@ -268,6 +287,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   } catch (e) {
     // Close what did open, so a failed start leaves no listener or open database behind.
     await mqtt?.close().catch(() => undefined);
+    await https?.close();
     await app.close().catch(() => undefined);
     await core.close();
     await store.close();
@@ -283,8 +303,12 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     if (mqtt.ports.tls !== undefined) urls.mqtts = `mqtts://${shown}:${mqtt.ports.tls}`;
     if (config.mqtt.websocket) urls.mqttWs = `ws://${shown}:${httpPort}/mqtt`;
   }
+  if (https) {
+    urls.https = `https://${shown}:${https.port}`;
+    if (mqtt && config.mqtt.websocket) urls.mqttWss = `wss://${shown}:${https.port}/mqtt`;
+  }
   logger.info(
-    { urls, host: config.host, httpPort, mqttPorts: mqtt?.ports, dataDir, version },
+    { urls, host: config.host, httpPort, httpsPort: https?.port, mqttPorts: mqtt?.ports, dataDir, version },
     `Thingstead ${version} listening on ${Object.values(urls).join(', ')} (API docs ${urls.http}/api/docs)`,
   );
 
@@ -342,7 +366,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     if (
       (await settleWithin(
         clock,
-        app.close().then(() => true),
+        Promise.all([app.close(), https?.close()]).then(() => true),
         1000,
       )) !== true
     )
@@ -361,6 +385,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     urls,
     httpPort,
     ...(mqtt ? { mqttPorts: mqtt.ports, broker: mqtt.broker } : {}),
+    ...(https ? { httpsPort: https.port } : {}),
     close: () => (closing ??= shutdown()),
+    reloadCertificates: () => reloadCertificates([httpsCertificate, mqtt?.certificate], logger),
   };
 }

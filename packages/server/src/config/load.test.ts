@@ -54,6 +54,22 @@ test('settings that contradict each other are reported', () => {
   assert.throws(() => loadConfig({ env: { THINGSTEAD_MQTTS_PORT: '8883' }, cwd: dir }), /needs mqtts\.certFile and mqtts\.keyFile/);
 });
 
+test('https: a port without both files, a missing file and the HTTP port again are each reported, naming the setting', () => {
+  try {
+    loadConfig({ env: { THINGSTEAD_HTTPS_PORT: '8080', THINGSTEAD_HTTPS_KEY_FILE: 'no-such-key.pem' }, cwd: dir });
+    assert.fail('expected a ConfigError');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    const text = e.problems.join('\n');
+    assert.match(
+      text,
+      /https\.port \(THINGSTEAD_HTTPS_PORT\) needs https\.certFile and https\.keyFile \(THINGSTEAD_HTTPS_CERT_FILE, THINGSTEAD_HTTPS_KEY_FILE\)/,
+    );
+    assert.match(text, /https\.keyFile \(THINGSTEAD_HTTPS_KEY_FILE\): file no-such-key\.pem does not exist/);
+    assert.match(text, /https\.port .* and http\.port .* are both 8080/);
+  }
+});
+
 test('a named config file that does not exist is an error; malformed YAML is reported', () => {
   assert.throws(() => loadConfig({ env: {}, cwd: dir, file: 'missing.yaml' }), /does not exist/);
   const file = join(dir, 'broken.yaml');

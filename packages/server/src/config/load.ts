@@ -85,12 +85,21 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
   if (tel && tel.maxPointsPerMessage > tel.maxPendingPoints) {
     problems.push('telemetry.maxPointsPerMessage must not exceed telemetry.maxPendingPoints, or such a message could never be accepted');
   }
-  const tls = (withDefaults as Partial<Config>).mqtts;
-  if (tls?.port !== undefined && (tls.certFile === undefined || tls.keyFile === undefined)) {
-    problems.push('mqtts.port (THINGSTEAD_MQTTS_PORT) needs mqtts.certFile and mqtts.keyFile (THINGSTEAD_MQTTS_CERT_FILE, THINGSTEAD_MQTTS_KEY_FILE)');
+  // The TLS listeners (MQTT over TLS, HTTPS): a port needs both files, and the files must exist.
+  for (const section of ['mqtts', 'https'] as const) {
+    const tls = (withDefaults as Partial<Config>)[section];
+    const env = (key: string) => given.get(`${section}.${key}`)?.from ?? envName([section, key]);
+    if (tls?.port !== undefined && (tls.certFile === undefined || tls.keyFile === undefined)) {
+      problems.push(`${section}.port (${env('port')}) needs ${section}.certFile and ${section}.keyFile (${env('certFile')}, ${env('keyFile')})`);
+    }
+    for (const key of ['certFile', 'keyFile'] as const) {
+      const f = tls?.[key];
+      if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`${section}.${key} (${env(key)}): file ${f} does not exist`);
+    }
   }
-  for (const f of [tls?.certFile, tls?.keyFile]) {
-    if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`mqtts: file ${f} does not exist`);
+  const ports = withDefaults as Partial<Config>;
+  if (ports.https?.port !== undefined && ports.https.port !== 0 && ports.https.port === ports.http?.port) {
+    problems.push(`https.port (THINGSTEAD_HTTPS_PORT) and http.port (THINGSTEAD_HTTP_PORT) are both ${ports.http.port}: HTTPS needs a port of its own`);
   }
   const broker = (withDefaults as Partial<Config>).broker;
   for (const [key, f] of [

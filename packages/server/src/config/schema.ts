@@ -62,8 +62,30 @@ export const configSchema = Type.Object(
         port: Type.Optional(
           Type.Integer({ minimum: 0, maximum: 65535, description: 'MQTT over TLS (usually 8883); needs certFile and keyFile. Unset: no TLS listener.' }),
         ),
-        certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for MQTT over TLS.' })),
-        keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key for MQTT over TLS.' })),
+        certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for MQTT over TLS; re-read on SIGHUP.' })),
+        keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key for MQTT over TLS; re-read on SIGHUP.' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // HTTPS beside the plain HTTP listener (transports/http/https-listener.ts), the same app on both.
+    https: Type.Object(
+      {
+        port: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 65535,
+            description:
+              'HTTPS port (usually 8443 or 443) for everything the HTTP port serves, MQTT over WebSocket included (wss://.../mqtt); needs certFile and keyFile. The HTTP port keeps serving plain HTTP. Unset: no HTTPS listener.',
+          }),
+        ),
+        certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) for HTTPS; re-read on SIGHUP.' })),
+        keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key for HTTPS; re-read on SIGHUP.' })),
+        hstsMaxAgeSec: int(
+          31_536_000,
+          0,
+          63_072_000,
+          'Strict-Transport-Security max-age sent on responses over HTTPS (the HTTPS port, or with http.trustProxy X-Forwarded-Proto: https; never plain HTTP). A browser that saw it uses only HTTPS for this host name, on every port, that long; 0 sends none.',
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -10,6 +10,7 @@ import { shutdownRetryAfterSec } from '../../shutdown';
 import { requireAuthentication } from './auth';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers, maxParamLength } from './errors';
 import { installJsonParser } from './json-parser';
+import { installSecurityHeaders } from './security-headers';
 import { accountRoutes } from './routes/accounts';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
@@ -26,6 +27,8 @@ export interface HttpAppOptions {
   trustProxy: boolean;
   version: string;
   lifecycle: HttpLifecycle;
+  /** Strict-Transport-Security max-age over HTTPS (https.hstsMaxAgeSec); 0: none. */
+  hstsMaxAgeSec: number;
 }
 
 /** Shared with main.ts's shutdown: the switch that turns new requests away, and the requests still running. */
@@ -54,6 +57,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     // The shutdown hook below answers instead, with the standard error body and Retry-After.
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // First of the hooks, so every answer has them, the shutdown's 503s included.
+  await installSecurityHeaders(app, { hstsMaxAgeSec: o.hstsMaxAgeSec });
 
   const life = o.lifecycle;
   app.addHook('onRequest', async (req, reply) => {
@@ -98,7 +104,8 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  // No validator badge: it would send the document's URL to validator.swagger.io (and the CSP allows no such image).
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { validatorUrl: null } });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness and database check', response: { 200: Health, 503: Health } } }, async (_req, reply) => {

@@ -1,10 +1,10 @@
 import { handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type Broker } from '@thingstead/broker';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
 import { shutdownRetryAfterSec } from '../../shutdown';
+import { ListenerCertificate } from '../tls-certificates';
 
 export interface MqttListenerOptions {
   config: Readonly<Config['mqtt']>;
@@ -16,6 +16,8 @@ export interface MqttListenerOptions {
 
 export interface MqttListeners {
   ports: { tcp: number; tls?: number };
+  /** The TLS listener's certificate, reloaded on SIGHUP (tls-certificates.ts); undefined without TLS. */
+  certificate?: ListenerCertificate;
   /** WebSocket upgrades get 503 from now on. */
   stopAccepting(): void;
   /** Every MQTT socket (TCP, TLS, WebSocket) closed; one still open after graceMs is destroyed. */
@@ -27,11 +29,13 @@ export async function listenMqtt(broker: Broker, o: MqttListenerOptions): Promis
   const tcp = await listenTcp(broker, { port: o.config.port, host: o.host });
   const t = o.tls;
   let tls: Awaited<ReturnType<typeof listenTls>> | undefined;
+  let certificate: ListenerCertificate | undefined;
   try {
-    tls =
-      t.port === undefined || t.certFile === undefined || t.keyFile === undefined
-        ? undefined
-        : await listenTls(broker, { port: t.port, host: o.host, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) });
+    if (t.port !== undefined && t.certFile !== undefined && t.keyFile !== undefined) {
+      certificate = new ListenerCertificate('mqtts', { certFile: t.certFile, keyFile: t.keyFile });
+      tls = await listenTls(broker, { port: t.port, host: o.host, ...certificate.options });
+      certificate.attach(tls.server);
+    }
   } catch (e) {
     await tcp.close();
     throw e;
@@ -58,6 +62,7 @@ export async function listenMqtt(broker: Broker, o: MqttListenerOptions): Promis
   }
   return {
     ports: { tcp: tcp.port, ...(tls ? { tls: tls.port } : {}) },
+    ...(certificate ? { certificate } : {}),
     stopAccepting: () => {
       accepting = false;
     },

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema';
 import { brokerLimits } from '../../config/slices';
 import type { Metrics } from '../../metrics';
+import type { ListenerCertificate } from '../tls-certificates';
 import { telemetryForwarder } from './forwarder';
 import { platformHooks } from './hooks';
 import { userOf, watchRevocations, type MqttUser } from './identity';
@@ -29,6 +30,8 @@ export interface MqttTransportOptions {
 export interface MqttTransport {
   broker: Broker;
   ports: { tcp: number; tls?: number };
+  /** The MQTT TLS listener's certificate (reloaded on SIGHUP); undefined without TLS. */
+  certificate: ListenerCertificate | undefined;
   /**
    * Shutdown, step 1: every CONNECT is refused (CONNACK 0x88 / 3.1.1 return code 3), WebSocket upgrades get
    * 503, connected clients are no longer read. The listeners stay open until close(), to give those answers.
@@ -109,6 +112,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   return {
     broker,
     ports: listeners.ports,
+    certificate: listeners.certificate,
     stopAccepting,
     drain: (timeoutMs) => broker.drain(timeoutMs),
     close: (graceMs = 1000) =>
