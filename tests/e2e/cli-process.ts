@@ -8,6 +8,8 @@ export interface CliProcess {
   child: ChildProcessWithoutNullStreams;
   /** stdout, one parsed JSON object per line ({ text } when a line is not JSON). */
   lines: any[];
+  /** stdout's lines as written. */
+  raw: string[];
   stderr: () => string;
   exit: Promise<number | null>;
   /** performance.now() when the child exited. */
@@ -25,6 +27,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
   });
   const lines: any[] = [];
+  const raw: string[] = [];
   let err = '';
   let buf = '';
   let exitedAt = Number.NaN;
@@ -34,6 +37,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
+      raw.push(line);
       try {
         lines.push(JSON.parse(line));
       } catch {
@@ -48,7 +52,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
       resolve(code);
     }),
   );
-  return { child, lines, stderr: () => err, exit, exitedAt: () => exitedAt };
+  return { child, lines, raw, stderr: () => err, exit, exitedAt: () => exitedAt };
 }
 
 export async function waitFor<T>(f: () => T | undefined | false, what: string, ms = 20_000): Promise<T> {

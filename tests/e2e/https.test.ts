@@ -63,6 +63,10 @@ describe('HTTPS', () => {
     assert.equal(r.status, 200);
     assert.equal(JSON.parse(r.body).status, 'ok');
     assert.equal(r.fingerprint256, first.fingerprint256);
+    // Readiness counts the HTTPS listener among its checks.
+    const ready = JSON.parse((await httpsGet(`${https}/readyz`, { ca })).body) as { checks: Record<string, string> };
+    assert.equal(ready.checks.https, 'ok');
+    assert.equal(ready.checks.http, 'ok');
     // An authenticated route too: the same app, not only a health check.
     const token = await h.login();
     const devices = await new Promise<number>((resolve, reject) => {

@@ -239,7 +239,8 @@ describe('MQTT device transport', () => {
   test('broker statistics are Prometheus metrics', async () => {
     const r = await h.call('GET', '/metrics');
     assert.match(r.body, /thingstead_mqtt_clients_connected \d+/);
-    assert.match(r.body, /thingstead_mqtt_messages_received [1-9]\d*/);
+    assert.match(r.body, /# TYPE thingstead_mqtt_messages_received_total counter\n/);
+    assert.match(r.body, /thingstead_mqtt_messages_received_total [1-9]\d*/);
     assert.match(r.body, /thingstead_telemetry_points_total\{transport="mqtt"\} [1-9]/);
   });
 });

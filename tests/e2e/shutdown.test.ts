@@ -183,9 +183,15 @@ describe('graceful shutdown of thingstead start', () => {
       await waitFor(() => srv.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('shutting down')), 'the shutting-down log line');
 
       // Draining: new work is refused, with answers.
-      const health = await json(`${base}/healthz`);
-      assert.equal(health.status, 503);
-      assert.equal(health.body.checks.server, 'shutting down');
+      // Readiness fails, naming why, so a load balancer moves on; liveness holds, so nothing restarts the drain.
+      const ready = await json(`${base}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.equal(ready.body.status, 'error');
+      assert.equal(ready.body.checks.server, 'shutting down');
+      assert.equal(ready.body.checks.database, 'ok');
+      assert.equal(ready.body.checks.mqtt, 'ok');
+      const live = await json(`${base}/healthz`);
+      assert.equal(live.status, 200);
       const ingest = await json(`${base}/api/v1/${token}/telemetry`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -293,7 +299,13 @@ describe('graceful shutdown of thingstead start', () => {
     srv.child.kill('SIGINT');
     assert.equal(await srv.exit, 130);
     assert.ok(srv.exitedAt() - secondAt < 2000);
-    assert.match(srv.stderr(), /SIGINT again: exiting at once/);
+    // The CLI's own lines are JSON log lines like the server's.
+    const again = srv.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('SIGINT again: exiting at once'));
+    assert.ok(again, 'the second signal is logged');
+    assert.equal(again.level, 40);
+    assert.equal(again.signal, 'SIGINT');
+    assert.ok(srv.lines.some((l) => l.msg === 'SIGTERM: shutting down (send it again to exit at once)' && l.level === 30));
+    assert.doesNotMatch(srv.stderr(), /shutting down/);
     slow.socket.destroy();
   });
 });

@@ -162,7 +162,7 @@ for (const { clientId: id } of standalone.broker.listSessions()) {
 }
 const platformConnected = await platformMetric('thingstead_mqtt_clients_connected');
 const platformSessions = await platformMetric('thingstead_mqtt_sessions');
-const platformAccepted = await platformMetric('thingstead_mqtt_messages_received');
+const platformAccepted = await platformMetric('thingstead_mqtt_messages_received_total');
 const platformTelemetry = await platformMetric('thingstead_telemetry_messages_total{transport="mqtt"}');
 const platformErrors = await platformMetric('thingstead_mqtt_client_errors_total');
 const standaloneStats = standalone.broker.stats();

@@ -105,7 +105,7 @@ export interface Store {
   profiles: ProfileRepo;
   devices: DeviceRepo;
   telemetry: TelemetryStore;
-  /** A cheap round trip for health checks. */
+  /** A cheap check for readiness: resolves when the store takes writes, throws saying why it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,13 +6,16 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type FlagSetting } from './config/load';
 import type { Config } from './config/schema';
 import { brokerLimits } from './config/slices';
+import { createLogger } from './logging';
 import { backupData, openStoppedStore, restoreData, startThingstead, StartupError } from './main';
 import { version } from './version';
 
 const help = `Thingstead ${version}: a self-hosted IoT platform.
 
 Usage:
-  thingstead start [--config <file>]   start the platform (what "npm start" runs)
+  thingstead start [--config <file>] [--pretty]
+                                       start the platform (what "npm start" runs); --pretty writes
+                                       readable log lines instead of JSON (the default on a terminal)
   thingstead broker [--config <file>] [options]
                                        run only the MQTT broker (a Mosquitto replacement), with the
                                        settings of the config's broker section; these flags override them:
@@ -68,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
         tenant: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         force: { type: 'boolean' },
+        pretty: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -94,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
 
   let config;
   try {
-    config = loadConfig({ env: process.env, cwd: process.cwd(), file: values.config, flags: broker ? brokerFlags(values) : [] });
+    config = loadConfig({ env: process.env, cwd: process.cwd(), file: values.config, flags: broker ? brokerFlags(values) : startFlags(values) });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -105,20 +109,31 @@ async function main(argv: string[]): Promise<number> {
   if (broker) return runBroker(config);
   if (admin) return runAdmin(config, rest[0] as 'reset-password' | 'create-user', values);
   if (data) return runData(config, command, rest[0] ?? '', values.force === true);
-  const app = await startThingstead(config);
+  // One logger for the process: the shutdown's lines below are in the same format as the server's.
+  const logger = createLogger(config.log);
+  const app = await startThingstead(config, { logger });
   // SIGHUP re-reads the TLS certificates (a renewed certificate) without a restart; logged either way.
   process.on('SIGHUP', () => {
     app.reloadCertificates();
   });
-  await signalled();
+  await signalled({
+    first: (signal) => {
+      logger.info({ signal }, `${signal}: shutting down (send it again to exit at once)`);
+    },
+    again: (signal) => {
+      logger.warn({ signal }, `${signal} again: exiting at once; what was not acknowledged yet is dropped`);
+    },
+  });
   // The shutdown bounds itself (drain time + 1 s for sockets); this is the backstop should a step hang anyway.
   const backstopMs = config.shutdown.drainTimeoutMs + 5000;
   setTimeout(() => {
-    process.stderr.write(`thingstead: the shutdown did not finish within ${backstopMs} ms; exiting\n`);
+    logger.error({ backstopMs }, `the shutdown did not finish within ${backstopMs} ms; exiting`);
     process.exit(1);
   }, backstopMs).unref();
   await app.close();
-  exitWhenIdle();
+  exitWhenIdle((handles) => {
+    logger.warn({ handles }, `stopped, but handles are still open (${handles.join(', ')}); exiting`);
+  });
   return 0;
 }
 
@@ -126,11 +141,16 @@ async function main(argv: string[]): Promise<number> {
  * Everything is closed and committed; the process ends when nothing is left on the event loop. Should a
  * handle linger (a library's timer, a socket), say which kinds and exit anyway rather than hang.
  */
-function exitWhenIdle(): void {
+function exitWhenIdle(report: (handles: string[]) => void): void {
   setTimeout(() => {
-    process.stderr.write(`thingstead: stopped, but handles are still open (${process.getActiveResourcesInfo().join(', ')}); exiting\n`);
+    report(process.getActiveResourcesInfo());
     process.exit(process.exitCode ?? 0);
   }, 1000).unref();
+}
+
+/** The flags of `thingstead start`. */
+function startFlags(values: { pretty?: boolean | undefined }): FlagSetting[] {
+  return values.pretty === true ? [{ flag: '--pretty', path: ['log', 'format'], value: 'pretty' }] : [];
 }
 
 /** `thingstead admin ...`: account recovery on a stopped installation. */
@@ -227,25 +247,36 @@ async function runBroker(config: Readonly<Config>): Promise<number> {
     process.stderr.write(`thingstead broker: ${(e as Error).message}\n`);
     return 2;
   }
-  await signalled();
+  // The standalone broker logs Mosquitto-style lines (log above), and so does its shutdown.
+  const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${text}\n`);
+  await signalled({
+    first: (signal) => {
+      line(`${signal}: shutting down (send it again to exit at once)`);
+    },
+    again: (signal) => {
+      line(`${signal} again: exiting at once`);
+    },
+  });
   await broker.close();
-  exitWhenIdle();
+  exitWhenIdle((handles) => {
+    line(`stopped, but handles are still open (${handles.join(', ')}); exiting`);
+  });
   return 0;
 }
 
 /** Resolves on the first SIGINT/SIGTERM. A second one exits at once, with 128 + its number, without finishing the shutdown. */
-function signalled(): Promise<void> {
+function signalled(say: { first(signal: NodeJS.Signals): void; again(signal: NodeJS.Signals): void }): Promise<void> {
   return new Promise<void>((resolve) => {
     let first: NodeJS.Signals | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
       if (first === undefined) {
         first = signal;
-        process.stderr.write(`${signal}: shutting down (send it again to exit at once)\n`);
+        say.first(signal);
         resolve();
         return;
       }
       // Nothing acknowledged is lost even so: an ack is only sent after its commit.
-      process.stderr.write(`${signal} again: exiting at once; what was not acknowledged yet is dropped\n`);
+      say.again(signal);
       process.exit(128 + constants.signals[signal]);
     };
     process.on('SIGINT', onSignal);

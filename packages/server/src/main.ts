@@ -13,7 +13,10 @@ import type { Config } from './config/schema';
 import { buildHttpApp, HttpLifecycle } from './transports/http/app';
 import { listenHttps, type HttpsListener } from './transports/http/https-listener';
 import { CertificateError, ListenerCertificate, reloadCertificates, type CertificateReload } from './transports/tls-certificates';
+import { AuthFailureLog, createLogger } from './logging';
 import { Metrics } from './metrics';
+import { listening, Readiness } from './readiness';
+import { listenOps, type OpsListener } from './transports/http/ops-listener';
 import { settleWithin, waitUntil } from './shutdown';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';
 import { startMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport';
@@ -37,7 +40,7 @@ export interface Thingstead {
   /** The MQTT broker, when MQTT is enabled; a device's topics inside it are deviceTopic() names. */
   broker?: Broker;
   /** Where each listener ended up (the real port when 0 was asked). */
-  urls: { http: string; https?: string; mqtt?: string; mqtts?: string; mqttWs?: string; mqttWss?: string };
+  urls: { http: string; https?: string; mqtt?: string; mqtts?: string; mqttWs?: string; mqttWss?: string; metrics?: string };
   httpPort: number;
   /** The bound HTTPS port, when https.port is set. */
   httpsPort?: number;
@@ -78,12 +81,16 @@ function explainListenError(e: unknown, config: Readonly<Config>): unknown {
 }
 
 /** The storage adapters, by storage.driver (PostgreSQL is to come beside SQLite). */
-const storeAdapters: Record<Config['storage']['driver'], (storage: Readonly<Config['storage']>, dataDir: string, logger: Logger) => Store> = {
-  sqlite: (storage, dataDir, logger) =>
+const storeAdapters: Record<
+  Config['storage']['driver'],
+  (storage: Readonly<Config['storage']>, dataDir: string, logger: Logger, onFlushFailure?: () => void) => Store
+> = {
+  sqlite: (storage, dataDir, logger, onFlushFailure) =>
     createSqliteStore({
       path: join(dataDir, 'thingstead.db'),
       synchronous: storage.sqliteSynchronous,
       onError: (err) => {
+        onFlushFailure?.();
         logger.error({ err }, 'telemetry flush failed; the points stay in the write-ahead log and the flush is retried');
       },
     }),
@@ -170,7 +177,7 @@ export async function restoreData(config: Readonly<Config>, file: string, force:
 
 /** The composition root: the only place that chooses adapters. */
 export async function startThingstead(config: Readonly<Config>, o: StartOptions = {}): Promise<Thingstead> {
-  const logger = o.logger ?? pino({ level: config.log.level, base: { service: 'thingstead' } });
+  const logger = o.logger ?? createLogger(config.log);
   const clock = o.clock ?? systemClock;
   const dataDir = resolve(config.dataDir);
   // Owner-only (0700) when created here; an existing directory is the operator's choice, but say so.
@@ -178,17 +185,33 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     logger.warn({ dataDir }, 'The data directory is readable by group or others; it holds secrets (chmod 700 it)');
   const lock = holdDataDir(dataDir);
 
-  let store: Store;
-  try {
-    store = openingData(() => storeAdapters[config.storage.driver](config.storage, dataDir, logger));
-  } catch (e) {
-    lock.release();
-    throw e;
-  }
   // Metrics read core's queue at scrape time only, so they can exist before core.
   let pendingPoints = (): number => 0;
   let replacedPoints = (): number => 0;
   const metrics = new Metrics({ pendingPoints: () => pendingPoints(), replacedPoints: () => replacedPoints() });
+  let store: Store;
+  try {
+    store = openingData(() =>
+      storeAdapters[config.storage.driver](config.storage, dataDir, logger, () => {
+        metrics.telemetryFlushFailures.inc();
+      }),
+    );
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const authFailures = new AuthFailureLog({
+    logger,
+    clock,
+    onFailure: (f) => {
+      metrics.authFailures.inc({ transport: f.transport });
+    },
+  });
+  const readiness = new Readiness(clock);
+  readiness.add('database', async () => {
+    await store.ping();
+    return 'ok';
+  });
   const bus = new InProcessBus({
     onError: (topic, subscriber, err) => {
       metrics.busHandlerErrors.inc({ topic, subscriber });
@@ -222,10 +245,12 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   const app = await buildHttpApp({
     lifecycle,
     core,
-    store,
     metrics,
     logger,
     version,
+    readiness,
+    authFailures,
+    metricsEndpoint: { served: config.metrics.port === undefined, bearerToken: config.metrics.bearerToken },
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxPayloadBytes: t.maxPayloadBytes,
     trustProxy: config.http.trustProxy,
@@ -233,6 +258,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   });
   let mqtt: MqttTransport | undefined;
   let https: HttpsListener | undefined;
+  let ops: OpsListener | undefined;
   let httpsCertificate: ListenerCertificate | undefined;
   try {
     if (config.mqtt.enabled) {
@@ -253,13 +279,23 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
         host: config.host,
         persistence,
         httpServer: app.server,
+        authFailures,
       });
+      readiness.add('mqtt', listening(mqtt.servers.tcp));
+      if (mqtt.servers.tls) readiness.add('mqtts', listening(mqtt.servers.tls));
     }
     await app.listen({ port: config.http.port, host: config.host });
+    readiness.add('http', listening(app.server));
     const h = config.https;
     if (h.port !== undefined && h.certFile !== undefined && h.keyFile !== undefined) {
       httpsCertificate = new ListenerCertificate('https', { certFile: h.certFile, keyFile: h.keyFile });
       https = await listenHttps({ app, certificate: httpsCertificate, port: h.port, host: config.host });
+      readiness.add('https', listening(https.server));
+    }
+    const m = config.metrics;
+    if (m.port !== undefined) {
+      ops = await listenOps({ metrics, readiness, bearerToken: m.bearerToken, port: m.port, host: m.host ?? config.host });
+      readiness.add('metrics', listening(ops.server));
     }
     // Only once every listener is up: a start that fails (a port in use) must not use up the one-time password.
     const first = await core.bootstrap({ email: config.admin.email, password: config.admin.password });
@@ -288,6 +324,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     // Close what did open, so a failed start leaves no listener or open database behind.
     await mqtt?.close().catch(() => undefined);
     await https?.close();
+    await ops?.close();
     await app.close().catch(() => undefined);
     await core.close();
     await store.close();
@@ -307,8 +344,9 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     urls.https = `https://${shown}:${https.port}`;
     if (mqtt && config.mqtt.websocket) urls.mqttWss = `wss://${shown}:${https.port}/mqtt`;
   }
+  if (ops) urls.metrics = `http://${shown}:${ops.port}/metrics`;
   logger.info(
-    { urls, host: config.host, httpPort, httpsPort: https?.port, mqttPorts: mqtt?.ports, dataDir, version },
+    { urls, host: config.host, httpPort, httpsPort: https?.port, metricsPort: ops?.port, mqttPorts: mqtt?.ports, dataDir, version },
     `Thingstead ${version} listening on ${Object.values(urls).join(', ')} (API docs ${urls.http}/api/docs)`,
   );
 
@@ -338,7 +376,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     const drainMs = config.shutdown.drainTimeoutMs;
     const deadline = clock.now() + drainMs;
     logger.info({ drainTimeoutMs: drainMs }, 'shutting down: refusing new work, finishing what was received');
-    // 1. Refuse new work, while still answering: HTTP 503 with Retry-After (/healthz 503 too, so a load
+    // 1. Refuse new work, while still answering: HTTP 503 with Retry-After (/readyz 503 too, so a load
     //    balancer moves on), MQTT CONNECT refused with 0x88, connected MQTT clients no longer read.
     lifecycle.shuttingDown = true;
     mqtt?.stopAccepting();
@@ -366,7 +404,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     if (
       (await settleWithin(
         clock,
-        Promise.all([app.close(), https?.close()]).then(() => true),
+        Promise.all([app.close(), https?.close(), ops?.close()]).then(() => true),
         1000,
       )) !== true
     )
@@ -375,6 +413,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     await core.close();
     await store.close();
     lock.release();
+    authFailures.flush();
     logger.info('Thingstead stopped');
   };
   let closing: Promise<void> | undefined;

@@ -1,6 +1,13 @@
 import type { BrokerStats } from '@thingstead/broker';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The names prom-client's default metrics get here (every metric registered before the platform's own). */
+export const defaultMetricNames: ReadonlySet<string> = (() => {
+  const r = new Registry();
+  collectDefaultMetrics({ register: r, prefix: 'thingstead_' });
+  return new Set(r.getMetricsAsArray().map((m) => m.name));
+})();
+
 /** Prometheus metrics, prefix thingstead_. Labels are low-cardinality only: never a device or user id. */
 export class Metrics {
   readonly registry = new Registry();
@@ -11,9 +18,14 @@ export class Metrics {
   readonly telemetryRejected: Counter<'transport' | 'reason'>;
   readonly busDropped: Counter<'topic' | 'subscriber'>;
   readonly busHandlerErrors: Counter<'topic' | 'subscriber'>;
+  readonly authFailures: Counter<'transport'>;
+  readonly telemetryFlushFailures: Counter;
 
   constructor(opts: { pendingPoints: () => number; replacedPoints: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
+    // prom-client names three gauges *_total (sums of the by-type gauges beside them, which stay): a name ending in
+    // _total promises a counter to Prometheus (promtool check metrics refuses them), so they go.
+    for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`thingstead_nodejs_active_${kind}_total`);
     const registers = [this.registry];
     this.httpRequests = new Counter({
       name: 'thingstead_http_requests_total',
@@ -51,6 +63,17 @@ export class Metrics {
       name: 'thingstead_bus_handler_errors_total',
       help: 'Bus events whose handler failed',
       labelNames: ['topic', 'subscriber'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'thingstead_auth_failures_total',
+      help: 'Refused credentials: MQTT CONNECTs refused as not authorized, HTTP requests answered 401',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.telemetryFlushFailures = new Counter({
+      name: 'thingstead_telemetry_flush_failures_total',
+      help: 'Background flushes of telemetry from the write-ahead log into the database that failed (the points stay in the log; retried)',
       registers,
     });
     totalCounter(
@@ -96,15 +119,16 @@ export class Metrics {
     gauge('thingstead_mqtt_sessions', 'MQTT sessions (connected and persistent)', (s) => s.sessions);
     gauge('thingstead_mqtt_subscriptions', 'MQTT subscriptions', (s) => s.subscriptions);
     gauge('thingstead_mqtt_retained_messages', 'Retained MQTT messages', (s) => s.retained);
-    // Counters kept by the broker; exposed as gauges of their running totals.
-    gauge('thingstead_mqtt_messages_received', 'PUBLISH packets received since start', (s) => s.messagesIn);
-    gauge('thingstead_mqtt_messages_sent', 'PUBLISH packets sent since start', (s) => s.messagesOut);
-    gauge('thingstead_mqtt_messages_dropped', 'Messages dropped by full client queues since start', (s) => s.messagesDropped);
-    gauge('thingstead_mqtt_messages_refused', 'PUBLISH packets refused (authorization or hook) since start', (s) => s.messagesRefused);
-    gauge('thingstead_mqtt_bytes_received', 'MQTT bytes received since start', (s) => s.bytesIn);
-    gauge('thingstead_mqtt_bytes_sent', 'MQTT bytes sent since start', (s) => s.bytesOut);
-    gauge('thingstead_mqtt_connections_accepted', 'MQTT connections accepted since start', (s) => s.connectionsTotal);
+    gauge('thingstead_mqtt_connections', 'Open MQTT connections (TCP, TLS, WebSocket), CONNECT done or not', (s) => s.connections);
+    // The broker's running totals, as counters.
     const counter = (name: string, help: string, pick: (s: BrokerStats) => number) => totalCounter(name, help, registers, () => pick(stats()));
+    counter('thingstead_mqtt_messages_received_total', 'PUBLISH packets received', (s) => s.messagesIn);
+    counter('thingstead_mqtt_messages_sent_total', 'PUBLISH packets sent', (s) => s.messagesOut);
+    counter('thingstead_mqtt_messages_dropped_total', 'Messages dropped because a client queue was full', (s) => s.messagesDropped);
+    counter('thingstead_mqtt_messages_refused_total', 'PUBLISH packets refused (authorization or hook)', (s) => s.messagesRefused);
+    counter('thingstead_mqtt_received_bytes_total', 'MQTT bytes received', (s) => s.bytesIn);
+    counter('thingstead_mqtt_sent_bytes_total', 'MQTT bytes sent', (s) => s.bytesOut);
+    counter('thingstead_mqtt_connections_accepted_total', 'MQTT connections accepted (before CONNECT)', (s) => s.connectionsTotal);
     counter(
       'thingstead_mqtt_client_errors_total',
       'Exceptions contained to one MQTT client (each closed that connection); above 0 is a bug to report',

@@ -97,10 +97,20 @@ export function loadConfig(o: LoadOptions): Readonly<Config> {
       if (f !== undefined && !existsSync(resolve(o.cwd, f))) problems.push(`${section}.${key} (${env(key)}): file ${f} does not exist`);
     }
   }
-  const ports = withDefaults as Partial<Config>;
-  if (ports.https?.port !== undefined && ports.https.port !== 0 && ports.https.port === ports.http?.port) {
-    problems.push(`https.port (THINGSTEAD_HTTPS_PORT) and http.port (THINGSTEAD_HTTP_PORT) are both ${ports.http.port}: HTTPS needs a port of its own`);
-  }
+  // Two listeners on one port: the second would fail at start with EADDRINUSE; say which settings clash now.
+  const c = withDefaults as Partial<Config>;
+  const listenerPorts: [string, number | undefined][] = [
+    ['http.port', c.http?.port],
+    ['https.port', c.https?.port],
+    ['metrics.port', c.metrics?.host === undefined || c.metrics.host === c.host ? c.metrics?.port : undefined],
+    ['mqtt.port', c.mqtt?.enabled === false ? undefined : c.mqtt?.port],
+    ['mqtts.port', c.mqtt?.enabled === false ? undefined : c.mqtts?.port],
+  ];
+  const portEnv = (path: string) => given.get(path)?.from ?? envName(path.split('.'));
+  listenerPorts.forEach(([a, port], i) => {
+    const clash = listenerPorts.slice(i + 1).find(([, other]) => port !== undefined && port !== 0 && other === port);
+    if (clash) problems.push(`${clash[0]} (${portEnv(clash[0])}) and ${a} (${portEnv(a)}) are both ${String(port)}: each listener needs a port of its own`);
+  });
   const broker = (withDefaults as Partial<Config>).broker;
   for (const [key, f] of [
     ['passwordFile', broker?.passwordFile],

@@ -106,8 +106,38 @@ export const configSchema = Type.Object(
           ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
           {
             default: 'info',
-            description: 'Log level (logs are JSON lines on stdout).',
+            description: 'Log level.',
           },
+        ),
+        format: Type.Union(
+          ['auto', 'json', 'pretty'].map((l) => Type.Literal(l)),
+          {
+            default: 'auto',
+            description:
+              'How log lines are written to stdout: json (one pino JSON object per line, for log shippers), pretty (coloured, human-readable lines), or auto: pretty when stdout is a terminal, json otherwise. `thingstead start --pretty` sets pretty.',
+          },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // Where GET /metrics is served and who may read it (transports/http/ops-listener.ts).
+    metrics: Type.Object(
+      {
+        port: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 65535,
+            description:
+              'Serve /metrics (with /healthz and /readyz) on this port of its own, and not on the HTTP port, e.g. 9464 on a private address. Unset: /metrics is on the HTTP port.',
+          }),
+        ),
+        host: Type.Optional(Type.String({ minLength: 1, description: 'Address the metrics port binds to. Unset: the same as host.' })),
+        bearerToken: Type.Optional(
+          Type.String({
+            minLength: 16,
+            description:
+              'When set, GET /metrics (on whichever port serves it) needs `Authorization: Bearer <this>` (Prometheus: `authorization: {credentials: ...}`); others get 401.',
+          }),
         ),
       },
       { additionalProperties: false, default: {} },

@@ -2,6 +2,7 @@ import { brokerErrorHints, ReasonCode, type BrokerErrorCode } from '@thingstead/
 import { errorCatalogue, type ErrorName } from '@thingstead/core';
 import type { TSchema } from '@sinclair/typebox';
 import { settings } from '../config/schema';
+import { defaultMetricNames, Metrics } from '../metrics';
 import { httpStatus } from '../transports/http/errors';
 import { connectionReasonCodes, publishReasonCodeTable } from '../transports/mqtt/reason-codes';
 
@@ -114,5 +115,41 @@ with one.
 | code | hint |
 |---|---|
 ${brokerRows.join('\n')}
+`;
+}
+
+/** docs/reference/metrics.md, from the metrics the server registers (a Metrics with the broker's observed). */
+export function renderMetricsDoc(): string {
+  const m = new Metrics({ pendingPoints: () => 0, replacedPoints: () => 0 });
+  m.observeBroker(() => {
+    throw new Error('not scraped while the doc is rendered');
+  });
+  const all = m.registry.getMetricsAsArray() as unknown as { name: string; help: string; type: string; labelNames?: string[] }[];
+  const platform = all.filter((x) => !defaultMetricNames.has(x.name));
+  const defaults = all.filter((x) => defaultMetricNames.has(x.name));
+  const row = (x: (typeof all)[number]) =>
+    `| \`${x.name}\` | ${x.type} | ${(x.labelNames ?? []).map((l) => `\`${l}\``).join(', ')} | ${x.help.replaceAll('|', '\\|')} |`;
+  return `# Metrics reference
+
+<!-- Generated from packages/server/src/metrics.ts by \`npm run docs\`; a test fails when it is stale. -->
+
+\`GET /metrics\` serves these in the Prometheus text format: on the HTTP port, or only on \`metrics.port\` when that
+is set; with \`metrics.bearerToken\` set, only to \`Authorization: Bearer <token>\` (config: docs/reference/config.md;
+scraping, alerts and the Grafana dashboard: docs/operations/monitoring.md). Running totals are counters and end in
+\`_total\`; nothing else does. Labels have few values each: never a device, user or client id. The broker's figures
+are read when Prometheus scrapes.
+
+| metric | type | labels | meaning |
+|---|---|---|---|
+${platform.map(row).join('\n')}
+
+## Process and Node.js runtime
+
+prom-client's default metrics, with the same \`thingstead_\` prefix (its three \`*_total\` gauges of active handles,
+requests and resources are left out: sum the by-type gauges instead).
+
+| metric | type | labels | meaning |
+|---|---|---|---|
+${defaults.map(row).join('\n')}
 `;
 }

@@ -27,7 +27,14 @@ export function createSqliteStore(o: SqliteOptions): Store {
     }),
     telemetry,
     ping: async () => {
-      db.prepare('SELECT 1').get();
+      // Writable: the write lock can be taken (a read-only or locked file fails here), and telemetry is not stuck.
+      if (db.readonly) throw new Error('the database is open read-only');
+      if (!db.inTransaction) {
+        db.exec('BEGIN IMMEDIATE');
+        db.exec('ROLLBACK');
+      }
+      const problem = telemetry.problem();
+      if (problem !== undefined) throw new Error(problem);
     },
     close: async () => {
       if (db.open) {

@@ -80,6 +80,8 @@ export type SqliteTelemetry = TelemetryStore & {
   forget(deviceId?: string): void;
   /** Flushes every head and closes the log (its segments are then deleted). */
   close(): Promise<void>;
+  /** Why telemetry cannot be stored right now (the log refuses writes, the last flush failed); undefined when it can. */
+  problem(): string | undefined;
 };
 
 /**
@@ -621,6 +623,12 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
     },
     forget: (deviceId) => {
       forget(deviceId);
+    },
+    problem: () => {
+      const broken = wal?.failure;
+      if (broken) return `the telemetry log refuses writes since one failed (${broken.message}); restart once the cause is fixed`;
+      if (flushError) return `the last telemetry flush failed (${flushError.message}); it is retried, the points stay in the log`;
+      return undefined;
     },
     close: async () => {
       clearInterval(maintenance);

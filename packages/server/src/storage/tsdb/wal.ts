@@ -45,6 +45,11 @@ export class WriteAheadLog {
   private tail: Promise<void> = Promise.resolve();
   private failed: Error | undefined;
 
+  /** The write that broke the log, after which it refuses every write (until a restart replays it). */
+  get failure(): Error | undefined {
+    return this.failed;
+  }
+
   private constructor(
     private readonly dir: string,
     private readonly o: WalOptions,

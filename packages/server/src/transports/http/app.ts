@@ -2,13 +2,16 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Health } from '@thingstead/contract';
-import { ThingsteadError, type Core, type Store } from '@thingstead/core';
+import { ThingsteadError, type Core } from '@thingstead/core';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { AuthFailureLog } from '../../logging';
 import type { Metrics } from '../../metrics';
+import { livenessBody, readinessBody, type Readiness } from '../../readiness';
 import { shutdownRetryAfterSec } from '../../shutdown';
 import { requireAuthentication } from './auth';
-import { clientErrorHandler, frameworkErrors, installErrorHandlers, maxParamLength } from './errors';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers, maxParamLength, refusalCode } from './errors';
+import { metricsAuthorized } from './ops-listener';
 import { installJsonParser } from './json-parser';
 import { installSecurityHeaders } from './security-headers';
 import { accountRoutes } from './routes/accounts';
@@ -19,7 +22,6 @@ import { replies, type App } from './typed';
 
 export interface HttpAppOptions {
   core: Core;
-  store: Store;
   metrics: Metrics;
   logger: FastifyBaseLogger;
   bodyLimitBytes: number;
@@ -29,6 +31,12 @@ export interface HttpAppOptions {
   lifecycle: HttpLifecycle;
   /** Strict-Transport-Security max-age over HTTPS (https.hstsMaxAgeSec); 0: none. */
   hstsMaxAgeSec: number;
+  /** GET /readyz's checks (main.ts adds the database and each listener). */
+  readiness: Readiness;
+  /** 401 answers are reported here (rate-limited warn lines with the address). */
+  authFailures: AuthFailureLog;
+  /** GET /metrics here: false when metrics.port serves it instead; bearerToken from metrics.bearerToken. */
+  metricsEndpoint: { served: boolean; bearerToken: string | undefined };
 }
 
 /** Shared with main.ts's shutdown: the switch that turns new requests away, and the requests still running. */
@@ -37,8 +45,11 @@ export class HttpLifecycle {
   inFlight = 0;
 }
 
-/** Answered even while shutting down: /healthz says so itself, and metrics stay readable during the drain. */
-const servedWhileShuttingDown = new Set(['/healthz', '/metrics']);
+/** Answered even while shutting down: the probes say so themselves, and metrics stay readable during the drain. */
+const servedWhileShuttingDown = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** A path for a log line: no query string (it may hold a key), no device token (the segment after /api/v1/). */
+const loggablePath = (url: string): string => (url.split('?')[0] ?? '').replace(/^\/api\/v1\/[^/]+/, '/api/v1/[token]').slice(0, 200);
 
 /** The HTTP surface: admin REST API, device API, health, metrics and the OpenAPI document. */
 export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
@@ -50,7 +61,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     frameworkErrors,
     clientErrorHandler,
     trustProxy: o.trustProxy,
-    // Per-request lines would drown the log under device traffic; metrics count requests instead.
+    // fastify's own two lines per request are replaced by one, written in onResponse below.
     logController: new LogController({ disableRequestLogging: true }),
     // app.close() is the last step of the shutdown, after the drain: what is still open then is cut.
     forceCloseConnections: true,
@@ -83,9 +94,28 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   installErrorHandlers(app);
   installJsonParser(app);
   app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    o.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
-    o.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    const route = req.routeOptions.url;
+    const status = reply.statusCode;
+    const ms = Math.round(reply.elapsedTime * 10) / 10;
+    o.metrics.httpRequests.inc({ method: req.method, route: route ?? 'unmatched', status: String(status) });
+    o.metrics.httpDuration.observe({ method: req.method, route: route ?? 'unmatched' }, reply.elapsedTime / 1000);
+    // The route pattern, never the URL: a device's token is a path segment of the device API.
+    const shown = route ?? loggablePath(req.url);
+    const code = refusalCode(req);
+    req.log.info(
+      {
+        method: req.method,
+        route: route ?? null,
+        ...(route === undefined ? { path: shown } : {}),
+        status,
+        ms,
+        remoteAddress: req.ip,
+        ...(code ? { code } : {}),
+      },
+      `${req.method} ${shown} ${status} ${ms} ms`,
+    );
+    if (status === 401)
+      o.authFailures.record({ transport: 'http', remoteAddress: req.ip, reason: `${req.method} ${shown}: ${code ?? 'unauthenticated'}`, route: shown });
   });
 
   await app.register(swagger, {
@@ -108,22 +138,44 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { validatorUrl: null } });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness and database check', response: { 200: Health, 503: Health } } }, async (_req, reply) => {
-    const uptimeSec = Math.round(process.uptime());
-    let database = 'ok';
-    try {
-      await o.store.ping();
-    } catch (e) {
-      database = (e as Error).message;
-    }
-    // A load balancer takes a draining node out of rotation on this 503.
-    if (life.shuttingDown) return reply.status(503).send({ status: 'error' as const, checks: { database, server: 'shutting down' }, uptimeSec });
-    if (database !== 'ok') return reply.status(503).send({ status: 'error' as const, checks: { database }, uptimeSec });
-    return { status: 'ok' as const, checks: { database }, uptimeSec };
-  });
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false, response: replies(null) } }, async (_req, reply) =>
-    reply.header('content-type', o.metrics.registry.contentType).send(await o.metrics.registry.metrics()),
+  o.readiness.add('server', () => (life.shuttingDown ? 'shutting down' : 'ok'));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['ops'], summary: 'Liveness: the process answers (200 also while it drains at shutdown)', response: { 200: Health } } },
+    async () => livenessBody(),
   );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: the database takes writes, every listener is up, the server is not shutting down; 503 names the failing checks',
+        response: { 200: Health, 503: Health },
+      },
+    },
+    async (_req, reply) => {
+      const r = await o.readiness.run();
+      return reply.status(r.ready ? 200 : 503).send(readinessBody(r));
+    },
+  );
+  if (o.metricsEndpoint.served) {
+    const token = o.metricsEndpoint.bearerToken;
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'Prometheus metrics (docs/reference/metrics.md); with metrics.bearerToken set, send it as a Bearer token',
+          response: replies(null),
+        },
+      },
+      async (req, reply) => {
+        if (!metricsAuthorized(req.headers.authorization, token))
+          throw new ThingsteadError('UNAUTHENTICATED', 'metrics.bearerToken is set: send Authorization: Bearer <token>.');
+        return reply.header('content-type', o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
+      },
+    );
+  }
 
   publicAuthRoutes(app, o.core);
   deviceApiRoutes(app, o.core, { metrics: o.metrics, maxPayloadBytes: o.maxPayloadBytes });

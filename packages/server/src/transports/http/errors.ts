@@ -91,13 +91,19 @@ export function toThingsteadError(err: FastifyError | Error): ThingsteadError {
   return new ThingsteadError('INTERNAL', undefined, { cause: err });
 }
 
+const refusals = new WeakMap<FastifyRequest, string>();
+
+/** The error code a request was answered with (for its log line), if it was refused. */
+export const refusalCode = (req: FastifyRequest): string | undefined => refusals.get(req);
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toThingsteadError(err);
     const status = statusOf(e);
+    refusals.set(req, e.code);
     // A 503 refusal (overload, shutdown) is expected behaviour, counted in metrics; logging each would flood the log.
     if (status >= 500 && e.kind !== 'UNAVAILABLE') req.log.error({ err }, 'request failed');
-    else req.log.debug({ code: e.code, msg: e.message }, 'request refused');
+    else req.log.debug({ code: e.code, reason: e.message }, 'request refused');
     // 429 and 503 say when to come back (RFC 9110 §10.2.3); the same figure is in details.retryAfterSec.
     if (typeof e.details?.retryAfterSec === 'number') void reply.header('retry-after', String(e.details.retryAfterSec));
     else if (status === 503) void reply.header('retry-after', '1');
@@ -107,6 +113,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     const e = new ThingsteadError('ROUTE_NOT_FOUND', `No route ${req.method} ${path.length > 200 ? `${path.slice(0, 200)}...` : path}.`);
+    refusals.set(req, e.code);
     return reply.status(statusOf(e)).send(errorBody(e));
   });
 }

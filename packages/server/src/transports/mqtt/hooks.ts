@@ -1,5 +1,6 @@
 import { ReasonCode, type AuthResult, type BrokerHooks } from '@thingstead/broker';
 import type { Core } from '@thingstead/core';
+import type { AuthFailureLog } from '../../logging';
 import { namespaceOf, userOf } from './identity';
 import { mqttReasonFor } from './reason-codes';
 import { appSubscribeVerdict, deviceMountPoint, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
@@ -12,11 +13,15 @@ const consumed = { route: false } as const;
  * (PUBACK/PUBREC wait for the commit), a refusal to the MQTT 5 reason code. Topics are the client's own view
  * (without the mount point), as the broker gives them to hooks.
  */
-export function platformHooks(core: Core): BrokerHooks {
+export function platformHooks(core: Core, o: { authFailures: AuthFailureLog }): BrokerHooks {
   return {
     authenticate: async (req): Promise<AuthResult> => {
       const v = await core.ingress.authenticate({ clientId: req.clientId, username: req.username, password: req.password?.toString('utf8') });
-      if (!v.ok) return { ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString: v.reason };
+      if (!v.ok) {
+        // The username is a device's token: it is not logged.
+        o.authFailures.record({ transport: 'mqtt', remoteAddress: req.remoteAddress, reason: v.reason, clientId: req.clientId });
+        return { ok: false, reasonCode: ReasonCode.NotAuthorized, reasonString: v.reason };
+      }
       const who = v.who;
       return { ok: true, user: who, namespace: namespaceOf(who), ...(who.kind === 'device' ? { mountPoint: deviceMountPoint(who.deviceId) } : {}) };
     },

@@ -16,6 +16,7 @@ export interface MqttListenerOptions {
 
 export interface MqttListeners {
   ports: { tcp: number; tls?: number };
+  servers: { tcp: { listening: boolean }; tls?: { listening: boolean } };
   /** The TLS listener's certificate, reloaded on SIGHUP (tls-certificates.ts); undefined without TLS. */
   certificate?: ListenerCertificate;
   /** WebSocket upgrades get 503 from now on. */
@@ -62,6 +63,7 @@ export async function listenMqtt(broker: Broker, o: MqttListenerOptions): Promis
   }
   return {
     ports: { tcp: tcp.port, ...(tls ? { tls: tls.port } : {}) },
+    servers: { tcp: tcp.server, ...(tls ? { tls: tls.server } : {}) },
     ...(certificate ? { certificate } : {}),
     stopAccepting: () => {
       accepting = false;

@@ -2,14 +2,15 @@ import { Broker, type BrokerPersistence } from '@thingstead/broker';
 import { isThingsteadError, type Core, type EventBus } from '@thingstead/core';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
+import type { AuthFailureLog } from '../../logging';
 import type { Config } from '../../config/schema';
 import { brokerLimits } from '../../config/slices';
 import type { Metrics } from '../../metrics';
 import type { ListenerCertificate } from '../tls-certificates';
 import { telemetryForwarder } from './forwarder';
 import { platformHooks } from './hooks';
-import { userOf, watchRevocations, type MqttUser } from './identity';
-import { listenMqtt } from './listeners';
+import { namespaceOf, userOf, watchRevocations, type MqttUser } from './identity';
+import { listenMqtt, type MqttListeners } from './listeners';
 
 export type { MqttUser } from './identity';
 
@@ -25,11 +26,14 @@ export interface MqttTransportOptions {
   persistence: BrokerPersistence;
   /** The HTTP server that carries MQTT over WebSocket at /mqtt. */
   httpServer: HttpServer;
+  authFailures: AuthFailureLog;
 }
 
 export interface MqttTransport {
   broker: Broker;
   ports: { tcp: number; tls?: number };
+  /** The listening servers, for the readiness checks. */
+  servers: MqttListeners['servers'];
   /** The MQTT TLS listener's certificate (reloaded on SIGHUP); undefined without TLS. */
   certificate: ListenerCertificate | undefined;
   /**
@@ -52,19 +56,34 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   const broker = new Broker({
     persistence: o.persistence,
     limits: brokerLimits(config),
-    hooks: platformHooks(core),
+    hooks: platformHooks(core, { authFailures: o.authFailures }),
   });
 
   broker.on('client', (client) => {
     const u = userOf(client);
+    logger.info(
+      {
+        clientId: client.id,
+        principal: namespaceOf(u),
+        transport: client.transport,
+        protocolVersion: client.protocolVersion,
+        remoteAddress: client.remoteAddress,
+      },
+      `MQTT client ${client.id} connected (${namespaceOf(u)})`,
+    );
     if (u.kind === 'device') {
       core.connectivity.connected(u.deviceId).catch((err: unknown) => {
         logger.error({ err }, 'recording a device connect failed');
       });
     }
   });
-  broker.on('clientDisconnect', (client) => {
+  broker.on('clientDisconnect', (client, reason) => {
     const u = userOf(client) as MqttUser | undefined;
+    const principal = u === undefined ? undefined : namespaceOf(u);
+    logger.info(
+      { clientId: client.id, principal, reasonCode: reason.reasonCode, reason: reason.message, byClient: reason.byClient },
+      `MQTT client ${client.id} disconnected (${reason.byClient ? 'by the client' : 'by the server'}: ${reason.message})`,
+    );
     if (u?.kind === 'device') {
       core.connectivity.disconnected(u.deviceId).catch((err: unknown) => {
         logger.error({ err }, 'recording a device disconnect failed');
@@ -74,7 +93,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   broker.on('hookError', (err, client) => {
     // Refusals (bad payloads, a full queue under overload) are the client's or the load's, not faults: debug only.
     if (isThingsteadError(err) && err.kind !== 'INTERNAL')
-      logger.debug({ clientId: client.id, code: err.code, msg: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
+      logger.debug({ clientId: client.id, code: err.code, reason: err.message }, 'MQTT message refused; 3.1.1 client disconnected');
     else logger.error({ err, clientId: client.id }, 'MQTT hook failed');
   });
   broker.on('clientError', (err, client) => {
@@ -112,6 +131,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   return {
     broker,
     ports: listeners.ports,
+    servers: listeners.servers,
     certificate: listeners.certificate,
     stopAccepting,
     drain: (timeoutMs) => broker.drain(timeoutMs),
