@@ -14,6 +14,7 @@ export * from './devices/model';
 export type { Connectivity, ConnectivityRecord } from './devices/connectivity';
 export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices/device-service';
 export * from './telemetry/model';
+export * from './attributes/model';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';
 export type { GroupCommitLimits, GroupCommitOptions, Submission } from './telemetry/group-commit';
 export type { Connected, ConnectCredentials, ConnectVerdict, DeviceIdentity, IngestObserver, IngressService } from './ingress/ingress-service';
