@@ -15,6 +15,8 @@ export type { Connectivity, ConnectivityRecord } from './devices/connectivity';
 export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices/device-service';
 export * from './telemetry/model';
 export * from './attributes/model';
+export { defaultAttributeLimits, type AttributeChange, type AttributeDevice, type AttributeLimits, type AttributeView } from './attributes/attribute-service';
+export type { Twin } from './attributes/twin';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';
 export type { GroupCommitLimits, GroupCommitOptions, Submission } from './telemetry/group-commit';
 export type { Connected, ConnectCredentials, ConnectVerdict, DeviceIdentity, IngestObserver, IngressService } from './ingress/ingress-service';

@@ -11,6 +11,24 @@ export type AttributeScope = (typeof attributeScopes)[number];
 /** The values an attribute may hold are those of telemetry: number, string, boolean, JSON object or array. */
 export type AttributeValue = TelemetryValue;
 
+/**
+ * A committed write that changed a device's attributes (the `attributes` bus event). It carries what a push to the
+ * device needs (ThingsBoard sends shared changes as {"k":v} and deletions as {"deleted":[..]}) so no transport has
+ * to read the store back, and the version, so a receiver can tell an event it already has from a newer one.
+ */
+export interface AttributeEvent {
+  tenantId: string;
+  deviceId: string;
+  scope: AttributeScope;
+  /** The keys set, with their new values (all with updatedAt). */
+  updated: Readonly<Record<string, AttributeValue>>;
+  /** The keys deleted that existed. */
+  deleted: readonly string[];
+  updatedAt: number;
+  /** The device's version after this write. */
+  version: number;
+}
+
 export interface StoredAttribute {
   value: AttributeValue;
   /** Milliseconds since the epoch of the write that last set it. */

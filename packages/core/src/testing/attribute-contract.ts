@@ -64,6 +64,9 @@ export function attributeContract({ it, store, newDevice, newTenant, newDeviceIn
     );
     assert.deepEqual(Object.keys((await store().attributes.read(d.id)).client).sort(), ['list', 'on', 's']);
     assert.deepEqual(await store().attributes.read(other.id), { version: 1, client: {}, server: { a: { value: 'theirs', updatedAt: t0 } }, shared: {} });
+    // Keys are data: one named like an Object.prototype property reads back as an own key.
+    await write({ deviceId: other.id, scope: 'client', set: Object.fromEntries([['__proto__', 'p']]) });
+    assert.deepEqual(Object.entries((await store().attributes.read(other.id)).client), [['__proto__', { value: 'p', updatedAt: t0 }]]);
   });
 
   it('attributes: a write with expectedVersion happens only at that version, and of concurrent ones exactly one does', async () => {

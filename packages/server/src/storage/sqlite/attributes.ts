@@ -46,15 +46,14 @@ export function attributeRepo(db: Db): AttributeRepo {
   });
 
   const read = db.transaction((deviceId: string): AttributeState => {
-    const state: AttributeState = { version: 0, client: {}, server: {}, shared: {} };
     const device = seqOf.get(deviceId) as { seq: number } | undefined;
-    if (!device) return state;
-    state.version = (versionOf.get(device.seq) as { version: number } | undefined)?.version ?? 0;
-    for (const r of rowsOf.all(device.seq) as { scope: AttributeScope; key: string; value: string; updated_at: number }[]) {
-      const scope: AttributeMap = state[r.scope];
-      scope[r.key] = { value: JSON.parse(r.value) as AttributeValue, updatedAt: r.updated_at };
-    }
-    return state;
+    if (!device) return { version: 0, client: {}, server: {}, shared: {} };
+    const version = (versionOf.get(device.seq) as { version: number } | undefined)?.version ?? 0;
+    const rows = rowsOf.all(device.seq) as { scope: AttributeScope; key: string; value: string; updated_at: number }[];
+    // fromEntries defines own properties, so a key such as "__proto__" is read back as a key.
+    const scope = (s: AttributeScope): AttributeMap =>
+      Object.fromEntries(rows.filter((r) => r.scope === s).map((r) => [r.key, { value: JSON.parse(r.value) as AttributeValue, updatedAt: r.updated_at }]));
+    return { version, client: scope('client'), server: scope('server'), shared: scope('shared') };
   });
 
   return {
