@@ -120,6 +120,17 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(tokenA, 'GET', '/api/devices/:id/telemetry/keys', `/api/devices/${b.device}/telemetry/keys`, 404);
   });
 
+  test('attributes and twin: B devices are invisible and unchangeable', async () => {
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/attributes', `/api/devices/${b.device}/attributes`, 404);
+    await expectStatus(tokenA, 'POST', '/api/devices/:id/attributes/:scope', `/api/devices/${b.device}/attributes/shared`, 404, { owned: true });
+    await expectStatus(tokenA, 'DELETE', '/api/devices/:id/attributes/:scope', `/api/devices/${b.device}/attributes/shared?keys=owned`, 404);
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/twin', `/api/devices/${b.device}/twin`, 404);
+    await expectStatus(tokenA, 'PATCH', '/api/devices/:id/twin/desired', `/api/devices/${b.device}/twin/desired`, 404, {
+      version: 0,
+      desired: { owned: true },
+    });
+  });
+
   test('a viewer reads its own tenant but changes nothing', async () => {
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${a.device}`, 200);
     await expectStatus(viewerA, 'POST', '/api/devices', '/api/devices', 403, { name: 'viewer-made' });
@@ -129,6 +140,9 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(viewerA, 'POST', '/api/device-profiles', '/api/device-profiles', 403, { name: 'p' });
     await expectStatus(viewerA, 'POST', '/api/users', '/api/users', 403, { email: 'x@a.example', password: 'password-123', role: 'viewer' });
     await expectStatus(viewerA, 'PATCH', '/api/users/:id', `/api/users/${a.viewer}`, 403, { role: 'tenant-admin' });
+    await expectStatus(viewerA, 'GET', '/api/devices/:id/attributes', `/api/devices/${a.device}/attributes`, 200);
+    await expectStatus(viewerA, 'POST', '/api/devices/:id/attributes/:scope', `/api/devices/${a.device}/attributes/shared`, 403, { x: 1 });
+    await expectStatus(viewerA, 'PATCH', '/api/devices/:id/twin/desired', `/api/devices/${a.device}/twin/desired`, 403, { version: 0, desired: { x: 1 } });
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${b.device}`, 404);
     // A tenant admin cannot make anyone a system admin.
     await expectStatus(tokenA, 'PATCH', '/api/users/:id', `/api/users/${a.viewer}`, 403, { role: 'admin' });
@@ -140,6 +154,7 @@ describe('tenant isolation across every admin endpoint', () => {
     assert.equal(dev.body.name, 'b-device');
     const creds = await h.call('GET', `/api/devices/${b.device}/credentials`, { token: tokenB });
     assert.equal(creds.body.accessToken, deviceTokenB);
+    assert.deepEqual((await h.call('GET', `/api/devices/${b.device}/twin`, { token: tokenB })).body.version, 0, "B's attributes are untouched");
     const latest = await h.call('GET', `/api/devices/${b.device}/telemetry/latest`, { token: tokenB });
     assert.equal(latest.body.data.secret.value, 42);
     assert.equal((await h.call('GET', `/api/tenants/${b.tenant}`, { token: tokenB })).body.name, 'Beta');

@@ -60,6 +60,19 @@ test('a data directory of 0.1.0 opens and keeps its accounts, devices, credentia
       body: '{"temp":1}',
     });
     assert.equal(post.status, 200, 'the device token is kept');
+    // Attributes came after 0.1.0 (migration 8): the migrated data takes and gives them.
+    const set = await fetch(`${url}/api/devices/${expected.deviceId}/attributes/shared`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"interval":30}',
+    });
+    assert.equal(set.status, 200, await set.clone().text());
+    const twin = (await (await fetch(`${url}/api/devices/${expected.deviceId}/twin`, { headers: auth })).json()) as {
+      version: number;
+      desired: Record<string, { value: unknown }>;
+      delta: Record<string, { value: unknown }>;
+    };
+    assert.deepEqual([twin.version, twin.desired.interval?.value, twin.delta.interval?.value], [1, 30, 30]);
   } finally {
     p.child.kill('SIGTERM');
     assert.equal(await p.exit, 0);

@@ -1,6 +1,6 @@
 /**
  * A seeded mutation fuzzer for the HTTP APIs that take JSON bodies: the device API
- * (`POST /api/v1/{token}/telemetry`) and the admin bodies of devices and device profiles, plus query strings of
+ * (`POST /api/v1/{token}/telemetry`), the admin bodies of devices, device profiles and attributes, plus query strings of
  * the list and telemetry routes. Every case is generated from (seed, index), so a problem replays exactly.
  *
  * Each case starts from a valid body and applies one mutation: none, bit flips, truncation, inserted bytes or
@@ -261,11 +261,30 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
   const deviceToken = (credentials.body as { accessToken: string }).accessToken;
 
   const first = o.firstCase ?? 0;
+  /** Each attributes case has a device of its own, deleted in the next case, so no case fills another's limits. */
+  let attributeDevice: string | undefined;
+  const dropAttributeDevice = async () => {
+    if (attributeDevice !== undefined) await request('DELETE', `/api/devices/${attributeDevice}`);
+    attributeDevice = undefined;
+  };
   for (let index = first; index < first + o.iterations && report.problems.length < maxProblems; index++) {
+    await dropAttributeDevice();
     // Each case has its own stream, so any case replays from (seed, index) alone.
     const r = mulberry32(Math.imul(o.seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
     const problem = (what: string) => report.problems.push(`seed ${o.seed} case ${index}: ${what}`);
-    const target = pick(r, ['telemetry', 'telemetry', 'telemetry', 'telemetry', 'telemetry', 'device', 'device', 'patch', 'profile', 'query'] as const);
+    const target = pick(r, [
+      'telemetry',
+      'telemetry',
+      'telemetry',
+      'telemetry',
+      'telemetry',
+      'device',
+      'device',
+      'patch',
+      'profile',
+      'query',
+      'attributes',
+    ] as const);
     let base: unknown;
     let path: string;
     let method = 'POST';
@@ -276,6 +295,11 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       base =
         target === 'device' ? deviceBody(r, index) : { name: `fuzz-profile-${index}`, description: pick(r, oddStrings), defaultSettings: randomJson(r, 4) };
       path = target === 'device' ? '/api/devices' : '/api/device-profiles';
+    } else if (target === 'attributes') {
+      const made = await json('POST', '/api/devices', { name: `fuzz-attributes-${o.seed}-${index}` });
+      attributeDevice = (made.body as { id: string }).id;
+      base = telemetryValues(r);
+      path = `/api/devices/${attributeDevice}/attributes/${pick(r, ['shared', 'shared', 'server', 'client'])}`;
     } else if (target === 'patch') {
       const b = deviceBody(r, index);
       delete b.name;
@@ -369,6 +393,26 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       }
       continue;
     }
+    if (target === 'attributes') {
+      if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) {
+        problem(`${what}: ${a.status} for a body that is no JSON object`);
+        continue;
+      }
+      if (!readBack) continue;
+      const scope = path.slice(path.lastIndexOf('/') + 1);
+      const got = (await request('GET', `/api/devices/${attributeDevice ?? ''}/attributes?scope=${scope}`)).body as Record<
+        string,
+        Record<string, { value: unknown }>
+      >;
+      report.readBacks++;
+      for (const [key, value] of Object.entries(sent)) {
+        if (!isDeepStrictEqual(got[scope]?.[key]?.value, normal(value)))
+          problem(
+            `${what}: attribute ${JSON.stringify(key)} sent ${JSON.stringify(value).slice(0, 200)}, read back ${JSON.stringify(got[scope]?.[key]).slice(0, 200)}`,
+          );
+      }
+      continue;
+    }
     const created = a.body as { id?: string };
     const id = target === 'patch' ? deviceId : created.id;
     if (typeof id !== 'string') {
@@ -403,6 +447,7 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       if (del.status !== 204) problem(`${what}: deleting what it created answered ${del.status}`);
     }
   }
+  await dropAttributeDevice();
   await request('DELETE', `/api/devices/${deviceId}`);
   return report;
 }

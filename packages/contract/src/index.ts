@@ -9,5 +9,6 @@ export * from './accounts';
 export * from './auth';
 export * from './devices';
 export * from './telemetry';
+export * from './attributes';
 export * from './health';
 export * from './device-api';

@@ -1,3 +1,4 @@
+import type { AttributeEvent } from './attributes/model';
 import type { TelemetryPoint } from './telemetry/model';
 
 /** One ingested message's committed values. */
@@ -14,6 +15,8 @@ export interface BusEvents {
    * the values that were stored (a device deleted while its values waited is left out).
    */
   telemetry: { messages: readonly CommittedMessage[] };
+  /** One committed attribute write that changed something (a device's report, a user's change of server or shared attributes). */
+  attributes: AttributeEvent;
   'device.created': { deviceId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };

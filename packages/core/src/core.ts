@@ -3,6 +3,8 @@ import { AuthService, type AuthOptions } from './accounts/auth-service';
 import { bootstrap, type BootstrapResult } from './accounts/bootstrap';
 import { TenantService } from './accounts/tenant-service';
 import type { AccessTokenSigner } from './accounts/tokens';
+import { AttributeService, defaultAttributeLimits } from './attributes/attribute-service';
+import type { AttributeStoreLimits } from './attributes/model';
 import { UserService } from './accounts/user-service';
 import type { EventBus } from './bus';
 import type { Clock } from './clock';
@@ -30,6 +32,8 @@ export interface CoreOptions {
   tokens: AccessTokenSigner;
   auth: AuthOptions;
   telemetry: TelemetrySettings & Pick<GroupCommitOptions, 'defer'>;
+  /** The limits of a device's attributes (defaultAttributeLimits); keys and values follow the telemetry settings. */
+  attributes?: Partial<AttributeStoreLimits>;
   /** Counts of received telemetry per transport; none by default. */
   ingestObserver?: IngestObserver;
 }
@@ -44,6 +48,7 @@ export interface Core {
   devices: DeviceService;
   connectivity: ConnectivityService;
   telemetry: TelemetryService;
+  attributes: AttributeService;
   /** What device-facing transports call: authenticate a connection, receive a device's telemetry. */
   ingress: IngressService;
   retention: RetentionJob;
@@ -70,6 +75,12 @@ export function createCore(o: CoreOptions): Core {
     devices,
     connectivity,
     telemetry,
+    attributes: new AttributeService({
+      store,
+      clock,
+      bus,
+      limits: { ...defaultAttributeLimits, ...o.attributes, maxKeyLength: o.telemetry.maxKeyLength, maxValueBytes: o.telemetry.maxValueBytes },
+    }),
     ingress: new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver),
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),

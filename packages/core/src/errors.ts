@@ -14,6 +14,22 @@ export const errorCatalogue = {
     message: 'The telemetry payload is invalid.',
     hint: 'Send {"key":value}, {"ts":<ms>,"values":{...}} or an array of either; see docs/reference/device-api.md.',
   },
+  ATTRIBUTES_INVALID: {
+    message: 'The attributes are invalid.',
+    hint: 'Send a JSON object of key -> value (number, string, boolean or JSON object); keys follow the telemetry key rules. See docs/reference/rest-api.md#attributes.',
+  },
+  ATTRIBUTE_LIMIT: {
+    message: "The device's attributes would pass a limit.",
+    hint: 'Nothing was changed. Delete attributes the device no longer needs, or keep values smaller; the limits are in docs/reference/rest-api.md#attributes.',
+  },
+  ATTRIBUTE_SCOPE_READ_ONLY: {
+    message: 'Client attributes are reported by the device and cannot be changed by users.',
+    hint: 'Set server attributes, or shared attributes (the desired state the device receives) instead.',
+  },
+  TWIN_VERSION_CONFLICT: {
+    message: 'The twin changed since the version given.',
+    hint: 'Read GET /api/devices/{id}/twin again, apply your change to what it shows, and send its version.',
+  },
   UNAUTHENTICATED: { message: 'Authentication is required.', hint: 'Send Authorization: Bearer <token> from POST /api/auth/login, or an API key.' },
   INVALID_CREDENTIALS: {
     message: 'Email or password is wrong.',

@@ -1,3 +1,4 @@
+import type { AttributeRepo } from './attributes/model';
 import type { ApiKey, RefreshToken, Tenant, User } from './accounts/model';
 import type { ConnectivityRecord } from './devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from './devices/model';
@@ -105,6 +106,7 @@ export interface Store {
   profiles: ProfileRepo;
   devices: DeviceRepo;
   telemetry: TelemetryStore;
+  attributes: AttributeRepo;
   /** A cheap check for readiness: resolves when the store takes writes, throws saying why it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

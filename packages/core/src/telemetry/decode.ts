@@ -89,41 +89,60 @@ function checkTs(ts: unknown, path: string, receivedAt: number, limits: Telemetr
 function addValues(values: Record<string, unknown>, ts: number, path: string, limits: TelemetryLimits, out: DecodedPoint[]): void {
   for (const key of Object.keys(values)) {
     const at = `${path}.${key}`;
-    if (key.length === 0) invalid('keys must not be empty', path);
-    if (key.length > limits.maxKeyLength) invalid(`key is longer than ${limits.maxKeyLength} characters`, at);
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(key)) invalid('keys must not contain control characters', path);
-    if (loneSurrogate.test(key)) invalid('keys must be valid Unicode (a key contains an unpaired surrogate)', path);
+    const problem = keyProblem(key, limits.maxKeyLength);
+    // A key too long to show is named by its path; one that is empty or unprintable by its parent's.
+    if (problem !== undefined) invalid(problem, key.length > limits.maxKeyLength ? at : path);
     out.push({ key, ts, value: checkValue(values[key], at, limits) });
     if (out.length > limits.maxPointsPerMessage) invalid(`more than ${limits.maxPointsPerMessage} values in one message`, '$');
   }
 }
 
+/**
+ * Why a key is refused, or undefined when it is fine. Shared by telemetry and attributes (one rule for every key
+ * a device sends): not empty, at most maxKeyLength characters, no control characters, valid Unicode.
+ */
+export function keyProblem(key: string, maxKeyLength: number): string | undefined {
+  if (key.length === 0) return 'keys must not be empty';
+  if (key.length > maxKeyLength) return `key is longer than ${maxKeyLength} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) return 'keys must not contain control characters';
+  if (loneSurrogate.test(key)) return 'keys must be valid Unicode (a key contains an unpaired surrogate)';
+  return undefined;
+}
+
 function checkValue(v: unknown, path: string, limits: TelemetryLimits): TelemetryValue {
+  const problem = valueProblem(v, limits.maxValueBytes);
+  return problem === undefined ? (v as TelemetryValue) : invalid(problem, path);
+}
+
+/**
+ * Why a value is refused, or undefined when it is a telemetry value (number, string, boolean, JSON object or
+ * array) within maxValueBytes. Shared by telemetry and attributes.
+ */
+export function valueProblem(v: unknown, maxValueBytes: number): string | undefined {
   switch (typeof v) {
     case 'number':
       // JSON.parse reads 1e400 as Infinity, which would be stored and read back as null.
-      if (!Number.isFinite(v)) invalid('number is out of range (beyond ±1.8e308); send finite numbers', path);
-      return v;
+      return Number.isFinite(v) ? undefined : 'number is out of range (beyond ±1.8e308); send finite numbers';
     case 'boolean':
-      return v;
+      return undefined;
     case 'string':
-      if (Buffer.byteLength(v) > limits.maxValueBytes) invalid(`string value is longer than ${limits.maxValueBytes} bytes`, path);
+      if (Buffer.byteLength(v) > maxValueBytes) return `string value is longer than ${maxValueBytes} bytes`;
       // Stored as UTF-8 text, a lone surrogate would be read back as U+FFFD; inside a JSON value it is escaped and kept.
-      if (loneSurrogate.test(v)) invalid('string value must be valid Unicode (it contains an unpaired surrogate)', path);
-      return v;
+      if (loneSurrogate.test(v)) return 'string value must be valid Unicode (it contains an unpaired surrogate)';
+      return undefined;
     case 'object': {
-      if (v === null) return invalid('value must not be null', path);
+      if (v === null) return 'value must not be null';
       // Transports check parsed JSON already (json.ts); this keeps the stringify below safe for any caller.
       const problem = jsonProblem(v);
-      if (problem !== undefined) invalid(problem, path);
-      if (Buffer.byteLength(JSON.stringify(v)) > limits.maxValueBytes) invalid(`JSON value is larger than ${limits.maxValueBytes} bytes`, path);
-      return v as TelemetryValue;
+      if (problem !== undefined) return problem;
+      if (Buffer.byteLength(JSON.stringify(v)) > maxValueBytes) return `JSON value is larger than ${maxValueBytes} bytes`;
+      return undefined;
     }
     case 'undefined':
     case 'bigint':
     case 'symbol':
     case 'function':
-      return invalid('value must be a number, string, boolean or JSON object', path);
+      return 'value must be a number, string, boolean or JSON object';
   }
 }

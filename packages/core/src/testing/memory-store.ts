@@ -3,6 +3,7 @@ import type { ConnectivityRecord } from '../devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from '../devices/model';
 import { ThingsteadError, type ErrorName } from '../errors';
 import type { Page, PageQuery, Store } from '../store';
+import { createMemoryAttributes } from './memory-attributes';
 import { createMemoryTelemetry } from './memory-telemetry';
 
 /**
@@ -26,6 +27,7 @@ export function createMemoryStore(): Store {
     if (closed) throw new Error('The memory store is closed.');
   };
   const telemetry = createMemoryTelemetry({ deviceExists: (id) => devices.has(id), tenantOf: (id) => devices.get(id)?.tenantId, live });
+  const attributes = createMemoryAttributes({ deviceExists: (id) => devices.has(id), live });
   const taken = (kind: ErrorName) => new ThingsteadError(kind);
   /** Throws the conflict of the first value another row of `rows` already holds (rows other than `id`). */
   const unique = <T extends { id: string }>(rows: Map<string, T>, id: string, kind: ErrorName, same: (other: T) => boolean) => {
@@ -53,6 +55,7 @@ export function createMemoryStore(): Store {
     credentials.delete(id);
     connectivity.delete(id);
     telemetry.forget(id);
+    attributes.forget(id);
   };
   const deleteUser = (id: string) => {
     users.delete(id);
@@ -233,6 +236,7 @@ export function createMemoryStore(): Store {
       getConnectivity: async (deviceId) => copy(connectivity.get(deviceId)),
     },
     telemetry,
+    attributes,
     ping: async () => {
       live();
     },

@@ -14,6 +14,7 @@ import type { Tenant, User } from '../accounts/model';
 import type { Device, DeviceProfile } from '../devices/model';
 import { isThingsteadError, type ErrorName } from '../errors';
 import type { Store } from '../store';
+import { attributeContract } from './attribute-contract';
 
 export interface StoreFactory {
   /** Opens the store under test; a second call after close() opens the same data again where the adapter keeps any. */
@@ -500,6 +501,21 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       );
     });
 
+    attributeContract({
+      it,
+      store: () => store,
+      newDevice: (n, tenantId) => newDevice(n, tenantId),
+      newTenant,
+      newDeviceIn: async (t, n) => {
+        const p = { ...prof, id: randomUUID(), tenantId: t.id };
+        await store.profiles.insert(p);
+        const d: Device = { id: randomUUID(), tenantId: t.id, profileId: p.id, name: n, label: '', metadata: {}, createdAt: t0 };
+        await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `attr-${randomUUID()}` });
+        return d;
+      },
+      t0,
+    });
+
     it('ping answers', async () => {
       await store.ping();
     });
@@ -513,6 +529,9 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
         ts: t0 + 2000,
         value: 22,
       });
+      const attributes = await store.attributes.read((await store.devices.findByName(tenant.id, 'attr-1'))?.id ?? '');
+      assert.equal(attributes.version, 4);
+      assert.deepEqual(attributes.client.on, { value: false, updatedAt: t0 });
     });
 
     // Registered after every case, so `skipped` is complete.

@@ -207,8 +207,8 @@ export const configSchema = Type.Object(
           1_000_000,
           'Retention work per step where a store deletes row by row (the memory store); the SQLite engine drops one whole day per step.',
         ),
-        maxKeyLength: int(255, 1, 1024, 'Longest telemetry key.'),
-        maxValueBytes: int(65_536, 16, 16 * 1_048_576, 'Largest string or JSON value.'),
+        maxKeyLength: int(255, 1, 1024, 'Longest telemetry or attribute key.'),
+        maxValueBytes: int(65_536, 16, 16 * 1_048_576, 'Largest string or JSON value of telemetry or of an attribute.'),
         maxPointsPerMessage: int(5000, 1, 1_000_000, 'Most values in one telemetry message.'),
         maxPayloadBytes: int(262_144, 64, 64 * 1_048_576, 'Largest telemetry payload a device may send (HTTP body); larger gets 413.'),
         maxKeysPerDevice: int(

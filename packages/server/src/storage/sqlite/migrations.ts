@@ -157,4 +157,21 @@ export const migrations: readonly string[] = [
   CREATE TABLE ts_rollup_blocks (block INTEGER PRIMARY KEY);
   CREATE TABLE ts_meta (name TEXT PRIMARY KEY, value NOT NULL);
   `,
+  `
+  -- Device attributes (issue 10): one row per (device, scope, key) with its value as JSON text. A device's version
+  -- counts the writes that changed any of its attributes (the twin's optimistic concurrency). Both go with their
+  -- device (ON DELETE CASCADE, so also with its tenant).
+  CREATE TABLE attributes (
+    device_seq INTEGER NOT NULL REFERENCES devices(seq) ON DELETE CASCADE,
+    scope TEXT NOT NULL CHECK (scope IN ('client', 'server', 'shared')),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (device_seq, scope, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE attribute_versions (
+    device_seq INTEGER PRIMARY KEY REFERENCES devices(seq) ON DELETE CASCADE,
+    version INTEGER NOT NULL
+  );
+  `,
 ];

@@ -15,6 +15,7 @@ import { metricsAuthorized } from './ops-listener';
 import { installJsonParser } from './json-parser';
 import { installSecurityHeaders } from './security-headers';
 import { accountRoutes } from './routes/accounts';
+import { attributeRoutes } from './routes/attributes';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
 import { deviceRoutes } from './routes/devices';
@@ -185,6 +186,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     authRoutes(typed, o.core);
     accountRoutes(typed, o.core);
     deviceRoutes(typed, o.core);
+    attributeRoutes(typed, o.core);
   });
   return app;
 }
