@@ -17,6 +17,11 @@ export interface BusEvents {
   telemetry: { messages: readonly CommittedMessage[] };
   /** One committed attribute write that changed something (a device's report, a user's change of server or shared attributes). */
   attributes: AttributeEvent;
+  /**
+   * A device's connectivity changed: connected (its first session opened), disconnected (its last one closed),
+   * inactive (no message for its profile's inactivity timeout), active (a message after being inactive).
+   */
+  'device.connectivity': ConnectivityEvent;
   'device.created': { deviceId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };
@@ -26,6 +31,17 @@ export interface BusEvents {
   'user.access': { userId: string; tenantId: string; change: 'role' | 'disabled' | 'deleted' };
   /** A tenant was deleted with everything in it. */
   'tenant.deleted': { tenantId: string };
+}
+
+export interface ConnectivityEvent {
+  tenantId: string;
+  deviceId: string;
+  change: 'connected' | 'disconnected' | 'inactive' | 'active';
+  /** Clock ms of the change. */
+  at: number;
+  /** After the change: a session is open (MQTT), and the device is active (a message within its inactivity timeout). */
+  connected: boolean;
+  active: boolean;
 }
 
 export type BusTopic = keyof BusEvents;
