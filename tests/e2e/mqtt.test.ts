@@ -143,7 +143,10 @@ describe('MQTT device transport', () => {
     let out = '';
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => sub.on('exit', resolve));
-    await new Promise((r) => setTimeout(r, 500));
+    // Publish once the subscription exists (a fixed wait was too short on a loaded machine).
+    const filterTopic = `tenants/${tenantId}/devices/${deviceId}/telemetry`;
+    for (let i = 0; i < 500 && h.app.broker?.hasSubscribers(filterTopic) !== true; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.app.broker?.hasSubscribers(filterTopic), true, 'mosquitto_sub subscribed');
     await run('mosquitto_pub', [
       '-h',
       '127.0.0.1',

@@ -129,6 +129,8 @@ describe('tenant isolation across every admin endpoint', () => {
       version: 0,
       desired: { owned: true },
     });
+    // Commands too: B's device is not found for A, whether B's device is online or not.
+    await expectStatus(tokenA, 'POST', '/api/devices/:id/rpc', `/api/devices/${b.device}/rpc`, 404, { method: 'reboot' });
   });
 
   test('a viewer reads its own tenant but changes nothing', async () => {
@@ -143,6 +145,7 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(viewerA, 'GET', '/api/devices/:id/attributes', `/api/devices/${a.device}/attributes`, 200);
     await expectStatus(viewerA, 'POST', '/api/devices/:id/attributes/:scope', `/api/devices/${a.device}/attributes/shared`, 403, { x: 1 });
     await expectStatus(viewerA, 'PATCH', '/api/devices/:id/twin/desired', `/api/devices/${a.device}/twin/desired`, 403, { version: 0, desired: { x: 1 } });
+    await expectStatus(viewerA, 'POST', '/api/devices/:id/rpc', `/api/devices/${a.device}/rpc`, 403, { method: 'reboot' });
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${b.device}`, 404);
     // A tenant admin cannot make anyone a system admin.
     await expectStatus(tokenA, 'PATCH', '/api/users/:id', `/api/users/${a.viewer}`, 403, { role: 'admin' });

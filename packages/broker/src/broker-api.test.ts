@@ -21,4 +21,30 @@ describe('Broker API', () => {
     c.end();
     await broker.close();
   });
+
+  test('"subscribed" names the granted filters after the SUBACK; a publish from its listener reaches the new subscription', async () => {
+    const broker = new Broker({ hooks: { authorizeSubscribe: (_c, sub) => !sub.topic.startsWith('denied/') } });
+    const seen: string[][] = [];
+    broker.on('subscribed', (client, filters) => {
+      seen.push([client.id, ...filters]);
+      void broker.publish({ topic: 'greeting/x', payload: 'first', qos: 1 });
+    });
+    const c = await connected(broker, 5, { clientId: 'sub-1' });
+    c.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'greeting/+', qos: 1 },
+        { topic: 'denied/a', qos: 0 },
+      ],
+    });
+    const suback = await c.next('suback');
+    assert.deepEqual(suback.granted, [1, 0x87]);
+    assert.deepEqual(seen, [['sub-1', 'greeting/+']]);
+    const msg = await c.next('publish');
+    assert.equal(msg.topic, 'greeting/x');
+    assert.equal(String(msg.payload), 'first');
+    c.end();
+    await broker.close();
+  });
 });

@@ -33,6 +33,11 @@ export interface BrokerEvents {
   /** A client completed CONNECT/CONNACK. */
   client: [client: PublicClient];
   clientDisconnect: [client: PublicClient, reason: DisconnectReason];
+  /**
+   * A SUBSCRIBE was granted (SUBACK sent, retained messages queued): the filters as the client sent them (its
+   * own view, without a mount point). Lets the application send what a new subscriber should see first.
+   */
+  subscribed: [client: PublicClient, filters: readonly string[]];
   hookError: [error: unknown, client: PublicClient];
   /** The authorizeForward hook threw (or returned an unusable message): that one copy was dropped. */
   forwardError: [error: unknown, subscriber: Subscriber];
@@ -528,6 +533,15 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
     this.clientsByKey.set(client.session.key, client);
     this.persistSession(client.session);
     this.events.emit('client', client);
+  }
+
+  onSubscribed(client: Client, filters: readonly string[]): void {
+    try {
+      this.events.emit('subscribed', client, filters);
+    } catch (error) {
+      // A listener's fault is the listener's: the subscription stands.
+      this.hookError(error, client);
+    }
   }
 
   /** Counts and reports a persisted entry that failed validation at load and was dropped. */

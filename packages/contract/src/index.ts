@@ -12,3 +12,4 @@ export * from './telemetry';
 export * from './attributes';
 export * from './health';
 export * from './device-api';
+export * from './rpc';

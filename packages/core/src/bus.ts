@@ -1,4 +1,5 @@
 import type { AttributeEvent } from './attributes/model';
+import type { RpcRequestEvent, RpcResponseEvent } from './rpc/model';
 import type { TelemetryPoint } from './telemetry/model';
 
 /** One ingested message's committed values. */
@@ -22,6 +23,10 @@ export interface BusEvents {
    * inactive (no message for its profile's inactivity timeout), active (a message after being inactive).
    */
   'device.connectivity': ConnectivityEvent;
+  /** A command to a device: the transports holding the device deliver it (rpc/model.ts). */
+  'rpc.request': RpcRequestEvent;
+  /** A device's answer, to the node where the caller waits. */
+  'rpc.response': RpcResponseEvent;
   'device.created': { deviceId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };

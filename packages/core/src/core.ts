@@ -7,6 +7,10 @@ import { AttributeService, defaultAttributeLimits } from './attributes/attribute
 import type { AttributeStoreLimits } from './attributes/model';
 import { UserService } from './accounts/user-service';
 import type { EventBus } from './bus';
+import { SharedAttributeUpdates } from './attributes/shared-updates';
+import type { RpcLimits } from './rpc/model';
+import { registerPlatformMethods } from './rpc/platform-methods';
+import { RpcService } from './rpc/rpc-service';
 import type { Clock } from './clock';
 import { ConnectivityService } from './devices/connectivity';
 import { DeviceService } from './devices/device-service';
@@ -36,6 +40,10 @@ export interface CoreOptions {
   attributes?: Partial<AttributeStoreLimits>;
   /** Counts of received telemetry per transport; none by default. */
   ingestObserver?: IngestObserver;
+  /** Limits of RPC (defaultRpcLimits). */
+  rpc?: Partial<RpcLimits>;
+  /** A device answered an RPC id nobody waits for (the server counts them). */
+  onUnmatchedRpcResponse?: () => void;
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */
@@ -49,6 +57,10 @@ export interface Core {
   connectivity: ConnectivityService;
   telemetry: TelemetryService;
   attributes: AttributeService;
+  /** Commands to devices and their answers; the platform methods devices may call. */
+  rpc: RpcService;
+  /** HTTP devices' long-poll of shared-attribute changes. */
+  sharedUpdates: SharedAttributeUpdates;
   /** What device-facing transports call: authenticate a connection, receive a device's telemetry. */
   ingress: IngressService;
   retention: RetentionJob;
@@ -66,6 +78,22 @@ export function createCore(o: CoreOptions): Core {
   const connectivity = new ConnectivityService(store, clock);
   const auth = new AuthService(store, o.tokens, clock, o.auth);
   const devices = new DeviceService(store, clock, bus);
+  const attributes = new AttributeService({
+    store,
+    clock,
+    bus,
+    limits: { ...defaultAttributeLimits, ...o.attributes, maxKeyLength: o.telemetry.maxKeyLength, maxValueBytes: o.telemetry.maxValueBytes },
+  });
+  const rpc = new RpcService({
+    store,
+    clock,
+    bus,
+    online: (id) => connectivity.online(id),
+    ...(o.rpc ? { limits: o.rpc } : {}),
+    ...(o.onUnmatchedRpcResponse ? { onUnmatchedResponse: o.onUnmatchedRpcResponse } : {}),
+  });
+  registerPlatformMethods(rpc, { clock, attributes });
+  const sharedUpdates = new SharedAttributeUpdates({ bus, clock });
   return {
     auth,
     tenants,
@@ -75,17 +103,16 @@ export function createCore(o: CoreOptions): Core {
     devices,
     connectivity,
     telemetry,
-    attributes: new AttributeService({
-      store,
-      clock,
-      bus,
-      limits: { ...defaultAttributeLimits, ...o.attributes, maxKeyLength: o.telemetry.maxKeyLength, maxValueBytes: o.telemetry.maxValueBytes },
-    }),
+    attributes,
+    rpc,
+    sharedUpdates,
     ingress: new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver),
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
     close: async () => {
       retention.stop();
+      rpc.close();
+      sharedUpdates.close();
       await telemetry.close();
       await connectivity.close();
     },

@@ -30,6 +30,22 @@ export const errorCatalogue = {
     message: 'The twin changed since the version given.',
     hint: 'Read GET /api/devices/{id}/twin again, apply your change to what it shows, and send its version.',
   },
+  RPC_INVALID: {
+    message: 'The RPC request is invalid.',
+    hint: 'Send {"method":"<name>","params":<JSON>} with a method of 1 to 128 printable characters and params of at most 64 KiB; see docs/reference/rpc.md.',
+  },
+  RPC_METHOD_UNKNOWN: {
+    message: 'No handler for this RPC method.',
+    hint: 'Devices can call the platform methods listed in docs/reference/rpc.md (getCurrentTime, getSharedAttributes).',
+  },
+  DEVICE_OFFLINE: {
+    message: 'The device is not connected.',
+    hint: 'Send it when the device is online (GET /api/devices/{id}/connectivity), or send it with "persistent": true to have it queued.',
+  },
+  RPC_TIMEOUT: {
+    message: 'The device did not answer the RPC in time.',
+    hint: 'Check that the device handles this method and answers on v1/devices/me/rpc/response/{id}; raise timeoutMs if it needs longer.',
+  },
   UNAUTHENTICATED: { message: 'Authentication is required.', hint: 'Send Authorization: Bearer <token> from POST /api/auth/login, or an API key.' },
   INVALID_CREDENTIALS: {
     message: 'Email or password is wrong.',
@@ -82,6 +98,10 @@ export const errorCatalogue = {
   TENANT_HAS_ADMIN: {
     message: 'This tenant is the home of a system administrator and cannot be deleted.',
     hint: 'Delete the system administrators of this tenant first (as another administrator); your own home tenant cannot be deleted.',
+  },
+  POLL_TIMEOUT: {
+    message: 'Nothing arrived for the device within the timeout.',
+    hint: 'Poll again; a long-poll is answered as soon as something arrives, or with 408 after ?timeout= ms.',
   },
   REQUEST_TIMEOUT: { message: 'The request did not arrive in time.', hint: 'Send the headers and body promptly; the connection was closed.' },
   PAYLOAD_TOO_LARGE: { message: 'The body is too large.', hint: 'Split the data into smaller messages.' },

@@ -17,6 +17,8 @@ export * from './telemetry/model';
 export * from './attributes/model';
 export { defaultAttributeLimits, type AttributeChange, type AttributeDevice, type AttributeLimits, type AttributeView } from './attributes/attribute-service';
 export type { Twin } from './attributes/twin';
+export * from './rpc/model';
+export type { RpcService } from './rpc/rpc-service';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';
 export type { GroupCommitLimits, GroupCommitOptions, Submission } from './telemetry/group-commit';
 export type { Connected, ConnectCredentials, ConnectVerdict, DeviceIdentity, IngestObserver, IngressService } from './ingress/ingress-service';

@@ -227,6 +227,9 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     clock,
     bus,
     ingestObserver: metrics.ingest,
+    onUnmatchedRpcResponse: () => {
+      metrics.rpcUnmatched.inc();
+    },
     tokens: jwtSigner(loadOrCreateSecret(dataDir, config.auth.jwtSecret)),
     auth: config.auth,
     telemetry: {
@@ -280,6 +283,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
         persistence,
         httpServer: app.server,
         authFailures,
+        clock,
       });
       readiness.add('mqtt', listening(mqtt.servers.tcp));
       if (mqtt.servers.tls) readiness.add('mqtts', listening(mqtt.servers.tls));

@@ -20,6 +20,7 @@ export class Metrics {
   readonly busHandlerErrors: Counter<'topic' | 'subscriber'>;
   readonly authFailures: Counter<'transport'>;
   readonly telemetryFlushFailures: Counter;
+  readonly rpcUnmatched: Counter;
 
   constructor(opts: { pendingPoints: () => number; replacedPoints: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
@@ -74,6 +75,11 @@ export class Metrics {
     this.telemetryFlushFailures = new Counter({
       name: 'thingstead_telemetry_flush_failures_total',
       help: 'Background flushes of telemetry from the write-ahead log into the database that failed (the points stay in the log; retried)',
+      registers,
+    });
+    this.rpcUnmatched = new Counter({
+      name: 'thingstead_rpc_responses_unmatched_total',
+      help: 'RPC answers from devices that matched no waiting call (unknown or malformed id, timed out, answered already); ignored',
       registers,
     });
     totalCounter(

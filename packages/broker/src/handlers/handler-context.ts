@@ -37,6 +37,8 @@ export interface HandlerContext {
   /** Drops held messages whose (client-view) topic the session no longer wants. */
   dropUnwanted(session: Session, wanted: (topic: string) => boolean): void;
   onClientConnected(client: Client): void;
+  /** SUBACK was sent and retained messages queued: the `subscribed` event, with the granted filters as the client sent them. */
+  onSubscribed(client: Client, filters: readonly string[]): void;
 
   /** Routes a message; true when the publisher's ack must wait for the persistence write. */
   route(message: Message): boolean;

@@ -100,12 +100,15 @@ export async function handleSubscribe(broker: HandlerContext, client: Client, pa
   if (v5 && client.problemInformation && granted.some((g) => g >= 0x80)) suback.properties = { reasonString: 'some subscriptions were refused' };
   client.write(encodePacket(suback, client.protocolVersion));
   broker.persistSession(client.session);
-  for (const o of outcomes) {
-    if (o === 'fatal' || o.subscription === undefined) continue;
+  const subscribed: string[] = [];
+  outcomes.forEach((o, i) => {
+    if (o === 'fatal' || o.subscription === undefined) return;
+    subscribed.push(packet.subscriptions[i]?.topic ?? '');
     const s = o.subscription;
     // [MQTT-3.3.1-9] rh 0: send retained; [MQTT-3.3.1-10] rh 1: only for a new subscription;
     // [MQTT-3.3.1-11] rh 2: never. Shared subscriptions get no retained messages (v5 §3.3.1.3).
-    if (s.shareGroup !== undefined || s.retainHandling === 2 || (s.retainHandling === 1 && o.isNew !== true)) continue;
+    if (s.shareGroup !== undefined || s.retainHandling === 2 || (s.retainHandling === 1 && o.isNew !== true)) return;
     broker.sendRetained(client, s, s.qos);
-  }
+  });
+  if (subscribed.length > 0) broker.onSubscribed(client, subscribed);
 }

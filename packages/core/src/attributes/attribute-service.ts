@@ -124,6 +124,25 @@ export class AttributeService {
     return { client: valuesOf(pick(state.client, clientKeys)), shared: valuesOf(pick(state.shared, sharedKeys)) };
   }
 
+  /**
+   * ThingsBoard's attribute request (MQTT v1/devices/me/attributes/request/{id}, HTTP GET /api/v1/{token}/attributes):
+   * clientKeys and sharedKeys as comma-separated lists (or arrays). The answer has the scopes asked for, both
+   * when neither is.
+   */
+  async request(
+    device: AttributeDevice,
+    q: { clientKeys?: unknown; sharedKeys?: unknown },
+  ): Promise<{ client?: Record<string, AttributeValue>; shared?: Record<string, AttributeValue> }> {
+    const clientKeys = keyList(q.clientKeys);
+    const sharedKeys = keyList(q.sharedKeys);
+    const both = clientKeys === undefined && sharedKeys === undefined;
+    const values = await this.forDevice(device, { clientKeys, sharedKeys });
+    return {
+      ...(both || clientKeys !== undefined ? { client: values.client } : {}),
+      ...(both || sharedKeys !== undefined ? { shared: values.shared } : {}),
+    };
+  }
+
   private async write(tenantId: string, w: Omit<AttributeWrite, 'at' | 'limits'>): Promise<AttributeChange> {
     const at = this.clock.now();
     const result = await this.store.attributes.write({ ...w, at, limits: this.limits });
@@ -170,6 +189,17 @@ export class AttributeService {
 function writableScope(scope: AttributeScope): void {
   if (!attributeScopes.includes(scope)) fail('VALIDATION', `scope must be one of ${attributeScopes.join(', ')}.`, { field: 'scope' });
   if (scope === 'client') fail('ATTRIBUTE_SCOPE_READ_ONLY');
+}
+
+/** A key list as devices send it: "a,b" or ["a","b"]; undefined when not given. */
+function keyList(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v !== 'string') return fail('ATTRIBUTES_INVALID', 'clientKeys and sharedKeys are comma-separated key lists.');
+  return v
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
 }
 
 function pick(map: AttributeMap, keys: readonly string[] | undefined): AttributeMap {

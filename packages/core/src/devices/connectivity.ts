@@ -45,6 +45,11 @@ export class ConnectivityService {
     await this.store.devices.setConnectivity(deviceId, { lastDisconnectAt: this.clock.now(), ...(pending === undefined ? {} : { lastActivityAt: pending }) });
   }
 
+  /** Whether the device has a session open on this node (an MQTT connection). */
+  online(deviceId: string): boolean {
+    return this.sessions.has(deviceId);
+  }
+
   activity(deviceId: string): void {
     this.dirtyActivity.set(deviceId, this.clock.now());
     this.timer ??= this.clock.setTimeout(() => {

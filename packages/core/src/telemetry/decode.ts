@@ -30,16 +30,19 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
  * Parses a raw payload (MQTT, CoAP) as JSON, naming the problem when it is not, and applies the limits of
  * every JSON document (json.ts: nesting depth, finite numbers).
  */
-export function parseJsonPayload(payload: Uint8Array | string): unknown {
+export function parseJsonPayload(
+  payload: Uint8Array | string,
+  kind: 'TELEMETRY_INVALID' | 'ATTRIBUTES_INVALID' | 'RPC_INVALID' = 'TELEMETRY_INVALID',
+): unknown {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
   } catch (e) {
-    return fail('TELEMETRY_INVALID', `payload is not valid JSON: ${(e as Error).message}`);
+    return fail(kind, `payload is not valid JSON: ${(e as Error).message}`);
   }
   const problem = jsonProblem(value);
-  if (problem !== undefined) fail('TELEMETRY_INVALID', `payload: ${problem}`);
+  if (problem !== undefined) fail(kind, `payload: ${problem}`);
   return value;
 }
 

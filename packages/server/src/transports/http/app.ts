@@ -19,6 +19,7 @@ import { attributeRoutes } from './routes/attributes';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
 import { deviceRoutes } from './routes/devices';
+import { rpcRoutes } from './routes/rpc';
 import { replies, type App } from './typed';
 
 export interface HttpAppOptions {
@@ -186,6 +187,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     authRoutes(typed, o.core);
     accountRoutes(typed, o.core);
     deviceRoutes(typed, o.core);
+    rpcRoutes(typed, o.core);
     attributeRoutes(typed, o.core);
   });
   return app;

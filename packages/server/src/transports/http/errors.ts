@@ -15,6 +15,7 @@ export const httpStatus = {
   BAD_JSON: 400,
   TELEMETRY_INVALID: 400,
   ATTRIBUTES_INVALID: 400,
+  RPC_INVALID: 400,
   // Answered as VALIDATION by the credentials endpoint (ADR 0004); 400 like it should one ever get through.
   ACCESS_TOKEN_TAKEN: 400,
   MQTT_USERNAME_TAKEN: 400,
@@ -27,7 +28,9 @@ export const httpStatus = {
   ATTRIBUTE_SCOPE_READ_ONLY: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
+  RPC_METHOD_UNKNOWN: 404,
   REQUEST_TIMEOUT: 408,
+  POLL_TIMEOUT: 408,
   CONFLICT: 409,
   TENANT_NAME_TAKEN: 409,
   EMAIL_TAKEN: 409,
@@ -37,6 +40,7 @@ export const httpStatus = {
   TELEMETRY_KEY_LIMIT: 409,
   ATTRIBUTE_LIMIT: 409,
   TWIN_VERSION_CONFLICT: 409,
+  DEVICE_OFFLINE: 409,
   IN_USE: 409,
   DEFAULT_PROFILE: 409,
   LAST_ADMIN: 409,
@@ -48,6 +52,7 @@ export const httpStatus = {
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  RPC_TIMEOUT: 504,
 } as const satisfies Record<ErrorName, number>;
 
 export const statusOf = (e: ThingsteadError): number => httpStatus[e.kind];

@@ -1,6 +1,7 @@
 import { ReasonCode, type AuthResult, type BrokerHooks } from '@thingstead/broker';
 import type { Core } from '@thingstead/core';
 import type { AuthFailureLog } from '../../logging';
+import { deviceApiHandler, type DeviceReply } from './device-api';
 import { namespaceOf, userOf } from './identity';
 import { mqttReasonFor } from './reason-codes';
 import { appSubscribeVerdict, deviceMountPoint, devicePublishVerdict, deviceSubscribeVerdict, deviceTopics } from './topics';
@@ -13,7 +14,7 @@ const consumed = { route: false } as const;
  * (PUBACK/PUBREC wait for the commit), a refusal to the MQTT 5 reason code. Topics are the client's own view
  * (without the mount point), as the broker gives them to hooks.
  */
-export function platformHooks(core: Core, o: { authFailures: AuthFailureLog }): BrokerHooks {
+export function platformHooks(core: Core, o: { authFailures: AuthFailureLog; reply: DeviceReply }): BrokerHooks {
   return {
     authenticate: async (req): Promise<AuthResult> => {
       const v = await core.ingress.authenticate({ clientId: req.clientId, username: req.username, password: req.password?.toString('utf8') });
@@ -38,7 +39,21 @@ export function platformHooks(core: Core, o: { authFailures: AuthFailureLog }): 
     },
     onPublish: (client, p) => {
       const u = userOf(client);
-      if (u.kind !== 'device' || p.topic !== deviceTopics.telemetry) return Promise.resolve(undefined);
+      if (u.kind !== 'device') return Promise.resolve(undefined);
+      if (p.topic !== deviceTopics.telemetry) {
+        const handle = deviceApiHandler(p.topic);
+        if (handle === undefined) return Promise.resolve(undefined);
+        core.connectivity.activity(u.deviceId);
+        // Consumed like telemetry: a device's API messages are for the platform, never routed to subscribers.
+        return handle(core, u, p, o.reply).then(
+          () => consumed,
+          (e: unknown) => {
+            const refusal = client.protocolVersion === 5 ? mqttReasonFor(e) : undefined;
+            if (refusal) return refusal;
+            throw e;
+          },
+        );
+      }
       // Consumed: nobody may subscribe to a device's raw telemetry (applications get the committed copy from the
       // bus), so it is not routed through the subscription trie, nor kept as retained. (A promise chain, not an
       // async function: this runs for every message.)

@@ -1,5 +1,5 @@
 import { Broker, type BrokerPersistence } from '@thingstead/broker';
-import { isThingsteadError, type Core, type EventBus } from '@thingstead/core';
+import { isThingsteadError, type Clock, type Core, type EventBus } from '@thingstead/core';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { AuthFailureLog } from '../../logging';
@@ -7,7 +7,10 @@ import type { Config } from '../../config/schema';
 import { brokerLimits } from '../../config/slices';
 import type { Metrics } from '../../metrics';
 import type { ListenerCertificate } from '../tls-certificates';
+import type { DeviceReply } from './device-api';
+import { deviceDownlink } from './downlink';
 import { telemetryForwarder } from './forwarder';
+import { deviceTopic } from './topics';
 import { platformHooks } from './hooks';
 import { namespaceOf, userOf, watchRevocations, type MqttUser } from './identity';
 import { listenMqtt, type MqttListeners } from './listeners';
@@ -27,6 +30,7 @@ export interface MqttTransportOptions {
   /** The HTTP server that carries MQTT over WebSocket at /mqtt. */
   httpServer: HttpServer;
   authFailures: AuthFailureLog;
+  clock: Clock;
 }
 
 export interface MqttTransport {
@@ -53,10 +57,13 @@ export interface MqttTransport {
  */
 export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttTransport> {
   const { core, logger, config } = o;
-  const broker = new Broker({
+  // Replies and pushes go into the device's own topic space (its mount point).
+  const reply: DeviceReply = (deviceId, topic, payload, properties) =>
+    broker.publish({ topic: deviceTopic(deviceId, topic), payload, qos: 1, ...(properties ? { properties } : {}) });
+  const broker: Broker = new Broker({
     persistence: o.persistence,
     limits: brokerLimits(config),
-    hooks: platformHooks(core, { authFailures: o.authFailures }),
+    hooks: platformHooks(core, { authFailures: o.authFailures, reply }),
   });
 
   broker.on('client', (client) => {
@@ -105,7 +112,11 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   o.metrics.observeBroker(() => broker.stats());
 
   // Application clients get each committed batch, whatever transport brought it; its own bus queue bounds the backlog.
-  const offs = [o.bus.subscribe('telemetry', telemetryForwarder(broker), { name: 'mqtt-forwarder' }), watchRevocations(o.bus, broker)];
+  const offs = [
+    o.bus.subscribe('telemetry', telemetryForwarder(broker), { name: 'mqtt-forwarder' }),
+    watchRevocations(o.bus, broker),
+    deviceDownlink({ broker, bus: o.bus, core, clock: o.clock, logger, reply }),
+  ];
   const unsubscribe = () => {
     for (const off of offs) off();
   };

@@ -10,6 +10,9 @@ const publishReasonCodes: Partial<Record<ErrorName, number>> = {
   TELEMETRY_INVALID: ReasonCode.PayloadFormatInvalid,
   UNAVAILABLE: ReasonCode.QuotaExceeded,
   TELEMETRY_KEY_LIMIT: ReasonCode.QuotaExceeded,
+  ATTRIBUTES_INVALID: ReasonCode.PayloadFormatInvalid,
+  ATTRIBUTE_LIMIT: ReasonCode.QuotaExceeded,
+  RPC_INVALID: ReasonCode.PayloadFormatInvalid,
 };
 
 /** The negative acknowledgement for an error of onPublish, or undefined when the error is to be rethrown. */

@@ -10,7 +10,7 @@ export const deviceTopics = {
   attributes: 'v1/devices/me/attributes',
 } as const;
 
-/** Device API topics a device may subscribe to (served from the next issue on: attributes and RPC). */
+/** Device API topics a device may subscribe to: shared-attribute pushes, answers to its requests, commands. */
 const deviceSubscribable = [
   /^v1\/devices\/me\/attributes$/,
   /^v1\/devices\/me\/attributes\/response\/(\+|[^/+#]+)$/,
@@ -22,12 +22,21 @@ export type Verdict = { ok: true } | { ok: false; reason: string };
 
 const allow: Verdict = { ok: true };
 
+/** Device API topics a device may publish to (the request and response ids: one topic level). */
+const devicePublishable = [
+  /^v1\/devices\/me\/telemetry$/,
+  /^v1\/devices\/me\/attributes$/,
+  /^v1\/devices\/me\/attributes\/request\/[^/+#]+$/,
+  /^v1\/devices\/me\/rpc\/request\/[^/+#]+$/,
+  /^v1\/devices\/me\/rpc\/response\/[^/+#]+$/,
+];
+
 export function devicePublishVerdict(topic: string): Verdict {
-  if (topic === deviceTopics.telemetry) return allow;
+  if (devicePublishable.some((re) => re.test(topic))) return allow;
   if (topic.startsWith('v1/devices/me/') || topic.startsWith('v1/gateway/')) {
-    return { ok: false, reason: `${topic} is reserved and not served yet; only ${deviceTopics.telemetry} is` };
+    return { ok: false, reason: `${topic} is reserved and not served yet` };
   }
-  return { ok: false, reason: `devices publish only to their device API topics (${deviceTopics.telemetry})` };
+  return { ok: false, reason: 'devices publish only to their device API topics under v1/devices/me/' };
 }
 
 export function deviceSubscribeVerdict(filter: string): Verdict {

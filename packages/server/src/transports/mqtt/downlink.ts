@@ -1,0 +1,54 @@
+import type { Broker, Client } from '@thingstead/broker';
+import type { AttributeEvent, Clock, Core, EventBus, RpcRequestEvent } from '@thingstead/core';
+import type { Logger } from 'pino';
+import type { DeviceReply } from './device-api';
+import { userOf } from './identity';
+import { deviceTopic, deviceTopics } from './topics';
+
+/**
+ * What the platform sends devices over MQTT, each from the bus so that the node holding a device's connection
+ * sends it (DESIGN.md: transports are thin, the bus routes): shared-attribute changes to
+ * v1/devices/me/attributes ({"k":v}, then {"deleted":[..]}), and commands to v1/devices/me/rpc/request/{id}
+ * with MQTT 5 Response Topic and Correlation Data. A device that subscribes to its attributes topic first gets
+ * the current shared state, so a device back from offline on a clean session misses nothing. QoS 1 throughout:
+ * an offline persistent session keeps what it missed. Returns the function that stops it.
+ */
+export function deviceDownlink(o: { broker: Broker; bus: EventBus; core: Core; clock: Clock; logger: Logger; reply: DeviceReply }): () => void {
+  const { broker } = o;
+  const wants = (deviceId: string, topic: string) => !broker.isClosed && broker.hasSubscribers(deviceTopic(deviceId, topic));
+
+  const onAttributes = async (e: AttributeEvent): Promise<void> => {
+    if (e.scope !== 'shared' || !wants(e.deviceId, deviceTopics.attributes)) return;
+    if (Object.keys(e.updated).length > 0) await o.reply(e.deviceId, deviceTopics.attributes, JSON.stringify(e.updated));
+    if (e.deleted.length > 0) await o.reply(e.deviceId, deviceTopics.attributes, JSON.stringify({ deleted: e.deleted }));
+  };
+
+  const onRpc = async (r: RpcRequestEvent): Promise<void> => {
+    const topic = `v1/devices/me/rpc/request/${r.rpcId}`;
+    const left = r.expiresAt - o.clock.now();
+    if (left <= 0 || !wants(r.deviceId, topic)) return;
+    await o.reply(r.deviceId, topic, JSON.stringify({ method: r.method, params: r.params }), {
+      responseTopic: `v1/devices/me/rpc/response/${r.rpcId}`,
+      correlationData: Buffer.from(String(r.rpcId)),
+      // Not delivered after the caller stopped waiting (a persistent session back too late).
+      messageExpiryInterval: Math.max(1, Math.ceil(left / 1000)),
+    });
+  };
+
+  const onSubscribed = (client: Client, filters: readonly string[]): void => {
+    const u = userOf(client);
+    if (u.kind !== 'device' || !filters.includes(deviceTopics.attributes)) return;
+    o.core.attributes
+      .forDevice(u, { clientKeys: [] })
+      .then(({ shared }) => (Object.keys(shared).length === 0 ? undefined : o.reply(u.deviceId, deviceTopics.attributes, JSON.stringify(shared))))
+      .catch((err: unknown) => {
+        o.logger.error({ err, clientId: client.id }, 'sending the shared attributes to a new subscriber failed');
+      });
+  };
+  broker.on('subscribed', onSubscribed);
+  const offs = [o.bus.subscribe('attributes', onAttributes, { name: 'mqtt-attribute-push' }), o.bus.subscribe('rpc.request', onRpc, { name: 'mqtt-rpc' })];
+  return () => {
+    broker.off('subscribed', onSubscribed);
+    for (const off of offs) off();
+  };
+}
