@@ -14,12 +14,15 @@ test('a refused PUBLISH gets the v5 reason code of its error kind (v5 §3.4.2.1)
     reasonString: 'The ingest queue is full; retry shortly.',
   });
   assert.deepEqual(mqttReasonFor(new ThingsteadError('TELEMETRY_KEY_LIMIT')), { reasonCode: 0x97, reasonString: errorCatalogue.TELEMETRY_KEY_LIMIT.message });
+  assert.equal(mqttReasonFor(new ThingsteadError('ATTRIBUTES_INVALID'))?.reasonCode, 0x99);
+  assert.equal(mqttReasonFor(new ThingsteadError('RPC_INVALID'))?.reasonCode, 0x99);
+  assert.equal(mqttReasonFor(new ThingsteadError('ATTRIBUTE_LIMIT'))?.reasonCode, 0x97);
   assert.equal(ReasonCode.PayloadFormatInvalid, 0x99);
   assert.equal(ReasonCode.QuotaExceeded, 0x97);
 });
 
 test('every other error is rethrown (undefined): the connection closes without an acknowledgement', () => {
-  const refused = new Set<ErrorName>(['TELEMETRY_INVALID', 'UNAVAILABLE', 'TELEMETRY_KEY_LIMIT']);
+  const refused = new Set<ErrorName>(['TELEMETRY_INVALID', 'UNAVAILABLE', 'TELEMETRY_KEY_LIMIT', 'ATTRIBUTES_INVALID', 'ATTRIBUTE_LIMIT', 'RPC_INVALID']);
   for (const kind of Object.keys(errorCatalogue) as ErrorName[]) {
     if (!refused.has(kind)) assert.equal(mqttReasonFor(new ThingsteadError(kind)), undefined, kind);
   }
