@@ -2,11 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { appSubscribeVerdict, devicePublishVerdict, deviceSubscribeVerdict } from './topics';
 
-test('devices publish telemetry only; reserved device API topics are refused for now', () => {
-  assert.equal(devicePublishVerdict('v1/devices/me/telemetry').ok, true);
+test('devices publish to their device API topics only (telemetry, attributes, requests and answers); the rest is refused', () => {
   for (const t of [
+    'v1/devices/me/telemetry',
     'v1/devices/me/attributes',
+    'v1/devices/me/attributes/request/1',
     'v1/devices/me/rpc/request/1',
+    'v1/devices/me/rpc/response/7',
+  ]) {
+    assert.equal(devicePublishVerdict(t).ok, true, t);
+  }
+  for (const t of [
+    'v1/devices/me/rpc/request/+',
+    'v1/devices/me/attributes/request/a/b',
+    'v1/devices/me/other',
     'v1/gateway/telemetry',
     'tenants/x/devices/y/telemetry',
     '$SYS/broker',
