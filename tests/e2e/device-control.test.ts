@@ -206,6 +206,62 @@ describe('device control over MQTT and HTTP', () => {
     assert.equal(unknown.body.code, 'THINGSTEAD_ERR_RPC_METHOD_UNKNOWN');
   });
 
+  test('a persistent RPC queued while the device was offline is delivered when it connects and completes; listed, read and deleted over REST', async () => {
+    const d = await h.createDevice(token, 'rpc-persistent');
+    const queued = await h.call('POST', `/api/devices/${d.id}/rpc`, { token, body: { method: 'setValve', params: { open: true }, persistent: true } });
+    assert.equal(queued.status, 200);
+    assert.equal(queued.body.status, 'QUEUED');
+    const id = queued.body.id as string;
+    const other = await h.call('POST', `/api/devices/${d.id}/rpc`, { token, body: { method: 'later', persistent: true } });
+    assert.equal((await h.call('DELETE', `/api/rpc/${other.body.id as string}`, { token })).status, 204);
+    assert.equal((await h.call('GET', `/api/rpc/${other.body.id as string}`, { token })).status, 404);
+
+    // The device comes online (MQTT 3.1.1, clean session) and subscribes: the queued call arrives, the deleted one never.
+    const c = await connect(d.accessToken, { protocolVersion: 4 });
+    const seen: string[] = [];
+    c.on('message', (topic, payload) => {
+      if (topic.startsWith('v1/devices/me/rpc/request/')) seen.push((JSON.parse(payload.toString()) as { method: string }).method);
+    });
+    const req = nextMessage(c, (t) => t.startsWith('v1/devices/me/rpc/request/'));
+    await c.subscribeAsync('v1/devices/me/rpc/request/+', { qos: 1 });
+    const got = await req;
+    assert.deepEqual(got.json, { method: 'setValve', params: { open: true } });
+    const rpcId = got.topic.split('/').pop() ?? '';
+    assert.equal(rpcId, String(queued.body.rpcId));
+    await c.publishAsync(`v1/devices/me/rpc/response/${rpcId}`, JSON.stringify({ open: true, pressure: 2.5 }), { qos: 1 });
+
+    let stored = await h.call('GET', `/api/rpc/${id}`, { token });
+    for (let i = 0; i < 50 && stored.body.status !== 'SUCCESSFUL'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      stored = await h.call('GET', `/api/rpc/${id}`, { token });
+    }
+    assert.equal(stored.body.status, 'SUCCESSFUL');
+    assert.deepEqual(stored.body.response, { open: true, pressure: 2.5 });
+    assert.equal(stored.body.attempts, 1);
+    assert.deepEqual(seen, ['setValve']);
+    const list = await h.call('GET', `/api/devices/${d.id}/rpc?status=SUCCESSFUL`, { token });
+    assert.equal(list.status, 200);
+    assert.deepEqual(
+      (list.body.items as { id: string }[]).map((x) => x.id),
+      [id],
+    );
+    assert.equal(list.body.total, 1);
+    assert.equal((await h.call('GET', `/api/devices/${d.id}/rpc?status=DONE`, { token })).status, 400);
+  });
+
+  test('a persistent RPC reaches an HTTP device on its next long-poll', async () => {
+    const d = await h.createDevice(token, 'rpc-persistent-http');
+    const queued = await h.call('POST', `/api/devices/${d.id}/rpc`, { token, body: { method: 'setLight', params: { on: false }, persistent: true } });
+    assert.equal(queued.body.status, 'QUEUED');
+    const got = await h.call('GET', `/api/v1/${d.accessToken}/rpc?timeout=5000`);
+    assert.equal(got.status, 200);
+    assert.equal(got.body.method, 'setLight');
+    assert.equal((await h.call('POST', `/api/v1/${d.accessToken}/rpc/${String(got.body.id)}`, { body: { on: false } })).status, 200);
+    const stored = await h.call('GET', `/api/rpc/${queued.body.id as string}`, { token });
+    assert.equal(stored.body.status, 'SUCCESSFUL');
+    assert.deepEqual(stored.body.response, { on: false });
+  });
+
   test('device-to-server RPC over MQTT: getCurrentTime, getSharedAttributes, an unknown method answered with an error', async () => {
     const d = await h.createDevice(token, 'rpc-client');
     await h.call('POST', `/api/devices/${d.id}/attributes/shared`, { token, body: { interval: 15, unit: 'C' } });

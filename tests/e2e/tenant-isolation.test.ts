@@ -131,6 +131,14 @@ describe('tenant isolation across every admin endpoint', () => {
     });
     // Commands too: B's device is not found for A, whether B's device is online or not.
     await expectStatus(tokenA, 'POST', '/api/devices/:id/rpc', `/api/devices/${b.device}/rpc`, 404, { method: 'reboot' });
+    await expectStatus(tokenA, 'POST', '/api/devices/:id/rpc', `/api/devices/${b.device}/rpc`, 404, { method: 'reboot', persistent: true });
+    // B's stored (persistent) calls: neither listed, read nor deleted by A.
+    const queued = await h.call('POST', `/api/devices/${b.device}/rpc`, { token: tokenB, body: { method: 'bSecret', persistent: true } });
+    assert.equal(queued.status, 200, JSON.stringify(queued.body));
+    b.rpc = queued.body.id;
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/rpc', `/api/devices/${b.device}/rpc`, 404);
+    await expectStatus(tokenA, 'GET', '/api/rpc/:id', `/api/rpc/${b.rpc}`, 404);
+    await expectStatus(tokenA, 'DELETE', '/api/rpc/:id', `/api/rpc/${b.rpc}`, 404);
   });
 
   test('a viewer reads its own tenant but changes nothing', async () => {
@@ -146,6 +154,10 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(viewerA, 'POST', '/api/devices/:id/attributes/:scope', `/api/devices/${a.device}/attributes/shared`, 403, { x: 1 });
     await expectStatus(viewerA, 'PATCH', '/api/devices/:id/twin/desired', `/api/devices/${a.device}/twin/desired`, 403, { version: 0, desired: { x: 1 } });
     await expectStatus(viewerA, 'POST', '/api/devices/:id/rpc', `/api/devices/${a.device}/rpc`, 403, { method: 'reboot' });
+    const mine = await h.call('POST', `/api/devices/${a.device}/rpc`, { token: tokenA, body: { method: 'aQueued', persistent: true } });
+    await expectStatus(viewerA, 'GET', '/api/devices/:id/rpc', `/api/devices/${a.device}/rpc`, 200);
+    await expectStatus(viewerA, 'GET', '/api/rpc/:id', `/api/rpc/${mine.body.id as string}`, 200);
+    await expectStatus(viewerA, 'DELETE', '/api/rpc/:id', `/api/rpc/${mine.body.id as string}`, 403);
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${b.device}`, 404);
     // A tenant admin cannot make anyone a system admin.
     await expectStatus(tokenA, 'PATCH', '/api/users/:id', `/api/users/${a.viewer}`, 403, { role: 'admin' });
@@ -158,6 +170,8 @@ describe('tenant isolation across every admin endpoint', () => {
     const creds = await h.call('GET', `/api/devices/${b.device}/credentials`, { token: tokenB });
     assert.equal(creds.body.accessToken, deviceTokenB);
     assert.deepEqual((await h.call('GET', `/api/devices/${b.device}/twin`, { token: tokenB })).body.version, 0, "B's attributes are untouched");
+    const bRpc = await h.call('GET', `/api/rpc/${b.rpc as string}`, { token: tokenB });
+    assert.equal(bRpc.body.status, 'QUEUED', "B's queued call is still there");
     const latest = await h.call('GET', `/api/devices/${b.device}/telemetry/latest`, { token: tokenB });
     assert.equal(latest.body.data.secret.value, 42);
     assert.equal((await h.call('GET', `/api/tenants/${b.tenant}`, { token: tokenB })).body.name, 'Beta');

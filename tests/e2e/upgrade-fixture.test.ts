@@ -73,6 +73,20 @@ test('a data directory of 0.1.0 opens and keeps its accounts, devices, credentia
       delta: Record<string, { value: unknown }>;
     };
     assert.deepEqual([twin.version, twin.desired.interval?.value, twin.delta.interval?.value], [1, 30, 30]);
+    // Persistent RPCs came after attributes (the rpcs table): a call for the migrated device is stored and listed.
+    const queued = await fetch(`${url}/api/devices/${expected.deviceId}/rpc`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"method":"reboot","persistent":true}',
+    });
+    assert.equal(queued.status, 200, await queued.clone().text());
+    const rpcs = (await (await fetch(`${url}/api/devices/${expected.deviceId}/rpc`, { headers: auth })).json()) as {
+      items: { method: string; status: string }[];
+    };
+    assert.deepEqual(
+      rpcs.items.map((r) => [r.method, r.status]),
+      [['reboot', 'QUEUED']],
+    );
   } finally {
     p.child.kill('SIGTERM');
     assert.equal(await p.exit, 0);

@@ -1,5 +1,5 @@
 import type { AttributeEvent } from './attributes/model';
-import type { RpcRequestEvent, RpcResponseEvent } from './rpc/model';
+import type { RpcLifecycleEvent, RpcRequestEvent, RpcResponseEvent } from './rpc/model';
 import type { TelemetryPoint } from './telemetry/model';
 
 /** One ingested message's committed values. */
@@ -27,6 +27,8 @@ export interface BusEvents {
   'rpc.request': RpcRequestEvent;
   /** A device's answer, to the node where the caller waits. */
   'rpc.response': RpcResponseEvent;
+  /** A persistent RPC changed status: QUEUED, SENT, DELIVERED, SUCCESSFUL, TIMEOUT, EXPIRED, FAILED, or DELETED. */
+  'rpc.lifecycle': RpcLifecycleEvent;
   'device.created': { deviceId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };

@@ -111,7 +111,7 @@ export function createCore(o: CoreOptions): Core {
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
     close: async () => {
       retention.stop();
-      rpc.close();
+      await rpc.close();
       sharedUpdates.close();
       await telemetry.close();
       await connectivity.close();

@@ -1,4 +1,5 @@
 import type { AttributeRepo } from './attributes/model';
+import type { RpcRepo } from './rpc/model';
 import type { ApiKey, RefreshToken, Tenant, User } from './accounts/model';
 import type { ConnectivityRecord } from './devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from './devices/model';
@@ -107,6 +108,8 @@ export interface Store {
   devices: DeviceRepo;
   telemetry: TelemetryStore;
   attributes: AttributeRepo;
+  /** Persistent RPCs; they go with their device. */
+  rpcs: RpcRepo;
   /** A cheap check for readiness: resolves when the store takes writes, throws saying why it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

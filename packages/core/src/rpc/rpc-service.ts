@@ -1,4 +1,4 @@
-import { requireWritable } from '../access';
+import { requireReadable, requireWritable } from '../access';
 import type { Principal } from '../accounts/model';
 import type { AttributeDevice } from '../attributes/attribute-service';
 import type { EventBus } from '../bus';
@@ -15,7 +15,10 @@ import {
   type RpcLimits,
   type RpcRequestEvent,
   type RpcResponseEvent,
+  type RpcStatus,
+  type StoredRpc,
 } from './model';
+import { PersistentRpcs } from './persistent-rpcs';
 
 export interface RpcServiceOptions {
   store: Store;
@@ -26,6 +29,8 @@ export interface RpcServiceOptions {
   limits?: Partial<RpcLimits>;
   /** A device answered an id nobody waits for (unknown, timed out, or answered already). */
   onUnmatchedResponse?: () => void;
+  /** How often persistent calls are checked for ended attempts and expiry (default 1 s). */
+  sweepIntervalMs?: number;
 }
 
 interface Waiting {
@@ -52,9 +57,19 @@ export class RpcService {
   /** Random start: ids of calls from several nodes to one device rarely meet, and a restart does not reuse recent ones. */
   private nextId = 1 + Math.floor(Math.random() * 2 ** 30);
   private readonly offs: (() => void)[];
+  private readonly persistent: PersistentRpcs;
 
   constructor(private readonly o: RpcServiceOptions) {
     this.limits = { ...defaultRpcLimits, ...o.limits };
+    this.persistent = new PersistentRpcs({
+      store: o.store,
+      clock: o.clock,
+      bus: o.bus,
+      limits: this.limits,
+      capacity: (deviceId) => this.capacity(deviceId),
+      takeId: () => this.takeId(),
+      ...(o.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: o.sweepIntervalMs }),
+    });
     this.offs = [
       o.bus.subscribe(
         'rpc.response',
@@ -73,7 +88,11 @@ export class RpcService {
     ];
   }
 
-  /** A user's command to a device: resolves with the answer (two-way) or once it was handed to the transports (one-way). */
+  /**
+   * A user's command to a device: resolves with the answer (two-way) or once it was handed to the transports
+   * (one-way). A persistent call is stored and resolves at once with its id and status; it is delivered when the
+   * device is reachable, whether it is now or later.
+   */
   async call(p: Principal, deviceId: string, input: RpcCallInput): Promise<RpcCallResult> {
     const device = requireWritable(p, await this.o.store.devices.get(deviceId), 'Device');
     const method = this.method(input.method);
@@ -81,9 +100,13 @@ export class RpcService {
     const timeoutMs = input.timeoutMs ?? this.limits.defaultTimeoutMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > this.limits.maxTimeoutMs)
       fail('RPC_INVALID', `timeoutMs must be an integer from 1 to ${this.limits.maxTimeoutMs}.`);
-    if (!this.o.online(deviceId) && !this.pollers.has(deviceId)) fail('DEVICE_OFFLINE', `Device ${device.name} is not connected.`);
-    const rpcId = this.takeId();
     const oneway = input.oneway === true;
+    if (input.persistent === true) {
+      const r = await this.persistent.submit(device, { method, params, oneway, timeoutMs, expiresInMs: input.expiresInMs });
+      return { rpcId: r.rpcId, oneway, persistent: true, id: r.id, status: r.status };
+    }
+    if (this.capacity(deviceId) === 0) fail('DEVICE_OFFLINE', `Device ${device.name} is not connected.`);
+    const rpcId = this.takeId();
     const request: RpcRequestEvent = { tenantId: device.tenantId, deviceId, rpcId, method, params, oneway, expiresAt: this.o.clock.now() + timeoutMs };
     if (oneway) {
       await this.o.bus.publish('rpc.request', request);
@@ -107,10 +130,45 @@ export class RpcService {
       return;
     }
     const response = this.answerOf(payload);
+    const bytes = Buffer.byteLength(JSON.stringify(response));
+    if (await this.persistent.answered(device.deviceId, id, response, bytes)) return;
     await this.o.bus.publish('rpc.response', { tenantId: device.tenantId, deviceId: device.deviceId, rpcId: id, response });
   }
 
-  /** HTTP long-poll: the next command for the device within timeoutMs, or undefined. */
+  /** A device can take commands now (it connected, subscribed to its requests, or polls): its queued persistent calls go out. */
+  ready(deviceId: string): Promise<void> {
+    return this.persistent.deliver(deviceId);
+  }
+
+  /** A transport handed a persistent call (`persistent` on the request event) to a live connection of the device. */
+  delivered(deviceId: string, rpcId: number): Promise<void> {
+    return this.persistent.delivered(deviceId, rpcId);
+  }
+
+  /** A device's persistent calls, newest first (GET /api/devices/{id}/rpc). */
+  async list(
+    p: Principal,
+    deviceId: string,
+    q: { status?: RpcStatus | undefined; limit: number; offset: number },
+  ): Promise<{ items: StoredRpc[]; total: number }> {
+    requireReadable(p, await this.o.store.devices.get(deviceId), 'Device');
+    return this.o.store.rpcs.list({ deviceId, ...q });
+  }
+
+  /** One persistent call (GET /api/rpc/{id}). */
+  async get(p: Principal, id: string): Promise<StoredRpc> {
+    const r = await this.o.store.rpcs.get(id);
+    requireReadable(p, r, 'RPC');
+    return r as StoredRpc;
+  }
+
+  /** Deletes a persistent call; an open one is not sent again (DELETE /api/rpc/{id}). */
+  async cancel(p: Principal, id: string): Promise<void> {
+    const r = requireWritable(p, await this.o.store.rpcs.get(id), 'RPC');
+    await this.persistent.cancel(r);
+  }
+
+  /** HTTP long-poll: the next command for the device within timeoutMs (a queued persistent one first), or undefined. */
   poll(device: AttributeDevice, timeoutMs: number): Promise<RpcRequestEvent | undefined> {
     return new Promise((resolve) => {
       const list = this.pollers.get(device.deviceId) ?? [];
@@ -124,6 +182,8 @@ export class RpcService {
       }, timeoutMs);
       list.push(poller);
       this.pollers.set(device.deviceId, list);
+      // A queued persistent call is the poller's answer at once.
+      this.persistent.deliver(device.deviceId).catch(() => undefined);
     });
   }
 
@@ -143,10 +203,17 @@ export class RpcService {
     return await handler(device, this.params(params ?? {}));
   }
 
-  close(): void {
+  /** Stops the sweeper (after the pass running, if any) and the waiting calls' timers. */
+  async close(): Promise<void> {
     for (const off of this.offs) off();
     for (const w of this.waiting.values()) this.o.clock.clearTimeout(w.timer);
     this.waiting.clear();
+    await this.persistent.close();
+  }
+
+  /** How many commands the device can take now: any number over MQTT, one per waiting HTTP long-poll. */
+  private capacity(deviceId: string): number {
+    return this.o.online(deviceId) ? Number.POSITIVE_INFINITY : (this.pollers.get(deviceId)?.length ?? 0);
   }
 
   private await(deviceId: string, rpcId: number, timeoutMs: number): Promise<unknown> {
@@ -188,7 +255,9 @@ export class RpcService {
     const list = this.pollers.get(e.deviceId);
     const first = list?.shift();
     if (list?.length === 0) this.pollers.delete(e.deviceId);
-    if (first && this.o.clock.now() < e.expiresAt) first(e);
+    if (!first || this.o.clock.now() >= e.expiresAt) return;
+    first(e);
+    if (e.persistent) void this.persistent.delivered(e.deviceId, e.rpcId).catch(() => undefined);
   }
 
   private dropPoller(deviceId: string, poller: Poller): void {

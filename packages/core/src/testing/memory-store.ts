@@ -4,6 +4,7 @@ import type { Device, DeviceCredentials, DeviceProfile } from '../devices/model'
 import { ThingsteadError, type ErrorName } from '../errors';
 import type { Page, PageQuery, Store } from '../store';
 import { createMemoryAttributes } from './memory-attributes';
+import { createMemoryRpcs } from './memory-rpcs';
 import { createMemoryTelemetry } from './memory-telemetry';
 
 /**
@@ -28,6 +29,7 @@ export function createMemoryStore(): Store {
   };
   const telemetry = createMemoryTelemetry({ deviceExists: (id) => devices.has(id), tenantOf: (id) => devices.get(id)?.tenantId, live });
   const attributes = createMemoryAttributes({ deviceExists: (id) => devices.has(id), live });
+  const rpcs = createMemoryRpcs({ live, deviceExists: (id) => devices.has(id) });
   const taken = (kind: ErrorName) => new ThingsteadError(kind);
   /** Throws the conflict of the first value another row of `rows` already holds (rows other than `id`). */
   const unique = <T extends { id: string }>(rows: Map<string, T>, id: string, kind: ErrorName, same: (other: T) => boolean) => {
@@ -56,6 +58,7 @@ export function createMemoryStore(): Store {
     connectivity.delete(id);
     telemetry.forget(id);
     attributes.forget(id);
+    rpcs.forget(id);
   };
   const deleteUser = (id: string) => {
     users.delete(id);
@@ -237,6 +240,7 @@ export function createMemoryStore(): Store {
     },
     telemetry,
     attributes,
+    rpcs,
     ping: async () => {
       live();
     },

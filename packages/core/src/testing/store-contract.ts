@@ -15,6 +15,7 @@ import type { Device, DeviceProfile } from '../devices/model';
 import { isThingsteadError, type ErrorName } from '../errors';
 import type { Store } from '../store';
 import { attributeContract } from './attribute-contract';
+import { rpcContract } from './rpc-contract';
 
 export interface StoreFactory {
   /** Opens the store under test; a second call after close() opens the same data again where the adapter keeps any. */
@@ -515,6 +516,8 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       },
       t0,
     });
+
+    rpcContract({ it, store: () => store, newDevice: (n) => newDevice(n), t0 });
 
     it('ping answers', async () => {
       await store.ping();

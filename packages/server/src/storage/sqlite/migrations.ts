@@ -174,4 +174,30 @@ export const migrations: readonly string[] = [
     version INTEGER NOT NULL
   );
   `,
+  `
+  -- Persistent RPCs (issue 10): a command stored with its lifecycle until it is answered, times out or expires,
+  -- delivered when the device connects. due_at is when the sweeper next looks at an open call (its expiry while
+  -- queued, the end of its attempt once sent); NULL once it is final. Calls go with their device.
+  CREATE TABLE rpcs (
+    id TEXT PRIMARY KEY,
+    device_seq INTEGER NOT NULL REFERENCES devices(seq) ON DELETE CASCADE,
+    rpc_id INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    params TEXT NOT NULL,
+    oneway INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('QUEUED', 'SENT', 'DELIVERED', 'SUCCESSFUL', 'TIMEOUT', 'EXPIRED', 'FAILED')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    timeout_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    sent_at INTEGER,
+    response TEXT,
+    error TEXT,
+    due_at INTEGER
+  );
+  CREATE INDEX rpcs_device ON rpcs(device_seq, created_at);
+  CREATE INDEX rpcs_due ON rpcs(due_at) WHERE due_at IS NOT NULL;
+  `,
 ];

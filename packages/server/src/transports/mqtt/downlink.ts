@@ -13,6 +13,10 @@ import { deviceTopic, deviceTopics } from './topics';
  * the current shared state, so a device back from offline on a clean session misses nothing. QoS 1 throughout:
  * an offline persistent session keeps what it missed. Returns the function that stops it.
  */
+const rpcRequests = 'v1/devices/me/rpc/request/';
+/** A request topic: whether the device has a subscription that would receive its commands. */
+const rpcProbe = `${rpcRequests}1`;
+
 export function deviceDownlink(o: { broker: Broker; bus: EventBus; core: Core; clock: Clock; logger: Logger; reply: DeviceReply }): () => void {
   const { broker } = o;
   const wants = (deviceId: string, topic: string) => !broker.isClosed && broker.hasSubscribers(deviceTopic(deviceId, topic));
@@ -24,7 +28,7 @@ export function deviceDownlink(o: { broker: Broker; bus: EventBus; core: Core; c
   };
 
   const onRpc = async (r: RpcRequestEvent): Promise<void> => {
-    const topic = `v1/devices/me/rpc/request/${r.rpcId}`;
+    const topic = `${rpcRequests}${r.rpcId}`;
     const left = r.expiresAt - o.clock.now();
     if (left <= 0 || !wants(r.deviceId, topic)) return;
     await o.reply(r.deviceId, topic, JSON.stringify({ method: r.method, params: r.params }), {
@@ -33,11 +37,26 @@ export function deviceDownlink(o: { broker: Broker; bus: EventBus; core: Core; c
       // Not delivered after the caller stopped waiting (a persistent session back too late).
       messageExpiryInterval: Math.max(1, Math.ceil(left / 1000)),
     });
+    if (r.persistent) await o.core.rpc.delivered(r.deviceId, r.rpcId);
+  };
+
+  // Queued persistent calls go out once the device can receive them: it subscribed to its requests, or it came
+  // back on a persistent session that kept that subscription.
+  const ready = (client: Client, deviceId: string): void => {
+    o.core.rpc.ready(deviceId).catch((err: unknown) => {
+      o.logger.error({ err, clientId: client.id }, 'sending queued persistent RPCs failed');
+    });
+  };
+  const onClient = (client: Client): void => {
+    const u = userOf(client);
+    if (u.kind === 'device' && wants(u.deviceId, rpcProbe)) ready(client, u.deviceId);
   };
 
   const onSubscribed = (client: Client, filters: readonly string[]): void => {
     const u = userOf(client);
-    if (u.kind !== 'device' || !filters.includes(deviceTopics.attributes)) return;
+    if (u.kind !== 'device') return;
+    if (filters.some((f) => f.startsWith(rpcRequests))) ready(client, u.deviceId);
+    if (!filters.includes(deviceTopics.attributes)) return;
     o.core.attributes
       .forDevice(u, { clientKeys: [] })
       .then(({ shared }) => (Object.keys(shared).length === 0 ? undefined : o.reply(u.deviceId, deviceTopics.attributes, JSON.stringify(shared))))
@@ -46,9 +65,11 @@ export function deviceDownlink(o: { broker: Broker; bus: EventBus; core: Core; c
       });
   };
   broker.on('subscribed', onSubscribed);
+  broker.on('client', onClient);
   const offs = [o.bus.subscribe('attributes', onAttributes, { name: 'mqtt-attribute-push' }), o.bus.subscribe('rpc.request', onRpc, { name: 'mqtt-rpc' })];
   return () => {
     broker.off('subscribed', onSubscribed);
+    broker.off('client', onClient);
     for (const off of offs) off();
   };
 }
