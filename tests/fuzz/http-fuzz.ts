@@ -1,6 +1,7 @@
 /**
  * A seeded mutation fuzzer for the HTTP APIs that take JSON bodies: the device API
- * (`POST /api/v1/{token}/telemetry`), the admin bodies of devices, device profiles and attributes, plus query strings of
+ * (`POST /api/v1/{token}/telemetry` and `/attributes`), the admin bodies of devices, device profiles, attributes and
+ * persistent RPCs (`POST /api/devices/{id}/rpc`), plus query strings of
  * the list and telemetry routes. Every case is generated from (seed, index), so a problem replays exactly.
  *
  * Each case starts from a valid body and applies one mutation: none, bit flips, truncation, inserted bytes or
@@ -284,6 +285,8 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       'profile',
       'query',
       'attributes',
+      'device-attributes',
+      'rpc',
     ] as const);
     let base: unknown;
     let path: string;
@@ -300,6 +303,19 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       attributeDevice = (made.body as { id: string }).id;
       base = telemetryValues(r);
       path = `/api/devices/${attributeDevice}/attributes/${pick(r, ['shared', 'shared', 'server', 'client'])}`;
+    } else if (target === 'device-attributes' || target === 'rpc') {
+      // A device of its own too: client attributes over the device API, or persistent commands (stored, so the
+      // device need not be connected) read back from GET /api/rpc/{id}.
+      const made = await json('POST', '/api/devices', { name: `fuzz-${target}-${o.seed}-${index}` });
+      attributeDevice = (made.body as { id: string }).id;
+      if (target === 'rpc') {
+        base = { method: pick(r, ['setValve', 'reboot', 'x', ...oddStrings]), params: randomJson(r, 4), persistent: true, timeoutMs: int(r, 60_000) + 1 };
+        path = `/api/devices/${attributeDevice}/rpc`;
+      } else {
+        const creds = await request('GET', `/api/devices/${attributeDevice}/credentials`);
+        base = telemetryValues(r);
+        path = `/api/v1/${(creds.body as { accessToken: string }).accessToken}/attributes`;
+      }
     } else if (target === 'patch') {
       const b = deviceBody(r, index);
       delete b.name;
@@ -320,7 +336,7 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
         : chance(r, 0.9)
           ? 'application/json'
           : pick(r, ['application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']);
-    const headers = target === 'telemetry' ? {} : auth;
+    const headers = target === 'telemetry' || target === 'device-attributes' ? {} : auth;
     const before = Date.now();
     let a: Answer;
     try {
@@ -393,13 +409,27 @@ export async function fuzzHttp(o: HttpFuzzOptions): Promise<HttpFuzzReport> {
       }
       continue;
     }
-    if (target === 'attributes') {
+    if (target === 'rpc') {
+      const stored = (a.body as { id?: unknown }).id;
+      if (typeof stored !== 'string') {
+        problem(`${what}: ${a.status} without the persistent call's id`);
+        continue;
+      }
+      if (!readBack) continue;
+      const got = (await request('GET', `/api/rpc/${stored}`)).body as { method?: unknown; params?: unknown };
+      report.readBacks++;
+      const s = sent as { method?: unknown; params?: unknown };
+      if (got.method !== s.method || !isDeepStrictEqual(got.params, normal(s.params ?? {})))
+        problem(`${what}: sent ${JSON.stringify(s).slice(0, 200)}, stored ${JSON.stringify(got).slice(0, 200)}`);
+      continue;
+    }
+    if (target === 'attributes' || target === 'device-attributes') {
       if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) {
         problem(`${what}: ${a.status} for a body that is no JSON object`);
         continue;
       }
       if (!readBack) continue;
-      const scope = path.slice(path.lastIndexOf('/') + 1);
+      const scope = target === 'device-attributes' ? 'client' : path.slice(path.lastIndexOf('/') + 1);
       const got = (await request('GET', `/api/devices/${attributeDevice ?? ''}/attributes?scope=${scope}`)).body as Record<
         string,
         Record<string, { value: unknown }>

@@ -63,6 +63,8 @@ export interface RpcLimits {
   maxTimeoutMs: number;
   /** Sends of a persistent call before it ends TIMEOUT. */
   maxAttempts: number;
+  /** Open (QUEUED, SENT, DELIVERED) persistent calls per device; more are refused (LIMIT_REACHED). */
+  maxOpenPersistentPerDevice: number;
   defaultExpiresInMs: number;
   maxExpiresInMs: number;
 }
@@ -74,6 +76,7 @@ export const defaultRpcLimits: RpcLimits = {
   defaultTimeoutMs: 10_000,
   maxTimeoutMs: 600_000,
   maxAttempts: 3,
+  maxOpenPersistentPerDevice: 1000,
   defaultExpiresInMs: 86_400_000,
   maxExpiresInMs: 30 * 86_400_000,
 };
@@ -135,6 +138,8 @@ export interface RpcRepo {
   findOpen(deviceId: string, rpcId: number): Promise<StoredRpc | undefined>;
   /** A device's calls, newest first (of one creation time: the last stored first). */
   list(q: { deviceId: string; status?: RpcStatus | undefined; limit: number; offset: number }): Promise<{ items: StoredRpc[]; total: number }>;
+  /** How many open calls (QUEUED, SENT, DELIVERED) the device has. */
+  countOpen(deviceId: string): Promise<number>;
   /** A device's open calls (QUEUED, SENT, DELIVERED), oldest first (of one creation time: as stored): the order they are delivered in. */
   open(deviceId: string): Promise<StoredRpc[]>;
   /** Open calls whose rpcDueAt is at or before `now`, oldest due first, at most `limit`. */

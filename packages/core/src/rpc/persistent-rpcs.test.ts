@@ -112,6 +112,7 @@ test('a call not answered before it expires ends EXPIRED; an answer over the siz
   await core.rpc.ready(d.id);
   assert.equal(requests().length, 0, 'an expired call is never sent');
   await refused(core.rpc.call(asAdmin, d.id, { method: 'm', persistent: true, expiresInMs: 0 }), 'RPC_INVALID');
+  await refused(core.rpc.call(asAdmin, d.id, { method: 'm', persistent: true, expiresInMs: 2_592_000_001 }), 'RPC_INVALID');
 
   const big = await core.rpc.call(asAdmin, d.id, { method: 'dump', persistent: true });
   assert.ok('persistent' in big);
@@ -163,4 +164,17 @@ test('persistent calls are listed and cancelled by their tenant; a cancelled cal
     ['b'],
   );
   assert.deepEqual(statuses(a.id), ['QUEUED', 'DELETED']);
+});
+
+test('at most maxOpenPersistentPerDevice open calls per device (LIMIT_REACHED); one that ends frees a place', async () => {
+  const t = await createTestCore({ rpc: { maxOpenPersistentPerDevice: 2 } });
+  const d = await t.core.devices.create(t.asAdmin, { name: 'busy' });
+  const a = await t.core.rpc.call(t.asAdmin, d.id, { method: 'a', persistent: true });
+  await t.core.rpc.call(t.asAdmin, d.id, { method: 'b', persistent: true });
+  await refused(t.core.rpc.call(t.asAdmin, d.id, { method: 'c', persistent: true }), 'LIMIT_REACHED');
+  assert.ok('persistent' in a);
+  await t.core.rpc.cancel(t.asAdmin, a.id);
+  const c = await t.core.rpc.call(t.asAdmin, d.id, { method: 'c', persistent: true });
+  assert.ok('persistent' in c);
+  assert.equal(c.status, 'QUEUED');
 });

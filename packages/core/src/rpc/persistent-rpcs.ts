@@ -43,6 +43,9 @@ export class PersistentRpcs {
     const expiresInMs = input.expiresInMs ?? this.o.limits.defaultExpiresInMs;
     if (!Number.isInteger(expiresInMs) || expiresInMs < 1 || expiresInMs > this.o.limits.maxExpiresInMs)
       fail('RPC_INVALID', `expiresInMs must be an integer from 1 to ${this.o.limits.maxExpiresInMs}.`);
+    const open = await this.o.store.rpcs.countOpen(device.id);
+    if (open >= this.o.limits.maxOpenPersistentPerDevice)
+      fail('LIMIT_REACHED', `${open} persistent RPCs of this device wait already; delete some (DELETE /api/rpc/{id}) or wait until they end.`);
     const r: StoredRpc = {
       id: randomUUID(),
       tenantId: device.tenantId,

@@ -130,8 +130,9 @@ export class RpcService {
       return;
     }
     const response = this.answerOf(payload);
-    const bytes = Buffer.byteLength(JSON.stringify(response));
-    if (await this.persistent.answered(device.deviceId, id, response, bytes)) return;
+    const bytes = payload instanceof Uint8Array ? payload.byteLength : Buffer.byteLength(JSON.stringify(response));
+    // A call waiting on this node is not persistent: no store lookup on that path.
+    if (!this.waiting.has(`${device.deviceId}:${id}`) && (await this.persistent.answered(device.deviceId, id, response, bytes))) return;
     await this.o.bus.publish('rpc.response', { tenantId: device.tenantId, deviceId: device.deviceId, rpcId: id, response });
   }
 

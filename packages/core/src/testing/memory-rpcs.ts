@@ -31,6 +31,10 @@ export function createMemoryRpcs(o: { live: () => void; deviceExists: (id: strin
         .sort((a, b) => byCreated(b, a));
       return { items: all.slice(q.offset, q.offset + q.limit).map(copy), total: all.length };
     },
+    countOpen: async (deviceId) => {
+      o.live();
+      return [...rows.values()].filter((r) => r.deviceId === deviceId && isOpen(r)).length;
+    },
     open: async (deviceId) => {
       o.live();
       return [...rows.values()]

@@ -64,6 +64,7 @@ export function rpcContract({ it, store, newDevice, t0 }: RpcContractContext): v
       [q1.id, q2.id, sent.id],
       'of one creation time, in the order stored',
     );
+    assert.equal(await store().rpcs.countOpen(d.id), 3);
     assert.equal((await store().rpcs.findOpen(d.id, sent.rpcId))?.id, sent.id);
     assert.equal(await store().rpcs.findOpen(d.id, done.rpcId), undefined, 'a final call is not open');
     const stray = rpc({ ...d, id: randomUUID() });

@@ -55,6 +55,7 @@ export function rpcRepo(db: Db): RpcRepo {
   const get = db.prepare(`SELECT ${columns} ${from} WHERE r.id = ?`);
   const findOpen = db.prepare(`SELECT ${columns} ${from} WHERE d.id = ? AND r.rpc_id = ? AND r.due_at IS NOT NULL`);
   const open = db.prepare(`SELECT ${columns} ${from} WHERE d.id = ? AND r.due_at IS NOT NULL ORDER BY r.created_at, r.rowid`);
+  const countOpen = db.prepare('SELECT COUNT(*) AS n FROM rpcs r JOIN devices d ON d.seq = r.device_seq WHERE d.id = ? AND r.due_at IS NOT NULL');
   const due = db.prepare(`SELECT ${columns} ${from} WHERE r.due_at IS NOT NULL AND r.due_at <= ? ORDER BY r.due_at, r.rowid LIMIT ?`);
   const remove = db.prepare('DELETE FROM rpcs WHERE id = ?');
   const update = db.prepare(
@@ -109,6 +110,7 @@ export function rpcRepo(db: Db): RpcRepo {
       const total = (db.prepare(`SELECT COUNT(*) AS n ${from} ${where}`).get(...args) as { n: number }).n;
       return { items, total };
     },
+    countOpen: async (deviceId) => (countOpen.get(deviceId) as { n: number }).n,
     open: async (deviceId) => (open.all(deviceId) as Row[]).map(toRpc),
     due: async (now, limit) => (due.all(now, limit) as Row[]).map(toRpc),
     transition: async (id, allowed, patch) => transition(id, allowed, patch),
