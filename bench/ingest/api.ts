@@ -12,6 +12,11 @@ export class Api {
 
   constructor(readonly base: string) {}
 
+  /** The access token of the last login, for load processes that call the API themselves. */
+  get token(): string {
+    return this.jwt;
+  }
+
   async login(): Promise<void> {
     const r = await this.call('POST', '/api/auth/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
     this.jwt = (r as { token: string }).token;

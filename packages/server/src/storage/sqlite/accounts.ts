@@ -1,6 +1,6 @@
 import type { ApiKey, ApiKeyRepo, RefreshToken, RefreshTokenRepo, Role, Tenant, TenantRepo, User, UserRepo } from '@thingstead/core';
 import type { Db } from './database';
-import { listPage, one, unique, updateColumns } from './sql';
+import { listPage, one, unique, updateColumns, stmt } from './sql';
 import { deleteSeries } from './telemetry';
 
 interface TenantRow {
@@ -71,12 +71,12 @@ export function tenantRepo(db: Db, forgetDevices: () => void): TenantRepo {
   const del = db.transaction((id: string) => {
     // Telemetry rows carry no foreign key (it would slow ingest); delete them explicitly.
     deleteSeries(db, { tenantId: id });
-    db.prepare('DELETE FROM devices WHERE tenant_id = ?').run(id);
-    db.prepare('DELETE FROM tenants WHERE id = ?').run(id);
+    stmt(db, 'DELETE FROM devices WHERE tenant_id = ?').run(id);
+    stmt(db, 'DELETE FROM tenants WHERE id = ?').run(id);
   });
   return {
     insert: async (t) => {
-      unique(() => db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(t.id, t.name, t.createdAt));
+      unique(() => stmt(db, 'INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(t.id, t.name, t.createdAt));
     },
     get: async (id) => one(db, 'SELECT * FROM tenants WHERE id = ?', tenant, id),
     findByName: async (name) => one(db, 'SELECT * FROM tenants WHERE name = ?', tenant, name),
@@ -124,7 +124,7 @@ export function userRepo(db: Db): UserRepo {
       });
     },
     delete: async (id) => {
-      db.prepare('DELETE FROM users WHERE id = ?').run(id);
+      stmt(db, 'DELETE FROM users WHERE id = ?').run(id);
     },
     count: async (q) => {
       const where: string[] = [];
@@ -162,15 +162,15 @@ export function apiKeyRepo(db: Db): ApiKeyRepo {
     list: async (q) => {
       const rows =
         q.userId === undefined
-          ? db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id').all(q.tenantId)
-          : db.prepare('SELECT * FROM api_keys WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id').all(q.tenantId, q.userId);
+          ? stmt(db, 'SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id').all(q.tenantId)
+          : stmt(db, 'SELECT * FROM api_keys WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, id').all(q.tenantId, q.userId);
       return (rows as ApiKeyRow[]).map(apiKey);
     },
     revoke: async (id, at) => {
-      db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, id);
+      stmt(db, 'UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(at, id);
     },
     touch: async (id, at) => {
-      db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
+      stmt(db, 'UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(at, id);
     },
   };
 }
@@ -185,13 +185,13 @@ export function refreshTokenRepo(db: Db): RefreshTokenRepo {
       );
     },
     get: async (id) => one(db, 'SELECT * FROM refresh_tokens WHERE id = ?', refresh, id),
-    revoke: async (id, at) => db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1,
+    revoke: async (id, at) => stmt(db, 'UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 1,
     revokeFamily: async (familyId, at) => {
-      db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(at, familyId);
+      stmt(db, 'UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(at, familyId);
     },
     revokeAllOfUser: async (userId, at) => {
-      db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(at, userId);
+      stmt(db, 'UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(at, userId);
     },
-    deleteExpired: async (before) => db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?').run(before).changes,
+    deleteExpired: async (before) => stmt(db, 'DELETE FROM refresh_tokens WHERE expires_at <= ?').run(before).changes,
   };
 }

@@ -1,6 +1,6 @@
 import type { ConnectivityRecord, Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
 import type { Db } from './database';
-import { listPage, one, unique, updateColumns } from './sql';
+import { listPage, one, unique, updateColumns, stmt } from './sql';
 import { deleteSeries } from './telemetry';
 
 interface ProfileRow {
@@ -84,9 +84,9 @@ export function profileRepo(db: Db): ProfileRepo {
       });
     },
     delete: async (id) => {
-      db.prepare('DELETE FROM device_profiles WHERE id = ?').run(id);
+      stmt(db, 'DELETE FROM device_profiles WHERE id = ?').run(id);
     },
-    countDevices: async (profileId) => (db.prepare('SELECT COUNT(*) AS n FROM devices WHERE profile_id = ?').get(profileId) as { n: number }).n,
+    countDevices: async (profileId) => (stmt(db, 'SELECT COUNT(*) AS n FROM devices WHERE profile_id = ?').get(profileId) as { n: number }).n,
   };
 }
 
@@ -101,7 +101,8 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
   const writeCredentials = (seq: number, c: DeviceCredentials) => {
     // An upsert on the device only: INSERT OR REPLACE would also replace (delete) another device's row that
     // holds the same token or username, instead of refusing the duplicate.
-    db.prepare(
+    stmt(
+      db,
       `INSERT INTO device_credentials (device_seq, type, access_token, mqtt_client_id, mqtt_username, mqtt_password_hash) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (device_seq) DO UPDATE SET type = excluded.type, access_token = excluded.access_token, mqtt_client_id = excluded.mqtt_client_id,
         mqtt_username = excluded.mqtt_username, mqtt_password_hash = excluded.mqtt_password_hash`,
@@ -118,7 +119,7 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(id) as { seq: number } | undefined;
     if (!row) return;
     deleteSeries(db, { deviceSeq: row.seq });
-    db.prepare('DELETE FROM devices WHERE seq = ?').run(row.seq);
+    stmt(db, 'DELETE FROM devices WHERE seq = ?').run(row.seq);
   });
   const activity = db.prepare(`INSERT INTO device_connectivity (device_seq, last_activity_at) SELECT seq, ? FROM devices WHERE id = ?
     ON CONFLICT (device_seq) DO UPDATE SET last_activity_at = excluded.last_activity_at`);
@@ -128,8 +129,11 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
   });
   // Prepared once: every HTTP device request and every MQTT CONNECT looks a credential up.
   const credentialQuery = (column: 'access_token' | 'mqtt_username' | 'mqtt_client_id') =>
-    db.prepare(`SELECT d.*, c.device_seq, c.type, c.access_token, c.mqtt_client_id, c.mqtt_username, c.mqtt_password_hash
-      FROM device_credentials c JOIN devices d ON d.seq = c.device_seq WHERE c.${column} = ? LIMIT 1`);
+    stmt(
+      db,
+      `SELECT d.*, c.device_seq, c.type, c.access_token, c.mqtt_client_id, c.mqtt_username, c.mqtt_password_hash
+      FROM device_credentials c JOIN devices d ON d.seq = c.device_seq WHERE c.${column} = ? LIMIT 1`,
+    );
   const credentialQueries = {
     access_token: credentialQuery('access_token'),
     mqtt_username: credentialQuery('mqtt_username'),
@@ -186,7 +190,8 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     setConnectivity: async (deviceId, patch) => {
       const row = db.prepare('SELECT seq FROM devices WHERE id = ?').get(deviceId) as { seq: number } | undefined;
       if (!row) return;
-      db.prepare(
+      stmt(
+        db,
         `INSERT INTO device_connectivity (device_seq, last_connect_at, last_disconnect_at, last_activity_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (device_seq) DO UPDATE SET
           last_connect_at = COALESCE(excluded.last_connect_at, last_connect_at),

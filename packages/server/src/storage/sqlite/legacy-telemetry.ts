@@ -2,6 +2,7 @@ import type { TelemetryValue } from '@thingstead/core';
 import { hourPartials } from '../tsdb/head';
 import type { Db } from './database';
 import { dayOf, hourMs, type Partitions } from './partitions';
+import { stmt } from './sql';
 
 interface LegacyRow {
   device: number;
@@ -21,7 +22,7 @@ const value = (r: LegacyRow): TelemetryValue =>
  * chunks and rollups, once, in one transaction, and drops the old table. Returns whether there was one.
  */
 export function convertLegacyRows(db: Db, parts: Partitions, chunkPoints: number): boolean {
-  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'telemetry'").get() === undefined) return false;
+  if (stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'telemetry'").get() === undefined) return false;
   const page = db.prepare(
     'SELECT device, key, ts, num, str, bool, json FROM telemetry WHERE (device, key, ts) > (?, ?, ?) ORDER BY device, key, ts LIMIT 20000',
   );

@@ -1,5 +1,6 @@
 import { rpcDueAt, type RpcRepo, type RpcStatus, type StoredRpc } from '@thingstead/core';
 import type { Db } from './database';
+import { stmt } from './sql';
 
 interface Row {
   id: string;
@@ -105,9 +106,9 @@ export function rpcRepo(db: Db): RpcRepo {
       const where = `WHERE d.id = ?${q.status === undefined ? '' : ' AND r.status = ?'}`;
       const args = q.status === undefined ? [q.deviceId] : [q.deviceId, q.status];
       const items = (
-        db.prepare(`SELECT ${columns} ${from} ${where} ORDER BY r.created_at DESC, r.rowid DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as Row[]
+        stmt(db, `SELECT ${columns} ${from} ${where} ORDER BY r.created_at DESC, r.rowid DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as Row[]
       ).map(toRpc);
-      const total = (db.prepare(`SELECT COUNT(*) AS n ${from} ${where}`).get(...args) as { n: number }).n;
+      const total = (stmt(db, `SELECT COUNT(*) AS n ${from} ${where}`).get(...args) as { n: number }).n;
       return { items, total };
     },
     countOpen: async (deviceId) => (countOpen.get(deviceId) as { n: number }).n,

@@ -5,6 +5,7 @@ import { type WalPoint, WriteAheadLog } from '../tsdb/wal';
 import type { Db } from './database';
 import { convertLegacyRows } from './legacy-telemetry';
 import { type ChunkRow, dayMs, dayOf, deletePartitionedSeries, hourMs, Partitions } from './partitions';
+import { stmt } from './sql';
 
 interface ValueRow {
   num: number | null;
@@ -92,14 +93,14 @@ export type SqliteTelemetry = TelemetryStore & {
 export function deleteSeries(db: Db, where: { deviceSeq: number } | { tenantId: string }): void {
   const ids = (
     'deviceSeq' in where
-      ? db.prepare('SELECT id FROM ts_series WHERE device = ?').all(where.deviceSeq)
-      : db.prepare('SELECT id FROM ts_series WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').all(where.tenantId)
+      ? stmt(db, 'SELECT id FROM ts_series WHERE device = ?').all(where.deviceSeq)
+      : stmt(db, 'SELECT id FROM ts_series WHERE device IN (SELECT seq FROM devices WHERE tenant_id = ?)').all(where.tenantId)
   ) as { id: number }[];
   deletePartitionedSeries(
     db,
     ids.map((r) => r.id),
   );
-  db.prepare('DELETE FROM ts_keys WHERE NOT EXISTS (SELECT 1 FROM ts_series s WHERE s.key = ts_keys.id)').run();
+  stmt(db, 'DELETE FROM ts_keys WHERE NOT EXISTS (SELECT 1 FROM ts_series s WHERE s.key = ts_keys.id)').run();
 }
 
 /**
@@ -140,7 +141,7 @@ export function telemetryStore(db: Db, o: TsdbOptions): SqliteTelemetry {
   const loadKeys = (): void => {
     keyIds.clear();
     keyNames.clear();
-    for (const r of db.prepare('SELECT id, key FROM ts_keys').all() as { id: number; key: string }[]) {
+    for (const r of stmt(db, 'SELECT id, key FROM ts_keys').all() as { id: number; key: string }[]) {
       keyIds.set(r.key, r.id);
       keyNames.set(r.id, r.key);
     }
