@@ -12,7 +12,7 @@ export interface ListSpec<Row, T> {
   map: (row: Row) => T;
 }
 
-type Statement = Database.Statement<unknown[]>;
+type Statement = Database.Statement;
 const statements = new WeakMap<Db, Map<string, Statement>>();
 /** Distinct SQL texts are few (one per query shape); the bound only guards against a shape built from data. */
 const maxCachedStatements = 500;
@@ -23,7 +23,7 @@ const maxCachedStatements = 500;
  */
 export function stmt(db: Db, sql: string): Statement {
   let cache = statements.get(db);
-  if (cache === undefined) statements.set(db, (cache = new Map()));
+  if (cache === undefined) statements.set(db, (cache = new Map<string, Statement>()));
   let s = cache.get(sql);
   if (s === undefined) {
     if (cache.size >= maxCachedStatements) cache.clear();
