@@ -76,7 +76,7 @@ export interface TestCore {
  * Core wired to the memory store, a manual clock and a recording bus, after the first-start bootstrap. Group
  * commit flushes every submission at once (groupCommitMaxRows 1), so an ingest resolves without advancing the clock.
  */
-export async function createTestCore(overrides: Partial<Pick<CoreOptions, 'auth' | 'telemetry' | 'attributes'>> = {}): Promise<TestCore> {
+export async function createTestCore(overrides: Partial<Pick<CoreOptions, 'auth' | 'telemetry' | 'attributes' | 'gateway'>> = {}): Promise<TestCore> {
   const clock = new ManualClock();
   const store = createMemoryStore();
   const bus = new RecordingBus();
@@ -85,6 +85,7 @@ export async function createTestCore(overrides: Partial<Pick<CoreOptions, 'auth'
     clock,
     bus,
     ...(overrides.attributes === undefined ? {} : { attributes: overrides.attributes }),
+    ...(overrides.gateway === undefined ? {} : { gateway: overrides.gateway }),
     tokens: testSigner(clock),
     auth: overrides.auth ?? { accessTokenTtlSec: 900, refreshTokenTtlSec: 3600, loginMaxFailures: 5, loginLockoutSec: 300, loginSlowdownMs: 0 },
     telemetry: overrides.telemetry ?? {

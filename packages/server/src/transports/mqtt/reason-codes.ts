@@ -13,6 +13,9 @@ const publishReasonCodes: Partial<Record<ErrorName, number>> = {
   ATTRIBUTES_INVALID: ReasonCode.PayloadFormatInvalid,
   ATTRIBUTE_LIMIT: ReasonCode.QuotaExceeded,
   RPC_INVALID: ReasonCode.PayloadFormatInvalid,
+  GATEWAY_INVALID: ReasonCode.PayloadFormatInvalid,
+  GATEWAY_CHILD_REFUSED: ReasonCode.NotAuthorized,
+  GATEWAY_LIMIT: ReasonCode.QuotaExceeded,
 };
 
 /** The negative acknowledgement for an error of onPublish, or undefined when the error is to be rethrown. */
