@@ -43,7 +43,11 @@ test('telemetry: one entry per device in message order, each any device telemetr
   assert.deepEqual(parsePerDevice(bytes(msg), { what: 'telemetry', maxDevices: 10 }), [
     { device: 'Device A', payload: msg['Device A'] },
     { device: 'Device B', payload: msg['Device B'] },
-    { device: 'Device C', payload: msg['Device C'] },
+    { device: 'Device C', payload: [{ on: true }] },
+  ]);
+  assert.deepEqual(parsePerDevice(bytes({ d: { values: { a: 1 } } }), { what: 'telemetry', maxDevices: 10 }), [{ device: 'd', payload: { a: 1 } }]);
+  assert.deepEqual(parsePerDevice(bytes({ d: { values: { a: 1 }, ts: 5 } }), { what: 'telemetry', maxDevices: 10 }), [
+    { device: 'd', payload: { values: { a: 1 }, ts: 5 } },
   ]);
   assert.deepEqual(parsePerDevice(bytes({}), { what: 'telemetry', maxDevices: 10 }), []);
   invalid(() => parsePerDevice(bytes({ 'Device A': 42 }), { what: 'telemetry', maxDevices: 10 }));

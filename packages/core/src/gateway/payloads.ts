@@ -45,7 +45,8 @@ export function parseDisconnect(payload: unknown): { device: string } {
 /**
  * v1/gateway/telemetry {"Device A":[{"ts":ms,"values":{..}}, ..], "Device B":..} and v1/gateway/attributes
  * {"Device A":{"k":v}}: one entry per device, in the message's order. A telemetry entry is any form a device
- * sends on its own (an array of {ts, values}, one {ts, values}, or plain {"k":v}); an attribute entry an object.
+ * sends on its own (an array of {ts, values}, one {ts, values}, or plain {"k":v}), and {"values":{..}} without
+ * ts for values of now; an attribute entry is an object.
  */
 export function parsePerDevice(payload: unknown, o: { what: 'telemetry' | 'attributes'; maxDevices: number }): { device: string; payload: unknown }[] {
   const body = object(payload, o.what === 'telemetry' ? '{"<device name>":[{"ts":<ms>,"values":{..}}]}' : '{"<device name>":{"<key>":<value>}}');
@@ -59,8 +60,18 @@ export function parsePerDevice(payload: unknown, o: { what: 'telemetry' | 'attri
         'GATEWAY_INVALID',
         `${JSON.stringify(device)}: ${o.what === 'telemetry' ? 'an array of {"ts","values"} or an object' : 'an object of attributes'} is expected.`,
       );
-    return { device, payload: value };
+    return { device, payload: o.what === 'telemetry' ? serverTimed(value) : value };
   });
+}
+
+/**
+ * Gateways send {"values":{..}} without "ts" for values of now; to a device's telemetry decoder that would be one
+ * key named "values". Such an entry becomes the plain {"k":v} form, which takes the server's time.
+ */
+function serverTimed(entry: unknown): unknown {
+  if (Array.isArray(entry)) return entry.map(serverTimed);
+  if (isObject(entry) && isObject(entry.values) && Object.keys(entry).length === 1) return entry.values;
+  return entry;
 }
 
 /**
