@@ -32,7 +32,7 @@ export async function createDevices(store: Store, n: number, namePrefix: string)
     const id = randomUUID();
     ids.push(id);
     await store.devices.insert(
-      { id, tenantId, profileId, name: `${namePrefix}-${i}`, label: '', metadata: {}, createdAt: now },
+      { id, tenantId, profileId, name: `${namePrefix}-${i}`, label: '', metadata: {}, createdAt: now, gateway: false, gatewayId: null },
       { deviceId: id, type: 'access-token', accessToken: `${namePrefix}-token-${id}` },
     );
   }

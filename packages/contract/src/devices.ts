@@ -30,7 +30,20 @@ export const PatchProfileBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const Device = Type.Object({ id: Id, tenantId: Id, profileId: Id, name: Type.String(), label: Type.String(), metadata: Obj, createdAt: Ms });
+const gatewayFlag = Type.Boolean({
+  description: 'A gateway connects child devices over its own MQTT connection (the gateway API, v1/gateway/...); a change ends its connections',
+});
+export const Device = Type.Object({
+  id: Id,
+  tenantId: Id,
+  profileId: Id,
+  name: Type.String(),
+  label: Type.String(),
+  metadata: Obj,
+  createdAt: Ms,
+  gateway: gatewayFlag,
+  gatewayId: Type.Union([Id, Type.Null()], { description: 'The gateway that created this device and reaches it; null for a device on its own' }),
+});
 export type Device = Static<typeof Device>;
 export const CreateDeviceBody = Type.Object(
   {
@@ -39,6 +52,7 @@ export const CreateDeviceBody = Type.Object(
     profileId: Type.Optional(Id),
     metadata: Type.Optional(Obj),
     tenantId: Type.Optional(Id),
+    gateway: Type.Optional(gatewayFlag),
   },
   { additionalProperties: false },
 );
@@ -48,10 +62,17 @@ export const PatchDeviceBody = Type.Object(
     label: Type.Optional(Type.String({ maxLength: 255 })),
     profileId: Type.Optional(Id),
     metadata: Type.Optional(Obj),
+    gateway: Type.Optional(gatewayFlag),
   },
   { additionalProperties: false },
 );
-export const DeviceListQuery = Type.Intersect([PageQuery, Type.Object({ profileId: Type.Optional(Id) })]);
+export const DeviceListQuery = Type.Intersect([
+  PageQuery,
+  Type.Object({
+    profileId: Type.Optional(Id),
+    gatewayId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only the children of this gateway' })),
+  }),
+]);
 export const DeviceCredentials = Type.Union([
   Type.Object({ deviceId: Id, type: Type.Literal('access-token'), accessToken: Type.String() }),
   Type.Object({

@@ -32,6 +32,8 @@ export interface BusEvents {
   'device.created': { deviceId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };
+  /** A device became a gateway or stopped being one: its connections end, to be authorized again. */
+  'device.gateway': { deviceId: string; tenantId: string; gateway: boolean };
   /** An API key was revoked: connections authenticated with it end. */
   'apikey.revoked': { keyId: string; userId: string; tenantId: string };
   /** A user's access changed (role changed, disabled, deleted): connections acting for them end. */

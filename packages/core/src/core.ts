@@ -15,6 +15,7 @@ import type { Clock } from './clock';
 import { ConnectivityService } from './devices/connectivity';
 import { DeviceService } from './devices/device-service';
 import { ProfileService } from './devices/profile-service';
+import { GatewayService, type GatewayLimits } from './gateway/gateway-service';
 import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
 import type { Store } from './store';
 import type { TelemetryLimits } from './telemetry/decode';
@@ -44,6 +45,8 @@ export interface CoreOptions {
   rpc?: Partial<RpcLimits>;
   /** A device answered an RPC id nobody waits for (the server counts them). */
   onUnmatchedRpcResponse?: () => void;
+  /** Limits of gateways and their children (defaultGatewayLimits). */
+  gateway?: Partial<GatewayLimits>;
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */
@@ -63,6 +66,8 @@ export interface Core {
   sharedUpdates: SharedAttributeUpdates;
   /** What device-facing transports call: authenticate a connection, receive a device's telemetry. */
   ingress: IngressService;
+  /** The gateway API: a gateway device's sessions speaking for its children. */
+  gateway: GatewayService;
   retention: RetentionJob;
   bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
   /** Commits pending telemetry and stops background work; the store stays open. */
@@ -94,24 +99,41 @@ export function createCore(o: CoreOptions): Core {
   });
   registerPlatformMethods(rpc, { clock, attributes });
   const sharedUpdates = new SharedAttributeUpdates({ bus, clock });
+  const profiles = new ProfileService(store, clock);
+  const ingress = new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver);
+  const gateway = new GatewayService({
+    store,
+    clock,
+    bus,
+    devices,
+    profiles,
+    connectivity,
+    ingress,
+    attributes,
+    rpc,
+    telemetryLimits: o.telemetry,
+    limits: o.gateway,
+  });
   return {
     auth,
     tenants,
     users,
     apiKeys: new ApiKeyService(store, clock, bus),
-    profiles: new ProfileService(store, clock),
+    profiles,
     devices,
     connectivity,
     telemetry,
     attributes,
     rpc,
     sharedUpdates,
-    ingress: new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver),
+    ingress,
+    gateway,
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
     close: async () => {
       retention.stop();
       await rpc.close();
+      gateway.close();
       sharedUpdates.close();
       await telemetry.close();
       await connectivity.close();

@@ -46,6 +46,18 @@ export const errorCatalogue = {
     message: 'The device did not answer the RPC in time.',
     hint: 'Check that the device handles this method and answers on v1/devices/me/rpc/response/{id}; raise timeoutMs if it needs longer.',
   },
+  GATEWAY_INVALID: {
+    message: 'The gateway message is invalid.',
+    hint: 'Send the ThingsBoard gateway API forms, e.g. {"device":"Device A","type":"thermostat"} on v1/gateway/connect; see docs/reference/mqtt.md#gateway-api.',
+  },
+  GATEWAY_CHILD_REFUSED: {
+    message: 'The device is not a child of this gateway.',
+    hint: 'A gateway reaches only the devices it created (their gatewayId names it). Use another device name, or rename the other device of that name.',
+  },
+  GATEWAY_LIMIT: {
+    message: 'The gateway reached a limit of its children.',
+    hint: 'Nothing of this message was stored. Retry later when new children come too fast, or delete children that are no longer used; the limits are in docs/reference/mqtt.md#gateway-api.',
+  },
   UNAUTHENTICATED: { message: 'Authentication is required.', hint: 'Send Authorization: Bearer <token> from POST /api/auth/login, or an API key.' },
   INVALID_CREDENTIALS: {
     message: 'Email or password is wrong.',

@@ -78,8 +78,10 @@ export interface DeviceRepo {
   insert(d: Device, credentials: DeviceCredentials): Promise<void>;
   get(id: string): Promise<Device | undefined>;
   findByName(tenantId: string, name: string): Promise<Device | undefined>;
-  list(q: PageQuery & { tenantId: string; profileId?: string }): Promise<Page<Device>>;
-  update(id: string, patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId'>>): Promise<void>;
+  /** gatewayId lists the children of one gateway. */
+  list(q: PageQuery & { tenantId: string; profileId?: string; gatewayId?: string }): Promise<Page<Device>>;
+  update(id: string, patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId' | 'gateway'>>): Promise<void>;
+  /** Deletes the device and its data; its children (when it is a gateway) stay, unlinked (gatewayId null). */
   delete(id: string): Promise<void>;
   getCredentials(deviceId: string): Promise<DeviceCredentials | undefined>;
   setCredentials(credentials: DeviceCredentials): Promise<void>;

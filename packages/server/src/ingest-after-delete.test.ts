@@ -39,7 +39,7 @@ test('a device deleted while its message waits for the commit gets no acknowledg
     const profile = { id: randomUUID(), tenantId: tenant.id, name: 'p', description: '', defaultSettings: {}, isDefault: true, createdAt: 0 };
     await store.profiles.insert(profile);
     const device = async (name: string) => {
-      const d = { id: randomUUID(), tenantId: tenant.id, profileId: profile.id, name, label: '', metadata: {}, createdAt: 0 };
+      const d = { id: randomUUID(), tenantId: tenant.id, profileId: profile.id, name, label: '', metadata: {}, createdAt: 0, gateway: false, gatewayId: null };
       await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: randomUUID() });
       return d.id;
     };

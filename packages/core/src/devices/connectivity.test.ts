@@ -12,7 +12,7 @@ async function storeWithDevices() {
   await store.profiles.insert({ id: 'p1', tenantId: 't1', name: 'default', description: '', defaultSettings: {}, isDefault: true, createdAt: 0 });
   for (const id of ['d1', 'd2', 'd3']) {
     await store.devices.insert(
-      { id, tenantId: 't1', profileId: 'p1', name: id, label: '', metadata: {}, createdAt: 0 },
+      { id, tenantId: 't1', profileId: 'p1', name: id, label: '', metadata: {}, createdAt: 0, gateway: false, gatewayId: null },
       { deviceId: id, type: 'access-token', accessToken: `token-${id}-0000000000000000` },
     );
   }

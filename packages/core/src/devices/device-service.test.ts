@@ -21,6 +21,8 @@ test("create: in the caller's tenant with the default profile and a random acces
     label: 'hall',
     metadata: { floor: 2 },
     createdAt: clock.now(),
+    gateway: false,
+    gatewayId: null,
   });
   const c = await core.devices.getCredentials(ta, d.id);
   assert.ok(c.type === 'access-token' && /^[A-Za-z0-9_-]{30}$/.test(c.accessToken));

@@ -16,6 +16,8 @@ export interface DeviceInput {
   profileId?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   tenantId?: string | undefined;
+  /** The device is a gateway: it may connect child devices over the gateway API (MQTT v1/gateway/...). */
+  gateway?: boolean | undefined;
 }
 
 export type CredentialsInput =
@@ -54,15 +56,50 @@ export class DeviceService {
       label: label(input.label),
       metadata: jsonObject(input.metadata ?? {}, 'metadata', maxMetadataBytes),
       createdAt: this.clock.now(),
+      gateway: input.gateway === true,
+      gatewayId: null,
     };
+    return this.insert(device);
+  }
+
+  /**
+   * A gateway's child on first sight (the gateway API's connect): a device of the gateway's tenant linked to it,
+   * by the same name rules as any device. The gateway service checks who may ask and how often; a name taken
+   * in the tenant is DEVICE_NAME_TAKEN, as for users.
+   */
+  async createChild(gateway: { id: string; tenantId: string }, input: { name: string; profileId: string }): Promise<Device> {
+    const name = cleanName(input.name, 'device');
+    if (await this.store.devices.findByName(gateway.tenantId, name)) fail('DEVICE_NAME_TAKEN', `A device named "${name}" already exists.`);
+    const device: Device = {
+      id: newId(),
+      tenantId: gateway.tenantId,
+      profileId: await this.profileFor(gateway.tenantId, input.profileId),
+      name,
+      label: '',
+      metadata: {},
+      createdAt: this.clock.now(),
+      gateway: false,
+      gatewayId: gateway.id,
+    };
+    return this.insert(device);
+  }
+
+  private async insert(device: Device): Promise<Device> {
     await this.store.devices.insert(device, { deviceId: device.id, type: 'access-token', accessToken: newAccessToken() });
-    await this.bus.publish('device.created', { deviceId: device.id, tenantId });
+    await this.bus.publish('device.created', { deviceId: device.id, tenantId: device.tenantId });
     return device;
   }
 
-  async list(p: Principal, input: PageInput & { tenantId?: string | undefined; profileId?: string | undefined }): Promise<Page<Device>> {
+  async list(
+    p: Principal,
+    input: PageInput & { tenantId?: string | undefined; profileId?: string | undefined; gatewayId?: string | undefined },
+  ): Promise<Page<Device>> {
     const q = { ...pageQuery(input, ['name', 'createdAt', 'label']), tenantId: targetTenant(p, input.tenantId) };
-    return this.store.devices.list(input.profileId === undefined ? q : { ...q, profileId: input.profileId });
+    return this.store.devices.list({
+      ...q,
+      ...(input.profileId === undefined ? {} : { profileId: input.profileId }),
+      ...(input.gatewayId === undefined ? {} : { gatewayId: input.gatewayId }),
+    });
   }
 
   async get(p: Principal, id: string): Promise<Device> {
@@ -71,7 +108,7 @@ export class DeviceService {
 
   async update(p: Principal, id: string, input: Partial<Omit<DeviceInput, 'tenantId'>>): Promise<Device> {
     const device = requireWritable(p, await this.store.devices.get(id), 'Device');
-    const patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId'>> = {};
+    const patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId' | 'gateway'>> = {};
     if (input.name !== undefined) {
       patch.name = cleanName(input.name);
       const other = await this.store.devices.findByName(device.tenantId, patch.name);
@@ -80,7 +117,10 @@ export class DeviceService {
     if (input.label !== undefined) patch.label = label(input.label);
     if (input.metadata !== undefined) patch.metadata = jsonObject(input.metadata, 'metadata', maxMetadataBytes);
     if (input.profileId !== undefined) patch.profileId = await this.profileFor(device.tenantId, input.profileId);
+    if (input.gateway !== undefined && input.gateway !== device.gateway) patch.gateway = input.gateway;
     await this.store.devices.update(id, patch);
+    // A connection's gateway rights are decided at CONNECT: the transports end the device's connections.
+    if (patch.gateway !== undefined) await this.bus.publish('device.gateway', { deviceId: id, tenantId: device.tenantId, gateway: patch.gateway });
     return { ...device, ...patch };
   }
 

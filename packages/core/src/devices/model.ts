@@ -17,6 +17,10 @@ export interface Device {
   label: string;
   metadata: Record<string, unknown>;
   createdAt: number;
+  /** A gateway connects other devices (its children) over its own MQTT connection (ThingsBoard's additionalInfo.gateway). */
+  gateway: boolean;
+  /** The gateway this device was created by and is reached through; null for a device on its own. */
+  gatewayId: string | null;
 }
 
 export type DeviceCredentials =

@@ -1,7 +1,7 @@
 import { requireReadable, requireTenantWriter, requireWritable, targetTenant } from '../access';
 import type { Principal } from '../accounts/model';
 import type { Clock } from '../clock';
-import { fail } from '../errors';
+import { fail, isThingsteadError } from '../errors';
 import { newId } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
 import type { Page, Store } from '../store';
@@ -38,6 +38,27 @@ export class ProfileService {
       createdAt: this.clock.now(),
     };
     await this.store.profiles.insert(profile);
+    return profile;
+  }
+
+  /**
+   * The profile a gateway names as a child's type (ThingsBoard's device type): the tenant's profile of that name,
+   * created when missing; no type is the tenant's default profile.
+   */
+  async forGateway(tenantId: string, type: string | undefined): Promise<DeviceProfile> {
+    if (type === undefined) return (await this.store.profiles.findDefault(tenantId)) ?? fail('NOT_FOUND', 'This tenant has no default device profile.');
+    const name = cleanName(type, 'type');
+    const existing = await this.store.profiles.findByName(tenantId, name);
+    if (existing) return existing;
+    const profile: DeviceProfile = { id: newId(), tenantId, name, description: '', defaultSettings: {}, isDefault: false, createdAt: this.clock.now() };
+    try {
+      await this.store.profiles.insert(profile);
+    } catch (e) {
+      // Another child of the same new type, created at the same moment.
+      const winner = isThingsteadError(e) && e.kind === 'PROFILE_NAME_TAKEN' ? await this.store.profiles.findByName(tenantId, name) : undefined;
+      if (winner) return winner;
+      throw e;
+    }
     return profile;
   }
 

@@ -12,6 +12,8 @@ export interface DeviceIdentity {
   kind: 'device';
   deviceId: string;
   tenantId: string;
+  /** The device was a gateway when it authenticated (the gateway API is open to its connection). */
+  gateway?: true;
 }
 
 /** Who is on the other end of a device-facing connection: a device, or an application acting for a user (API key). */
@@ -121,4 +123,9 @@ export class IngressService {
   }
 }
 
-const identity = (d: { id: string; tenantId: string }): DeviceIdentity => ({ kind: 'device', deviceId: d.id, tenantId: d.tenantId });
+const identity = (d: { id: string; tenantId: string; gateway: boolean }): DeviceIdentity => ({
+  kind: 'device',
+  deviceId: d.id,
+  tenantId: d.tenantId,
+  ...(d.gateway ? { gateway: true as const } : {}),
+});

@@ -32,7 +32,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
  */
 export function parseJsonPayload(
   payload: Uint8Array | string,
-  kind: 'TELEMETRY_INVALID' | 'ATTRIBUTES_INVALID' | 'RPC_INVALID' = 'TELEMETRY_INVALID',
+  kind: 'TELEMETRY_INVALID' | 'ATTRIBUTES_INVALID' | 'RPC_INVALID' | 'GATEWAY_INVALID' = 'TELEMETRY_INVALID',
 ): unknown {
   const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
   let value: unknown;

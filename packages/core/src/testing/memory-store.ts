@@ -54,6 +54,8 @@ export function createMemoryStore(): Store {
 
   const deleteDevice = (id: string) => {
     devices.delete(id);
+    // As SQL's ON DELETE SET NULL: a gateway's children stay, on their own.
+    for (const d of devices.values()) if (d.gatewayId === id) d.gatewayId = null;
     credentials.delete(id);
     connectivity.delete(id);
     telemetry.forget(id);
@@ -200,7 +202,16 @@ export function createMemoryStore(): Store {
       },
       get: async (id) => copy(devices.get(id)),
       findByName: async (tenantId, name) => copy([...devices.values()].find((d) => d.tenantId === tenantId && d.name === name)),
-      list: async (q) => listPage(devices.values(), q, 'name', (d) => d.tenantId === q.tenantId && (q.profileId === undefined || d.profileId === q.profileId)),
+      list: async (q) =>
+        listPage(
+          devices.values(),
+          q,
+          'name',
+          (d) =>
+            d.tenantId === q.tenantId &&
+            (q.profileId === undefined || d.profileId === q.profileId) &&
+            (q.gatewayId === undefined || d.gatewayId === q.gatewayId),
+        ),
       update: async (id, patch) => {
         const d = devices.get(id);
         if (!d) return;

@@ -66,7 +66,17 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       return t;
     };
     const newDevice = async (n: string, tenantId = tenant.id, token = `tok-${randomUUID()}`): Promise<Device> => {
-      const d: Device = { id: randomUUID(), tenantId, profileId: prof.id, name: n, label: '', metadata: { a: 1 }, createdAt: t0 };
+      const d: Device = {
+        id: randomUUID(),
+        tenantId,
+        profileId: prof.id,
+        name: n,
+        label: '',
+        metadata: { a: 1 },
+        createdAt: t0,
+        gateway: false,
+        gatewayId: null,
+      };
       await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: token });
       return d;
     };
@@ -226,6 +236,33 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       assert.deepEqual(await store.devices.get(d.id), { ...d, label: 'L', metadata: { m: true } });
     });
 
+    it('devices: gateway flag and children; deleting a gateway leaves its children unlinked', async () => {
+      const gw = await newDevice('gw-1');
+      assert.equal(gw.gateway, false);
+      await store.devices.update(gw.id, { gateway: true });
+      assert.deepEqual(await store.devices.get(gw.id), { ...gw, gateway: true });
+      const child = (n: string, gatewayId: string): Device => ({ ...gw, id: randomUUID(), name: n, gateway: false, gatewayId });
+      const c1 = child('gw-1 child b', gw.id);
+      const c2 = child('gw-1 child a', gw.id);
+      await store.devices.insert(c1, { deviceId: c1.id, type: 'access-token', accessToken: `tok-${randomUUID()}` });
+      await store.devices.insert(c2, { deviceId: c2.id, type: 'access-token', accessToken: `tok-${randomUUID()}` });
+      assert.deepEqual(await store.devices.get(c1.id), c1);
+      assert.deepEqual(await store.devices.findByName(tenant.id, 'gw-1 child a'), c2);
+      const children = await store.devices.list({ ...page, tenantId: tenant.id, gatewayId: gw.id });
+      assert.deepEqual(
+        children.items.map((d) => d.name),
+        ['gw-1 child a', 'gw-1 child b'],
+      );
+      assert.equal(children.total, 2);
+      assert.equal((await store.devices.list({ ...page, tenantId: other.id, gatewayId: gw.id })).total, 0);
+      await store.devices.update(gw.id, { label: 'still a gateway' });
+      assert.equal((await store.devices.get(gw.id))?.gateway, true, 'a patch without gateway keeps it');
+      await store.devices.delete(gw.id);
+      assert.equal((await store.devices.get(c1.id))?.gatewayId, null);
+      assert.equal((await store.devices.get(c2.id))?.gatewayId, null);
+      assert.equal((await store.devices.list({ ...page, tenantId: tenant.id, gatewayId: gw.id })).total, 0);
+    });
+
     it('telemetry: typed values round-trip, raw ranges are [from, to), latest and keys', async () => {
       const d = await newDevice('tele-1');
       const obj = { nested: { a: [1, 2] } };
@@ -382,7 +419,17 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       const t = await newTenant('Doomed');
       const p = { ...prof, id: randomUUID(), tenantId: t.id };
       await store.profiles.insert(p);
-      const d: Device = { id: randomUUID(), tenantId: t.id, profileId: p.id, name: 'x', label: '', metadata: {}, createdAt: t0 };
+      const d: Device = {
+        id: randomUUID(),
+        tenantId: t.id,
+        profileId: p.id,
+        name: 'x',
+        label: '',
+        metadata: {},
+        createdAt: t0,
+        gateway: false,
+        gatewayId: null,
+      };
       await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: 'doomed-token-0000000000' });
       await store.telemetry.append([{ deviceId: d.id, key: 'k', ts: t0, value: 1 }]);
       const d2 = await newDevice('to-delete');
@@ -403,7 +450,17 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       const p = { ...prof, id: randomUUID(), tenantId: t.id };
       await store.profiles.insert(p);
       const mk = async (n: string) => {
-        const d: Device = { id: randomUUID(), tenantId: t.id, profileId: p.id, name: n, label: '', metadata: {}, createdAt: t0 };
+        const d: Device = {
+          id: randomUUID(),
+          tenantId: t.id,
+          profileId: p.id,
+          name: n,
+          label: '',
+          metadata: {},
+          createdAt: t0,
+          gateway: false,
+          gatewayId: null,
+        };
         await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `keys-${randomUUID()}` });
         return d;
       };
@@ -510,7 +567,17 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       newDeviceIn: async (t, n) => {
         const p = { ...prof, id: randomUUID(), tenantId: t.id };
         await store.profiles.insert(p);
-        const d: Device = { id: randomUUID(), tenantId: t.id, profileId: p.id, name: n, label: '', metadata: {}, createdAt: t0 };
+        const d: Device = {
+          id: randomUUID(),
+          tenantId: t.id,
+          profileId: p.id,
+          name: n,
+          label: '',
+          metadata: {},
+          createdAt: t0,
+          gateway: false,
+          gatewayId: null,
+        };
         await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `attr-${randomUUID()}` });
         return d;
       },

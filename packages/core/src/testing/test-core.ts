@@ -77,7 +77,7 @@ export interface TestCore {
  * commit flushes every submission at once (groupCommitMaxRows 1), so an ingest resolves without advancing the clock.
  */
 export async function createTestCore(
-  overrides: Partial<Pick<CoreOptions, 'auth' | 'telemetry' | 'attributes' | 'rpc' | 'onUnmatchedRpcResponse'>> = {},
+  overrides: Partial<Pick<CoreOptions, 'auth' | 'telemetry' | 'attributes' | 'rpc' | 'onUnmatchedRpcResponse' | 'gateway'>> = {},
 ): Promise<TestCore> {
   const clock = new ManualClock();
   const store = createMemoryStore();
@@ -89,6 +89,7 @@ export async function createTestCore(
     ...(overrides.attributes === undefined ? {} : { attributes: overrides.attributes }),
     ...(overrides.rpc === undefined ? {} : { rpc: overrides.rpc }),
     ...(overrides.onUnmatchedRpcResponse === undefined ? {} : { onUnmatchedRpcResponse: overrides.onUnmatchedRpcResponse }),
+    ...(overrides.gateway === undefined ? {} : { gateway: overrides.gateway }),
     tokens: testSigner(clock),
     auth: overrides.auth ?? { accessTokenTtlSec: 900, refreshTokenTtlSec: 3600, loginMaxFailures: 5, loginLockoutSec: 300, loginSlowdownMs: 0 },
     telemetry: overrides.telemetry ?? {

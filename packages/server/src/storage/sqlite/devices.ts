@@ -21,6 +21,8 @@ interface DeviceRow {
   label: string;
   metadata: string;
   created_at: number;
+  gateway: number;
+  gateway_id: string | null;
 }
 interface CredRow {
   device_seq: number;
@@ -48,6 +50,8 @@ const device = (r: DeviceRow): Device => ({
   label: r.label,
   metadata: JSON.parse(r.metadata) as Record<string, unknown>,
   createdAt: r.created_at,
+  gateway: r.gateway === 1,
+  gatewayId: r.gateway_id,
 });
 function credentials(deviceId: string, r: CredRow): DeviceCredentials {
   if (r.type === 'access-token') return { deviceId, type: 'access-token', accessToken: r.access_token ?? '' };
@@ -94,8 +98,8 @@ export function profileRepo(db: Db): ProfileRepo {
 export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRepo {
   const insert = db.transaction((d: Device, c: DeviceCredentials) => {
     const { lastInsertRowid } = db
-      .prepare('INSERT INTO devices (id, tenant_id, profile_id, name, label, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(d.id, d.tenantId, d.profileId, d.name, d.label, JSON.stringify(d.metadata), d.createdAt);
+      .prepare('INSERT INTO devices (id, tenant_id, profile_id, name, label, metadata, created_at, gateway, gateway_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(d.id, d.tenantId, d.profileId, d.name, d.label, JSON.stringify(d.metadata), d.createdAt, d.gateway ? 1 : 0, d.gatewayId);
     writeCredentials(Number(lastInsertRowid), c);
   });
   const writeCredentials = (seq: number, c: DeviceCredentials) => {
@@ -156,7 +160,7 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
         table: 'devices',
         sortColumns: { name: 'name', createdAt: 'created_at', label: 'label' },
         searchColumn: 'name',
-        filters: { tenant_id: q.tenantId, profile_id: q.profileId },
+        filters: { tenant_id: q.tenantId, profile_id: q.profileId, gateway_id: q.gatewayId },
         map: device,
       }),
     update: async (id, patch) => {
@@ -166,6 +170,7 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
           label: patch.label,
           metadata: patch.metadata && JSON.stringify(patch.metadata),
           profile_id: patch.profileId,
+          gateway: patch.gateway === undefined ? undefined : patch.gateway ? 1 : 0,
         });
       });
     },

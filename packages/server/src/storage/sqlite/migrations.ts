@@ -200,4 +200,11 @@ export const migrations: readonly string[] = [
   CREATE INDEX rpcs_device ON rpcs(device_seq, created_at);
   CREATE INDEX rpcs_due ON rpcs(due_at) WHERE due_at IS NOT NULL;
   `,
+  `
+  -- Gateways (issue 10): a gateway device connects its children over its own MQTT connection; a child keeps the
+  -- id of the gateway that created it. Deleting a gateway leaves its children as devices on their own.
+  ALTER TABLE devices ADD COLUMN gateway INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE devices ADD COLUMN gateway_id TEXT REFERENCES devices(id) ON DELETE SET NULL;
+  CREATE INDEX devices_gateway ON devices(gateway_id) WHERE gateway_id IS NOT NULL;
+  `,
 ];

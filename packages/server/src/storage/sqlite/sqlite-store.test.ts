@@ -36,7 +36,7 @@ test('the key dictionary (ts_keys, shared by all tenants) keeps only keys some d
     const profile = { id: randomUUID(), tenantId: tenant.id, name: 'p', description: '', defaultSettings: {}, isDefault: true, createdAt: 0 };
     await store.profiles.insert(profile);
     const device = async (name: string) => {
-      const d = { id: randomUUID(), tenantId: tenant.id, profileId: profile.id, name, label: '', metadata: {}, createdAt: 0 };
+      const d = { id: randomUUID(), tenantId: tenant.id, profileId: profile.id, name, label: '', metadata: {}, createdAt: 0, gateway: false, gatewayId: null };
       await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `dict-${randomUUID()}` });
       return d;
     };

@@ -37,7 +37,7 @@ async function seedDevices(store: Store, ids: readonly string[]): Promise<void> 
   for (const id of ids) {
     if (await store.devices.get(id)) continue;
     await store.devices.insert(
-      { id, tenantId, profileId: 'profile-1', name: id, label: '', metadata: {}, createdAt: 0 },
+      { id, tenantId, profileId: 'profile-1', name: id, label: '', metadata: {}, createdAt: 0, gateway: false, gatewayId: null },
       { deviceId: id, type: 'access-token', accessToken: `tok-${id}` },
     );
   }

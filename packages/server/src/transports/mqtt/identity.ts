@@ -20,7 +20,7 @@ const tenantOfNamespace = (ns: string): string | undefined => ns.split(':')[1];
 /**
  * Revocation ends live connections at once (v5: DISCONNECT 0x87 with a reason string): a deleted device or user
  * also loses its stored sessions (wills discarded); rotated device credentials, a revoked API key or a changed
- * role end the connections, and the next CONNECT is authenticated and its subscriptions authorized again.
+ * role, or a device made a gateway or no longer one, end the connections, and the next CONNECT is authenticated and its subscriptions authorized again.
  * Returns the unsubscribe function.
  */
 export function watchRevocations(bus: EventBus, broker: Broker): () => void {
@@ -40,6 +40,17 @@ export function watchRevocations(bus: EventBus, broker: Broker): () => void {
       'device.credentials',
       (e) => {
         end(namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }), 'device credentials changed', false);
+      },
+      { name },
+    ),
+    bus.subscribe(
+      'device.gateway',
+      (e) => {
+        end(
+          namespaceOf({ kind: 'device', deviceId: e.deviceId, tenantId: e.tenantId }),
+          e.gateway ? 'device became a gateway' : 'device is no gateway any more',
+          false,
+        );
       },
       { name },
     ),

@@ -9,6 +9,7 @@ import type { Metrics } from '../../metrics';
 import type { ListenerCertificate } from '../tls-certificates';
 import type { DeviceReply } from './device-api';
 import { deviceDownlink } from './downlink';
+import { GatewaySessions } from './gateway-api';
 import { telemetryForwarder } from './forwarder';
 import { deviceTopic } from './topics';
 import { platformHooks } from './hooks';
@@ -60,10 +61,11 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
   // Replies and pushes go into the device's own topic space (its mount point).
   const reply: DeviceReply = (deviceId, topic, payload, properties) =>
     broker.publish({ topic: deviceTopic(deviceId, topic), payload, qos: 1, ...(properties ? { properties } : {}) });
+  const gateways = new GatewaySessions(core);
   const broker: Broker = new Broker({
     persistence: o.persistence,
     limits: brokerLimits(config),
-    hooks: platformHooks(core, { authFailures: o.authFailures, reply }),
+    hooks: platformHooks(core, { authFailures: o.authFailures, reply, gateways }),
   });
 
   broker.on('client', (client) => {
@@ -94,6 +96,10 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
     if (u?.kind === 'device') {
       core.connectivity.disconnected(u.deviceId).catch((err: unknown) => {
         logger.error({ err }, 'recording a device disconnect failed');
+      });
+      // A gateway's children go offline with its connection.
+      gateways.end(client).catch((err: unknown) => {
+        logger.error({ err }, "recording a gateway's children disconnected failed");
       });
     }
   });
@@ -153,6 +159,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
         // The broker writes DISCONNECT 0x8B and ends each stream; the listeners then wait for the sockets to go.
         await broker.close();
         await listeners.close(graceMs);
+        await gateways.endAll();
       })()),
   };
 }

@@ -17,12 +17,25 @@ test('a refused PUBLISH gets the v5 reason code of its error kind (v5 §3.4.2.1)
   assert.equal(mqttReasonFor(new ThingsteadError('ATTRIBUTES_INVALID'))?.reasonCode, 0x99);
   assert.equal(mqttReasonFor(new ThingsteadError('RPC_INVALID'))?.reasonCode, 0x99);
   assert.equal(mqttReasonFor(new ThingsteadError('ATTRIBUTE_LIMIT'))?.reasonCode, 0x97);
+  assert.equal(mqttReasonFor(new ThingsteadError('GATEWAY_INVALID'))?.reasonCode, 0x99);
+  assert.equal(mqttReasonFor(new ThingsteadError('GATEWAY_CHILD_REFUSED'))?.reasonCode, ReasonCode.NotAuthorized);
+  assert.equal(mqttReasonFor(new ThingsteadError('GATEWAY_LIMIT'))?.reasonCode, 0x97);
   assert.equal(ReasonCode.PayloadFormatInvalid, 0x99);
   assert.equal(ReasonCode.QuotaExceeded, 0x97);
 });
 
 test('every other error is rethrown (undefined): the connection closes without an acknowledgement', () => {
-  const refused = new Set<ErrorName>(['TELEMETRY_INVALID', 'UNAVAILABLE', 'TELEMETRY_KEY_LIMIT', 'ATTRIBUTES_INVALID', 'ATTRIBUTE_LIMIT', 'RPC_INVALID']);
+  const refused = new Set<ErrorName>([
+    'TELEMETRY_INVALID',
+    'UNAVAILABLE',
+    'TELEMETRY_KEY_LIMIT',
+    'ATTRIBUTES_INVALID',
+    'ATTRIBUTE_LIMIT',
+    'RPC_INVALID',
+    'GATEWAY_INVALID',
+    'GATEWAY_CHILD_REFUSED',
+    'GATEWAY_LIMIT',
+  ]);
   for (const kind of Object.keys(errorCatalogue) as ErrorName[]) {
     if (!refused.has(kind)) assert.equal(mqttReasonFor(new ThingsteadError(kind)), undefined, kind);
   }

@@ -13,6 +13,9 @@ const publishReasonCodes: Partial<Record<ErrorName, number>> = {
   ATTRIBUTES_INVALID: ReasonCode.PayloadFormatInvalid,
   ATTRIBUTE_LIMIT: ReasonCode.QuotaExceeded,
   RPC_INVALID: ReasonCode.PayloadFormatInvalid,
+  GATEWAY_INVALID: ReasonCode.PayloadFormatInvalid,
+  GATEWAY_CHILD_REFUSED: ReasonCode.NotAuthorized,
+  GATEWAY_LIMIT: ReasonCode.QuotaExceeded,
 };
 
 /** The negative acknowledgement for an error of onPublish, or undefined when the error is to be rethrown. */
@@ -36,18 +39,20 @@ export const connectionReasonCodes: readonly { packet: string; reasonCode: numbe
   {
     packet: 'PUBACK',
     reasonCode: ReasonCode.NotAuthorized,
-    meaning: 'A device published outside its own device API topics, or an application published (3.1.1: acknowledged and dropped).',
+    meaning:
+      'A device published outside its own device API topics (v1/gateway/... when it is no gateway), or an application published (3.1.1: acknowledged and dropped).',
   },
   {
     packet: 'SUBACK',
     reasonCode: ReasonCode.NotAuthorized,
-    meaning: "The filter is not one this principal may use: a device only its own topics, an application only its tenant's; never `#` or `$SYS/#`.",
+    meaning:
+      "The filter is not one this principal may use: a device only its own topics (a gateway also v1/gateway/attributes, .../attributes/response and v1/gateway/rpc), an application only its tenant's; never `#` or `$SYS/#`.",
   },
   {
     packet: 'DISCONNECT',
     reasonCode: ReasonCode.NotAuthorized,
     meaning:
-      'What the connection was authorized by ended: API key revoked, device credentials changed, user disabled, demoted or deleted, device or tenant deleted.',
+      'What the connection was authorized by ended: API key revoked, device credentials changed, device made a gateway or no longer one, user disabled, demoted or deleted, device or tenant deleted.',
   },
   { packet: 'DISCONNECT', reasonCode: ReasonCode.ServerShuttingDown, meaning: 'The server is shutting down; reconnect later.' },
 ];

@@ -44,6 +44,34 @@ test('devices subscribe only to their own API topics; #, +/# and $SYS/# are neve
   }
 });
 
+test('gateway API topics: published and subscribed by gateways only, and only the ones served', () => {
+  const publish = [
+    'v1/gateway/connect',
+    'v1/gateway/disconnect',
+    'v1/gateway/telemetry',
+    'v1/gateway/attributes',
+    'v1/gateway/attributes/request',
+    'v1/gateway/rpc',
+  ];
+  const subscribe = ['v1/gateway/attributes', 'v1/gateway/attributes/response', 'v1/gateway/rpc'];
+  for (const t of publish) {
+    assert.equal(devicePublishVerdict(t, true).ok, true, t);
+    const refused = devicePublishVerdict(t);
+    assert.ok(!refused.ok && refused.reason.includes('only gateway devices'), t);
+  }
+  for (const f of subscribe) {
+    assert.equal(deviceSubscribeVerdict(f, true).ok, true, f);
+    assert.equal(deviceSubscribeVerdict(f).ok, false, f);
+  }
+  for (const t of ['v1/gateway/attributes/response', 'v1/gateway/claim', 'v1/gateway/rpc/1', 'v1/gateway/+', 'v1/gateway']) {
+    assert.equal(devicePublishVerdict(t, true).ok, false, t);
+  }
+  for (const f of ['v1/gateway/#', 'v1/gateway/+', 'v1/gateway/telemetry', 'v1/gateway/connect', '#', '$SYS/#']) {
+    assert.equal(deviceSubscribeVerdict(f, true).ok, false, f);
+  }
+  assert.equal(devicePublishVerdict('v1/devices/me/telemetry', true).ok, true, 'a gateway is a device too');
+});
+
 test('applications read their own tenant only, with a literal tenant level', () => {
   assert.equal(appSubscribeVerdict('tenants/t1/devices/+/telemetry', 't1', false).ok, true);
   assert.equal(appSubscribeVerdict('tenants/t1/devices/#', 't1', false).ok, true);

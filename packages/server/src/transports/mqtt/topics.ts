@@ -10,6 +10,30 @@ export const deviceTopics = {
   attributes: 'v1/devices/me/attributes',
 } as const;
 
+/** ThingsBoard's gateway API: a gateway device speaks for its children (gateway-api.ts). */
+export const gatewayTopics = {
+  connect: 'v1/gateway/connect',
+  disconnect: 'v1/gateway/disconnect',
+  telemetry: 'v1/gateway/telemetry',
+  /** Published: children's client attributes; subscribed: shared-attribute changes of the connected children. */
+  attributes: 'v1/gateway/attributes',
+  attributeRequest: 'v1/gateway/attributes/request',
+  attributeResponse: 'v1/gateway/attributes/response',
+  /** Subscribed: commands to the children; published: their answers. */
+  rpc: 'v1/gateway/rpc',
+} as const;
+
+const gatewayPublishable = new Set<string>([
+  gatewayTopics.connect,
+  gatewayTopics.disconnect,
+  gatewayTopics.telemetry,
+  gatewayTopics.attributes,
+  gatewayTopics.attributeRequest,
+  gatewayTopics.rpc,
+]);
+const gatewaySubscribable = new Set<string>([gatewayTopics.attributes, gatewayTopics.attributeResponse, gatewayTopics.rpc]);
+const notAGateway: Verdict = { ok: false, reason: 'only gateway devices (created or changed with "gateway": true) use the v1/gateway/ topics' };
+
 /** Device API topics a device may subscribe to: shared-attribute pushes, answers to its requests, commands. */
 const deviceSubscribable = [
   /^v1\/devices\/me\/attributes$/,
@@ -31,17 +55,24 @@ const devicePublishable = [
   /^v1\/devices\/me\/rpc\/response\/[^/+#]+$/,
 ];
 
-export function devicePublishVerdict(topic: string): Verdict {
+/** `gateway`: the device was a gateway when it connected; only then are the gateway API topics its own too. */
+export function devicePublishVerdict(topic: string, gateway = false): Verdict {
   if (devicePublishable.some((re) => re.test(topic))) return allow;
-  if (topic.startsWith('v1/devices/me/') || topic.startsWith('v1/gateway/')) {
-    return { ok: false, reason: `${topic} is reserved and not served yet` };
+  if (topic.startsWith('v1/gateway/')) {
+    if (!gateway) return notAGateway;
+    return gatewayPublishable.has(topic) ? allow : { ok: false, reason: `${topic} is reserved and not served yet` };
   }
+  if (topic.startsWith('v1/devices/me/')) return { ok: false, reason: `${topic} is reserved and not served yet` };
   return { ok: false, reason: 'devices publish only to their device API topics under v1/devices/me/' };
 }
 
-export function deviceSubscribeVerdict(filter: string): Verdict {
+export function deviceSubscribeVerdict(filter: string, gateway = false): Verdict {
   if (deviceSubscribable.some((re) => re.test(filter))) return allow;
-  return { ok: false, reason: 'devices subscribe only to their own device API topics under v1/devices/me/' };
+  if (filter.startsWith('v1/gateway/')) {
+    if (!gateway) return notAGateway;
+    if (gatewaySubscribable.has(filter)) return allow;
+  }
+  return { ok: false, reason: 'devices subscribe only to their own device API topics under v1/devices/me/ (gateways also to v1/gateway/...)' };
 }
 
 /**
