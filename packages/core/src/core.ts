@@ -15,6 +15,8 @@ import type { Clock } from './clock';
 import { ConnectivityService } from './devices/connectivity';
 import { DeviceService } from './devices/device-service';
 import { ProfileService } from './devices/profile-service';
+import { LiveService } from './live/live-service';
+import { defaultLiveLimits, type LiveLimits } from './live/model';
 import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
 import type { Store } from './store';
 import type { TelemetryLimits } from './telemetry/decode';
@@ -44,6 +46,10 @@ export interface CoreOptions {
   rpc?: Partial<RpcLimits>;
   /** A device answered an RPC id nobody waits for (the server counts them). */
   onUnmatchedRpcResponse?: () => void;
+  /** Limits of the live API's sessions (defaultLiveLimits). */
+  live?: Partial<LiveLimits>;
+  /** Values live sessions conflated because their client was behind (the server counts them). */
+  onLiveConflated?: (n: number) => void;
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */
@@ -61,6 +67,8 @@ export interface Core {
   rpc: RpcService;
   /** HTTP devices' long-poll of shared-attribute changes. */
   sharedUpdates: SharedAttributeUpdates;
+  /** The live API's sessions and subscriptions (the WebSocket transport's core). */
+  live: LiveService;
   /** What device-facing transports call: authenticate a connection, receive a device's telemetry. */
   ingress: IngressService;
   retention: RetentionJob;
@@ -94,6 +102,13 @@ export function createCore(o: CoreOptions): Core {
   });
   registerPlatformMethods(rpc, { clock, attributes });
   const sharedUpdates = new SharedAttributeUpdates({ bus, clock });
+  const live = new LiveService({
+    store,
+    bus,
+    clock,
+    limits: { ...defaultLiveLimits, ...o.live },
+    ...(o.onLiveConflated ? { onConflated: o.onLiveConflated } : {}),
+  });
   return {
     auth,
     tenants,
@@ -106,6 +121,7 @@ export function createCore(o: CoreOptions): Core {
     attributes,
     rpc,
     sharedUpdates,
+    live,
     ingress: new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver),
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
@@ -113,6 +129,7 @@ export function createCore(o: CoreOptions): Core {
       retention.stop();
       rpc.close();
       sharedUpdates.close();
+      live.close();
       await telemetry.close();
       await connectivity.close();
     },
