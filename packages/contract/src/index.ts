@@ -13,3 +13,4 @@ export * from './attributes';
 export * from './health';
 export * from './device-api';
 export * from './rpc';
+export * from './live';

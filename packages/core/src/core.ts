@@ -16,6 +16,8 @@ import { ConnectivityService } from './devices/connectivity';
 import { DeviceService } from './devices/device-service';
 import { ProfileService } from './devices/profile-service';
 import { GatewayService, type GatewayLimits } from './gateway/gateway-service';
+import { LiveService } from './live/live-service';
+import { defaultLiveLimits, type LiveLimits } from './live/model';
 import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
 import type { Store } from './store';
 import type { TelemetryLimits } from './telemetry/decode';
@@ -47,6 +49,10 @@ export interface CoreOptions {
   onUnmatchedRpcResponse?: () => void;
   /** Limits of gateways and their children (defaultGatewayLimits). */
   gateway?: Partial<GatewayLimits>;
+  /** Limits of the live API's sessions (defaultLiveLimits). */
+  live?: Partial<LiveLimits>;
+  /** Values live sessions conflated because their client was behind (the server counts them). */
+  onLiveConflated?: (n: number) => void;
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */
@@ -64,6 +70,8 @@ export interface Core {
   rpc: RpcService;
   /** HTTP devices' long-poll of shared-attribute changes. */
   sharedUpdates: SharedAttributeUpdates;
+  /** The live API's sessions and subscriptions (the WebSocket transport's core). */
+  live: LiveService;
   /** What device-facing transports call: authenticate a connection, receive a device's telemetry. */
   ingress: IngressService;
   /** The gateway API: a gateway device's sessions speaking for its children. */
@@ -114,6 +122,13 @@ export function createCore(o: CoreOptions): Core {
     telemetryLimits: o.telemetry,
     limits: o.gateway,
   });
+  const live = new LiveService({
+    store,
+    bus,
+    clock,
+    limits: { ...defaultLiveLimits, ...o.live },
+    ...(o.onLiveConflated ? { onConflated: o.onLiveConflated } : {}),
+  });
   return {
     auth,
     tenants,
@@ -126,6 +141,7 @@ export function createCore(o: CoreOptions): Core {
     attributes,
     rpc,
     sharedUpdates,
+    live,
     ingress,
     gateway,
     retention,
@@ -135,6 +151,7 @@ export function createCore(o: CoreOptions): Core {
       await rpc.close();
       gateway.close();
       sharedUpdates.close();
+      live.close();
       await telemetry.close();
       await connectivity.close();
     },

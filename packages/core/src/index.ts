@@ -29,3 +29,6 @@ export type { TelemetryQueryInput, TelemetryQueryResult } from './telemetry/tele
 export { maxQueryLimit } from './telemetry/telemetry-service';
 export type { RetentionOptions } from './telemetry/retention';
 export type { PublicApiKey } from './accounts/api-key-service';
+export * from './live/model';
+export type { LiveService } from './live/live-service';
+export type { ActiveSubscription, LiveEndReason, LiveSession, LiveSink } from './live/live-session';

@@ -30,7 +30,7 @@ export function createLogger(log: Readonly<Config['log']>, out: NodeJS.WritableS
 }
 
 export interface AuthFailure {
-  transport: 'mqtt' | 'http';
+  transport: 'mqtt' | 'http' | 'ws';
   remoteAddress: string | undefined;
   /** Why, in words that name no credential. */
   reason: string;
@@ -71,7 +71,10 @@ export class AuthFailureLog {
     }
     if (this.logged < (this.o.perWindow ?? 20)) {
       this.logged++;
-      this.o.logger.warn(f, `${f.transport === 'mqtt' ? 'MQTT' : 'HTTP'} authentication failed from ${f.remoteAddress ?? 'an unknown address'}: ${f.reason}`);
+      this.o.logger.warn(
+        f,
+        `${{ mqtt: 'MQTT', http: 'HTTP', ws: 'WebSocket' }[f.transport]} authentication failed from ${f.remoteAddress ?? 'an unknown address'}: ${f.reason}`,
+      );
       return;
     }
     this.held++;

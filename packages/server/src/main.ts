@@ -20,6 +20,8 @@ import { listenOps, type OpsListener } from './transports/http/ops-listener';
 import { settleWithin, waitUntil } from './shutdown';
 import { createSqliteStore } from './storage/sqlite/sqlite-store';
 import { startMqttTransport, type MqttTransport } from './transports/mqtt/mqtt-transport';
+import { UpgradeRouter } from './transports/upgrade-router';
+import { liveApiPath, startLiveApi, type LiveApi } from './transports/ws/live-api';
 import { version } from './version';
 
 export interface StartOptions {
@@ -40,7 +42,7 @@ export interface Thingstead {
   /** The MQTT broker, when MQTT is enabled; a device's topics inside it are deviceTopic() names. */
   broker?: Broker;
   /** Where each listener ended up (the real port when 0 was asked). */
-  urls: { http: string; https?: string; mqtt?: string; mqtts?: string; mqttWs?: string; mqttWss?: string; metrics?: string };
+  urls: { http: string; https?: string; mqtt?: string; mqtts?: string; mqttWs?: string; mqttWss?: string; live: string; liveTls?: string; metrics?: string };
   httpPort: number;
   /** The bound HTTPS port, when https.port is set. */
   httpsPort?: number;
@@ -230,6 +232,14 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     onUnmatchedRpcResponse: () => {
       metrics.rpcUnmatched.inc();
     },
+    live: {
+      maxQueuedMessages: config.ws.maxQueuedMessages,
+      maxSubscriptionsPerSession: config.ws.maxSubscriptionsPerSession,
+      maxHistoryPoints: config.ws.maxHistoryPoints,
+    },
+    onLiveConflated: (n) => {
+      metrics.wsConflated.inc(n);
+    },
     tokens: jwtSigner(loadOrCreateSecret(dataDir, config.auth.jwtSecret)),
     auth: config.auth,
     telemetry: {
@@ -259,6 +269,9 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     trustProxy: config.http.trustProxy,
     hstsMaxAgeSec: config.https.hstsMaxAgeSec,
   });
+  // WebSocket upgrades of the HTTP (and HTTPS) listener, by path: MQTT at /mqtt, the live API at /api/ws.
+  const upgrades = new UpgradeRouter(app.server);
+  const live: LiveApi = startLiveApi({ core, config: config.ws, upgrades, metrics, authFailures });
   let mqtt: MqttTransport | undefined;
   let https: HttpsListener | undefined;
   let ops: OpsListener | undefined;
@@ -281,7 +294,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
         tls: config.mqtts,
         host: config.host,
         persistence,
-        httpServer: app.server,
+        upgrades,
         authFailures,
         clock,
       });
@@ -327,6 +340,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   } catch (e) {
     // Close what did open, so a failed start leaves no listener or open database behind.
     await mqtt?.close().catch(() => undefined);
+    await live.close(0);
     await https?.close();
     await ops?.close();
     await app.close().catch(() => undefined);
@@ -338,7 +352,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  const urls: Thingstead['urls'] = { http: `http://${shown}:${httpPort}` };
+  const urls: Thingstead['urls'] = { http: `http://${shown}:${httpPort}`, live: `ws://${shown}:${httpPort}${liveApiPath}` };
   if (mqtt) {
     urls.mqtt = `mqtt://${shown}:${mqtt.ports.tcp}`;
     if (mqtt.ports.tls !== undefined) urls.mqtts = `mqtts://${shown}:${mqtt.ports.tls}`;
@@ -346,6 +360,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   }
   if (https) {
     urls.https = `https://${shown}:${https.port}`;
+    urls.liveTls = `wss://${shown}:${https.port}${liveApiPath}`;
     if (mqtt && config.mqtt.websocket) urls.mqttWss = `wss://${shown}:${https.port}/mqtt`;
   }
   if (ops) urls.metrics = `http://${shown}:${ops.port}/metrics`;
@@ -384,6 +399,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     //    balancer moves on), MQTT CONNECT refused with 0x88, connected MQTT clients no longer read.
     lifecycle.shuttingDown = true;
     mqtt?.stopAccepting();
+    live.stopAccepting();
     // 2. Drain: what was received is committed (the group committer keeps running) and answered.
     const [mqttLeft, httpDone] = await Promise.all([mqtt?.drain(drainMs) ?? Promise.resolve(0), waitUntil(clock, () => lifecycle.inFlight === 0, deadline)]);
     if (mqttLeft > 0 || !httpDone) {
@@ -402,9 +418,10 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
       )) !== true
     )
       logger.warn('shutdown: bus subscribers did not finish within 1 s');
-    // 3. Close every socket: DISCONNECT 0x8B to MQTT v5 clients, then the TCP, TLS and WebSocket connections;
-    //    the HTTP listener and its connections (idle keep-alive ones, and those whose request was cut).
-    await mqtt?.close(1000);
+    // 3. Close every socket: DISCONNECT 0x8B to MQTT v5 clients, then the TCP, TLS and WebSocket connections,
+    //    live API sockets with 1001 (going away); the HTTP listener and its connections (idle keep-alive ones,
+    //    and those whose request was cut).
+    await Promise.all([mqtt?.close(1000), live.close(1000)]);
     if (
       (await settleWithin(
         clock,

@@ -21,6 +21,8 @@ export class Metrics {
   readonly authFailures: Counter<'transport'>;
   readonly telemetryFlushFailures: Counter;
   readonly rpcUnmatched: Counter;
+  readonly wsMessagesSent: Counter;
+  readonly wsConflated: Counter;
 
   constructor(opts: { pendingPoints: () => number; replacedPoints: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
@@ -82,6 +84,16 @@ export class Metrics {
       help: 'RPC answers from devices that matched no waiting call (unknown or malformed id, timed out, answered already); ignored',
       registers,
     });
+    this.wsMessagesSent = new Counter({
+      name: 'thingstead_ws_messages_sent_total',
+      help: 'Messages sent to live API (WebSocket /api/ws) clients',
+      registers,
+    });
+    this.wsConflated = new Counter({
+      name: 'thingstead_ws_conflated_total',
+      help: 'Live API values replaced by a newer value of the same key before a client that was behind read them (its queue was full)',
+      registers,
+    });
     totalCounter(
       'thingstead_telemetry_replaced_total',
       'Committed values that replaced an earlier value of the same device, key and ts (only values with a ts the device sent; the later one is kept)',
@@ -108,6 +120,18 @@ export class Metrics {
       this.telemetryRejected.inc({ transport, reason: code });
     },
   };
+
+  /** The live API's open WebSockets (authenticated or not), read at scrape time. */
+  observeLiveApi(connections: () => number): void {
+    new Gauge({
+      name: 'thingstead_ws_connections',
+      help: 'Open live API WebSocket connections (/api/ws)',
+      registers: [this.registry],
+      collect() {
+        this.set(connections());
+      },
+    });
+  }
 
   /** Broker statistics ($SYS-style), read at scrape time. */
   observeBroker(stats: () => BrokerStats): void {

@@ -57,6 +57,32 @@ export const configSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    ws: Type.Object(
+      {
+        maxConnections: int(10_000, 1, 1_000_000, 'Most simultaneous live API WebSockets (/api/ws); one more is answered 503.'),
+        authTimeoutMs: int(
+          5000,
+          100,
+          600_000,
+          'Time a live API socket without an Authorization header has to send its auth message; then it is closed with 4408.',
+        ),
+        maxMessageBytes: int(65_536, 1024, 16 * 1_048_576, 'Largest message a live API client may send; a larger one closes the socket (1009).'),
+        maxQueuedMessages: int(
+          1000,
+          1,
+          1_000_000,
+          'Messages waiting for one live API client beyond what its socket holds; then latest values are conflated per key, and what cannot be merged (series values, events) closes the socket with 4429.',
+        ),
+        maxSubscriptionsPerSession: int(100, 1, 10_000, 'Subscriptions one live API socket may hold.'),
+        maxHistoryPoints: int(
+          10_000,
+          1,
+          1_000_000,
+          'Stored values per key a series subscription may read before going live; more is refused (a later start is needed).',
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     mqtts: Type.Object(
       {
         port: Type.Optional(

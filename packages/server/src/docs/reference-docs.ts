@@ -118,12 +118,14 @@ ${brokerRows.join('\n')}
 `;
 }
 
-/** docs/reference/metrics.md, from the metrics the server registers (a Metrics with the broker's observed). */
+/** docs/reference/metrics.md, from the metrics the server registers (a Metrics with the broker and the live API observed). */
 export function renderMetricsDoc(): string {
   const m = new Metrics({ pendingPoints: () => 0, replacedPoints: () => 0 });
-  m.observeBroker(() => {
+  const notScraped = (): never => {
     throw new Error('not scraped while the doc is rendered');
-  });
+  };
+  m.observeLiveApi(notScraped);
+  m.observeBroker(notScraped);
   const all = m.registry.getMetricsAsArray() as unknown as { name: string; help: string; type: string; labelNames?: string[] }[];
   const platform = all.filter((x) => !defaultMetricNames.has(x.name));
   const defaults = all.filter((x) => defaultMetricNames.has(x.name));

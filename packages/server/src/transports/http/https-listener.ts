@@ -23,7 +23,7 @@ export interface HttpsListener {
  * HTTPS beside the plain HTTP listener, serving the same app: fastify has one server of its own (plain HTTP
  * here, kept for the devices and users that use it), so this node:https server hands each request to the app's
  * handler (app.routing: the same routes, hooks, shutdown answers and metrics) and each upgrade to the handlers
- * on the plain server (MQTT over WebSocket at /mqtt, listeners.ts), so wss:// is ws:// over TLS with nothing
+ * on the plain server (upgrade-router.ts: MQTT over WebSocket at /mqtt, the live API at /api/ws), so wss:// is ws:// over TLS with nothing
  * duplicated. Fastify's own https option would replace plain HTTP instead of adding to it.
  */
 export async function listenHttps(o: HttpsListenerOptions): Promise<HttpsListener> {
@@ -44,7 +44,7 @@ export async function listenHttps(o: HttpsListenerOptions): Promise<HttpsListene
   server.setTimeout(plain.timeout);
   o.certificate.attach(server);
   server.on('upgrade', (req, socket, head) => {
-    // No upgrade handler (MQTT over WebSocket is off): nothing would ever answer this socket.
+    // No upgrade handler: nothing would ever answer this socket.
     if (plain.listenerCount('upgrade') === 0) socket.destroy();
     else plain.emit('upgrade', req, socket, head);
   });

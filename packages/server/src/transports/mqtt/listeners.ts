@@ -1,17 +1,18 @@
 import { handleWebSocket, listenTcp, listenTls, selectMqttSubprotocol, type Broker } from '@thingstead/broker';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config/schema';
 import { shutdownRetryAfterSec } from '../../shutdown';
 import { ListenerCertificate } from '../tls-certificates';
+import type { UpgradeRouter } from '../upgrade-router';
 
 export interface MqttListenerOptions {
   config: Readonly<Config['mqtt']>;
   tls: Readonly<Config['mqtts']>;
   host: string;
-  /** The HTTP server that carries MQTT over WebSocket at /mqtt. */
-  httpServer: HttpServer;
+  /** The HTTP server's upgrades, where MQTT over WebSocket is served at /mqtt. */
+  upgrades: UpgradeRouter;
 }
 
 export interface MqttListeners {
@@ -44,11 +45,9 @@ export async function listenMqtt(broker: Broker, o: MqttListenerOptions): Promis
 
   let wss: WebSocketServer | undefined;
   let accepting = true;
+  let unroute = (): void => {};
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!wss || (req.url ?? '').split('?')[0] !== '/mqtt') {
-      socket.destroy();
-      return;
-    }
+    if (!wss) return;
     if (!accepting) {
       socket.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${shutdownRetryAfterSec}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
@@ -59,7 +58,7 @@ export async function listenMqtt(broker: Broker, o: MqttListenerOptions): Promis
   };
   if (o.config.websocket) {
     wss = new WebSocketServer({ noServer: true, handleProtocols: selectMqttSubprotocol, maxPayload: o.config.maxPacketBytes + 16 });
-    o.httpServer.on('upgrade', onUpgrade);
+    unroute = o.upgrades.route('/mqtt', onUpgrade);
   }
   return {
     ports: { tcp: tcp.port, ...(tls ? { tls: tls.port } : {}) },
@@ -70,7 +69,7 @@ export async function listenMqtt(broker: Broker, o: MqttListenerOptions): Promis
     },
     close: async (graceMs) => {
       await Promise.all([tcp.close(graceMs), tls?.close(graceMs), closeWebSockets(wss, graceMs)]);
-      o.httpServer.off('upgrade', onUpgrade);
+      unroute();
     },
   };
 }

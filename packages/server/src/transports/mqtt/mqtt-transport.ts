@@ -1,12 +1,12 @@
 import { Broker, type BrokerPersistence } from '@thingstead/broker';
 import { isThingsteadError, type Clock, type Core, type EventBus } from '@thingstead/core';
-import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { AuthFailureLog } from '../../logging';
 import type { Config } from '../../config/schema';
 import { brokerLimits } from '../../config/slices';
 import type { Metrics } from '../../metrics';
 import type { ListenerCertificate } from '../tls-certificates';
+import type { UpgradeRouter } from '../upgrade-router';
 import type { DeviceReply } from './device-api';
 import { deviceDownlink } from './downlink';
 import { GatewaySessions } from './gateway-api';
@@ -28,8 +28,8 @@ export interface MqttTransportOptions {
   host: string;
   /** Where the broker keeps sessions and retained messages (chosen by main.ts). */
   persistence: BrokerPersistence;
-  /** The HTTP server that carries MQTT over WebSocket at /mqtt. */
-  httpServer: HttpServer;
+  /** The HTTP server's upgrades, where MQTT over WebSocket is served at /mqtt. */
+  upgrades: UpgradeRouter;
   authFailures: AuthFailureLog;
   clock: Clock;
 }
