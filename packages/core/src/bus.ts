@@ -28,6 +28,10 @@ export interface BusEvents {
   /** A device's answer, to the node where the caller waits. */
   'rpc.response': RpcResponseEvent;
   'device.created': { deviceId: string; tenantId: string };
+  /** A device was changed (name, label, metadata or profile). */
+  'device.updated': { deviceId: string; tenantId: string; profileId: string };
+  /** A device profile's inactivity timeout changed. */
+  'profile.updated': { profileId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };
   /** An API key was revoked: connections authenticated with it end. */

@@ -65,6 +65,11 @@ export interface Core {
   ingress: IngressService;
   retention: RetentionJob;
   bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
+  /**
+   * Recomputes what the last process held in memory: nobody is connected, devices that sent within their
+   * profile's inactivity timeout are active. Called once, before the transports take connections.
+   */
+  start(): Promise<void>;
   /** Commits pending telemetry and stops background work; the store stays open. */
   close(): Promise<void>;
 }
@@ -75,9 +80,9 @@ export function createCore(o: CoreOptions): Core {
   const users = new UserService(store, clock, bus);
   const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry);
   const retention = new RetentionJob(store, clock, o.telemetry);
-  const connectivity = new ConnectivityService(store, clock);
+  const connectivity = new ConnectivityService({ store, clock, bus });
   const auth = new AuthService(store, o.tokens, clock, o.auth);
-  const devices = new DeviceService(store, clock, bus);
+  const devices = new DeviceService(store, clock, bus, connectivity);
   const attributes = new AttributeService({
     store,
     clock,
@@ -99,7 +104,7 @@ export function createCore(o: CoreOptions): Core {
     tenants,
     users,
     apiKeys: new ApiKeyService(store, clock, bus),
-    profiles: new ProfileService(store, clock),
+    profiles: new ProfileService(store, clock, bus),
     devices,
     connectivity,
     telemetry,
@@ -109,6 +114,7 @@ export function createCore(o: CoreOptions): Core {
     ingress: new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver),
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
+    start: () => connectivity.start(),
     close: async () => {
       retention.stop();
       rpc.close();

@@ -174,4 +174,11 @@ export const migrations: readonly string[] = [
     version INTEGER NOT NULL
   );
   `,
+  `
+  -- Connectivity (issue 10): each profile's inactivity timeout (ThingsBoard's default of 10 minutes for the
+  -- profiles there are), and whether a device had a session open when last written, for the device list's
+  -- ?connected= filter; it is cleared at every start, as sessions end with the process.
+  ALTER TABLE device_profiles ADD COLUMN inactivity_timeout_sec INTEGER NOT NULL DEFAULT 600;
+  ALTER TABLE device_connectivity ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
