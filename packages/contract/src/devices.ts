@@ -2,6 +2,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Id, Ms, Obj } from './common';
 import { PageQuery } from './paging';
 
+/** A profile's inactivity timeout: whole seconds, 1 s to 30 days (core's maxInactivityTimeoutSec). */
+const InactivityTimeoutSec = Type.Integer({
+  minimum: 1,
+  maximum: 2_592_000,
+  description: 'A device of this profile that sends nothing for this many seconds is inactive (a device.connectivity event); 600 when not given',
+});
+
 /** Device profiles, devices, their credentials and connectivity. */
 export const DeviceProfile = Type.Object({
   id: Id,
@@ -9,6 +16,7 @@ export const DeviceProfile = Type.Object({
   name: Type.String(),
   description: Type.String(),
   defaultSettings: Obj,
+  inactivityTimeoutSec: InactivityTimeoutSec,
   isDefault: Type.Boolean(),
   createdAt: Ms,
 });
@@ -18,6 +26,7 @@ export const CreateProfileBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 255 }),
     description: Type.Optional(Type.String({ maxLength: 4096 })),
     defaultSettings: Type.Optional(Obj),
+    inactivityTimeoutSec: Type.Optional(InactivityTimeoutSec),
     tenantId: Type.Optional(Id),
   },
   { additionalProperties: false },
@@ -27,10 +36,29 @@ export const PatchProfileBody = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     description: Type.Optional(Type.String({ maxLength: 4096 })),
     defaultSettings: Type.Optional(Obj),
+    inactivityTimeoutSec: Type.Optional(InactivityTimeoutSec),
   },
   { additionalProperties: false },
 );
-export const Device = Type.Object({ id: Id, tenantId: Id, profileId: Id, name: Type.String(), label: Type.String(), metadata: Obj, createdAt: Ms });
+const Never = (what: string) => Type.Union([Ms, Type.Null()], { description: `${what}; null if never` });
+/** A device's connectivity fields, in the device JSON and in GET /api/devices/{id}/connectivity. */
+const ConnectivityFields = {
+  connected: Type.Boolean({ description: 'An MQTT session of the device is open on this node' }),
+  active: Type.Boolean({ description: "The device sent (or connected) within its profile's inactivityTimeoutSec" }),
+  lastConnectAt: Never('Last MQTT connect'),
+  lastDisconnectAt: Never('Last MQTT disconnect'),
+  lastActivityAt: Never('Last message from the device over any transport (stored every few seconds)'),
+};
+export const Device = Type.Object({
+  id: Id,
+  tenantId: Id,
+  profileId: Id,
+  name: Type.String(),
+  label: Type.String(),
+  metadata: Obj,
+  createdAt: Ms,
+  ...ConnectivityFields,
+});
 export type Device = Static<typeof Device>;
 export const CreateDeviceBody = Type.Object(
   {
@@ -51,7 +79,14 @@ export const PatchDeviceBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const DeviceListQuery = Type.Intersect([PageQuery, Type.Object({ profileId: Type.Optional(Id) })]);
+export const DeviceListQuery = Type.Intersect([
+  PageQuery,
+  Type.Object({
+    profileId: Type.Optional(Id),
+    connected: Type.Optional(Type.Boolean({ description: 'Only devices with (true) or without (false) an open MQTT session' })),
+    active: Type.Optional(Type.Boolean({ description: "Only devices that sent (true) or did not send (false) within their profile's inactivity timeout" })),
+  }),
+]);
 export const DeviceCredentials = Type.Union([
   Type.Object({ deviceId: Id, type: Type.Literal('access-token'), accessToken: Type.String() }),
   Type.Object({
@@ -80,9 +115,6 @@ export const RotateCredentialsBody = Type.Union([
 ]);
 
 export const Connectivity = Type.Object({
-  connected: Type.Boolean({ description: 'An MQTT session of the device is open on this node' }),
-  sessions: Type.Integer(),
-  lastConnectAt: Type.Union([Ms, Type.Null()]),
-  lastDisconnectAt: Type.Union([Ms, Type.Null()]),
-  lastActivityAt: Type.Union([Ms, Type.Null()], { description: 'Last message from the device (written every few seconds)' }),
+  ...ConnectivityFields,
+  sessions: Type.Integer({ description: 'Open MQTT sessions of the device on this node' }),
 });
