@@ -115,8 +115,8 @@ export interface DeviceRepo {
   getConnectivity(deviceId: string): Promise<ConnectivityRecord | undefined>;
   /** Clears the connected flag of every device (sessions end with the process); answers the devices that had it set. */
   clearConnected(): Promise<{ deviceId: string; tenantId: string }[]>;
-  /** Every device whose last activity is within its profile's inactivity timeout before `now`. */
-  listActive(now: number): Promise<ActiveDevice[]>;
+  /** Every device (of one profile, when given) whose last activity is within its profile's inactivity timeout before `now`. */
+  listActive(now: number, filter?: { profileId?: string }): Promise<ActiveDevice[]>;
 }
 
 /**

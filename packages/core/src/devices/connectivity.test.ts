@@ -268,3 +268,50 @@ test('a deleted device is forgotten: no inactive event for it', async () => {
   assert.equal(c.isActive('gone'), false, 'an unknown device is never tracked');
   await c.close();
 });
+
+test('a failed flush keeps the batch for the next one', async () => {
+  const { clock, c, store } = await setup();
+  const { devices } = store;
+  const setActivity = devices.setActivity.bind(devices);
+  devices.setActivity = () => Promise.reject(new Error('disk full'));
+  c.activity('d1');
+  c.activity('d2');
+  await assert.rejects(c.flush(), /disk full/);
+  clock.advance(5);
+  c.activity('d2');
+  devices.setActivity = setActivity;
+  await c.flush();
+  assert.deepEqual(await Promise.all(['d1', 'd2'].map(async (id) => (await store.devices.getConnectivity(id))?.lastActivityAt)), [t0, t0 + 5]);
+  await c.close();
+});
+
+test('a longer timeout makes a device that is silent, but within the new timeout, active again', async () => {
+  const { clock, c, store, bus, events } = await setup();
+  await store.profiles.insert({
+    id: 'p2',
+    tenantId: 't1',
+    name: 'slow',
+    description: '',
+    defaultSettings: {},
+    inactivityTimeoutSec: 600,
+    isDefault: false,
+    createdAt: 0,
+  });
+  c.activity('d1');
+  c.activity('d2');
+  await settle();
+  await c.flush();
+  clock.advance(90_000);
+  assert.deepEqual(events(), ['d1:active@0', 'd2:active@0', 'd1:inactive@60000', 'd2:inactive@60000']);
+  await store.profiles.update('p1', { inactivityTimeoutSec: 120 });
+  await bus.publish('profile.updated', { profileId: 'p1', tenantId: 't1' });
+  await store.devices.update('d2', { profileId: 'p2' });
+  await bus.publish('device.updated', { deviceId: 'd2', tenantId: 't1', profileId: 'p2' });
+  await bus.drain();
+  await settle();
+  assert.deepEqual(events().slice(4).sort(), ['d1:active@90000', 'd2:active@90000']);
+  assert.deepEqual([c.isActive('d1'), c.isActive('d2')], [true, true]);
+  clock.advance(30_000);
+  assert.deepEqual(events().slice(6), ['d1:inactive@120000'], 'at 120 s after its last message');
+  await c.close();
+});

@@ -102,7 +102,7 @@ export class ConnectivityService {
         },
         { name },
       ),
-      o.bus.subscribe('device.updated', (e) => this.deviceUpdated(e.deviceId, e.profileId), { name }),
+      o.bus.subscribe('device.updated', (e) => this.deviceUpdated(e.deviceId, e.tenantId, e.profileId), { name }),
       o.bus.subscribe('profile.updated', (e) => this.profileUpdated(e.profileId), { name }),
     ];
   }
@@ -185,7 +185,14 @@ export class ConnectivityService {
   async flush(): Promise<void> {
     const batch = this.dirtyActivity;
     this.dirtyActivity = new Map();
-    if (batch.size > 0) await this.o.store.devices.setActivity(batch);
+    if (batch.size === 0) return;
+    try {
+      await this.o.store.devices.setActivity(batch);
+    } catch (e) {
+      // Kept for the next flush (a later message of the same device replaces its time).
+      for (const [id, at] of batch) if (!this.dirtyActivity.has(id)) this.dirtyActivity.set(id, at);
+      throw e;
+    }
   }
 
   async get(p: Principal, deviceId: string): Promise<Connectivity> {
@@ -335,19 +342,42 @@ export class ConnectivityService {
     this.waking.delete(deviceId);
   }
 
-  private deviceUpdated(deviceId: string, profileId: string): Promise<void> | undefined {
+  /** A device moved to another profile: its timeout changes (which may also make an inactive device active again). */
+  private async deviceUpdated(deviceId: string, tenantId: string, profileId: string): Promise<void> {
     const t = this.active.get(deviceId);
-    if (t?.profileId === profileId || !t) return undefined;
-    return this.timeoutMsOf(profileId).then((timeoutMs) => {
+    if (t?.profileId === profileId) return;
+    const timeoutMs = await this.timeoutMsOf(profileId);
+    if (t) {
       if (this.active.get(deviceId) !== t) return;
       t.profileId = profileId;
       this.retime(deviceId, t, timeoutMs);
-    });
+      return;
+    }
+    const lastActivityAt = this.dirtyActivity.get(deviceId) ?? (await this.o.store.devices.getConnectivity(deviceId))?.lastActivityAt;
+    if (lastActivityAt != null) this.revive(deviceId, { tenantId, profileId, timeoutMs, lastActivityAt, deadline: Infinity });
   }
 
+  /** A profile's timeout changed: its active devices are rescheduled, and those it now covers again are active. */
   private async profileUpdated(profileId: string): Promise<void> {
     const timeoutMs = await this.timeoutMsOf(profileId);
     for (const [id, t] of this.active) if (t.profileId === profileId) this.retime(id, t, timeoutMs);
+    for (const a of await this.o.store.devices.listActive(this.o.clock.now(), { profileId })) {
+      this.revive(a.deviceId, {
+        tenantId: a.tenantId,
+        profileId,
+        timeoutMs: a.inactivityTimeoutSec * 1000,
+        lastActivityAt: a.lastActivityAt,
+        deadline: Infinity,
+      });
+    }
+  }
+
+  /** An untracked device whose last activity is within its (new) timeout is active, as the store's filter and start() see it. */
+  private revive(deviceId: string, t: Tracked): void {
+    const now = this.o.clock.now();
+    if (this.closed || this.active.has(deviceId) || this.waking.has(deviceId) || t.lastActivityAt + t.timeoutMs <= now) return;
+    this.track(deviceId, t);
+    this.emit(deviceId, t.tenantId, 'active', now);
   }
 
   private retime(deviceId: string, t: Tracked, timeoutMs: number): void {

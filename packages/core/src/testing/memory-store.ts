@@ -261,12 +261,13 @@ export function createMemoryStore(): Store {
         }
         return was;
       },
-      listActive: async (now) => {
+      listActive: async (now, filter = {}) => {
         live();
         return [...devices.values()].flatMap((d) => {
           const at = connectivity.get(d.id)?.lastActivityAt ?? null;
           const p = profiles.get(d.profileId);
           if (at === null || !p || at <= now - p.inactivityTimeoutSec * 1000) return [];
+          if (filter.profileId !== undefined && d.profileId !== filter.profileId) return [];
           return [{ deviceId: d.id, tenantId: d.tenantId, profileId: d.profileId, lastActivityAt: at, inactivityTimeoutSec: p.inactivityTimeoutSec }];
         });
       },

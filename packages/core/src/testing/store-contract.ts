@@ -490,6 +490,11 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
         { deviceId: slowOld, tenantId: t.id, profileId: slow.id, lastActivityAt: now - 10_000, inactivityTimeoutSec: 100 },
         { deviceId: fastRecent, tenantId: t.id, profileId: fast.id, lastActivityAt: now - 9_000, inactivityTimeoutSec: 10 },
       ]);
+      assert.deepEqual(
+        (await store.devices.listActive(now, { profileId: slow.id })).map((a) => a.deviceId),
+        [slowOld],
+        'of one profile',
+      );
       await store.tenants.delete(t.id);
     });
 

@@ -252,9 +252,14 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
       return r && connectivity(r);
     },
     clearConnected: async () => clearConnected(),
-    listActive: async (now) =>
+    listActive: async (now, filter = {}) =>
       (
-        db.prepare(`SELECT d.id, d.tenant_id, d.profile_id, c.last_activity_at, p.inactivity_timeout_sec FROM ${listedFrom} WHERE ${activeSql}`).all(now) as {
+        db
+          .prepare(
+            `SELECT d.id, d.tenant_id, d.profile_id, c.last_activity_at, p.inactivity_timeout_sec FROM ${listedFrom} WHERE ${activeSql}` +
+              (filter.profileId === undefined ? '' : ' AND d.profile_id = ?'),
+          )
+          .all(now, ...(filter.profileId === undefined ? [] : [filter.profileId])) as {
           id: string;
           tenant_id: string;
           profile_id: string;
