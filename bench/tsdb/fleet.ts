@@ -26,7 +26,16 @@ export async function createDevices(store: Store, n: number, namePrefix: string)
   const profileId = randomUUID();
   const now = Date.now();
   await store.tenants.insert({ id: tenantId, name: `${namePrefix}-${tenantId.slice(0, 8)}`, createdAt: now });
-  await store.profiles.insert({ id: profileId, tenantId, name: 'default', description: '', defaultSettings: {}, isDefault: true, createdAt: now });
+  await store.profiles.insert({
+    id: profileId,
+    tenantId,
+    name: 'default',
+    description: '',
+    defaultSettings: {},
+    inactivityTimeoutSec: 600,
+    isDefault: true,
+    createdAt: now,
+  });
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const id = randomUUID();

@@ -318,7 +318,8 @@ describe('device control over MQTT and HTTP', () => {
     ]);
     let out = '';
     sub.stdout.on('data', (x: Buffer) => (out += x.toString()));
-    const exited = new Promise<number | null>((resolve) => sub.on('exit', resolve));
+    // 'close', not 'exit': the process can exit before its stdout was read to the end (the output was then empty).
+    const exited = new Promise<number | null>((resolve) => sub.on('close', resolve));
     const topic = `devices/${d.id}/v1/devices/me/attributes`;
     for (let i = 0; i < 500 && h.app.broker?.hasSubscribers(topic) !== true; i++) await new Promise((r) => setTimeout(r, 20));
     await h.call('POST', `/api/devices/${d.id}/attributes/shared`, { token, body: { fan: 'on' } });

@@ -142,7 +142,8 @@ describe('MQTT device transport', () => {
     ]);
     let out = '';
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => sub.on('exit', resolve));
+    // 'close', not 'exit': the process can exit before its stdout was read to the end (the output was then empty).
+    const exited = new Promise<number | null>((resolve) => sub.on('close', resolve));
     // Publish once the subscription exists (a fixed wait was too short on a loaded machine).
     const filterTopic = `tenants/${tenantId}/devices/${deviceId}/telemetry`;
     for (let i = 0; i < 500 && h.app.broker?.hasSubscribers(filterTopic) !== true; i++) await new Promise((r) => setTimeout(r, 20));

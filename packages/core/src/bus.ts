@@ -30,6 +30,10 @@ export interface BusEvents {
   /** A persistent RPC changed status: QUEUED, SENT, DELIVERED, SUCCESSFUL, TIMEOUT, EXPIRED, FAILED, or DELETED. */
   'rpc.lifecycle': RpcLifecycleEvent;
   'device.created': { deviceId: string; tenantId: string };
+  /** A device was changed (name, label, metadata or profile). */
+  'device.updated': { deviceId: string; tenantId: string; profileId: string };
+  /** A device profile's inactivity timeout changed. */
+  'profile.updated': { profileId: string; tenantId: string };
   'device.deleted': { deviceId: string; tenantId: string };
   'device.credentials': { deviceId: string; tenantId: string };
   /** A device became a gateway or stopped being one: its connections end, to be authorized again. */

@@ -78,6 +78,11 @@ export interface Core {
   gateway: GatewayService;
   retention: RetentionJob;
   bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
+  /**
+   * Recomputes what the last process held in memory: nobody is connected, devices that sent within their
+   * profile's inactivity timeout are active. Called once, before the transports take connections.
+   */
+  start(): Promise<void>;
   /** Commits pending telemetry and stops background work; the store stays open. */
   close(): Promise<void>;
 }
@@ -88,9 +93,9 @@ export function createCore(o: CoreOptions): Core {
   const users = new UserService(store, clock, bus);
   const telemetry = new TelemetryService(store, clock, bus, o.telemetry, o.telemetry);
   const retention = new RetentionJob(store, clock, o.telemetry);
-  const connectivity = new ConnectivityService(store, clock);
+  const connectivity = new ConnectivityService({ store, clock, bus });
   const auth = new AuthService(store, o.tokens, clock, o.auth);
-  const devices = new DeviceService(store, clock, bus);
+  const devices = new DeviceService(store, clock, bus, connectivity);
   const attributes = new AttributeService({
     store,
     clock,
@@ -107,7 +112,7 @@ export function createCore(o: CoreOptions): Core {
   });
   registerPlatformMethods(rpc, { clock, attributes });
   const sharedUpdates = new SharedAttributeUpdates({ bus, clock });
-  const profiles = new ProfileService(store, clock);
+  const profiles = new ProfileService(store, clock, bus);
   const ingress = new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver);
   const gateway = new GatewayService({
     store,
@@ -146,6 +151,7 @@ export function createCore(o: CoreOptions): Core {
     gateway,
     retention,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
+    start: () => connectivity.start(),
     close: async () => {
       retention.stop();
       await rpc.close();

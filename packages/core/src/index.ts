@@ -11,8 +11,8 @@ export { publicUser, type PublicUser, type Session, type AuthOptions } from './a
 export { hashPassword, verifyPassword } from './accounts/password';
 export { resetPassword, createUserOffline, type RecoveryDeps, type RecoveredCredentials } from './accounts/recovery';
 export * from './devices/model';
-export type { Connectivity, ConnectivityRecord } from './devices/connectivity';
-export type { PublicCredentials, CredentialsInput, DeviceInput } from './devices/device-service';
+export type { Connectivity, ConnectivityRecord, DeviceConnectivity, DeviceView } from './devices/connectivity';
+export type { PublicCredentials, CredentialsInput, DeviceInput, DeviceListInput } from './devices/device-service';
 export * from './telemetry/model';
 export * from './attributes/model';
 export { defaultAttributeLimits, type AttributeChange, type AttributeDevice, type AttributeLimits, type AttributeView } from './attributes/attribute-service';

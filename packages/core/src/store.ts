@@ -68,9 +68,33 @@ export interface ProfileRepo {
   findByName(tenantId: string, name: string): Promise<DeviceProfile | undefined>;
   findDefault(tenantId: string): Promise<DeviceProfile | undefined>;
   list(q: PageQuery & { tenantId: string }): Promise<Page<DeviceProfile>>;
-  update(id: string, patch: Partial<Pick<DeviceProfile, 'name' | 'description' | 'defaultSettings'>>): Promise<void>;
+  update(id: string, patch: Partial<Pick<DeviceProfile, 'name' | 'description' | 'defaultSettings' | 'inactivityTimeoutSec'>>): Promise<void>;
   delete(id: string): Promise<void>;
   countDevices(profileId: string): Promise<number>;
+}
+
+/** A page request for devices; the connectivity filters use what is stored (activity is written in batches). */
+export interface DeviceListQuery extends PageQuery {
+  tenantId: string;
+  profileId?: string;
+  /** Only the children of this gateway. */
+  gatewayId?: string;
+  /** Only devices whose stored connected flag is this. */
+  connected?: boolean;
+  /** Only devices whose last activity is (active: true) or is not (false) within their profile's inactivity timeout before `now`. */
+  activity?: { active: boolean; now: number };
+}
+
+/** A listed device with its stored connectivity (all null and not connected when it never connected or sent). */
+export type ListedDevice = Device & ConnectivityRecord;
+
+/** A device whose last activity is within its profile's inactivity timeout (what start() schedules). */
+export interface ActiveDevice {
+  deviceId: string;
+  tenantId: string;
+  profileId: string;
+  lastActivityAt: number;
+  inactivityTimeoutSec: number;
 }
 
 export interface DeviceRepo {
@@ -78,8 +102,11 @@ export interface DeviceRepo {
   insert(d: Device, credentials: DeviceCredentials): Promise<void>;
   get(id: string): Promise<Device | undefined>;
   findByName(tenantId: string, name: string): Promise<Device | undefined>;
-  /** gatewayId lists the children of one gateway. */
-  list(q: PageQuery & { tenantId: string; profileId?: string; gatewayId?: string }): Promise<Page<Device>>;
+  /**
+   * Sorts by name, createdAt, label or lastActivityAt (a device that never sent has none: first ascending, last
+   * descending); gatewayId lists the children of one gateway.
+   */
+  list(q: DeviceListQuery): Promise<Page<ListedDevice>>;
   update(id: string, patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId' | 'gateway'>>): Promise<void>;
   /** Deletes the device and its data; its children (when it is a gateway) stay, unlinked (gatewayId null). */
   delete(id: string): Promise<void>;
@@ -93,6 +120,10 @@ export interface DeviceRepo {
   /** Sets lastActivityAt of every device in the batch (device id -> time) in one transaction; unknown devices are skipped. */
   setActivity(batch: ReadonlyMap<string, number>): Promise<void>;
   getConnectivity(deviceId: string): Promise<ConnectivityRecord | undefined>;
+  /** Clears the connected flag of every device (sessions end with the process); answers the devices that had it set. */
+  clearConnected(): Promise<{ deviceId: string; tenantId: string }[]>;
+  /** Every device (of one profile, when given) whose last activity is within its profile's inactivity timeout before `now`. */
+  listActive(now: number, filter?: { profileId?: string }): Promise<ActiveDevice[]>;
 }
 
 /**

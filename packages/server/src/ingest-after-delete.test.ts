@@ -36,7 +36,16 @@ test('a device deleted while its message waits for the commit gets no acknowledg
   try {
     const tenant = { id: randomUUID(), name: 't', createdAt: 0 };
     await store.tenants.insert(tenant);
-    const profile = { id: randomUUID(), tenantId: tenant.id, name: 'p', description: '', defaultSettings: {}, isDefault: true, createdAt: 0 };
+    const profile = {
+      id: randomUUID(),
+      tenantId: tenant.id,
+      name: 'p',
+      description: '',
+      defaultSettings: {},
+      inactivityTimeoutSec: 600,
+      isDefault: true,
+      createdAt: 0,
+    };
     await store.profiles.insert(profile);
     const device = async (name: string) => {
       const d = { id: randomUUID(), tenantId: tenant.id, profileId: profile.id, name, label: '', metadata: {}, createdAt: 0, gateway: false, gatewayId: null };

@@ -277,6 +277,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   let ops: OpsListener | undefined;
   let httpsCertificate: ListenerCertificate | undefined;
   try {
+    // Before any transport takes a connection: nobody is connected after a restart, activity deadlines are rescheduled.
+    await core.start();
     if (config.mqtt.enabled) {
       // Sessions and retained messages in broker.db (created owner-only), as durable as thingstead.db: what is
       // acknowledged is stored alike.

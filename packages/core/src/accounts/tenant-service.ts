@@ -6,6 +6,7 @@ import { newId } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
 import type { Page, Store } from '../store';
 import { cleanName } from '../validate';
+import { defaultInactivityTimeoutSec } from '../devices/model';
 import type { Principal, Tenant } from './model';
 
 export const defaultProfileName = 'default';
@@ -36,6 +37,7 @@ export class TenantService {
       name: defaultProfileName,
       description: 'Default device profile',
       defaultSettings: {},
+      inactivityTimeoutSec: defaultInactivityTimeoutSec,
       isDefault: true,
       createdAt: now,
     });

@@ -23,6 +23,11 @@ test("create: in the caller's tenant with the default profile and a random acces
     createdAt: clock.now(),
     gateway: false,
     gatewayId: null,
+    connected: false,
+    active: false,
+    lastConnectAt: null,
+    lastDisconnectAt: null,
+    lastActivityAt: null,
   });
   const c = await core.devices.getCredentials(ta, d.id);
   assert.ok(c.type === 'access-token' && /^[A-Za-z0-9_-]{30}$/.test(c.accessToken));
@@ -142,4 +147,32 @@ test('delete: the device, its credentials and telemetry go; the deletion is anno
   assert.deepEqual(await store.telemetry.keys(d.id), []);
   assert.deepEqual(bus.of('device.deleted'), [{ deviceId: d.id, tenantId: acme.id }]);
   await assert.rejects(core.devices.get(ta, d.id), rejectsWith('NOT_FOUND'));
+});
+
+test('devices carry their connectivity; the list filters by connected and active and sorts by last activity', async () => {
+  const { core, ta, clock, bus } = await setup();
+  const [a, b, c] = [await core.devices.create(ta, { name: 'a' }), await core.devices.create(ta, { name: 'b' }), await core.devices.create(ta, { name: 'c' })];
+  await core.connectivity.connected(a.id);
+  clock.advance(1000);
+  core.connectivity.activity(b.id);
+  await new Promise((r) => setImmediate(r));
+  const got = await core.devices.get(ta, a.id);
+  assert.deepEqual([got.connected, got.active, got.lastConnectAt, got.lastActivityAt], [true, true, clock.now() - 1000, clock.now() - 1000]);
+  assert.equal((await core.devices.get(ta, b.id)).lastActivityAt, clock.now(), 'activity not written yet is shown');
+  const names = async (q: Parameters<typeof core.devices.list>[1]) => (await core.devices.list(ta, q)).items.map((d) => d.name);
+  assert.deepEqual(await names({ connected: true }), ['a']);
+  assert.deepEqual(await names({ connected: false }), ['b', 'c']);
+  assert.deepEqual(await names({ active: true }), ['a', 'b'], 'the waiting activity is written before the query');
+  assert.deepEqual(await names({ active: false }), ['c']);
+  assert.deepEqual(await names({ sort: 'lastActivityAt', order: 'desc' }), ['b', 'a', 'c']);
+  const listed = (await core.devices.list(ta, { connected: true })).items[0];
+  assert.deepEqual(listed, await core.devices.get(ta, a.id));
+  await assert.rejects(core.devices.list(ta, { sort: 'lastConnectAt' }), rejectsWith('VALIDATION'));
+  // 600 s is the default profile's timeout.
+  clock.advance(600_000);
+  assert.deepEqual(await names({ active: true }), []);
+  assert.equal((await core.devices.get(ta, c.id)).active, false);
+  const moved = await core.devices.update(ta, c.id, { label: 'x' });
+  assert.equal(moved.lastActivityAt, null);
+  assert.deepEqual(bus.of('device.updated'), [{ deviceId: c.id, tenantId: c.tenantId, profileId: c.profileId }]);
 });

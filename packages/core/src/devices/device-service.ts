@@ -6,8 +6,9 @@ import type { Clock } from '../clock';
 import { fail, isThingsteadError } from '../errors';
 import { newId, randomSecret } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
-import type { Page, Store } from '../store';
+import type { DeviceListQuery, Page, Store } from '../store';
 import { cleanName, jsonObject, wellFormed } from '../validate';
+import type { ConnectivityService, DeviceView } from './connectivity';
 import type { Device, DeviceCredentials } from './model';
 
 export interface DeviceInput {
@@ -23,6 +24,17 @@ export interface DeviceInput {
 export type CredentialsInput =
   | { type: 'access-token'; accessToken?: string | undefined }
   | { type: 'mqtt-basic'; clientId?: string | undefined; username?: string | undefined; password?: string | undefined };
+
+export interface DeviceListInput extends PageInput {
+  tenantId?: string | undefined;
+  profileId?: string | undefined;
+  /** Only the children of this gateway. */
+  gatewayId?: string | undefined;
+  /** Only devices with (true) or without (false) an open session. */
+  connected?: boolean | undefined;
+  /** Only devices that sent (true) or did not send (false) within their profile's inactivity timeout. */
+  active?: boolean | undefined;
+}
 
 /** What GET /credentials shows: the token itself (devices need it), never a password hash. */
 export type PublicCredentials =
@@ -40,9 +52,10 @@ export class DeviceService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly bus: EventBus,
+    private readonly connectivity: ConnectivityService,
   ) {}
 
-  async create(p: Principal, input: DeviceInput): Promise<Device> {
+  async create(p: Principal, input: DeviceInput): Promise<DeviceView> {
     const tenantId = targetTenant(p, input.tenantId);
     requireTenantWriter(p, tenantId);
     const name = cleanName(input.name);
@@ -67,7 +80,7 @@ export class DeviceService {
    * by the same name rules as any device. The gateway service checks who may ask and how often; a name taken
    * in the tenant is DEVICE_NAME_TAKEN, as for users.
    */
-  async createChild(gateway: { id: string; tenantId: string }, input: { name: string; profileId: string }): Promise<Device> {
+  async createChild(gateway: { id: string; tenantId: string }, input: { name: string; profileId: string }): Promise<DeviceView> {
     const name = cleanName(input.name, 'device');
     if (await this.store.devices.findByName(gateway.tenantId, name)) fail('DEVICE_NAME_TAKEN', `A device named "${name}" already exists.`);
     const device: Device = {
@@ -84,29 +97,31 @@ export class DeviceService {
     return this.insert(device);
   }
 
-  private async insert(device: Device): Promise<Device> {
+  private async insert(device: Device): Promise<DeviceView> {
     await this.store.devices.insert(device, { deviceId: device.id, type: 'access-token', accessToken: newAccessToken() });
     await this.bus.publish('device.created', { deviceId: device.id, tenantId: device.tenantId });
-    return device;
+    return this.connectivity.view(device, undefined);
   }
 
-  async list(
-    p: Principal,
-    input: PageInput & { tenantId?: string | undefined; profileId?: string | undefined; gatewayId?: string | undefined },
-  ): Promise<Page<Device>> {
-    const q = { ...pageQuery(input, ['name', 'createdAt', 'label']), tenantId: targetTenant(p, input.tenantId) };
-    return this.store.devices.list({
-      ...q,
-      ...(input.profileId === undefined ? {} : { profileId: input.profileId }),
-      ...(input.gatewayId === undefined ? {} : { gatewayId: input.gatewayId }),
-    });
+  /** Devices with their connectivity; `connected` is this node's sessions as last written, `active` what was last sent. */
+  async list(p: Principal, input: DeviceListInput): Promise<Page<DeviceView>> {
+    const q: DeviceListQuery = { ...pageQuery(input, ['name', 'createdAt', 'label', 'lastActivityAt']), tenantId: targetTenant(p, input.tenantId) };
+    if (input.profileId !== undefined) q.profileId = input.profileId;
+    if (input.gatewayId !== undefined) q.gatewayId = input.gatewayId;
+    if (input.connected !== undefined) q.connected = input.connected;
+    if (input.active !== undefined) q.activity = { active: input.active, now: this.clock.now() };
+    // Activity waits in memory for its batch: write it first when the list filters or sorts by it.
+    if (q.activity || q.sort === 'lastActivityAt') await this.connectivity.flush();
+    const page = await this.store.devices.list(q);
+    return { ...page, items: page.items.map((d) => this.connectivity.listed(d)) };
   }
 
-  async get(p: Principal, id: string): Promise<Device> {
-    return requireReadable(p, await this.store.devices.get(id), 'Device');
+  async get(p: Principal, id: string): Promise<DeviceView> {
+    const device = requireReadable(p, await this.store.devices.get(id), 'Device');
+    return this.connectivity.view(device, await this.store.devices.getConnectivity(id));
   }
 
-  async update(p: Principal, id: string, input: Partial<Omit<DeviceInput, 'tenantId'>>): Promise<Device> {
+  async update(p: Principal, id: string, input: Partial<Omit<DeviceInput, 'tenantId'>>): Promise<DeviceView> {
     const device = requireWritable(p, await this.store.devices.get(id), 'Device');
     const patch: Partial<Pick<Device, 'name' | 'label' | 'metadata' | 'profileId' | 'gateway'>> = {};
     if (input.name !== undefined) {
@@ -119,9 +134,11 @@ export class DeviceService {
     if (input.profileId !== undefined) patch.profileId = await this.profileFor(device.tenantId, input.profileId);
     if (input.gateway !== undefined && input.gateway !== device.gateway) patch.gateway = input.gateway;
     await this.store.devices.update(id, patch);
+    const updated = { ...device, ...patch };
+    await this.bus.publish('device.updated', { deviceId: id, tenantId: device.tenantId, profileId: updated.profileId });
     // A connection's gateway rights are decided at CONNECT: the transports end the device's connections.
     if (patch.gateway !== undefined) await this.bus.publish('device.gateway', { deviceId: id, tenantId: device.tenantId, gateway: patch.gateway });
-    return { ...device, ...patch };
+    return this.connectivity.view(updated, await this.store.devices.getConnectivity(id));
   }
 
   async delete(p: Principal, id: string): Promise<void> {

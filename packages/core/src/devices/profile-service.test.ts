@@ -47,3 +47,20 @@ test('delete: the default profile never (DEFAULT_PROFILE), a used one not while 
   await core.profiles.delete(ta, p.id);
   await assert.rejects(core.profiles.get(ta, p.id), rejectsWith('NOT_FOUND'));
 });
+
+test('inactivityTimeoutSec: 600 by default, whole seconds from 1 to 30 days; a change is announced on the bus', async () => {
+  const { core, ta, acme, store, bus } = await setup();
+  assert.equal((await store.profiles.findDefault(acme.id))?.inactivityTimeoutSec, 600, "a tenant's default profile");
+  const p = await core.profiles.create(ta, { name: 'p' });
+  assert.equal(p.inactivityTimeoutSec, 600);
+  assert.equal((await core.profiles.create(ta, { name: 'fast', inactivityTimeoutSec: 1 })).inactivityTimeoutSec, 1);
+  for (const bad of [0, -5, 1.5, 30 * 24 * 3600 + 1, Number.NaN]) {
+    await assert.rejects(core.profiles.create(ta, { name: `bad ${bad}`, inactivityTimeoutSec: bad }), rejectsWith('VALIDATION'));
+    await assert.rejects(core.profiles.update(ta, p.id, { inactivityTimeoutSec: bad }), rejectsWith('VALIDATION'));
+  }
+  assert.equal((await core.profiles.update(ta, p.id, { description: 'd' })).inactivityTimeoutSec, 600);
+  assert.deepEqual(bus.of('profile.updated'), [], 'no event when the timeout stays');
+  assert.equal((await core.profiles.update(ta, p.id, { inactivityTimeoutSec: 30 * 24 * 3600 })).inactivityTimeoutSec, 30 * 24 * 3600);
+  assert.equal((await core.profiles.get(ta, p.id)).inactivityTimeoutSec, 30 * 24 * 3600);
+  assert.deepEqual(bus.of('profile.updated'), [{ profileId: p.id, tenantId: acme.id }]);
+});

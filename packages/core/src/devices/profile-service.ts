@@ -1,17 +1,19 @@
 import { requireReadable, requireTenantWriter, requireWritable, targetTenant } from '../access';
 import type { Principal } from '../accounts/model';
+import type { EventBus } from '../bus';
 import type { Clock } from '../clock';
 import { fail, isThingsteadError } from '../errors';
 import { newId } from '../ids';
 import { pageQuery, type PageInput } from '../paging';
 import type { Page, Store } from '../store';
 import { cleanName, jsonObject, wellFormed } from '../validate';
-import type { DeviceProfile } from './model';
+import { defaultInactivityTimeoutSec, maxInactivityTimeoutSec, type DeviceProfile } from './model';
 
 export interface ProfileInput {
   name: string;
   description?: string | undefined;
   defaultSettings?: Record<string, unknown> | undefined;
+  inactivityTimeoutSec?: number | undefined;
   tenantId?: string | undefined;
 }
 
@@ -21,6 +23,7 @@ export class ProfileService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly bus: EventBus,
   ) {}
 
   async create(p: Principal, input: ProfileInput): Promise<DeviceProfile> {
@@ -34,6 +37,7 @@ export class ProfileService {
       name,
       description: description(input.description),
       defaultSettings: jsonObject(input.defaultSettings ?? {}, 'defaultSettings', maxSettingsBytes),
+      inactivityTimeoutSec: inactivityTimeout(input.inactivityTimeoutSec ?? defaultInactivityTimeoutSec),
       isDefault: false,
       createdAt: this.clock.now(),
     };
@@ -50,7 +54,16 @@ export class ProfileService {
     const name = cleanName(type, 'type');
     const existing = await this.store.profiles.findByName(tenantId, name);
     if (existing) return existing;
-    const profile: DeviceProfile = { id: newId(), tenantId, name, description: '', defaultSettings: {}, isDefault: false, createdAt: this.clock.now() };
+    const profile: DeviceProfile = {
+      id: newId(),
+      tenantId,
+      name,
+      description: '',
+      defaultSettings: {},
+      isDefault: false,
+      createdAt: this.clock.now(),
+      inactivityTimeoutSec: defaultInactivityTimeoutSec,
+    };
     try {
       await this.store.profiles.insert(profile);
     } catch (e) {
@@ -72,7 +85,7 @@ export class ProfileService {
 
   async update(p: Principal, id: string, input: Partial<Omit<ProfileInput, 'tenantId'>>): Promise<DeviceProfile> {
     const profile = requireWritable(p, await this.store.profiles.get(id), 'Device profile');
-    const patch: Partial<Pick<DeviceProfile, 'name' | 'description' | 'defaultSettings'>> = {};
+    const patch: Partial<Pick<DeviceProfile, 'name' | 'description' | 'defaultSettings' | 'inactivityTimeoutSec'>> = {};
     if (input.name !== undefined) {
       patch.name = cleanName(input.name);
       const other = await this.store.profiles.findByName(profile.tenantId, patch.name);
@@ -80,7 +93,11 @@ export class ProfileService {
     }
     if (input.description !== undefined) patch.description = description(input.description);
     if (input.defaultSettings !== undefined) patch.defaultSettings = jsonObject(input.defaultSettings, 'defaultSettings', maxSettingsBytes);
+    if (input.inactivityTimeoutSec !== undefined) patch.inactivityTimeoutSec = inactivityTimeout(input.inactivityTimeoutSec);
     await this.store.profiles.update(id, patch);
+    // Connectivity (on every node) reschedules the inactivity deadlines of this profile's devices.
+    if (patch.inactivityTimeoutSec !== undefined && patch.inactivityTimeoutSec !== profile.inactivityTimeoutSec)
+      await this.bus.publish('profile.updated', { profileId: id, tenantId: profile.tenantId });
     return { ...profile, ...patch };
   }
 
@@ -91,6 +108,12 @@ export class ProfileService {
     if (n > 0) fail('IN_USE', `${n} device(s) still use this profile; move them to another profile first.`);
     await this.store.profiles.delete(id);
   }
+}
+
+function inactivityTimeout(v: number): number {
+  if (!Number.isInteger(v) || v < 1 || v > maxInactivityTimeoutSec)
+    fail('VALIDATION', `inactivityTimeoutSec must be a whole number of seconds from 1 to ${maxInactivityTimeoutSec}.`, { field: 'inactivityTimeoutSec' });
+  return v;
 }
 
 function description(v: string | undefined): string {

@@ -2,7 +2,7 @@ import type { ApiKey, RefreshToken, Tenant, User } from '../accounts/model';
 import type { ConnectivityRecord } from '../devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from '../devices/model';
 import { ThingsteadError, type ErrorName } from '../errors';
-import type { Page, PageQuery, Store } from '../store';
+import type { ListedDevice, Page, PageQuery, Store } from '../store';
 import { createMemoryAttributes } from './memory-attributes';
 import { createMemoryRpcs } from './memory-rpcs';
 import { createMemoryTelemetry } from './memory-telemetry';
@@ -21,6 +21,8 @@ export function createMemoryStore(): Store {
   const devices = new Map<string, Device>();
   const credentials = new Map<string, DeviceCredentials>();
   const connectivity = new Map<string, ConnectivityRecord>();
+  const noConnectivity: ConnectivityRecord = { connected: false, lastConnectAt: null, lastDisconnectAt: null, lastActivityAt: null };
+  const timeoutMsOf = (d: Device) => (profiles.get(d.profileId)?.inactivityTimeoutSec ?? 0) * 1000;
   let closed = false;
 
   const copy = <T>(v: T): T => structuredClone(v);
@@ -47,7 +49,8 @@ export function createMemoryStore(): Store {
     const all = [...rows].filter((r) => keep(r) && (search === undefined || String(r[searchField]).toLowerCase().includes(search)));
     const dir = q.order === 'desc' ? -1 : 1;
     const field = q.sort as keyof T;
-    const cmp = (a: unknown, b: unknown) => (a === b ? 0 : (a as string | number) < (b as string | number) ? -1 : 1);
+    // null (a device that never sent, sorted by lastActivityAt) before any value, as in SQL.
+    const cmp = (a: unknown, b: unknown) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : (a as string | number) < (b as string | number) ? -1 : 1);
     all.sort((a, b) => dir * (cmp(a[field], b[field]) || cmp(a.id, b.id)));
     return { items: all.slice(q.offset, q.offset + q.limit).map(copy), total: all.length, limit: q.limit, offset: q.offset };
   };
@@ -202,16 +205,20 @@ export function createMemoryStore(): Store {
       },
       get: async (id) => copy(devices.get(id)),
       findByName: async (tenantId, name) => copy([...devices.values()].find((d) => d.tenantId === tenantId && d.name === name)),
-      list: async (q) =>
-        listPage(
-          devices.values(),
+      list: async (q) => {
+        const rows = [...devices.values()].map((d): ListedDevice => ({ ...d, ...(connectivity.get(d.id) ?? noConnectivity) }));
+        return listPage(
+          rows,
           q,
           'name',
           (d) =>
             d.tenantId === q.tenantId &&
             (q.profileId === undefined || d.profileId === q.profileId) &&
-            (q.gatewayId === undefined || d.gatewayId === q.gatewayId),
-        ),
+            (q.gatewayId === undefined || d.gatewayId === q.gatewayId) &&
+            (q.connected === undefined || d.connected === q.connected) &&
+            (q.activity === undefined || (d.lastActivityAt !== null && d.lastActivityAt > q.activity.now - timeoutMsOf(d)) === q.activity.active),
+        );
+      },
       update: async (id, patch) => {
         const d = devices.get(id);
         if (!d) return;
@@ -232,9 +239,10 @@ export function createMemoryStore(): Store {
       findByMqttClientId: async (clientId) => credentialsHit((c) => c.type === 'mqtt-basic' && c.clientId === clientId),
       setConnectivity: async (deviceId, patch) => {
         if (!devices.has(deviceId)) return;
-        const rec = connectivity.get(deviceId) ?? { lastConnectAt: null, lastDisconnectAt: null, lastActivityAt: null };
+        const rec = connectivity.get(deviceId) ?? noConnectivity;
         // As in SQL's COALESCE: a field not given (or null) keeps its value.
         connectivity.set(deviceId, {
+          connected: patch.connected ?? rec.connected,
           lastConnectAt: patch.lastConnectAt ?? rec.lastConnectAt,
           lastDisconnectAt: patch.lastDisconnectAt ?? rec.lastDisconnectAt,
           lastActivityAt: patch.lastActivityAt ?? rec.lastActivityAt,
@@ -243,11 +251,32 @@ export function createMemoryStore(): Store {
       setActivity: async (batch) => {
         for (const [deviceId, at] of batch) {
           if (!devices.has(deviceId)) continue;
-          const rec = connectivity.get(deviceId) ?? { lastConnectAt: null, lastDisconnectAt: null, lastActivityAt: null };
+          const rec = connectivity.get(deviceId) ?? noConnectivity;
           connectivity.set(deviceId, { ...rec, lastActivityAt: at });
         }
       },
       getConnectivity: async (deviceId) => copy(connectivity.get(deviceId)),
+      clearConnected: async () => {
+        live();
+        const was: { deviceId: string; tenantId: string }[] = [];
+        for (const [deviceId, rec] of connectivity) {
+          const d = devices.get(deviceId);
+          if (!rec.connected || !d) continue;
+          was.push({ deviceId, tenantId: d.tenantId });
+          connectivity.set(deviceId, { ...rec, connected: false });
+        }
+        return was;
+      },
+      listActive: async (now, filter = {}) => {
+        live();
+        return [...devices.values()].flatMap((d) => {
+          const at = connectivity.get(d.id)?.lastActivityAt ?? null;
+          const p = profiles.get(d.profileId);
+          if (at === null || !p || at <= now - p.inactivityTimeoutSec * 1000) return [];
+          if (filter.profileId !== undefined && d.profileId !== filter.profileId) return [];
+          return [{ deviceId: d.id, tenantId: d.tenantId, profileId: d.profileId, lastActivityAt: at, inactivityTimeoutSec: p.inactivityTimeoutSec }];
+        });
+      },
     },
     telemetry,
     attributes,

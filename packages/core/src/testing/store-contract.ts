@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Tenant, User } from '../accounts/model';
 import type { Device, DeviceProfile } from '../devices/model';
 import { isThingsteadError, type ErrorName } from '../errors';
-import type { Store } from '../store';
+import type { DeviceListQuery, Store } from '../store';
 import { attributeContract } from './attribute-contract';
 import { rpcContract } from './rpc-contract';
 
@@ -85,7 +85,16 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       store = await factory.open();
       tenant = await newTenant('Acme');
       other = await newTenant('Other');
-      prof = { id: randomUUID(), tenantId: tenant.id, name: 'default', description: '', defaultSettings: { x: [1] }, isDefault: true, createdAt: t0 };
+      prof = {
+        id: randomUUID(),
+        tenantId: tenant.id,
+        name: 'default',
+        description: '',
+        defaultSettings: { x: [1] },
+        inactivityTimeoutSec: 600,
+        isDefault: true,
+        createdAt: t0,
+      };
       await store.profiles.insert(prof);
       await store.profiles.insert({ ...prof, id: randomUUID(), tenantId: other.id });
       user = { id: randomUUID(), tenantId: tenant.id, email: 'a@example.com', role: 'tenant-admin', passwordHash: 'h', disabled: false, createdAt: t0 };
@@ -185,6 +194,8 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await store.profiles.insert(p2);
       await store.profiles.update(p2.id, { description: 'd', defaultSettings: { k: 'v' } });
       assert.deepEqual(await store.profiles.get(p2.id), { ...p2, description: 'd', defaultSettings: { k: 'v' } });
+      await store.profiles.update(p2.id, { inactivityTimeoutSec: 90 });
+      assert.deepEqual(await store.profiles.get(p2.id), { ...p2, description: 'd', defaultSettings: { k: 'v' }, inactivityTimeoutSec: 90 });
       assert.equal(await store.profiles.countDevices(p2.id), 0);
       assert.deepEqual(
         (await store.profiles.list({ ...page, tenantId: tenant.id })).items.map((p) => p.name),
@@ -486,8 +497,110 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await store.devices.setConnectivity(d.id, { lastConnectAt: 1, lastActivityAt: 1 });
       await store.devices.setConnectivity(d.id, { lastActivityAt: 5 });
       await store.devices.setConnectivity(d.id, { lastDisconnectAt: 9 });
-      assert.deepEqual(await store.devices.getConnectivity(d.id), { lastConnectAt: 1, lastDisconnectAt: 9, lastActivityAt: 5 });
+      assert.deepEqual(await store.devices.getConnectivity(d.id), { connected: false, lastConnectAt: 1, lastDisconnectAt: 9, lastActivityAt: 5 });
+      await store.devices.setConnectivity(d.id, { connected: true, lastConnectAt: 11 });
+      await store.devices.setConnectivity(d.id, { lastActivityAt: 12 });
+      assert.deepEqual(await store.devices.getConnectivity(d.id), { connected: true, lastConnectAt: 11, lastDisconnectAt: 9, lastActivityAt: 12 });
+      await store.devices.setConnectivity(d.id, { connected: false, lastDisconnectAt: 13 });
+      assert.equal((await store.devices.getConnectivity(d.id))?.connected, false, 'false is written, not taken for "not given"');
       await store.devices.setConnectivity(randomUUID(), { lastConnectAt: 1 });
+    });
+
+    it('device connectivity: clearConnected clears every connected flag and answers whose it was', async () => {
+      const t = await newTenant('Clear');
+      const [a, b, c] = [await newDevice('clr-a', t.id), await newDevice('clr-b', t.id), await newDevice('clr-c', t.id)];
+      await store.devices.setConnectivity(a.id, { connected: true, lastConnectAt: 5, lastActivityAt: 5 });
+      await store.devices.setConnectivity(b.id, { connected: true, lastConnectAt: 6 });
+      await store.devices.setConnectivity(c.id, { connected: false, lastConnectAt: 7 });
+      const was = await store.devices.clearConnected();
+      assert.deepEqual(
+        was.filter((w) => w.tenantId === t.id).sort((x, y) => (x.deviceId < y.deviceId ? -1 : 1)),
+        [a.id, b.id].sort().map((deviceId) => ({ deviceId, tenantId: t.id })),
+      );
+      assert.deepEqual(
+        await store.devices.getConnectivity(a.id),
+        { connected: false, lastConnectAt: 5, lastDisconnectAt: null, lastActivityAt: 5 },
+        'times are kept',
+      );
+      assert.deepEqual(await store.devices.clearConnected(), [], 'nothing is connected any more');
+      await store.tenants.delete(t.id);
+    });
+
+    it("device connectivity: listActive answers the devices whose last activity is within their profile's timeout", async () => {
+      const t = await newTenant('Active');
+      const fast = { ...prof, id: randomUUID(), tenantId: t.id, name: 'fast', isDefault: false, inactivityTimeoutSec: 10 };
+      const slow = { ...fast, id: randomUUID(), name: 'slow', inactivityTimeoutSec: 100 };
+      await store.profiles.insert(fast);
+      await store.profiles.insert(slow);
+      const mk = async (n: string, profileId: string, at: number | null) => {
+        const d = await newDevice(n, t.id);
+        await store.devices.update(d.id, { profileId });
+        if (at !== null) await store.devices.setActivity(new Map([[d.id, at]]));
+        return d.id;
+      };
+      const now = t0 + 1_000_000;
+      const fastRecent = await mk('fast-recent', fast.id, now - 9_000);
+      await mk('fast-old', fast.id, now - 10_000);
+      const slowOld = await mk('slow-old', slow.id, now - 10_000);
+      await mk('slow-never', slow.id, null);
+      const active = (await store.devices.listActive(now)).filter((a) => a.tenantId === t.id).sort((x, y) => x.lastActivityAt - y.lastActivityAt);
+      assert.deepEqual(active, [
+        { deviceId: slowOld, tenantId: t.id, profileId: slow.id, lastActivityAt: now - 10_000, inactivityTimeoutSec: 100 },
+        { deviceId: fastRecent, tenantId: t.id, profileId: fast.id, lastActivityAt: now - 9_000, inactivityTimeoutSec: 10 },
+      ]);
+      assert.deepEqual(
+        (await store.devices.listActive(now, { profileId: slow.id })).map((a) => a.deviceId),
+        [slowOld],
+        'of one profile',
+      );
+      await store.tenants.delete(t.id);
+    });
+
+    it('devices: the list carries connectivity, filters by connected and by activity, sorts by lastActivityAt', async () => {
+      const t = await newTenant('Listed');
+      const p = { ...prof, id: randomUUID(), tenantId: t.id, name: 'p', inactivityTimeoutSec: 60 };
+      await store.profiles.insert(p);
+      const now = t0 + 1_000_000;
+      const ids: Record<string, string> = {};
+      for (const n of ['a-on', 'b-idle', 'c-never', 'd-off']) {
+        const d = await newDevice(n, t.id);
+        await store.devices.update(d.id, { profileId: p.id });
+        ids[n] = d.id;
+      }
+      const id = (n: string) => ids[n] ?? '';
+      await store.devices.setConnectivity(id('a-on'), { connected: true, lastConnectAt: now - 5000, lastActivityAt: now - 5000 });
+      await store.devices.setActivity(new Map([[id('a-on'), now - 1000]]));
+      await store.devices.setConnectivity(id('b-idle'), { connected: true, lastConnectAt: now - 120_000, lastActivityAt: now - 120_000 });
+      await store.devices.setConnectivity(id('d-off'), {
+        connected: false,
+        lastConnectAt: now - 9000,
+        lastDisconnectAt: now - 2000,
+        lastActivityAt: now - 2000,
+      });
+      const q = { ...page, tenantId: t.id };
+      const names = async (extra: Partial<DeviceListQuery>) => (await store.devices.list({ ...q, ...extra })).items.map((d) => d.name);
+      const all = await store.devices.list(q);
+      assert.deepEqual(all.items[0], {
+        ...(await store.devices.get(id('a-on'))),
+        connected: true,
+        lastConnectAt: now - 5000,
+        lastDisconnectAt: null,
+        lastActivityAt: now - 1000,
+      });
+      assert.deepEqual(
+        all.items.find((d) => d.name === 'c-never'),
+        { ...(await store.devices.get(id('c-never'))), connected: false, lastConnectAt: null, lastDisconnectAt: null, lastActivityAt: null },
+        'a device that never connected nor sent',
+      );
+      assert.deepEqual(await names({ connected: true }), ['a-on', 'b-idle']);
+      assert.deepEqual(await names({ connected: false }), ['c-never', 'd-off']);
+      assert.deepEqual(await names({ activity: { active: true, now } }), ['a-on', 'd-off']);
+      assert.deepEqual(await names({ activity: { active: false, now } }), ['b-idle', 'c-never'], 'silent too long, or never sent');
+      assert.deepEqual(await names({ connected: true, activity: { active: false, now } }), ['b-idle']);
+      assert.equal((await store.devices.list({ ...q, connected: false, limit: 1 })).total, 2, 'the total counts the filtered devices');
+      assert.deepEqual(await names({ sort: 'lastActivityAt' }), ['c-never', 'b-idle', 'd-off', 'a-on'], 'never sent first');
+      assert.deepEqual(await names({ sort: 'lastActivityAt', order: 'desc' }), ['a-on', 'd-off', 'b-idle', 'c-never']);
+      await store.tenants.delete(t.id);
     });
 
     it('device connectivity: setActivity writes a batch of activity times at once; unknown devices are skipped', async () => {
@@ -500,8 +613,8 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
           [randomUUID(), 30],
         ]),
       );
-      assert.deepEqual(await store.devices.getConnectivity(a.id), { lastConnectAt: 3, lastDisconnectAt: null, lastActivityAt: 10 });
-      assert.deepEqual(await store.devices.getConnectivity(b.id), { lastConnectAt: null, lastDisconnectAt: null, lastActivityAt: 20 });
+      assert.deepEqual(await store.devices.getConnectivity(a.id), { connected: false, lastConnectAt: 3, lastDisconnectAt: null, lastActivityAt: 10 });
+      assert.deepEqual(await store.devices.getConnectivity(b.id), { connected: false, lastConnectAt: null, lastDisconnectAt: null, lastActivityAt: 20 });
       await store.devices.setActivity(new Map());
     });
 

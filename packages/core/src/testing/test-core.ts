@@ -110,6 +110,7 @@ export async function createTestCore(
     },
   });
   await core.bootstrap(testAdmin);
+  await core.start();
   const admin = await store.users.findByEmail(testAdmin.email);
   const home = admin && (await store.tenants.get(admin.tenantId));
   if (!admin || !home) throw new Error('bootstrap created no admin');

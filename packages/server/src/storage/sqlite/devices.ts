@@ -1,4 +1,4 @@
-import type { ConnectivityRecord, Device, DeviceCredentials, DeviceProfile, DeviceRepo, ProfileRepo } from '@thingstead/core';
+import type { ConnectivityRecord, Device, DeviceCredentials, DeviceProfile, DeviceRepo, ListedDevice, ProfileRepo } from '@thingstead/core';
 import type { Db } from './database';
 import { listPage, one, unique, updateColumns, stmt } from './sql';
 import { deleteSeries } from './telemetry';
@@ -9,6 +9,7 @@ interface ProfileRow {
   name: string;
   description: string;
   default_settings: string;
+  inactivity_timeout_sec: number;
   is_default: number;
   created_at: number;
 }
@@ -23,6 +24,12 @@ interface DeviceRow {
   created_at: number;
   gateway: number;
   gateway_id: string | null;
+}
+interface ConnectivityRow {
+  connected: number | null;
+  last_connect_at: number | null;
+  last_disconnect_at: number | null;
+  last_activity_at: number | null;
 }
 interface CredRow {
   device_seq: number;
@@ -39,6 +46,7 @@ const profile = (r: ProfileRow): DeviceProfile => ({
   name: r.name,
   description: r.description,
   defaultSettings: JSON.parse(r.default_settings) as Record<string, unknown>,
+  inactivityTimeoutSec: r.inactivity_timeout_sec,
   isDefault: r.is_default === 1,
   createdAt: r.created_at,
 });
@@ -53,6 +61,16 @@ const device = (r: DeviceRow): Device => ({
   gateway: r.gateway === 1,
   gatewayId: r.gateway_id,
 });
+const connectivity = (r: ConnectivityRow): ConnectivityRecord => ({
+  connected: r.connected === 1,
+  lastConnectAt: r.last_connect_at,
+  lastDisconnectAt: r.last_disconnect_at,
+  lastActivityAt: r.last_activity_at,
+});
+/** Devices with their connectivity (a device that never connected nor sent has no row) and profile, for the device list. */
+const listedFrom = `devices d LEFT JOIN device_connectivity c ON c.device_seq = d.seq JOIN device_profiles p ON p.id = d.profile_id`;
+const activeSql = 'c.last_activity_at > ? - p.inactivity_timeout_sec * 1000';
+
 function credentials(deviceId: string, r: CredRow): DeviceCredentials {
   if (r.type === 'access-token') return { deviceId, type: 'access-token', accessToken: r.access_token ?? '' };
   return { deviceId, type: 'mqtt-basic', clientId: r.mqtt_client_id, username: r.mqtt_username, passwordHash: r.mqtt_password_hash };
@@ -63,8 +81,10 @@ export function profileRepo(db: Db): ProfileRepo {
     insert: async (p) => {
       unique(() =>
         db
-          .prepare('INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.isDefault ? 1 : 0, p.createdAt),
+          .prepare(
+            'INSERT INTO device_profiles (id, tenant_id, name, description, default_settings, inactivity_timeout_sec, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          )
+          .run(p.id, p.tenantId, p.name, p.description, JSON.stringify(p.defaultSettings), p.inactivityTimeoutSec, p.isDefault ? 1 : 0, p.createdAt),
       );
     },
     get: async (id) => one(db, 'SELECT * FROM device_profiles WHERE id = ?', profile, id),
@@ -84,6 +104,7 @@ export function profileRepo(db: Db): ProfileRepo {
           name: patch.name,
           description: patch.description,
           default_settings: patch.defaultSettings && JSON.stringify(patch.defaultSettings),
+          inactivity_timeout_sec: patch.inactivityTimeoutSec,
         });
       });
     },
@@ -131,6 +152,14 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
   const writeActivity = db.transaction((batch: ReadonlyMap<string, number>) => {
     for (const [deviceId, at] of batch) activity.run(at, deviceId);
   });
+  const clearConnected = db.transaction(() => {
+    const was = db.prepare('SELECT d.id, d.tenant_id FROM device_connectivity c JOIN devices d ON d.seq = c.device_seq WHERE c.connected = 1').all() as {
+      id: string;
+      tenant_id: string;
+    }[];
+    db.prepare('UPDATE device_connectivity SET connected = 0 WHERE connected = 1').run();
+    return was.map((r) => ({ deviceId: r.id, tenantId: r.tenant_id }));
+  });
   // Prepared once: every HTTP device request and every MQTT CONNECT looks a credential up.
   const credentialQuery = (column: 'access_token' | 'mqtt_username' | 'mqtt_client_id') =>
     stmt(
@@ -155,14 +184,22 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     },
     get: async (id) => one(db, 'SELECT * FROM devices WHERE id = ?', device, id),
     findByName: async (tenantId, name) => one(db, 'SELECT * FROM devices WHERE tenant_id = ? AND name = ?', device, tenantId, name),
-    list: async (q) =>
-      listPage(db, q, {
-        table: 'devices',
-        sortColumns: { name: 'name', createdAt: 'created_at', label: 'label' },
-        searchColumn: 'name',
-        filters: { tenant_id: q.tenantId, profile_id: q.profileId, gateway_id: q.gatewayId },
-        map: device,
-      }),
+    list: async (q) => {
+      const where: { sql: string; params: unknown[] }[] = [];
+      if (q.connected !== undefined) where.push({ sql: 'COALESCE(c.connected, 0) = ?', params: [q.connected ? 1 : 0] });
+      if (q.activity !== undefined)
+        where.push({ sql: q.activity.active ? activeSql : `(c.last_activity_at IS NULL OR NOT ${activeSql})`, params: [q.activity.now] });
+      return listPage(db, q, {
+        table: listedFrom,
+        select: 'd.*, c.connected, c.last_connect_at, c.last_disconnect_at, c.last_activity_at',
+        idColumn: 'd.id',
+        sortColumns: { name: 'd.name', createdAt: 'd.created_at', label: 'd.label', lastActivityAt: 'c.last_activity_at' },
+        searchColumn: 'd.name',
+        filters: { 'd.tenant_id': q.tenantId, 'd.profile_id': q.profileId, 'd.gateway_id': q.gatewayId },
+        where,
+        map: (r: DeviceRow & ConnectivityRow): ListedDevice => ({ ...device(r), ...connectivity(r) }),
+      });
+    },
     update: async (id, patch) => {
       unique(() => {
         updateColumns(db, 'devices', id, {
@@ -197,12 +234,20 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
       if (!row) return;
       stmt(
         db,
-        `INSERT INTO device_connectivity (device_seq, last_connect_at, last_disconnect_at, last_activity_at) VALUES (?, ?, ?, ?)
+        `INSERT INTO device_connectivity (device_seq, connected, last_connect_at, last_disconnect_at, last_activity_at)
+        VALUES (@seq, COALESCE(@connected, 0), @connect, @disconnect, @activity)
         ON CONFLICT (device_seq) DO UPDATE SET
-          last_connect_at = COALESCE(excluded.last_connect_at, last_connect_at),
-          last_disconnect_at = COALESCE(excluded.last_disconnect_at, last_disconnect_at),
-          last_activity_at = COALESCE(excluded.last_activity_at, last_activity_at)`,
-      ).run(row.seq, patch.lastConnectAt ?? null, patch.lastDisconnectAt ?? null, patch.lastActivityAt ?? null);
+          connected = COALESCE(@connected, connected),
+          last_connect_at = COALESCE(@connect, last_connect_at),
+          last_disconnect_at = COALESCE(@disconnect, last_disconnect_at),
+          last_activity_at = COALESCE(@activity, last_activity_at)`,
+      ).run({
+        seq: row.seq,
+        connected: patch.connected === undefined ? null : patch.connected ? 1 : 0,
+        connect: patch.lastConnectAt ?? null,
+        disconnect: patch.lastDisconnectAt ?? null,
+        activity: patch.lastActivityAt ?? null,
+      });
     },
     setActivity: async (batch) => {
       writeActivity(batch);
@@ -210,11 +255,33 @@ export function deviceRepo(db: Db, forget: (deviceId: string) => void): DeviceRe
     getConnectivity: async (deviceId): Promise<ConnectivityRecord | undefined> => {
       const r = db
         .prepare(
-          `SELECT c.last_connect_at, c.last_disconnect_at, c.last_activity_at FROM device_connectivity c
+          `SELECT c.connected, c.last_connect_at, c.last_disconnect_at, c.last_activity_at FROM device_connectivity c
         JOIN devices d ON d.seq = c.device_seq WHERE d.id = ?`,
         )
-        .get(deviceId) as { last_connect_at: number | null; last_disconnect_at: number | null; last_activity_at: number | null } | undefined;
-      return r && { lastConnectAt: r.last_connect_at, lastDisconnectAt: r.last_disconnect_at, lastActivityAt: r.last_activity_at };
+        .get(deviceId) as ConnectivityRow | undefined;
+      return r && connectivity(r);
     },
+    clearConnected: async () => clearConnected(),
+    listActive: async (now, filter = {}) =>
+      (
+        db
+          .prepare(
+            `SELECT d.id, d.tenant_id, d.profile_id, c.last_activity_at, p.inactivity_timeout_sec FROM ${listedFrom} WHERE ${activeSql}` +
+              (filter.profileId === undefined ? '' : ' AND d.profile_id = ?'),
+          )
+          .all(now, ...(filter.profileId === undefined ? [] : [filter.profileId])) as {
+          id: string;
+          tenant_id: string;
+          profile_id: string;
+          last_activity_at: number;
+          inactivity_timeout_sec: number;
+        }[]
+      ).map((r) => ({
+        deviceId: r.id,
+        tenantId: r.tenant_id,
+        profileId: r.profile_id,
+        lastActivityAt: r.last_activity_at,
+        inactivityTimeoutSec: r.inactivity_timeout_sec,
+      })),
   };
 }

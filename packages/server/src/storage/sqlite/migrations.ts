@@ -207,4 +207,11 @@ export const migrations: readonly string[] = [
   ALTER TABLE devices ADD COLUMN gateway_id TEXT REFERENCES devices(id) ON DELETE SET NULL;
   CREATE INDEX devices_gateway ON devices(gateway_id) WHERE gateway_id IS NOT NULL;
   `,
+  `
+  -- Connectivity (issue 10): each profile's inactivity timeout (ThingsBoard's default of 10 minutes for the
+  -- profiles there are), and whether a device had a session open when last written, for the device list's
+  -- ?connected= filter; it is cleared at every start, as sessions end with the process.
+  ALTER TABLE device_profiles ADD COLUMN inactivity_timeout_sec INTEGER NOT NULL DEFAULT 600;
+  ALTER TABLE device_connectivity ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -3,7 +3,14 @@ import type Database from 'better-sqlite3';
 import { likePattern, type Db } from './database';
 
 export interface ListSpec<Row, T> {
+  /** A table, or tables joined (then give select and qualified column names). */
   table: string;
+  /** The selected columns; `*` by default. */
+  select?: string;
+  /** The id column, the tie-breaker of the sort; `id` by default. */
+  idColumn?: string;
+  /** More conditions, each with its parameters. */
+  where?: readonly { sql: string; params: readonly unknown[] }[];
   /** API sort name -> column. */
   sortColumns: Record<string, string>;
   searchColumn: string;
@@ -42,6 +49,10 @@ export function listPage<Row, T>(db: Db, q: PageQuery, spec: ListSpec<Row, T>): 
     where.push(`${col} = ?`);
     params.push(value);
   }
+  for (const w of spec.where ?? []) {
+    where.push(w.sql);
+    params.push(...w.params);
+  }
   if (q.search) {
     where.push(`${spec.searchColumn} LIKE ? ESCAPE '\\'`);
     params.push(likePattern(q.search));
@@ -50,7 +61,10 @@ export function listPage<Row, T>(db: Db, q: PageQuery, spec: ListSpec<Row, T>): 
   const sort = spec.sortColumns[q.sort];
   if (!sort) throw new Error(`unsortable field ${q.sort}`);
   const dir = q.order === 'desc' ? 'DESC' : 'ASC';
-  const rows = stmt(db, `SELECT * FROM ${spec.table} ${clause} ORDER BY ${sort} ${dir}, id ${dir} LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as Row[];
+  const rows = stmt(
+    db,
+    `SELECT ${spec.select ?? '*'} FROM ${spec.table} ${clause} ORDER BY ${sort} ${dir}, ${spec.idColumn ?? 'id'} ${dir} LIMIT ? OFFSET ?`,
+  ).all(...params, q.limit, q.offset) as Row[];
   const { n } = stmt(db, `SELECT COUNT(*) AS n FROM ${spec.table} ${clause}`).get(...params) as { n: number };
   return { items: rows.map(spec.map), total: n, limit: q.limit, offset: q.offset };
 }

@@ -33,7 +33,16 @@ test('the key dictionary (ts_keys, shared by all tenants) keeps only keys some d
   try {
     const tenant = { id: randomUUID(), name: 't', createdAt: 0 };
     await store.tenants.insert(tenant);
-    const profile = { id: randomUUID(), tenantId: tenant.id, name: 'p', description: '', defaultSettings: {}, isDefault: true, createdAt: 0 };
+    const profile = {
+      id: randomUUID(),
+      tenantId: tenant.id,
+      name: 'p',
+      description: '',
+      defaultSettings: {},
+      inactivityTimeoutSec: 600,
+      isDefault: true,
+      createdAt: 0,
+    };
     await store.profiles.insert(profile);
     const device = async (name: string) => {
       const d = { id: randomUUID(), tenantId: tenant.id, profileId: profile.id, name, label: '', metadata: {}, createdAt: 0, gateway: false, gatewayId: null };

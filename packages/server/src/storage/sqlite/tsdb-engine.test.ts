@@ -32,7 +32,16 @@ async function seedDevices(store: Store, ids: readonly string[]): Promise<void> 
   const tenantId = 'tenant-1';
   if (!(await store.tenants.get(tenantId))) {
     await store.tenants.insert({ id: tenantId, name: 't', createdAt: 0 });
-    await store.profiles.insert({ id: 'profile-1', tenantId, name: 'p', description: '', defaultSettings: {}, isDefault: true, createdAt: 0 });
+    await store.profiles.insert({
+      id: 'profile-1',
+      tenantId,
+      name: 'p',
+      description: '',
+      defaultSettings: {},
+      inactivityTimeoutSec: 600,
+      isDefault: true,
+      createdAt: 0,
+    });
   }
   for (const id of ids) {
     if (await store.devices.get(id)) continue;

@@ -81,7 +81,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       `MQTT client ${client.id} connected (${namespaceOf(u)})`,
     );
     if (u.kind === 'device') {
-      core.connectivity.connected(u.deviceId).catch((err: unknown) => {
+      core.connectivity.connected(u.deviceId, u.tenantId).catch((err: unknown) => {
         logger.error({ err }, 'recording a device connect failed');
       });
     }
@@ -94,7 +94,7 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       `MQTT client ${client.id} disconnected (${reason.byClient ? 'by the client' : 'by the server'}: ${reason.message})`,
     );
     if (u?.kind === 'device') {
-      core.connectivity.disconnected(u.deviceId).catch((err: unknown) => {
+      core.connectivity.disconnected(u.deviceId, u.tenantId).catch((err: unknown) => {
         logger.error({ err }, 'recording a device disconnect failed');
       });
       // A gateway's children go offline with its connection.

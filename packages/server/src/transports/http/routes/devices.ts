@@ -69,7 +69,7 @@ export function deviceRoutes(app: App, core: Core): void {
     {
       schema: {
         tags,
-        summary: 'List devices with paging, sorting and name search',
+        summary: 'List devices with their connectivity: paging, sort (name, createdAt, label, lastActivityAt), name search, ?connected= and ?active=',
         security: bearer,
         querystring: DeviceListQuery,
         response: replies(Page(Device)),
