@@ -178,6 +178,33 @@ describe('gateway API over MQTT', () => {
     assert.deepEqual(seen, [{ device: 'Relay A', data: { id: r.body.rpcId, method: 'toggle_gpio', params: { pin: 1 } } }]);
   });
 
+  test('a persistent command queued for an offline child goes out when its gateway connects it, and completes', async () => {
+    const gw = await createGateway('gw-persistent');
+    const first = await connect(gw.accessToken);
+    await send(first, 'v1/gateway/connect', { device: 'Pump P' });
+    const child = await childNamed(gw.id, 'Pump P');
+    assert.ok(child);
+    await first.endAsync();
+    assert.equal(await online(child.id), false);
+    const queued = await h.call('POST', `/api/devices/${child.id}/rpc`, { token, body: { method: 'start', params: { speed: 3 }, persistent: true } });
+    assert.equal(queued.body.status, 'QUEUED');
+
+    const c = await connect(gw.accessToken);
+    await c.subscribeAsync('v1/gateway/rpc', { qos: 1 });
+    const command = nextMessage(c, 'v1/gateway/rpc');
+    await send(c, 'v1/gateway/connect', { device: 'Pump P' });
+    const got = await command;
+    assert.deepEqual(got, { device: 'Pump P', data: { id: queued.body.rpcId, method: 'start', params: { speed: 3 } } });
+    await send(c, 'v1/gateway/rpc', { device: 'Pump P', id: got.data.id, data: { running: true } });
+    let stored = await h.call('GET', `/api/rpc/${queued.body.id as string}`, { token });
+    for (let i = 0; i < 50 && stored.body.status !== 'SUCCESSFUL'; i++) {
+      await wait(20);
+      stored = await h.call('GET', `/api/rpc/${queued.body.id as string}`, { token });
+    }
+    assert.equal(stored.body.status, 'SUCCESSFUL');
+    assert.deepEqual(stored.body.response, { running: true });
+  });
+
   test('a device that is no gateway is refused on v1/gateway/* (PUBACK and SUBACK 0x87)', async () => {
     const d = await h.createDevice(token, 'not-a-gateway');
     const c = await connect(d.accessToken);

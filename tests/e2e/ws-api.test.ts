@@ -185,24 +185,20 @@ describe('live WebSocket API (/api/ws)', () => {
         [null, ['target']],
       ],
     );
-    // The connectivity work publishes these events (bus.ts); here they are published as it will.
-    const tenantId = (await h.app.store.devices.get(yard.id))!.tenantId;
-    for (const change of ['connected', 'inactive', 'disconnected'] as const)
-      await h.app.bus.publish('device.connectivity', {
-        tenantId,
-        deviceId: yard.id,
-        change,
-        at: Date.now(),
-        connected: change !== 'disconnected',
-        active: change !== 'inactive',
-      });
+    // A real device connection: connected when it opens, disconnected when it ends.
+    const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp}`, { username: yard.accessToken, reconnectPeriod: 0 });
+    await c.next((m) => m.id === 'conn' && m.change === 'connected');
+    await device.endAsync();
     await c.next((m) => m.id === 'conn' && m.change === 'disconnected');
     assert.deepEqual(
       c
         .of('conn')
-        .filter((m) => m.type === 'connectivity')
-        .map((m) => m.change),
-      ['connected', 'inactive', 'disconnected'],
+        .filter((m) => m.type === 'connectivity' && m.change !== 'active')
+        .map((m) => [m.change, m.connected]),
+      [
+        ['connected', true],
+        ['disconnected', false],
+      ],
     );
   });
 
