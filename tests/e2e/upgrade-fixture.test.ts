@@ -73,6 +73,17 @@ test('a data directory of 0.1.0 opens and keeps its accounts, devices, credentia
       delta: Record<string, { value: unknown }>;
     };
     assert.deepEqual([twin.version, twin.desired.interval?.value, twin.delta.interval?.value], [1, 30, 30]);
+    // Gateways and connectivity came after that (a device's gateway flag and link, each profile's inactivity
+    // timeout, a stored connected flag): the migrated rows have their defaults.
+    const migrated = (await (await fetch(`${url}/api/devices/${expected.deviceId}`, { headers: auth })).json()) as {
+      gateway: boolean;
+      gatewayId: string | null;
+      connected: boolean;
+      profileId: string;
+    };
+    assert.deepEqual([migrated.gateway, migrated.gatewayId, migrated.connected], [false, null, false]);
+    const profile = (await (await fetch(`${url}/api/device-profiles/${migrated.profileId}`, { headers: auth })).json()) as { inactivityTimeoutSec: number };
+    assert.equal(profile.inactivityTimeoutSec, 600);
     // Persistent RPCs came after attributes (the rpcs table): a call for the migrated device is stored and listed.
     const queued = await fetch(`${url}/api/devices/${expected.deviceId}/rpc`, {
       method: 'POST',
