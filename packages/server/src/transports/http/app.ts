@@ -126,8 +126,22 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
       info: {
         title: 'Thingstead API',
         version: o.version,
-        description: 'Admin REST API and device HTTP API. Errors share one shape; see docs/reference/errors.md.',
+        description:
+          'Admin REST API and device HTTP API. Errors share one shape; see docs/reference/errors.md. ' +
+          'Live updates: a WebSocket at /api/ws (see the live tag). MQTT topics: docs/reference/mqtt.md.',
       },
+      // OpenAPI 3.0 has no way to describe a WebSocket's messages: the live API is named here and documented in
+      // docs/reference/websocket-api.md (message schemas in packages/contract/src/live.ts).
+      tags: [
+        {
+          name: 'live',
+          description:
+            'WebSocket at GET /api/ws (HTTP upgrade; ws:// or wss://), authenticated by the Authorization or X-API-Key header or a first ' +
+            '{"type":"auth","token":...} message. Subscribe to latest telemetry and attributes of a device or a filter, a time series from a ' +
+            'start (history, then live), connectivity and events; close codes 4401, 4403, 4408, 4429. See docs/reference/websocket-api.md.',
+        },
+        { name: 'rpc', description: 'Commands to devices: two-way, one-way and persistent. See docs/reference/rpc.md.' },
+      ],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Access token from POST /api/auth/login, or an API key' },
