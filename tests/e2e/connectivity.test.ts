@@ -23,8 +23,8 @@ describe('device connectivity', () => {
       { name: 'e2e' },
     );
   };
-  const connect = async (username: string) => {
-    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, { username, reconnectPeriod: 0, protocolVersion: 4 });
+  const connect = async (username: string, o: mqtt.IClientOptions = {}) => {
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, { username, reconnectPeriod: 0, protocolVersion: 4, ...o });
     clients.push(c);
     return c;
   };
@@ -139,6 +139,17 @@ describe('device connectivity', () => {
     assert.ok(back.at >= sent);
     assert.equal((await device(d.id)).active, true);
     assert.ok((await listed('active=true')).includes(d.id));
+    await c.endAsync();
+  });
+
+  test('a device that only pings (MQTT keep-alive) stays active past its timeout', async () => {
+    const p = await h.call('POST', '/api/device-profiles', { token, body: { name: 'pinged', inactivityTimeoutSec: 2 } });
+    const d = await deviceWithProfile('pings-only', p.body.id as string);
+    // mqtt.js sends PINGREQ after a keep-alive interval without other packets: every second here, nothing else.
+    const c = await connect(d.accessToken, { keepalive: 1 });
+    await new Promise((r) => setTimeout(r, 4500));
+    assert.equal(events.filter((e) => e.deviceId === d.id && e.change === 'inactive').length, 0, 'no inactive event while it pings');
+    assert.deepEqual([(await device(d.id)).connected, (await device(d.id)).active], [true, true]);
     await c.endAsync();
   });
 

@@ -47,4 +47,26 @@ describe('Broker API', () => {
     c.end();
     await broker.close();
   });
+
+  test('"ping" follows each PINGRESP; a listener that throws is reported, and the connection still gets its PINGRESP', async () => {
+    const broker = new Broker({});
+    const pings: string[] = [];
+    const errors: unknown[] = [];
+    broker.on('hookError', (e) => errors.push(e));
+    broker.on('ping', (client) => {
+      pings.push(client.id);
+      if (pings.length === 2) throw new Error('listener fault');
+    });
+    const c = await connected(broker, 4, { clientId: 'pinger' });
+    c.send({ cmd: 'pingreq' });
+    await c.next('pingresp');
+    c.send({ cmd: 'pingreq' });
+    await c.next('pingresp');
+    assert.deepEqual(pings, ['pinger', 'pinger']);
+    assert.equal(errors.length, 1);
+    c.send({ cmd: 'pingreq' });
+    await c.next('pingresp');
+    c.end();
+    await broker.close();
+  });
 });

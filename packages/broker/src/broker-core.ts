@@ -38,6 +38,8 @@ export interface BrokerEvents {
    * own view, without a mount point). Lets the application send what a new subscriber should see first.
    */
   subscribed: [client: PublicClient, filters: readonly string[]];
+  /** A PINGREQ was answered: the client is alive though it sends nothing else (keep-alive). */
+  ping: [client: PublicClient];
   hookError: [error: unknown, client: PublicClient];
   /** The authorizeForward hook threw (or returned an unusable message): that one copy was dropped. */
   forwardError: [error: unknown, subscriber: Subscriber];
@@ -533,6 +535,15 @@ export class BrokerCore implements HandlerContext, ClientContext, LoaderContext,
     this.clientsByKey.set(client.session.key, client);
     this.persistSession(client.session);
     this.events.emit('client', client);
+  }
+
+  onPing(client: Client): void {
+    if (this.events.listenerCount('ping') === 0) return;
+    try {
+      this.events.emit('ping', client);
+    } catch (error) {
+      this.hookError(error, client);
+    }
   }
 
   onSubscribed(client: Client, filters: readonly string[]): void {

@@ -45,6 +45,7 @@ export function dispatch(broker: HandlerContext, client: Client, packet: Packet)
       return undefined;
     case 'pingreq':
       handlePingreq(client);
+      broker.onPing(client);
       return undefined;
     case 'disconnect':
       handleDisconnect(broker, client, packet);

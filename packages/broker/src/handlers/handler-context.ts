@@ -39,6 +39,8 @@ export interface HandlerContext {
   onClientConnected(client: Client): void;
   /** SUBACK was sent and retained messages queued: the `subscribed` event, with the granted filters as the client sent them. */
   onSubscribed(client: Client, filters: readonly string[]): void;
+  /** PINGRESP was sent: the `ping` event. */
+  onPing(client: Client): void;
 
   /** Routes a message; true when the publisher's ack must wait for the persistence write. */
   route(message: Message): boolean;

@@ -103,6 +103,11 @@ export async function startMqttTransport(o: MqttTransportOptions): Promise<MqttT
       });
     }
   });
+  // A device that only keeps its connection alive (PINGREQ) is active, as in ThingsBoard: its keep-alive is activity.
+  broker.on('ping', (client) => {
+    const u = userOf(client);
+    if (u.kind === 'device') core.connectivity.activity(u.deviceId);
+  });
   broker.on('hookError', (err, client) => {
     // Refusals (bad payloads, a full queue under overload) are the client's or the load's, not faults: debug only.
     if (isThingsteadError(err) && err.kind !== 'INTERNAL')
