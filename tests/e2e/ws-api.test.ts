@@ -3,6 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt from 'mqtt';
+import { SignJWT } from 'jose';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startHarness, type Harness } from './harness';
 
@@ -268,6 +271,25 @@ describe('live WebSocket API (/api/ws)', () => {
     );
     const end = c.of('ts').findIndex((m) => m.type === 'history.end');
     assert.ok(end > 0);
+  });
+
+  test('a session made with an access token ends (4401) when the token expires', async () => {
+    // A token of the server's own secret that expires in 2 s (configured lifetimes are 60 s at least).
+    const me = (await h.call('GET', '/api/auth/me', { token: tokenA })).body.user as { id: string; tenantId: string; role: string };
+    const secret = new TextEncoder().encode(readFileSync(join(h.dataDir, 'jwt-secret'), 'utf8').trim());
+    const short = await new SignJWT({ tid: me.tenantId, role: me.role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(me.id)
+      .setIssuer('thingstead')
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(secret);
+    const c = await connect({ header: short });
+    const started = Date.now();
+    const closed = await c.closed;
+    assert.equal(closed.code, 4401);
+    assert.match(closed.reason, /expired/);
+    assert.ok(Date.now() - started < 4000);
   });
 
   test('the upgrade router serves /mqtt and /api/ws on one port and answers 404 for other paths', async () => {

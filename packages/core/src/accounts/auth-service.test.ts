@@ -79,13 +79,15 @@ test('per source: twenty failures from one address over many accounts lock the a
 });
 
 test('refresh rotates: a refresh token is good once; reusing a rotated one ends every session of that login only', async () => {
-  const { core, admin } = await createTestCore();
+  const { core, admin, clock } = await createTestCore();
   const pw = 'admin password 1';
   const first = await core.auth.login(admin.email, pw, '10.0.0.1');
   const other = await core.auth.login(admin.email, pw, '10.0.0.2');
   const second = await core.auth.refresh(first.refreshToken);
   assert.notEqual(second.refreshToken, first.refreshToken);
-  assert.deepEqual(await core.auth.authenticate(second.token), { userId: admin.id, tenantId: admin.tenantId, role: 'admin', via: 'jwt' });
+  const p = await core.auth.authenticate(second.token);
+  assert.deepEqual({ ...p, expiresAt: undefined }, { userId: admin.id, tenantId: admin.tenantId, role: 'admin', via: 'jwt', expiresAt: undefined });
+  assert.ok(p.expiresAt !== undefined && p.expiresAt === clock.now() + 900_000, 'the principal knows when its token expires');
   assert.equal(await outcome(core.auth.refresh(first.refreshToken)), 'TOKEN_INVALID', 'reuse of a rotated token');
   assert.equal(await outcome(core.auth.refresh(second.refreshToken)), 'TOKEN_INVALID', 'its family is revoked with it');
   assert.equal(await outcome(core.auth.refresh(other.refreshToken)), 'ok', 'another login is untouched');

@@ -52,4 +52,6 @@ export interface Principal {
   via: 'jwt' | 'api-key';
   /** The API key used, when via is 'api-key' (revoking it ends connections made with it). */
   apiKeyId?: string;
+  /** Clock ms when the access token (via 'jwt') expires: long-lived connections made with it end then. */
+  expiresAt?: number;
 }

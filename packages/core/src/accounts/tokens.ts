@@ -4,6 +4,8 @@ export interface AccessClaims {
   userId: string;
   tenantId: string;
   role: Role;
+  /** Clock ms when the token expires (set by verify). */
+  expiresAt?: number;
 }
 
 /** Signs and verifies short-lived access tokens (JWT); implemented in server with a JOSE library. */

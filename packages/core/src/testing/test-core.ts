@@ -53,7 +53,7 @@ export function testSigner(clock: ManualClock): AccessTokenSigner {
       if (prefix !== 'test' || body === undefined) throw new Error('not a test token');
       const { exp, ...claims } = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as AccessClaims & { exp: number };
       if (exp <= clock.now()) throw new Error('expired');
-      return claims;
+      return { ...claims, expiresAt: exp };
     },
   };
 }

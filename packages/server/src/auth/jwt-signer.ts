@@ -24,9 +24,10 @@ export function jwtSigner(secret: string): AccessTokenSigner {
     verify: async (token): Promise<AccessClaims> => {
       // jose checks exp only when present; a token without one would be good forever.
       const { payload } = await jwtVerify(token, await keyPromise, { issuer, algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
-      const { sub, tid, role } = payload;
-      if (typeof sub !== 'string' || typeof tid !== 'string' || typeof role !== 'string' || !roles.includes(role)) throw new Error('malformed claims');
-      return { userId: sub, tenantId: tid, role: role as Role };
+      const { sub, tid, role, exp } = payload;
+      if (typeof sub !== 'string' || typeof tid !== 'string' || typeof role !== 'string' || !roles.includes(role) || typeof exp !== 'number')
+        throw new Error('malformed claims');
+      return { userId: sub, tenantId: tid, role: role as Role, expiresAt: exp * 1000 };
     },
   };
 }

@@ -85,6 +85,7 @@ export function serveLiveSocket(ws: WebSocket, req: IncomingMessage, o: LiveSock
       pumping = false;
     }
   };
+  let expiry: NodeJS.Timeout | undefined;
   const authenticate = async (credential: string) => {
     try {
       const principal = await o.core.auth.authenticate(credential);
@@ -99,6 +100,17 @@ export function serveLiveSocket(ws: WebSocket, req: IncomingMessage, o: LiveSock
         },
       });
       pump();
+      // A session made with an access token ends when the token does (4401): the client connects again with a
+      // fresh one, as its REST calls do. API keys do not expire; revoking one ends the session (4403).
+      if (principal.expiresAt !== undefined) {
+        expiry = setTimeout(
+          () => {
+            close(liveCloseCodes.unauthenticated, 'the access token expired; connect again with a fresh one');
+          },
+          // setTimeout holds at most 2^31-1 ms (~24 days); a longer token lifetime is configurable but unusual.
+          Math.min(2 ** 31 - 1, Math.max(0, principal.expiresAt - Date.now())),
+        );
+      }
     } catch (e) {
       refuse(isThingsteadError(e) ? e.code : 'authentication failed');
     }
@@ -160,6 +172,7 @@ export function serveLiveSocket(ws: WebSocket, req: IncomingMessage, o: LiveSock
   });
   ws.on('close', () => {
     clearTimeout(timer);
+    clearTimeout(expiry);
     session?.close();
   });
   ws.on('error', () => {
