@@ -123,7 +123,13 @@ export class AuthService {
     const user = await this.store.users.get(claims.userId);
     if (!user) return fail('TOKEN_INVALID', 'The user of this token no longer exists.');
     if (user.disabled) return fail('ACCOUNT_DISABLED');
-    return { userId: user.id, tenantId: user.tenantId, role: user.role, via: 'jwt', ...(claims.expiresAt === undefined ? {} : { expiresAt: claims.expiresAt }) };
+    return {
+      userId: user.id,
+      tenantId: user.tenantId,
+      role: user.role,
+      via: 'jwt',
+      ...(claims.expiresAt === undefined ? {} : { expiresAt: claims.expiresAt }),
+    };
   }
 
   private async authenticateApiKey(key: string): Promise<Principal> {
