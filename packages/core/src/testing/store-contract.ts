@@ -65,11 +65,11 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       await store.tenants.insert(t);
       return t;
     };
-    const newDevice = async (n: string, tenantId = tenant.id, token = `tok-${randomUUID()}`): Promise<Device> => {
+    const newDevice = async (n: string, tenantId = tenant.id, token = `tok-${randomUUID()}`, profileId = prof.id): Promise<Device> => {
       const d: Device = {
         id: randomUUID(),
         tenantId,
-        profileId: prof.id,
+        profileId,
         name: n,
         label: '',
         metadata: { a: 1 },
@@ -460,21 +460,7 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       const t = await newTenant('Keys');
       const p = { ...prof, id: randomUUID(), tenantId: t.id };
       await store.profiles.insert(p);
-      const mk = async (n: string) => {
-        const d: Device = {
-          id: randomUUID(),
-          tenantId: t.id,
-          profileId: p.id,
-          name: n,
-          label: '',
-          metadata: {},
-          createdAt: t0,
-          gateway: false,
-          gatewayId: null,
-        };
-        await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `keys-${randomUUID()}` });
-        return d;
-      };
+      const mk = (n: string) => newDevice(n, t.id, `keys-${randomUUID()}`, p.id);
       const [a, b] = [await mk('ka'), await mk('kb')];
       assert.deepEqual(await store.telemetry.tenantKeys(t.id), []);
       await store.telemetry.append([
@@ -680,19 +666,7 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
       newDeviceIn: async (t, n) => {
         const p = { ...prof, id: randomUUID(), tenantId: t.id };
         await store.profiles.insert(p);
-        const d: Device = {
-          id: randomUUID(),
-          tenantId: t.id,
-          profileId: p.id,
-          name: n,
-          label: '',
-          metadata: {},
-          createdAt: t0,
-          gateway: false,
-          gatewayId: null,
-        };
-        await store.devices.insert(d, { deviceId: d.id, type: 'access-token', accessToken: `attr-${randomUUID()}` });
-        return d;
+        return newDevice(n, t.id, `attr-${randomUUID()}`, p.id);
       },
       t0,
     });
