@@ -110,14 +110,14 @@ export function validateAnalyticSpec(spec: unknown, path: string): Problem[] {
   for (const [name, field] of Object.entries(known)) {
     const value = record[name];
     if (value === undefined) {
-      if (field.optional !== true) problems.push({ path: `${path}/${name}`, message: `is required for a ${type} analytic` });
+      if (field.optional !== true) problems.push({ path: `${path}/${name}`, message: `is required for type ${type}` });
       continue;
     }
     const message = field.check(value);
     if (message !== undefined) problems.push({ path: `${path}/${name}`, message });
   }
   for (const name of Object.keys(record)) {
-    if (name !== 'type' && !Object.hasOwn(known, name)) problems.push({ path: `${path}/${name}`, message: `is not a field of a ${type} analytic` });
+    if (name !== 'type' && !Object.hasOwn(known, name)) problems.push({ path: `${path}/${name}`, message: `is not a field of type ${type}` });
   }
   return problems;
 }
