@@ -25,7 +25,7 @@ test('ewma and ewma-anomaly equal their closed forms over seeded streams with bu
       assert.ok(close(anomaly.value(p.ts), expected, 1e-6), `anomaly at ${i}: ${anomaly.value(p.ts)} != ${expected}`);
       if (expected !== null) scored++;
     });
-    assert.ok(scored > 150);
+    assert.ok(scored > 150, `${scored} scores checked`);
   }
 });
 
@@ -53,7 +53,7 @@ test('ewma-anomaly scores a spike high and steady noise low; null before the his
   assert.equal(a.value(1000), null, 'no variance yet');
   let ts = 2000;
   for (let i = 0; i < 500; i++, ts += 1000) a.update(ts, 5 + (rand() - 0.5));
-  assert.ok((a.value(ts) ?? Infinity) < 3);
+  assert.ok((a.value(ts) ?? Infinity) < 3, `noise score ${a.value(ts)}`);
   a.update(ts, 15);
   assert.ok((a.value(ts) ?? 0) > 10, `score ${a.value(ts)}`);
 });
@@ -71,8 +71,9 @@ test('values around 1e9 with a tiny spread: the EWM variance keeps its digits', 
   }
   const offsets = points.map((p) => ({ ts: p.ts, x: p.x - base }));
   const expected = naiveEwmaAnomaly(offsets, 60_000);
-  assert.ok(expected !== null);
+  assert.ok(expected !== null, 'a defined reference');
   assert.ok(close(anomaly.value(0), expected, 1e-3), `${anomaly.value(0)} != ${expected}`);
   // The mean itself is held to the spacing of doubles at 1e9 (1.2e-7).
-  assert.ok(Math.abs((ewma.value(0) ?? 0) - base - (naiveEwm(offsets, 60_000)?.mean ?? Infinity)) < 3e-7);
+  const error = Math.abs((ewma.value(0) ?? 0) - base - (naiveEwm(offsets, 60_000)?.mean ?? Infinity));
+  assert.ok(error < 3e-7, `mean off by ${error}`);
 });

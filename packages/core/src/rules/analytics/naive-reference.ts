@@ -131,6 +131,14 @@ export function stream(rand: () => number, count: number, windowMs: number, star
   return out;
 }
 
+/**
+ * Asserts closeness with a message of its own: node's assert.ok without one re-parses the test's source to
+ * describe the call, which takes minutes on the single line tsx compiles a file to.
+ */
+export function assertClose(actual: number | null, expected: number | null, rel: number, what: string): void {
+  if (!close(actual, expected, rel)) throw new Error(`${what}: ${actual} != ${expected} (relative tolerance ${rel})`);
+}
+
 export function close(actual: number | null, expected: number | null, rel = 1e-9): boolean {
   if (actual === null || expected === null) return actual === expected;
   return Math.abs(actual - expected) <= rel * Math.max(1, Math.abs(actual), Math.abs(expected));

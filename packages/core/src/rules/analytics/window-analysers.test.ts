@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mulberry32 } from '../../testing/random';
 import { createAnalyser, type AnalyticSpec } from './index';
-import { close, naiveWindowOutput, stream, type Point } from './naive-reference';
+import { assertClose, close, naiveWindowOutput, stream, type Point } from './naive-reference';
 
 type WindowSpec = Extract<AnalyticSpec, { windowMs: number }>;
 
@@ -47,7 +47,7 @@ test('every window output equals the naive reference over the same bucket-aligne
   ] as const) {
     const rand = mulberry32(seed);
     const points = stream(rand, 2000, windowMs);
-    for (const spec of specsFor(windowMs, 20 + (rand() - 0.5) * 10)) assert.ok(compare(spec, points, rand) > 300);
+    for (const spec of specsFor(windowMs, 20 + (rand() - 0.5) * 10)) assert.ok(compare(spec, points, rand) > 300, 'enough checks');
   }
 });
 
@@ -96,7 +96,7 @@ test('values around 1e9 with a tiny spread keep their stddev, z-score and slope'
     const a = createAnalyser(spec);
     for (const p of points) a.update(p.ts, p.x);
     const expected = naiveWindowOutput(spec, offsets, now);
-    assert.ok(expected !== null && expected !== 0);
+    assert.ok(expected !== null && expected !== 0, 'a defined reference');
     assert.ok(close(a.value(now), expected, 1e-4), `${spec.type}: ${a.value(now)} != ${expected}`);
   }
 });
@@ -115,27 +115,27 @@ test('rate, forecast and until on an exact linear series are exact', () => {
   const now = (points[points.length - 1]?.ts ?? 0) + 300;
   const at = (t: number): number => 1e6 + 0.002 * (t - t0);
   const w = 60_000;
-  assert.ok(close(fed({ type: 'rate', key: 'x', windowMs: w }, points).value(now), 120, 1e-9));
-  assert.ok(close(fed({ type: 'rate', key: 'x', windowMs: w, perMs: 1 }, points).value(now), 0.002, 1e-9));
-  assert.ok(close(fed({ type: 'forecast', key: 'x', windowMs: w, horizonMs: 3_600_000 }, points).value(now), at(now + 3_600_000), 1e-12));
-  assert.ok(close(fed({ type: 'forecast', key: 'x', windowMs: w, horizonMs: 0 }, points).value(now), at(now), 1e-12));
+  assertClose(fed({ type: 'rate', key: 'x', windowMs: w }, points).value(now), 120, 1e-9, 'rate per minute');
+  assertClose(fed({ type: 'rate', key: 'x', windowMs: w, perMs: 1 }, points).value(now), 0.002, 1e-9, 'rate per ms');
+  assertClose(fed({ type: 'forecast', key: 'x', windowMs: w, horizonMs: 3_600_000 }, points).value(now), at(now + 3_600_000), 1e-12, 'forecast an hour ahead');
+  assertClose(fed({ type: 'forecast', key: 'x', windowMs: w, horizonMs: 0 }, points).value(now), at(now), 1e-12, 'forecast at now');
   const threshold = at(now) + 500;
-  assert.ok(close(fed({ type: 'until', key: 'x', windowMs: w, threshold }, points).value(now), 250_000, 1e-9));
+  assertClose(fed({ type: 'until', key: 'x', windowMs: w, threshold }, points).value(now), 250_000, 1e-9, 'until, rising');
   // Rising and already above the threshold: the line moves away from it.
   assert.equal(fed({ type: 'until', key: 'x', windowMs: w, threshold: 1e6 }, points).value(now), null);
   const falling = points.map((p) => ({ ts: p.ts, x: -p.x }));
-  assert.ok(close(fed({ type: 'until', key: 'x', windowMs: w, threshold: -threshold }, falling).value(now), 250_000, 1e-9));
+  assertClose(fed({ type: 'until', key: 'x', windowMs: w, threshold: -threshold }, falling).value(now), 250_000, 1e-9, 'until, falling');
   assert.equal(fed({ type: 'until', key: 'x', windowMs: w, threshold: -1e6 }, falling).value(now), null);
 });
 
 test('until is 0 when the newest point is already past the threshold the line still approaches', () => {
   const a = createAnalyser({ type: 'until', key: 'x', windowMs: 60_000, threshold: 10 });
   for (let i = 0; i < 10; i++) a.update(i * 1000, i);
-  assert.ok(close(a.value(9000), 1000));
+  assertClose(a.value(9000), 1000, 1e-9, 'until before the spike');
   a.update(9200, 10.5); // a spike past 10; the fitted line is still below it at now
   assert.equal(a.value(9200), 0);
   a.update(9300, 9.3); // back under it: the line's time again
-  assert.ok((a.value(9300) ?? 0) > 0);
+  assert.ok((a.value(9300) ?? 0) > 0, 'a time again');
 });
 
 test('noisy linear series: rate and forecast close to the true line; a flat series: until null, rate 0', () => {
