@@ -96,7 +96,7 @@ export class BucketWindow {
     const values = decodeFloats(s['data'], 3 + bucketsPerWindow * fields.length);
     if (values === undefined) return false;
     const [kNewest = -Infinity, newestTs = -Infinity, origin = 0] = values;
-    if (!Number.isFinite(origin) || (Number.isFinite(kNewest) && !Number.isInteger(kNewest))) return false;
+    if (!Number.isFinite(origin) || !(kNewest === -Infinity || Number.isInteger(kNewest))) return false;
     this.kNewest = kNewest;
     this.newestTs = newestTs;
     this.origin = origin;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mulberry32 } from '../../testing/random';
+import { encodeFloats } from './float-codec';
 import { analyticTypes, createAnalyser, warmupMs, type AnalyserSnapshot, type AnalyticSpec } from './index';
 import { stream } from './naive-reference';
 
@@ -64,6 +65,10 @@ test('a snapshot of another type, version, window, half-life or fn, or a damaged
     ],
     [
       { type: 'window', key: 't', windowMs: 60_000, fn: 'avg' },
+      { ...good, state: { ...state, data: encodeFloats([Infinity, 0, 0, ...new Array<number>(120).fill(1)]) } },
+    ],
+    [
+      { type: 'window', key: 't', windowMs: 60_000, fn: 'avg' },
       { ...good, state: null },
     ],
     [{ type: 'window', key: 't', windowMs: 60_000, fn: 'avg' }, 'nonsense'],
@@ -76,6 +81,14 @@ test('a snapshot of another type, version, window, half-life or fn, or a damaged
   for (const [spec, snapshot] of cases) {
     const a = createAnalyser(spec, snapshot as AnalyserSnapshot);
     assert.equal(a.value(10_000), null, JSON.stringify(snapshot));
+    // and works as a fresh one
+    const fresh = createAnalyser(spec);
+    for (const x of [a, fresh]) {
+      x.update(10_000, 5);
+      x.update(11_000, 7);
+      x.update(12_000, 4);
+    }
+    assert.equal(a.value(12_000), fresh.value(12_000), JSON.stringify(snapshot));
   }
   assert.equal(createAnalyser({ type: 'window', key: 't', windowMs: 60_000, fn: 'avg' }, good).value(10_000), 3, 'the good one restores');
 });
