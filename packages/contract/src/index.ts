@@ -14,3 +14,4 @@ export * from './health';
 export * from './device-api';
 export * from './rpc';
 export * from './live';
+export * from './rules';

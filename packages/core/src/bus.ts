@@ -42,6 +42,8 @@ export interface BusEvents {
   'apikey.revoked': { keyId: string; userId: string; tenantId: string };
   /** A user's access changed (role changed, disabled, deleted): connections acting for them end. */
   'user.access': { userId: string; tenantId: string; change: 'role' | 'disabled' | 'deleted' };
+  /** A rule was created, changed, deleted, or disabled by the engine because it kept failing (reason says why). */
+  'rule.changed': { tenantId: string; ruleId: string; version: number; change: 'created' | 'updated' | 'deleted' | 'disabled'; reason: string | null };
   /** A tenant was deleted with everything in it. */
   'tenant.deleted': { tenantId: string };
 }

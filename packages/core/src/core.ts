@@ -19,6 +19,9 @@ import { GatewayService, type GatewayLimits } from './gateway/gateway-service';
 import { LiveService } from './live/live-service';
 import { defaultLiveLimits, type LiveLimits } from './live/model';
 import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
+import { engineActionPorts, type Republisher, type RuleAlarms, type RuleNotifications } from './rules/engine-ports';
+import { RuleEngine, type RuleEngineLimits } from './rules/rule-engine';
+import { RuleService } from './rules/rule-service';
 import type { Store } from './store';
 import type { TelemetryLimits } from './telemetry/decode';
 import type { GroupCommitLimits, GroupCommitOptions } from './telemetry/group-commit';
@@ -53,6 +56,10 @@ export interface CoreOptions {
   live?: Partial<LiveLimits>;
   /** Values live sessions conflated because their client was behind (the server counts them). */
   onLiveConflated?: (n: number) => void;
+  /** Limits of the rule engine (defaultRuleEngineLimits). */
+  rules?: Partial<RuleEngineLimits>;
+  /** Publishes on the platform's MQTT broker, for rules' republish action. */
+  republish?: Republisher;
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */
@@ -77,6 +84,10 @@ export interface Core {
   /** The gateway API: a gateway device's sessions speaking for its children. */
   gateway: GatewayService;
   retention: RetentionJob;
+  /** Rules as data: CRUD, versions, import/export, replay (test) and traces. */
+  rules: RuleService;
+  /** Evaluates the enabled rules after commit (started by start()). */
+  ruleEngine: RuleEngine;
   bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
   /**
    * Recomputes what the last process held in memory: nobody is connected, devices that sent within their
@@ -134,6 +145,24 @@ export function createCore(o: CoreOptions): Core {
     limits: { ...defaultLiveLimits, ...o.live },
     ...(o.onLiveConflated ? { onConflated: o.onLiveConflated } : {}),
   });
+  const pendingAlarms: RuleAlarms = {
+    raise: () => Promise.reject(new Error('alarms are not available')),
+    clear: () => Promise.reject(new Error('alarms are not available')),
+  };
+  const pendingNotifications: RuleNotifications = {
+    notify: () => Promise.reject(new Error('notifications are not available')),
+    webhook: () => Promise.reject(new Error('notifications are not available')),
+  };
+  let rules: RuleService | undefined;
+  const ruleEngine = new RuleEngine({
+    store,
+    bus,
+    clock,
+    ports: engineActionPorts({ rpc, attributes, telemetry, alarms: pendingAlarms, notifications: pendingNotifications, republish: o.republish }),
+    ...(o.rules ? { limits: o.rules } : {}),
+    onDisable: (rule, reason) => rules?.disableFailing(rule, reason) ?? Promise.resolve(),
+  });
+  rules = new RuleService({ store, clock, bus, engine: ruleEngine });
   return {
     auth,
     tenants,
@@ -150,10 +179,16 @@ export function createCore(o: CoreOptions): Core {
     ingress,
     gateway,
     retention,
+    rules,
+    ruleEngine,
     bootstrap: (admin) => bootstrap({ store, tenants, users }, admin),
-    start: () => connectivity.start(),
+    start: async () => {
+      await connectivity.start();
+      await ruleEngine.start();
+    },
     close: async () => {
       retention.stop();
+      await ruleEngine.close();
       await rpc.close();
       gateway.close();
       sharedUpdates.close();

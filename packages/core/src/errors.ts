@@ -34,6 +34,11 @@ export const errorCatalogue = {
     message: 'The RPC request is invalid.',
     hint: 'Send {"method":"<name>","params":<JSON>} with a method of 1 to 128 printable characters and params of at most 64 KiB; see docs/reference/rpc.md.',
   },
+  RULE_INVALID: {
+    message: 'The rule is invalid.',
+    hint: 'Fix the fields listed in details.problems (JSON Pointers into the rule); docs/reference/rules.md describes every trigger, condition and action.',
+  },
+  RULE_NAME_TAKEN: { message: 'A rule of this tenant already has this name.', hint: 'Choose another name, or update the existing rule.' },
   RPC_METHOD_UNKNOWN: {
     message: 'No handler for this RPC method.',
     hint: 'Devices can call the platform methods listed in docs/reference/rpc.md (getCurrentTime, getSharedAttributes).',

@@ -1,5 +1,6 @@
 import type { AttributeRepo } from './attributes/model';
 import type { RpcRepo } from './rpc/model';
+import type { RuleRepo } from './rules/model';
 import type { ApiKey, RefreshToken, Tenant, User } from './accounts/model';
 import type { ConnectivityRecord } from './devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from './devices/model';
@@ -143,6 +144,8 @@ export interface Store {
   attributes: AttributeRepo;
   /** Persistent RPCs; they go with their device. */
   rpcs: RpcRepo;
+  /** Rules and their version history; they go with their tenant. */
+  rules: RuleRepo;
   /** A cheap check for readiness: resolves when the store takes writes, throws saying why it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ruleTopic } from './transports/mqtt/topics';
 import { MemoryPersistence, PersistenceVersionError, SqlitePersistence, type Broker } from '@thingstead/broker';
 import { createCore, systemClock, type Clock, type Core, type EventBus, type Store } from '@thingstead/core';
 import { join, resolve } from 'node:path';
@@ -224,10 +225,16 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     },
   });
   const t = config.telemetry;
+  // The broker starts after core (core.start() runs first); rules publish through it once it is there.
+  const brokerRef: { broker?: Broker } = {};
   const core = createCore({
     store,
     clock,
     bus,
+    republish: async (i) => {
+      if (!brokerRef.broker) throw new Error('MQTT is disabled (mqtt.enabled: false)');
+      await brokerRef.broker.publish({ topic: ruleTopic(i.tenantId, i.topic), payload: i.payload, qos: i.qos, retain: i.retain });
+    },
     ingestObserver: metrics.ingest,
     onUnmatchedRpcResponse: () => {
       metrics.rpcUnmatched.inc();
@@ -300,6 +307,7 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
         authFailures,
         clock,
       });
+      brokerRef.broker = mqtt.broker;
       readiness.add('mqtt', listening(mqtt.servers.tcp));
       if (mqtt.servers.tls) readiness.add('mqtts', listening(mqtt.servers.tls));
     }

@@ -5,6 +5,7 @@ import { ThingsteadError, type ErrorName } from '../errors';
 import type { ListedDevice, Page, PageQuery, Store } from '../store';
 import { createMemoryAttributes } from './memory-attributes';
 import { createMemoryRpcs } from './memory-rpcs';
+import { createMemoryRules } from './memory-rules';
 import { createMemoryTelemetry } from './memory-telemetry';
 
 /**
@@ -32,6 +33,7 @@ export function createMemoryStore(): Store {
   const telemetry = createMemoryTelemetry({ deviceExists: (id) => devices.has(id), tenantOf: (id) => devices.get(id)?.tenantId, live });
   const attributes = createMemoryAttributes({ deviceExists: (id) => devices.has(id), live });
   const rpcs = createMemoryRpcs({ live, deviceExists: (id) => devices.has(id) });
+  const rules = createMemoryRules({ live });
   const taken = (kind: ErrorName) => new ThingsteadError(kind);
   /** Throws the conflict of the first value another row of `rows` already holds (rows other than `id`). */
   const unique = <T extends { id: string }>(rows: Map<string, T>, id: string, kind: ErrorName, same: (other: T) => boolean) => {
@@ -106,6 +108,7 @@ export function createMemoryStore(): Store {
         for (const p of [...profiles.values()]) if (p.tenantId === id) profiles.delete(p.id);
         for (const u of [...users.values()]) if (u.tenantId === id) deleteUser(u.id);
         for (const k of [...apiKeys.values()]) if (k.tenantId === id) apiKeys.delete(k.id);
+        rules.forgetTenant(id);
         tenants.delete(id);
       },
     },
@@ -281,6 +284,7 @@ export function createMemoryStore(): Store {
     telemetry,
     attributes,
     rpcs,
+    rules,
     ping: async () => {
       live();
     },

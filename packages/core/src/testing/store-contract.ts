@@ -16,6 +16,7 @@ import { isThingsteadError, type ErrorName } from '../errors';
 import type { DeviceListQuery, Store } from '../store';
 import { attributeContract } from './attribute-contract';
 import { rpcContract } from './rpc-contract';
+import { ruleContract } from './rule-contract';
 
 export interface StoreFactory {
   /** Opens the store under test; a second call after close() opens the same data again where the adapter keeps any. */
@@ -672,6 +673,7 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
     });
 
     rpcContract({ it, store: () => store, newDevice: (n) => newDevice(n), t0 });
+    ruleContract({ it, store: () => store, newTenant, t0 });
 
     it('ping answers', async () => {
       await store.ping();

@@ -214,4 +214,29 @@ export const migrations: readonly string[] = [
   ALTER TABLE device_profiles ADD COLUMN inactivity_timeout_sec INTEGER NOT NULL DEFAULT 600;
   ALTER TABLE device_connectivity ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Rules (issue 11): the rule document as JSON, with the columns lists filter on; every save appends the document
+  -- to rule_versions (the history). Both go with their tenant.
+  CREATE TABLE rules (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    disabled_reason TEXT,
+    UNIQUE (tenant_id, name)
+  );
+  CREATE INDEX rules_enabled ON rules(enabled) WHERE enabled = 1;
+  CREATE TABLE rule_versions (
+    rule_id TEXT NOT NULL REFERENCES rules(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    PRIMARY KEY (rule_id, version)
+  ) WITHOUT ROWID;
+  `,
 ];

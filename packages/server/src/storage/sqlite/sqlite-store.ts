@@ -4,6 +4,7 @@ import { apiKeyRepo, refreshTokenRepo, tenantRepo, userRepo } from './accounts';
 import { openDatabase, type SqliteOptions } from './database';
 import { deviceRepo, profileRepo } from './devices';
 import { rpcRepo } from './rpcs';
+import { ruleRepo } from './rules';
 import { telemetryStore } from './telemetry';
 
 /** The embedded storage adapter: one SQLite file in WAL mode and the telemetry log beside it (DESIGN.md invariant 4). */
@@ -30,6 +31,7 @@ export function createSqliteStore(o: SqliteOptions): Store {
     telemetry,
     attributes: attributeRepo(db),
     rpcs: rpcRepo(db),
+    rules: ruleRepo(db),
     ping: async () => {
       // Writable: the write lock can be taken (a read-only or locked file fails here), and telemetry is not stuck.
       if (db.readonly) throw new Error('the database is open read-only');

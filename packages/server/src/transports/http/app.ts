@@ -20,6 +20,7 @@ import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
 import { deviceRoutes } from './routes/devices';
 import { rpcRoutes } from './routes/rpc';
+import { ruleRoutes } from './routes/rules';
 import { replies, type App } from './typed';
 
 export interface HttpAppOptions {
@@ -141,6 +142,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
             'start (history, then live), connectivity and events; close codes 4401, 4403, 4408, 4429. See docs/reference/websocket-api.md.',
         },
         { name: 'rpc', description: 'Commands to devices: two-way, one-way and persistent. See docs/reference/rpc.md.' },
+        {
+          name: 'rules',
+          description:
+            'Rules as data: triggers, conditions (JSONata and declarative: threshold with hysteresis, duration, repeat, window, no data, anomaly, forecast), ' +
+            'actions (alarms, RPC, attributes, calculated telemetry, notifications, MQTT republish, webhooks), history, traces, export/import, and ' +
+            'POST /api/rules/test to replay a rule over stored telemetry. See docs/reference/rules.md.',
+        },
       ],
       components: {
         securitySchemes: {
@@ -202,6 +210,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     accountRoutes(typed, o.core);
     deviceRoutes(typed, o.core);
     rpcRoutes(typed, o.core);
+    ruleRoutes(typed, o.core);
     attributeRoutes(typed, o.core);
   });
   return app;

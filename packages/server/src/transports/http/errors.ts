@@ -16,6 +16,7 @@ export const httpStatus = {
   TELEMETRY_INVALID: 400,
   ATTRIBUTES_INVALID: 400,
   RPC_INVALID: 400,
+  RULE_INVALID: 400,
   GATEWAY_INVALID: 400,
   // Answered as VALIDATION by the credentials endpoint (ADR 0004); 400 like it should one ever get through.
   ACCESS_TOKEN_TAKEN: 400,
@@ -38,6 +39,7 @@ export const httpStatus = {
   EMAIL_TAKEN: 409,
   PROFILE_NAME_TAKEN: 409,
   DEVICE_NAME_TAKEN: 409,
+  RULE_NAME_TAKEN: 409,
   LIMIT_REACHED: 409,
   TELEMETRY_KEY_LIMIT: 409,
   ATTRIBUTE_LIMIT: 409,

@@ -86,9 +86,12 @@ export const deviceMountPoint = (deviceId: string): string => `devices/${deviceI
 export const deviceTopic = (deviceId: string, topic: string): string => deviceMountPoint(deviceId) + topic;
 
 export const appTelemetryTopic = (tenantId: string, deviceId: string): string => `tenants/${tenantId}/devices/${deviceId}/telemetry`;
+/** Where a rule's republish action publishes: its tenant's tenants/{tenantId}/rules/ space, which only the platform writes. */
+export const ruleTopic = (tenantId: string, topic: string): string => `tenants/${tenantId}/rules/${topic}`;
 
 /**
- * Application clients subscribe to filters under tenants/{their tenant}/devices/. The tenant level must be
+ * Application clients subscribe to filters under tenants/{their tenant}/devices/ (device data) and
+ * tenants/{their tenant}/rules/ (what rules republish). The tenant level must be
  * literal: `+` or `#` there would reach other tenants. A system admin may name any tenant.
  */
 export function appSubscribeVerdict(filter: string, tenantId: string, isAdmin: boolean): Verdict {
@@ -98,7 +101,7 @@ export function appSubscribeVerdict(filter: string, tenantId: string, isAdmin: b
     return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/...' };
   }
   if (!isAdmin && tenant !== tenantId) return { ok: false, reason: 'not your tenant' };
-  if (devices !== undefined && devices !== 'devices' && devices !== '+' && devices !== '#')
-    return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/...' };
+  if (devices !== undefined && devices !== 'devices' && devices !== 'rules' && devices !== '+' && devices !== '#')
+    return { ok: false, reason: 'applications subscribe under tenants/{tenantId}/devices/... or tenants/{tenantId}/rules/...' };
   return allow;
 }

@@ -1,0 +1,1 @@
+export const attributeScopes = ['shared', 'server'] as const;

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createTestCore, type TestCore } from '../testing/test-core';
+import type { RuleDocument } from './model';
+
+async function setup(): Promise<TestCore & { deviceId: string; send: (values: Record<string, unknown>) => Promise<void> }> {
+  const t = await createTestCore();
+  const d = await t.core.devices.create(t.asAdmin, { name: 'pump-1' });
+  const send = async (values: Record<string, unknown>) => {
+    await t.core.telemetry.ingest({ tenantId: t.home.id, deviceId: d.id, receivedAt: t.clock.now(), payload: { ts: t.clock.now(), values } });
+    await t.core.ruleEngine.idle();
+  };
+  return { ...t, deviceId: d.id, send };
+}
+
+const base = (o: Partial<RuleDocument>): RuleDocument => ({ name: 'r', enabled: true, trigger: { type: 'telemetry' }, actions: [], ...o });
+
+describe('rules: saving', () => {
+  it('a broken JSONata expression is refused at save time with the field named', async () => {
+    const t = await setup();
+    await assert.rejects(
+      t.core.rules.create(t.asAdmin, base({ condition: { type: 'expression', expression: 'temperature > (' }, actions: [{ type: 'rpc', method: 'x' }] })),
+      (e: Error & { kind?: string; details?: { problems: { path: string; message: string }[] } }) => {
+        assert.equal(e.kind, 'RULE_INVALID');
+        const [problem] = e.details?.problems ?? [];
+        assert.ok(problem, 'a problem');
+        assert.equal(problem.path, '/condition/expression');
+        assert.match(problem.message, /not a valid JSONata expression/);
+        return true;
+      },
+    );
+  });
+
+  it('every bad field is named at once, nested ones by their JSON Pointer', async () => {
+    const t = await setup();
+    const doc = {
+      name: '',
+      trigger: { type: 'schedule', cron: 'every day' },
+      condition: {
+        type: 'all',
+        conditions: [
+          { type: 'threshold', key: 't', op: '=>', value: 1 },
+          { type: 'duration', forMs: -1, condition: { type: 'nope' } },
+        ],
+      },
+      actions: [{ type: 'alarm', alarmType: 'x', severity: 'HUGE', extra: 1 }],
+    };
+    const e = await t.core.rules.create(t.asAdmin, doc).then(
+      () => assert.fail('saved'),
+      (x: unknown) => x as { details: { problems: { path: string }[] } },
+    );
+    const paths = e.details.problems.map((p) => p.path).sort();
+    assert.deepEqual(paths, [
+      '/actions/0/extra',
+      '/actions/0/severity',
+      '/condition/conditions/0/op',
+      '/condition/conditions/1/condition/type',
+      '/condition/conditions/1/forMs',
+      '/name',
+      '/trigger/cron',
+    ]);
+  });
+
+  it('editing keeps the history; export and import round-trip (an unchanged rule stays at its version)', async () => {
+    const t = await setup();
+    const r = await t.core.rules.create(
+      t.asAdmin,
+      base({ name: 'hot', condition: { type: 'threshold', key: 't', op: '>', value: 30 }, actions: [{ type: 'rpc', method: 'fan' }] }),
+    );
+    await t.core.rules.update(t.asAdmin, r.id, {
+      ...base({ name: 'hot' }),
+      condition: { type: 'threshold', key: 't', op: '>', value: 35 },
+      actions: [{ type: 'rpc', method: 'fan' }],
+    });
+    const versions = await t.core.rules.versions(t.asAdmin, r.id);
+    assert.deepEqual(
+      versions.map((v) => [v.version, (v.document.condition as { value: number }).value]),
+      [
+        [2, 35],
+        [1, 30],
+      ],
+    );
+    const file = await t.core.rules.export(t.asAdmin);
+    assert.equal(file.rules.length, 1);
+    assert.deepEqual(await t.core.rules.import(t.asAdmin, file), { created: 0, updated: 0, unchanged: 1 });
+    const changed = {
+      ...file,
+      rules: [
+        { ...file.rules[0], description: 'tuned' },
+        { ...base({ name: 'new' }), actions: [{ type: 'rpc', method: 'x' }] },
+      ],
+    };
+    assert.deepEqual(await t.core.rules.import(t.asAdmin, changed), { created: 1, updated: 1, unchanged: 0 });
+    assert.equal((await t.core.rules.get(t.asAdmin, r.id)).version, 3);
+    await assert.rejects(
+      t.core.rules.import(t.asAdmin, { ...file, rules: [{ name: 'bad', trigger: { type: 'telemetry' }, actions: [] }] }),
+      (e: { details: { problems: { path: string }[] } }) => {
+        assert.equal(e.details.problems[0]?.path, '/rules/0/actions');
+        return true;
+      },
+    );
+  });
+});
+
+describe('rules: live evaluation', () => {
+  it('calculated telemetry is stored as its own series at the trigger time, and does not trigger its own rule again', async () => {
+    const t = await setup();
+    await t.core.rules.create(t.asAdmin, base({ name: 'power', actions: [{ type: 'telemetry', values: { power: 'voltage * current' } }] }));
+    await t.send({ voltage: 230, current: 2 });
+    await t.core.ruleEngine.idle();
+    await t.core.ruleEngine.idle();
+    const latest = await t.core.telemetry.latest(t.asAdmin, t.deviceId, ['power']);
+    assert.deepEqual(latest.power, { ts: t.clock.now(), value: 460 });
+    const [rule] = (await t.core.rules.list(t.asAdmin, { limit: 10, offset: 0 })).items;
+    assert.equal(rule?.stats?.evaluations, 1, 'the power value did not trigger the rule again');
+  });
+
+  it('a threshold with hysteresis sets a shared attribute on rise and again on fall, and a value near the threshold does not flap', async () => {
+    const t = await setup();
+    await t.core.rules.create(
+      t.asAdmin,
+      base({
+        name: 'irrigate',
+        condition: { type: 'threshold', key: 'moisture', op: '<', valueFrom: 'shared.moistureMin', value: 30, hysteresis: 5 },
+        actions: [
+          { type: 'attributes', scope: 'shared', values: { pump: true }, cooldownMs: 0 },
+          { type: 'attributes', scope: 'shared', values: { pump: false }, on: 'fall', cooldownMs: 0 },
+        ],
+      }),
+    );
+    const pump = async () => (await t.core.attributes.read(t.asAdmin, t.deviceId, { scope: 'shared' })).shared?.pump?.value;
+    for (const [moisture, expected] of [
+      [40, undefined],
+      [29, true],
+      [31, true],
+      [34, true],
+      [36, false],
+      [32, false],
+    ] as const) {
+      t.clock.advance(1000);
+      await t.send({ moisture });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(await pump(), expected, `moisture ${moisture}`);
+    }
+  });
+
+  it('a duration condition fires when its time elapses, with no further message (a clock timer)', async () => {
+    const t = await setup();
+    const r = await t.core.rules.create(
+      t.asAdmin,
+      base({
+        name: 'dry for 2 min',
+        condition: { type: 'duration', forMs: 120_000, condition: { type: 'threshold', key: 'moisture', op: '<', value: 30 } },
+        actions: [{ type: 'attributes', scope: 'server', values: { dry: true } }],
+      }),
+    );
+    await t.send({ moisture: 20 });
+    t.clock.advance(119_000);
+    await t.core.ruleEngine.idle();
+    assert.equal((await t.core.attributes.read(t.asAdmin, t.deviceId, { scope: 'server' })).server?.dry, undefined);
+    t.clock.advance(1000);
+    await t.core.ruleEngine.idle();
+    await new Promise((r) => setImmediate(r));
+    assert.equal((await t.core.attributes.read(t.asAdmin, t.deviceId, { scope: 'server' })).server?.dry?.value, true);
+    const trace = await t.core.rules.trace(t.asAdmin, r.id);
+    const [last] = trace;
+    assert.ok(last, 'a trace entry');
+    assert.equal(last.trigger, 'timer');
+    assert.equal(last.change, 'rise');
+    assert.equal(last.actions[0]?.status, 'done');
+  });
+
+  it('a rule that throws at run time is traced, counted and disabled after 10 failures in a row; another rule keeps working', async () => {
+    const t = await setup();
+    const bad = await t.core.rules.create(
+      t.asAdmin,
+      base({ name: 'bad', condition: { type: 'expression', expression: '$error("boom " & $string(x))' }, actions: [{ type: 'rpc', method: 'never' }] }),
+    );
+    await t.core.rules.create(t.asAdmin, base({ name: 'good', actions: [{ type: 'telemetry', values: { doubled: 'x * 2' } }] }));
+    for (let i = 0; i < 12; i++) {
+      t.clock.advance(10);
+      await t.send({ x: i });
+    }
+    await t.core.ruleEngine.idle();
+    const after = await t.core.rules.get(t.asAdmin, bad.id);
+    assert.equal(after.enabled, false);
+    assert.match(after.disabledReason ?? '', /^disabled after 10 failed evaluations in a row; the last: .*boom \d+$/);
+    const versions = await t.core.rules.versions(t.asAdmin, bad.id);
+    assert.equal(versions[0]?.createdBy, 'engine');
+    const disabled = t.bus.of('rule.changed').filter((e) => e.change === 'disabled');
+    assert.equal(disabled.length, 1);
+    assert.equal((await t.core.telemetry.latest(t.asAdmin, t.deviceId, ['doubled'])).doubled?.value, 22);
+  });
+
+  it('an expression that never ends is stopped by its step budget and reported as the rule error', async () => {
+    const t = await setup();
+    const r = await t.core.rules.create(
+      t.asAdmin,
+      base({
+        name: 'loop',
+        condition: { type: 'expression', expression: '($f := function($n){ $f($n + 1) }; $f(0))' },
+        actions: [{ type: 'rpc', method: 'x' }],
+      }),
+    );
+    await t.send({ x: 1 });
+    const trace = await t.core.rules.trace(t.asAdmin, r.id);
+    assert.match(trace[0]?.error ?? '', /nested deeper than|evaluation steps|longer than/);
+    assert.equal((await t.core.rules.get(t.asAdmin, r.id)).stats?.errors, 1);
+  });
+});

@@ -1,0 +1,537 @@
+import type { CommittedMessage, EventBus } from '../bus';
+import type { Clock, TimerHandle } from '../clock';
+import type { Store } from '../store';
+import type { TelemetryValue } from '../telemetry/model';
+import type { ActionPorts, PlannedAction } from './actions';
+import { compileRule, type CompiledRule } from './compile-rule';
+import { DeviceCache, type DeviceEntry } from './device-cache';
+import { documentOf } from './document';
+import { defaultExpressionLimits, truthy, type ExpressionLimits } from './expressions';
+import { storedMessages } from './history';
+import type { Rule, TriggerType } from './model';
+import { RuleInstance, type Evaluation, type InstanceInput } from './rule-instance';
+import { emptyStats, RuleTrace, traceInput, type RuleStats, type TraceAction, type TraceEntry } from './rule-trace';
+import { nextTick } from './schedule';
+
+export interface RuleEngineLimits {
+  /** (rule, device) states kept; the least recently used beyond it is dropped and rebuilt from history on next use. */
+  maxInstances: number;
+  /** Devices whose latest values and attributes are cached. */
+  maxDevices: number;
+  /** Evaluations waiting; beyond it new work is dropped and counted (rules fall behind, ingest never waits). */
+  maxQueued: number;
+  /** Actions running at once (RPCs, alarm writes, notifications); beyond it they are dropped and counted. */
+  maxInflightActions: number;
+  /** Failed evaluations in a row after which the engine disables the rule. */
+  maxConsecutiveErrors: number;
+  /** Devices a schedule tick evaluates per rule. */
+  maxScheduledDevices: number;
+  expression: ExpressionLimits;
+}
+
+export const defaultRuleEngineLimits: RuleEngineLimits = {
+  maxInstances: 200_000,
+  maxDevices: 100_000,
+  maxQueued: 10_000,
+  maxInflightActions: 1_000,
+  maxConsecutiveErrors: 10,
+  maxScheduledDevices: 10_000,
+  expression: defaultExpressionLimits,
+};
+
+export interface RuleEngineOptions {
+  store: Store;
+  bus: EventBus;
+  clock: Clock;
+  ports: ActionPorts;
+  limits?: Partial<RuleEngineLimits>;
+  /** The engine disabled a rule that kept failing (the service stores it and tells the bus). */
+  onDisable: (rule: CompiledRule, reason: string) => Promise<void>;
+}
+
+interface Loaded {
+  compiled: CompiledRule;
+  stats: RuleStats;
+  trace: RuleTrace;
+  scheduleTimer?: TimerHandle;
+}
+
+type EventInput = Pick<InstanceInput, 'trigger' | 'message' | 'event'> & { now: number };
+
+/**
+ * Runs the enabled rules after commit, off the acknowledgement path: it consumes bus events, evaluates each
+ * rule in scope one evaluation at a time (so each compiled expression has one evaluation in flight and its
+ * time box holds), and runs the actions in the background with a bound. A rule that throws is counted and
+ * traced; one that fails `maxConsecutiveErrors` times in a row is disabled with its reason.
+ */
+export class RuleEngine {
+  private readonly limits: RuleEngineLimits;
+  private readonly rules = new Map<string, Loaded>();
+  private readonly byTenant = new Map<string, Map<TriggerType, Loaded[]>>();
+  private readonly instances = new Map<string, RuleInstance>();
+  /** Enabled rules that do not compile, with the reason. */
+  private readonly unloadable = new Map<string, string>();
+  private readonly wakes = new Map<string, { at: number; handle: TimerHandle }>();
+  private readonly devices: DeviceCache;
+  private readonly unsubscribe: (() => void)[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private inflight = 0;
+  private closed = false;
+  /** Work refused because the queue was full. */
+  dropped = 0;
+
+  constructor(private readonly o: RuleEngineOptions) {
+    this.limits = { ...defaultRuleEngineLimits, ...o.limits };
+    this.devices = new DeviceCache(o.store, this.limits.maxDevices);
+  }
+
+  async start(): Promise<void> {
+    for (const r of await this.o.store.rules.listEnabled()) this.load(r);
+    const { bus } = this.o;
+    const name = 'rules';
+    const maxQueued = this.limits.maxQueued;
+    this.unsubscribe.push(
+      bus.subscribe(
+        'telemetry',
+        (e) => {
+          this.enqueue(() => this.onTelemetry(e.messages));
+        },
+        { name, maxQueued },
+      ),
+      bus.subscribe(
+        'attributes',
+        (e) => {
+          this.devices.observeAttributes(e.deviceId, e.scope, e.updated, e.deleted);
+          this.enqueue(() =>
+            this.onEvent(
+              e.tenantId,
+              e.deviceId,
+              'attributes',
+              (r) =>
+                r.trigger.type === 'attributes' &&
+                (!r.trigger.scope || r.trigger.scope === e.scope) &&
+                hasAny(r.trigger.keys, [...Object.keys(e.updated), ...e.deleted]),
+              {
+                trigger: 'attributes',
+                message: {},
+                now: e.updatedAt,
+                event: { type: 'attributes', scope: e.scope, updated: e.updated, deleted: e.deleted },
+              },
+            ),
+          );
+        },
+        { name, maxQueued },
+      ),
+      bus.subscribe(
+        'device.connectivity',
+        (e) => {
+          this.enqueue(() =>
+            this.onEvent(
+              e.tenantId,
+              e.deviceId,
+              'connectivity',
+              (r) => r.trigger.type === 'connectivity' && (!r.trigger.changes || r.trigger.changes.includes(e.change)),
+              {
+                trigger: 'connectivity',
+                message: {},
+                now: e.at,
+                event: { type: 'connectivity', change: e.change, connected: e.connected, active: e.active },
+              },
+            ),
+          );
+        },
+        { name, maxQueued },
+      ),
+      bus.subscribe(
+        'rpc.lifecycle',
+        (e) => {
+          this.enqueue(() =>
+            this.onEvent(e.tenantId, e.deviceId, 'rpc', (r) => r.trigger.type === 'rpc' && (!r.trigger.statuses || r.trigger.statuses.includes(e.status)), {
+              trigger: 'rpc',
+              message: {},
+              now: e.at,
+              event: { type: 'rpc', status: e.status, rpcId: e.rpcId, id: e.id },
+            }),
+          );
+        },
+        { name, maxQueued },
+      ),
+      bus.subscribe(
+        'device.updated',
+        (e) => {
+          this.devices.forget(e.deviceId);
+        },
+        { name },
+      ),
+      bus.subscribe(
+        'device.deleted',
+        (e) => {
+          this.forgetDevice(e.deviceId);
+        },
+        { name },
+      ),
+      bus.subscribe(
+        'tenant.deleted',
+        (e) => {
+          for (const l of [...this.rules.values()]) if (l.compiled.tenantId === e.tenantId) this.unload(l.compiled.id);
+        },
+        { name },
+      ),
+    );
+  }
+
+  /** Loads or replaces a rule (a disabled one is unloaded); its per-device state starts afresh. */
+  upsert(rule: Rule): void {
+    this.unload(rule.id);
+    if (rule.enabled) this.load(rule);
+  }
+
+  unload(ruleId: string): void {
+    this.unloadable.delete(ruleId);
+    const l = this.rules.get(ruleId);
+    if (!l) return;
+    this.rules.delete(ruleId);
+    if (l.scheduleTimer) this.o.clock.clearTimeout(l.scheduleTimer);
+    const t = this.byTenant.get(l.compiled.tenantId);
+    if (t)
+      for (const [k, list] of t)
+        t.set(
+          k,
+          list.filter((x) => x !== l),
+        );
+    for (const key of [...this.instances.keys()]) if (key.startsWith(`${ruleId}\u0000`)) this.dropInstance(key);
+  }
+
+  stats(ruleId: string): RuleStats | undefined {
+    const broken = this.unloadable.get(ruleId);
+    return broken === undefined ? this.rules.get(ruleId)?.stats : { ...emptyStats(), lastError: broken };
+  }
+
+  trace(ruleId: string): TraceEntry[] | undefined {
+    return this.rules.get(ruleId)?.trace.list();
+  }
+
+  /** Resolves when every evaluation queued so far has run (tests and shutdown). */
+  async idle(): Promise<void> {
+    await this.o.bus.drain();
+    for (;;) {
+      const c = this.chain;
+      await c;
+      if (c === this.chain && this.inflight === 0) return;
+      if (c === this.chain) await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const id of [...this.rules.keys()]) this.unload(id);
+    await this.chain;
+  }
+
+  private load(rule: Rule): void {
+    let compiled: CompiledRule;
+    try {
+      compiled = compileRule(documentOf(rule), { id: rule.id, tenantId: rule.tenantId, version: rule.version }, this.limits.expression);
+    } catch (e) {
+      // Stored before a check it now fails (an upgrade): it does not run until saved again, and says why.
+      this.unloadable.set(rule.id, e instanceof Error ? e.message : String(e));
+      return;
+    }
+    this.unloadable.delete(rule.id);
+    const l: Loaded = { compiled, stats: emptyStats(), trace: new RuleTrace() };
+    this.rules.set(rule.id, l);
+    let t = this.byTenant.get(rule.tenantId);
+    if (!t) this.byTenant.set(rule.tenantId, (t = new Map<TriggerType, Loaded[]>()));
+    t.set(compiled.trigger.type, [...(t.get(compiled.trigger.type) ?? []), l]);
+    if (compiled.cron) this.scheduleTick(l, this.o.clock.now());
+  }
+
+  /** Runs work one at a time, in order; beyond maxQueued it is dropped and counted. */
+  private enqueue(work: () => Promise<void>): void {
+    if (this.closed) return;
+    if (this.queued >= this.limits.maxQueued) {
+      this.dropped++;
+      return;
+    }
+    this.queued++;
+    this.chain = this.chain.then(async () => {
+      this.queued--;
+      try {
+        await work();
+      } catch {
+        // each evaluation catches its own errors; this is the store failing to load a device: the event is skipped
+      }
+    });
+  }
+
+  private async onTelemetry(messages: readonly CommittedMessage[]): Promise<void> {
+    for (const m of messages) {
+      const rules = this.byTenant.get(m.tenantId)?.get('telemetry');
+      // Points of one message with different timestamps (an array payload) are evaluated one timestamp at a time.
+      const groups = groupByTs(m.points);
+      for (const [ts, values] of groups) this.devices.observe(m.deviceId, ts, values);
+      if (!rules || rules.length === 0) continue;
+      for (const [ts, values] of groups) {
+        const keys = Object.keys(values);
+        const matching = rules.filter((l) => {
+          const r = l.compiled;
+          if (r.keys && !keys.some((k) => r.keys?.has(k))) return false;
+          return !(r.ownKeys.size > 0 && keys.every((k) => r.ownKeys.has(k)));
+        });
+        if (matching.length === 0) continue;
+        const entry = await this.devices.get(m.deviceId);
+        if (!entry) return;
+        for (const l of matching) await this.evaluate(l, entry, { trigger: 'telemetry', message: values, now: ts, event: { type: 'telemetry' } });
+      }
+    }
+  }
+
+  private async onEvent(tenantId: string, deviceId: string, type: TriggerType, match: (r: CompiledRule) => boolean, input: EventInput): Promise<void> {
+    const rules = this.byTenant
+      .get(tenantId)
+      ?.get(type)
+      ?.filter((l) => match(l.compiled));
+    if (!rules || rules.length === 0) return;
+    const entry = await this.devices.get(deviceId);
+    if (!entry) return;
+    for (const l of rules) await this.evaluate(l, entry, input);
+  }
+
+  private async inScope(l: Loaded, e: DeviceEntry): Promise<boolean> {
+    const r = l.compiled;
+    const key = `${r.id}@${r.version}`;
+    const known = e.inScope.get(key);
+    if (known !== undefined) return known;
+    const s = r.doc.scope;
+    let ok = e.device.tenantId === r.tenantId;
+    const lists = (s?.profileIds?.length ?? 0) + (s?.deviceIds?.length ?? 0) > 0;
+    if (ok && lists) ok = (s?.profileIds?.includes(e.device.profileId) ?? false) || (s?.deviceIds?.includes(e.device.id) ?? false);
+    if (ok && r.scopeFilter) {
+      try {
+        ok = truthy(await r.scopeFilter.evaluate(e.device, {}, this.o.clock.now()));
+      } catch {
+        ok = false;
+      }
+    }
+    e.inScope.set(key, ok);
+    return ok;
+  }
+
+  private async evaluate(l: Loaded, e: DeviceEntry, input: EventInput): Promise<void> {
+    if (!this.rules.has(l.compiled.id) || !(await this.inScope(l, e))) return;
+    const r = l.compiled;
+    const started = performance.now();
+    const key = `${r.id}\u0000${e.device.id}`;
+    let wakeAt = Infinity;
+    let evaluation: Evaluation | undefined;
+    let error: string | null = null;
+    try {
+      let inst = this.instances.get(key);
+      const values = await this.devices.values(e);
+      const attributes = r.needsAttributes ? await this.devices.attributes(e) : emptyAttributes;
+      if (!inst) inst = await this.newInstance(key, r, e, input.now, attributes);
+      evaluation = await inst.evaluate({
+        ...input,
+        values,
+        latestTs: e.latestTs,
+        attributes,
+        device: e.device,
+        wake: (at) => {
+          wakeAt = Math.min(wakeAt, at);
+        },
+      });
+      l.stats.consecutiveErrors = 0;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+      l.stats.errors++;
+      l.stats.consecutiveErrors++;
+      l.stats.lastError = error;
+      l.stats.lastErrorAt = this.o.clock.now();
+    }
+    l.stats.evaluations++;
+    const change = evaluation?.rise ? 'rise' : evaluation?.fall ? 'fall' : null;
+    const actions = evaluation?.actions ?? [];
+    if (error !== null || change !== null || actions.length > 0 || l.trace.wants(input.now)) {
+      const entry: TraceEntry = {
+        at: input.now,
+        deviceId: e.device.id,
+        trigger: input.trigger,
+        input: input.trigger === 'telemetry' || input.trigger === 'timer' ? traceInput(input.message) : traceInput(input.event),
+        analytics: evaluation?.analytics ?? {},
+        result: evaluation ? evaluation.result : null,
+        change,
+        actions: [],
+        error,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      l.trace.add(entry);
+      this.run(l, entry, actions);
+    }
+    if (wakeAt !== Infinity) this.wake(key, l, e.device.id, wakeAt);
+    if (error !== null && l.stats.consecutiveErrors >= this.limits.maxConsecutiveErrors) {
+      const reason = `disabled after ${l.stats.consecutiveErrors} failed evaluations in a row; the last: ${error}`;
+      this.unload(r.id);
+      await this.o.onDisable(r, reason).catch(() => undefined);
+    }
+  }
+
+  /** A new (rule, device) state, rebuilt from the device's recent telemetry without acting (after a restart, or an eviction). */
+  private async newInstance(key: string, r: CompiledRule, e: DeviceEntry, now: number, attributes: InstanceInput['attributes']): Promise<RuleInstance> {
+    const inst = new RuleInstance(r);
+    const keys = r.keys ? [...r.keys] : [];
+    if (r.warmupMs > 0 && r.trigger.type === 'telemetry' && keys.length > 0) {
+      const values: Record<string, TelemetryValue> = {};
+      const latestTs: Record<string, number> = {};
+      for await (const m of storedMessages(this.o.store.telemetry, e.device.id, keys, now - r.warmupMs, now)) {
+        Object.assign(values, m.values);
+        for (const k of Object.keys(m.values)) latestTs[k] = m.ts;
+        await inst.evaluate(
+          {
+            now: m.ts,
+            trigger: 'telemetry',
+            message: m.values,
+            values,
+            latestTs,
+            attributes,
+            device: e.device,
+            event: { type: 'telemetry' },
+            wake: () => undefined,
+          },
+          true,
+        );
+      }
+    }
+    this.instances.set(key, inst);
+    if (this.instances.size > this.limits.maxInstances) {
+      const oldest = this.instances.keys().next().value;
+      if (oldest !== undefined) this.dropInstance(oldest);
+    }
+    return inst;
+  }
+
+  private dropInstance(key: string): void {
+    this.instances.delete(key);
+    const w = this.wakes.get(key);
+    if (w) {
+      this.o.clock.clearTimeout(w.handle);
+      this.wakes.delete(key);
+    }
+  }
+
+  private forgetDevice(deviceId: string): void {
+    this.devices.forget(deviceId);
+    for (const key of [...this.instances.keys()]) if (key.endsWith(`\u0000${deviceId}`)) this.dropInstance(key);
+  }
+
+  /** One timer per (rule, device), at the earliest time a condition asked to be evaluated again. */
+  private wake(key: string, l: Loaded, deviceId: string, at: number): void {
+    const w = this.wakes.get(key);
+    if (w && w.at <= at) return;
+    if (w) this.o.clock.clearTimeout(w.handle);
+    const handle = this.o.clock.setTimeout(
+      () => {
+        this.wakes.delete(key);
+        this.enqueue(async () => {
+          const e = await this.devices.get(deviceId);
+          if (e && this.instances.has(key)) await this.evaluate(l, e, { trigger: 'timer', message: {}, now: at, event: { type: 'timer' } });
+        });
+      },
+      Math.max(0, at - this.o.clock.now()),
+    );
+    handle.unref?.();
+    this.wakes.set(key, { at, handle });
+  }
+
+  private scheduleTick(l: Loaded, after: number): void {
+    const cron = l.compiled.cron;
+    const at = cron ? nextTick(cron, after) : null;
+    if (at === null || this.closed) return;
+    const handle = this.o.clock.setTimeout(
+      () => {
+        this.scheduleTick(l, at);
+        this.enqueue(() => this.onTick(l, at));
+      },
+      Math.max(0, at - this.o.clock.now()),
+    );
+    handle.unref?.();
+    l.scheduleTimer = handle;
+  }
+
+  private async onTick(l: Loaded, at: number): Promise<void> {
+    const r = l.compiled;
+    const ids = r.doc.scope?.deviceIds?.length ? r.doc.scope.deviceIds : [];
+    const profiles = r.doc.scope?.profileIds ?? [];
+    const targets: string[] = [...ids];
+    const lists = profiles.length > 0 ? profiles.map((p) => ({ profileId: p })) : ids.length === 0 ? [{}] : [];
+    for (const f of lists) {
+      const page = await this.o.store.devices.list({
+        tenantId: r.tenantId,
+        limit: this.limits.maxScheduledDevices,
+        offset: 0,
+        sort: 'name',
+        order: 'asc',
+        ...f,
+      });
+      for (const d of page.items) targets.push(d.id);
+    }
+    for (const id of targets.slice(0, this.limits.maxScheduledDevices)) {
+      const e = await this.devices.get(id);
+      if (e) await this.evaluate(l, e, { trigger: 'schedule', message: {}, now: at, event: { type: 'schedule', at } });
+    }
+  }
+
+  /** Runs an evaluation's actions in order, in the background, recording each outcome in its trace entry. */
+  private run(l: Loaded, entry: TraceEntry, actions: PlannedAction[]): void {
+    for (const a of actions) {
+      const t: TraceAction = { type: a.type, index: a.index, detail: a.detail, status: 'running' };
+      entry.actions.push(t);
+      if (this.inflight >= this.limits.maxInflightActions) {
+        t.status = 'failed';
+        t.outcome = `dropped: ${this.limits.maxInflightActions} actions already in flight`;
+        l.stats.actionsDropped++;
+        continue;
+      }
+      this.inflight++;
+      l.stats.actionsRun++;
+      a.run(this.o.ports)
+        .then(
+          (outcome) => {
+            t.status = 'done';
+            t.outcome = outcome;
+          },
+          (err: unknown) => {
+            t.status = 'failed';
+            t.outcome = err instanceof Error ? err.message : String(err);
+            l.stats.actionsFailed++;
+          },
+        )
+        .finally(() => {
+          this.inflight--;
+        });
+    }
+  }
+}
+
+const emptyAttributes = { client: {}, server: {}, shared: {} };
+
+function hasAny(wanted: readonly string[] | undefined, keys: readonly string[]): boolean {
+  return !wanted || wanted.length === 0 || keys.some((k) => wanted.includes(k));
+}
+
+function groupByTs(points: CommittedMessage['points']): [number, Record<string, TelemetryValue>][] {
+  const first = points[0];
+  if (first && points.every((p) => p.ts === first.ts)) {
+    const values: Record<string, TelemetryValue> = {};
+    for (const p of points) values[p.key] = p.value;
+    return [[first.ts, values]];
+  }
+  const by = new Map<number, Record<string, TelemetryValue>>();
+  for (const p of points) {
+    let m = by.get(p.ts);
+    if (!m) by.set(p.ts, (m = {}));
+    m[p.key] = p.value;
+  }
+  return [...by].sort((a, b) => a[0] - b[0]);
+}

@@ -1,0 +1,117 @@
+import { createAnalyser, type Analyser } from './analytics';
+import type { ActionContext, ActionState, PlannedAction } from './actions';
+import { due } from './actions/types';
+import type { CompiledRule } from './compile-rule';
+import type { ConditionNode } from './conditions';
+import { numeric } from './conditions/types';
+import type { TelemetryValue } from '../telemetry/model';
+import type { TriggerType } from './model';
+
+/** The device a rule evaluates for, as expressions see it ($device). */
+export interface RuleDevice {
+  id: string;
+  tenantId: string;
+  name: string;
+  label: string;
+  profileId: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface InstanceInput {
+  now: number;
+  trigger: TriggerType | 'timer';
+  message: Readonly<Record<string, TelemetryValue>>;
+  values: Readonly<Record<string, TelemetryValue>>;
+  latestTs: Readonly<Record<string, number>>;
+  attributes: { client: Record<string, unknown>; server: Record<string, unknown>; shared: Record<string, unknown> };
+  device: RuleDevice;
+  event: Record<string, unknown>;
+  wake: (at: number) => void;
+}
+
+export interface Evaluation {
+  result: boolean;
+  rise: boolean;
+  fall: boolean;
+  analytics: Record<string, number | null>;
+  actions: PlannedAction[];
+}
+
+/**
+ * One rule's state for one device: its condition nodes, analysers, whether it holds, and each action's memory.
+ * Live and replay drive the same class, so a replay reports what the live engine would have done.
+ */
+export class RuleInstance {
+  private active = false;
+  private readonly node: ConditionNode | null;
+  private readonly analysers: [string, Analyser][];
+  private readonly actionStates: ActionState[];
+  /** Clock ms of the last evaluation (the engine's LRU of instances). */
+  lastUsed = 0;
+
+  constructor(readonly rule: CompiledRule) {
+    this.node = rule.condition ? rule.condition() : null;
+    this.analysers = rule.analytics.map(([name, spec]) => [name, createAnalyser(spec)]);
+    this.actionStates = rule.actions.map(() => ({}));
+  }
+
+  get holds(): boolean {
+    return this.active;
+  }
+
+  /** Evaluates; `dry` (a warm-up from history) updates the state but plans no action. */
+  async evaluate(i: InstanceInput, dry = false): Promise<Evaluation> {
+    this.lastUsed = i.now;
+    const analytics: Record<string, number | null> = {};
+    for (const [name, a] of this.analysers) {
+      const v = numeric(i.message[a.spec.key]);
+      if (v !== undefined) a.update(i.now, v);
+      analytics[name] = a.value(i.now);
+    }
+    const bindings = {
+      device: i.device,
+      shared: i.attributes.shared,
+      server: i.attributes.server,
+      client: i.attributes.client,
+      event: i.event,
+      analytics,
+      ts: i.now,
+      rule: { id: this.rule.id, name: this.rule.name },
+    };
+    const ctx = { now: i.now, trigger: i.trigger, message: i.message, values: i.values, latestTs: i.latestTs, bindings, wake: i.wake };
+    const result = this.node ? await this.node.evaluate(ctx) : true;
+    const rise = result && !this.active;
+    const fall = !result && this.active;
+    this.active = result;
+    const actions: PlannedAction[] = [];
+    const context: Record<string, unknown> = { ...bindings, values: i.values, message: i.message };
+    for (let n = 0; n < this.rule.actions.length; n++) {
+      const a = this.rule.actions[n];
+      const state = this.actionStates[n];
+      if (!a || !state) continue;
+      const x: ActionContext = {
+        now: i.now,
+        tenantId: i.device.tenantId,
+        deviceId: i.device.id,
+        ruleId: this.rule.id,
+        result,
+        rise,
+        fall,
+        message: i.message,
+        values: i.values,
+        bindings,
+        context,
+        state,
+        expression: this.rule.expression,
+        wake: i.wake,
+      };
+      if (!a.def.always && !due(a.on, x)) continue;
+      if (dry && !a.def.always) continue;
+      const planned = await a.def.plan(a.spec, x, n);
+      if (!planned) continue;
+      if (planned.alarm?.op === 'raise') context.alarm = { type: planned.alarm.type, severity: planned.alarm.severity, change: planned.alarm.change };
+      if (!dry) actions.push(planned);
+    }
+    return { result, rise, fall, analytics, actions };
+  }
+}
