@@ -19,6 +19,8 @@ export { defaultAttributeLimits, type AttributeChange, type AttributeDevice, typ
 export type { Twin } from './attributes/twin';
 export * from './rpc/model';
 export type { RpcService } from './rpc/rpc-service';
+export * from './alarms/model';
+export type { AlarmListInput, AlarmService, ClearInput, RaiseChange, RaiseInput } from './alarms/alarm-service';
 export { defaultGatewayLimits, type GatewayChild, type GatewayLimits, type GatewayService } from './gateway/gateway-service';
 export type { GatewayAttributeResponse, GatewaySession } from './gateway/gateway-session';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';

@@ -1,3 +1,4 @@
+import type { AlarmRepo } from './alarms/model';
 import type { AttributeRepo } from './attributes/model';
 import type { RpcRepo } from './rpc/model';
 import type { ApiKey, RefreshToken, Tenant, User } from './accounts/model';
@@ -130,7 +131,8 @@ export interface DeviceRepo {
  * Everything core needs from storage. Adapters (sqlite, postgres) live in server and pass one contract suite
  * (`@thingstead/core/testing`). A write that breaks a uniqueness rule rejects with the specific ThingsteadError,
  * whoever checked first: TENANT_NAME_TAKEN, EMAIL_TAKEN, PROFILE_NAME_TAKEN (per tenant), DEVICE_NAME_TAKEN
- * (per tenant), ACCESS_TOKEN_TAKEN, MQTT_USERNAME_TAKEN; CONFLICT for any other unique value (ids).
+ * (per tenant), ACCESS_TOKEN_TAKEN, MQTT_USERNAME_TAKEN; CONFLICT for any other unique value (ids, a second
+ * alarm of a device and type that is not cleared).
  */
 export interface Store {
   tenants: TenantRepo;
@@ -143,6 +145,8 @@ export interface Store {
   attributes: AttributeRepo;
   /** Persistent RPCs; they go with their device. */
   rpcs: RpcRepo;
+  /** Alarms and their comments; they go with their device. */
+  alarms: AlarmRepo;
   /** A cheap check for readiness: resolves when the store takes writes, throws saying why it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;
