@@ -81,7 +81,7 @@ export class AlarmService {
   }
 
   /** Creates the device's alarm of this type, or extends the one that is not cleared (endTs, details, severity). */
-  raise(i: RaiseInput): Promise<{ alarm: Alarm; change: RaiseChange }> {
+  async raise(i: RaiseInput): Promise<{ alarm: Alarm; change: RaiseChange }> {
     const type = this.type(i.type);
     if (!(alarmSeverities as readonly string[]).includes(i.severity))
       fail('VALIDATION', `severity must be one of ${alarmSeverities.join(', ')}.`, { field: 'severity' });
@@ -140,7 +140,7 @@ export class AlarmService {
   }
 
   /** Clears the device's alarm of this type that is not cleared; undefined when there is none. */
-  clear(i: ClearInput): Promise<Alarm | undefined> {
+  async clear(i: ClearInput): Promise<Alarm | undefined> {
     const type = this.type(i.type);
     const at = this.at(i.at);
     const details = i.details === undefined ? undefined : jsonObject(i.details, 'details', this.limits.maxDetailsBytes);

@@ -1,4 +1,4 @@
-import { alarmSeverities, alarmStatus, statusFlags, type Alarm, type AlarmComment, type AlarmCounts, type AlarmRepo } from '../alarms/model';
+import { alarmSeverities, alarmStatus, statusFlags, type Alarm, type AlarmComment, type AlarmCounts, type AlarmPatch, type AlarmRepo } from '../alarms/model';
 import { ThingsteadError } from '../errors';
 
 /** The memory store's alarms and comments (see memory-store.ts). */
@@ -76,7 +76,10 @@ export function createMemoryAlarms(o: {
       if (!a) return false;
       if ((expect.cleared !== undefined && a.cleared !== expect.cleared) || (expect.acknowledged !== undefined && a.acknowledged !== expect.acknowledged))
         return false;
-      const next = { ...a, ...copy(Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))) };
+      const next: Alarm = {
+        ...a,
+        ...(copy(Object.fromEntries((Object.entries(patch) as [string, unknown][]).filter(([, v]) => v !== undefined))) as AlarmPatch),
+      };
       if (!next.cleared && [...rows.values()].some((x) => x.id !== id && x.deviceId === a.deviceId && x.type === a.type && !x.cleared))
         throw new ThingsteadError('CONFLICT');
       rows.set(id, next);

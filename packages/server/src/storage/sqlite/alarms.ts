@@ -184,7 +184,7 @@ export function alarmRepo(db: Db): AlarmRepo {
     update: async (id, patch, expect) => {
       const set: string[] = [];
       const args: unknown[] = [];
-      for (const [field, value] of Object.entries(patch)) {
+      for (const [field, value] of Object.entries(patch) as [string, unknown][]) {
         const col = patchColumns[field];
         if (value === undefined || col === undefined) continue;
         set.push(`${col[0]} = ?`);
@@ -200,7 +200,7 @@ export function alarmRepo(db: Db): AlarmRepo {
         guard.push('acknowledged = ?');
         args.push(expect.acknowledged ? 1 : 0);
       }
-      if (set.length === 0) return (stmt(db, `SELECT 1 FROM alarms WHERE ${guard.join(' AND ')}`).get(...args) as unknown) !== undefined;
+      if (set.length === 0) return stmt(db, `SELECT 1 FROM alarms WHERE ${guard.join(' AND ')}`).get(...args) !== undefined;
       return unique(() => stmt(db, `UPDATE alarms SET ${set.join(', ')} WHERE ${guard.join(' AND ')}`).run(...args).changes === 1);
     },
     // The comments go by ON DELETE CASCADE.
