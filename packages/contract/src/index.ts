@@ -13,4 +13,5 @@ export * from './attributes';
 export * from './health';
 export * from './device-api';
 export * from './rpc';
+export * from './alarms';
 export * from './live';
