@@ -139,7 +139,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
           description:
             'WebSocket at GET /api/ws (HTTP upgrade; ws:// or wss://), authenticated by the Authorization or X-API-Key header or a first ' +
             '{"type":"auth","token":...} message. Subscribe to latest telemetry and attributes of a device or a filter, a time series from a ' +
-            'start (history, then live), connectivity and events; close codes 4401, 4403, 4408, 4429. See docs/reference/websocket-api.md.',
+            'start (history, then live), connectivity, events and alarms; close codes 4401, 4403, 4408, 4429. See docs/reference/websocket-api.md.',
         },
         { name: 'rpc', description: 'Commands to devices: two-way, one-way and persistent. See docs/reference/rpc.md.' },
         {
