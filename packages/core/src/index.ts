@@ -20,7 +20,7 @@ export type { Twin } from './attributes/twin';
 export * from './rpc/model';
 export type { RpcService } from './rpc/rpc-service';
 export * from './alarms/model';
-export type { AlarmListInput, AlarmService, ClearInput, RaiseChange, RaiseInput } from './alarms/alarm-service';
+export type { AlarmService } from './alarms/alarm-service';
 export { defaultGatewayLimits, type GatewayChild, type GatewayLimits, type GatewayService } from './gateway/gateway-service';
 export type { GatewayAttributeResponse, GatewaySession } from './gateway/gateway-session';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';

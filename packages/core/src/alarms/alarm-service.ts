@@ -20,6 +20,10 @@ import {
   type AlarmLimits,
   type AlarmSeverity,
   type AlarmStatusFilter,
+  type AlarmListInput,
+  type ClearInput,
+  type RaiseChange,
+  type RaiseInput,
 } from './model';
 
 export interface AlarmServiceOptions {
@@ -27,42 +31,6 @@ export interface AlarmServiceOptions {
   clock: Clock;
   bus: EventBus;
   limits?: Partial<AlarmLimits>;
-}
-
-/** What a rule (or anything inside the platform) raises. */
-export interface RaiseInput {
-  tenantId: string;
-  deviceId: string;
-  type: string;
-  severity: AlarmSeverity;
-  /** Clock ms of the condition (e.g. the telemetry's ts). */
-  at: number;
-  details?: Record<string, unknown>;
-  ruleId?: string;
-}
-
-export interface ClearInput {
-  tenantId: string;
-  deviceId: string;
-  type: string;
-  at: number;
-  details?: Record<string, unknown>;
-  ruleId?: string;
-}
-
-export type RaiseChange = Extract<AlarmChange, 'created' | 'updated' | 'escalated' | 'deescalated'>;
-
-/** A user's list query (GET /api/alarms, GET /api/devices/{id}/alarms). */
-export interface AlarmListInput {
-  tenantId?: string | undefined;
-  deviceId?: string | undefined;
-  type?: string | undefined;
-  status?: string | undefined;
-  severity?: string | readonly string[] | undefined;
-  from?: number | undefined;
-  to?: number | undefined;
-  limit?: number | undefined;
-  offset?: number | undefined;
 }
 
 /**
@@ -129,7 +97,7 @@ export class AlarmService {
         const change: RaiseChange = rank > 0 ? 'escalated' : rank < 0 ? 'deescalated' : 'updated';
         const patch = { endTs: Math.max(current.endTs, at), details, severity: i.severity, updatedAt: now };
         if (!(await this.o.store.alarms.update(current.id, patch, { cleared: false }))) continue;
-        const alarm = { ...current, ...patch };
+        const alarm = await this.reread({ ...current, ...patch });
         if (change !== 'updated')
           await this.systemComment(alarm, `Severity ${change === 'escalated' ? 'escalated' : 'lowered'} from ${current.severity} to ${i.severity}.`);
         await this.publish(alarm, change, change === 'updated' ? undefined : current.severity);
@@ -207,7 +175,7 @@ export class AlarmService {
     const now = this.o.clock.now();
     const patch = { acknowledged: true, ackTs: now, ackBy: p.userId, updatedAt: now };
     if (!(await this.o.store.alarms.update(a.id, patch, { acknowledged: false }))) return this.get(p, id);
-    const alarm = this.withStatus({ ...a, ...patch });
+    const alarm = await this.reread({ ...a, ...patch });
     await this.systemComment(alarm, `Acknowledged by user ${p.userId}.`);
     await this.publish(alarm, 'acknowledged');
     return alarm;
@@ -217,7 +185,12 @@ export class AlarmService {
   async clearByUser(p: Principal, id: string): Promise<Alarm> {
     const a = requireWritable(p, await this.o.store.alarms.get(id), 'Alarm');
     if (a.cleared) return a;
-    return this.serial(a.deviceId, a.type, async () => (await this.markCleared(a, this.o.clock.now(), p.userId, undefined)) ?? this.get(p, id));
+    return this.serial(a.deviceId, a.type, async () => {
+      // Read again in turn: a raise queued before this may have extended it.
+      const current = await this.get(p, id);
+      if (current.cleared) return current;
+      return (await this.markCleared(current, this.o.clock.now(), p.userId, undefined)) ?? this.get(p, id);
+    });
   }
 
   async addComment(p: Principal, id: string, text: string): Promise<AlarmComment> {
@@ -248,7 +221,7 @@ export class AlarmService {
     const now = this.o.clock.now();
     const patch = { cleared: true, clearTs: at, clearedBy: by, updatedAt: now, ...(details === undefined ? {} : { details }) };
     if (!(await this.o.store.alarms.update(a.id, patch, { cleared: false }))) return undefined;
-    const alarm = this.withStatus({ ...a, ...patch });
+    const alarm = await this.reread({ ...a, ...patch });
     await this.systemComment(alarm, by === null ? 'Cleared.' : by.startsWith('rule:') ? `Cleared by ${by}.` : `Cleared by user ${by}.`);
     await this.publish(alarm, 'cleared');
     return alarm;
@@ -290,6 +263,11 @@ export class AlarmService {
       if (!(alarmSeverities as readonly string[]).includes(x))
         fail('VALIDATION', `severity must be one or more of ${alarmSeverities.join(', ')}.`, { field: 'severity' });
     return list.length === 0 ? undefined : (list as AlarmSeverity[]);
+  }
+
+  /** The alarm as stored after a change (another change may have come between: the event carries what is stored). */
+  private async reread(changed: Alarm): Promise<Alarm> {
+    return (await this.o.store.alarms.get(changed.id)) ?? this.withStatus(changed);
   }
 
   private withStatus(a: Alarm): Alarm {

@@ -161,3 +161,39 @@ export interface AlarmEvent {
   /** escalated, deescalated: the severity before (a live subscription filtering by severity needs it). */
   previousSeverity?: AlarmSeverity;
 }
+
+/** What a rule (or anything inside the platform) raises. */
+export interface RaiseInput {
+  tenantId: string;
+  deviceId: string;
+  type: string;
+  severity: AlarmSeverity;
+  /** Clock ms of the condition (e.g. the telemetry's ts). */
+  at: number;
+  details?: Record<string, unknown>;
+  ruleId?: string;
+}
+
+export interface ClearInput {
+  tenantId: string;
+  deviceId: string;
+  type: string;
+  at: number;
+  details?: Record<string, unknown>;
+  ruleId?: string;
+}
+
+export type RaiseChange = Extract<AlarmChange, 'created' | 'updated' | 'escalated' | 'deescalated'>;
+
+/** A user's list query (GET /api/alarms, GET /api/devices/{id}/alarms). */
+export interface AlarmListInput {
+  tenantId?: string | undefined;
+  deviceId?: string | undefined;
+  type?: string | undefined;
+  status?: string | undefined;
+  severity?: string | readonly string[] | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
