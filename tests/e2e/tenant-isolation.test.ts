@@ -141,6 +141,25 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(tokenA, 'DELETE', '/api/rpc/:id', `/api/rpc/${b.rpc}`, 404);
   });
 
+  test('alarms: B alarms are neither listed, counted, read, acknowledged, cleared, commented nor deleted by A', async () => {
+    // Raised as a rule does, inside the server: there is no outside API to raise one.
+    b.alarm = (await h.app.core.alarms.raise({ tenantId: b.tenant, deviceId: b.device, type: 'B secret', severity: 'CRITICAL', at: Date.now() })).alarm.id;
+    const list = await expectStatus(tokenA, 'GET', '/api/alarms', '/api/alarms', 200);
+    assert.equal(list.body.total, 0);
+    await expectStatus(tokenA, 'GET', '/api/alarms', `/api/alarms?tenantId=${b.tenant}`, 404);
+    await expectStatus(tokenA, 'GET', '/api/alarms', `/api/alarms?deviceId=${b.device}`, 404);
+    const counts = await expectStatus(tokenA, 'GET', '/api/alarms/counts', '/api/alarms/counts', 200);
+    assert.equal(counts.body.activeTotal, 0);
+    await expectStatus(tokenA, 'GET', '/api/alarms/counts', `/api/alarms/counts?deviceId=${b.device}`, 404);
+    await expectStatus(tokenA, 'GET', '/api/devices/:id/alarms', `/api/devices/${b.device}/alarms`, 404);
+    await expectStatus(tokenA, 'GET', '/api/alarms/:id', `/api/alarms/${b.alarm}`, 404);
+    await expectStatus(tokenA, 'POST', '/api/alarms/:id/ack', `/api/alarms/${b.alarm}/ack`, 404);
+    await expectStatus(tokenA, 'POST', '/api/alarms/:id/clear', `/api/alarms/${b.alarm}/clear`, 404);
+    await expectStatus(tokenA, 'GET', '/api/alarms/:id/comments', `/api/alarms/${b.alarm}/comments`, 404);
+    await expectStatus(tokenA, 'POST', '/api/alarms/:id/comments', `/api/alarms/${b.alarm}/comments`, 404, { text: 'owned' });
+    await expectStatus(tokenA, 'DELETE', '/api/alarms/:id', `/api/alarms/${b.alarm}`, 404);
+  });
+
   test('a viewer reads its own tenant but changes nothing', async () => {
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${a.device}`, 200);
     await expectStatus(viewerA, 'POST', '/api/devices', '/api/devices', 403, { name: 'viewer-made' });
@@ -158,6 +177,13 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(viewerA, 'GET', '/api/devices/:id/rpc', `/api/devices/${a.device}/rpc`, 200);
     await expectStatus(viewerA, 'GET', '/api/rpc/:id', `/api/rpc/${mine.body.id as string}`, 200);
     await expectStatus(viewerA, 'DELETE', '/api/rpc/:id', `/api/rpc/${mine.body.id as string}`, 403);
+    const alarm = (await h.app.core.alarms.raise({ tenantId: a.tenant, deviceId: a.device, type: 'A alarm', severity: 'MINOR', at: Date.now() })).alarm.id;
+    await expectStatus(viewerA, 'GET', '/api/devices/:id/alarms', `/api/devices/${a.device}/alarms`, 200);
+    await expectStatus(viewerA, 'GET', '/api/alarms/:id', `/api/alarms/${alarm}`, 200);
+    await expectStatus(viewerA, 'POST', '/api/alarms/:id/ack', `/api/alarms/${alarm}/ack`, 403);
+    await expectStatus(viewerA, 'POST', '/api/alarms/:id/clear', `/api/alarms/${alarm}/clear`, 403);
+    await expectStatus(viewerA, 'POST', '/api/alarms/:id/comments', `/api/alarms/${alarm}/comments`, 403, { text: 'x' });
+    await expectStatus(viewerA, 'DELETE', '/api/alarms/:id', `/api/alarms/${alarm}`, 403);
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${b.device}`, 404);
     // A tenant admin cannot make anyone a system admin.
     await expectStatus(tokenA, 'PATCH', '/api/users/:id', `/api/users/${a.viewer}`, 403, { role: 'admin' });
@@ -172,6 +198,9 @@ describe('tenant isolation across every admin endpoint', () => {
     assert.deepEqual((await h.call('GET', `/api/devices/${b.device}/twin`, { token: tokenB })).body.version, 0, "B's attributes are untouched");
     const bRpc = await h.call('GET', `/api/rpc/${b.rpc as string}`, { token: tokenB });
     assert.equal(bRpc.body.status, 'QUEUED', "B's queued call is still there");
+    const bAlarm = await h.call('GET', `/api/alarms/${b.alarm as string}`, { token: tokenB });
+    assert.equal(bAlarm.body.status, 'ACTIVE_UNACK', "B's alarm is untouched");
+    assert.equal((await h.call('GET', `/api/alarms/${b.alarm as string}/comments`, { token: tokenB })).body.total, 0);
     const latest = await h.call('GET', `/api/devices/${b.device}/telemetry/latest`, { token: tokenB });
     assert.equal(latest.body.data.secret.value, 42);
     assert.equal((await h.call('GET', `/api/tenants/${b.tenant}`, { token: tokenB })).body.name, 'Beta');

@@ -98,6 +98,12 @@ test('a data directory of 0.1.0 opens and keeps its accounts, devices, credentia
       rpcs.items.map((r) => [r.method, r.status]),
       [['reboot', 'QUEUED']],
     );
+    // Alarms came after RPCs (the alarms and alarm_comments tables): the migrated data lists and counts none.
+    const alarms = await fetch(`${url}/api/devices/${expected.deviceId}/alarms`, { headers: auth });
+    assert.equal(alarms.status, 200, await alarms.clone().text());
+    assert.equal(((await alarms.json()) as { total: number }).total, 0);
+    const counts = (await (await fetch(`${url}/api/alarms/counts`, { headers: auth })).json()) as { activeTotal: number };
+    assert.equal(counts.activeTotal, 0);
   } finally {
     p.child.kill('SIGTERM');
     assert.equal(await p.exit, 0);

@@ -13,5 +13,6 @@ export * from './attributes';
 export * from './health';
 export * from './device-api';
 export * from './rpc';
+export * from './alarms';
 export * from './live';
 export * from './rules';

@@ -1,4 +1,5 @@
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
+import { AlarmSeverity } from './alarms';
 import { AttributeScope } from './attributes';
 import { Id, Ms } from './common';
 
@@ -31,6 +32,13 @@ export const LiveClientMessage = Type.Union([
   sub('series', { deviceId: Id, from: Ms, keys: Type.Optional(Keys) }),
   sub('connectivity', { target: LiveTarget }),
   sub('events', { target: LiveTarget }),
+  sub('alarms', {
+    target: LiveTarget,
+    severities: Type.Optional(Type.Array(AlarmSeverity, { minItems: 1, maxItems: 5, description: 'Only alarms of these severities; all when absent' })),
+    types: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 100, description: 'Only alarms of these types; all when absent' }),
+    ),
+  }),
   Type.Object({ type: Type.Literal('unsubscribe'), id: SubscriptionId }, { additionalProperties: false }),
 ]);
 export type LiveClientMessage = Static<typeof LiveClientMessage>;

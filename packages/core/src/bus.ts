@@ -1,3 +1,4 @@
+import type { AlarmEvent } from './alarms/model';
 import type { AttributeEvent } from './attributes/model';
 import type { RpcLifecycleEvent, RpcRequestEvent, RpcResponseEvent } from './rpc/model';
 import type { TelemetryPoint } from './telemetry/model';
@@ -29,6 +30,8 @@ export interface BusEvents {
   'rpc.response': RpcResponseEvent;
   /** A persistent RPC changed status: QUEUED, SENT, DELIVERED, SUCCESSFUL, TIMEOUT, EXPIRED, FAILED, or DELETED. */
   'rpc.lifecycle': RpcLifecycleEvent;
+  /** An alarm changed: created, extended by a repeated raise (updated, escalated, deescalated), acknowledged, cleared or deleted. */
+  alarm: AlarmEvent;
   'device.created': { deviceId: string; tenantId: string };
   /** A device was changed (name, label, metadata or profile). */
   'device.updated': { deviceId: string; tenantId: string; profileId: string };

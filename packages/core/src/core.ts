@@ -1,4 +1,6 @@
 import { ApiKeyService } from './accounts/api-key-service';
+import { AlarmService } from './alarms/alarm-service';
+import type { AlarmLimits } from './alarms/model';
 import { AuthService, type AuthOptions } from './accounts/auth-service';
 import { bootstrap, type BootstrapResult } from './accounts/bootstrap';
 import { TenantService } from './accounts/tenant-service';
@@ -52,6 +54,8 @@ export interface CoreOptions {
   onUnmatchedRpcResponse?: () => void;
   /** Limits of gateways and their children (defaultGatewayLimits). */
   gateway?: Partial<GatewayLimits>;
+  /** Limits of alarms (defaultAlarmLimits). */
+  alarms?: Partial<AlarmLimits>;
   /** Limits of the live API's sessions (defaultLiveLimits). */
   live?: Partial<LiveLimits>;
   /** Values live sessions conflated because their client was behind (the server counts them). */
@@ -75,6 +79,8 @@ export interface Core {
   attributes: AttributeService;
   /** Commands to devices and their answers; the platform methods devices may call. */
   rpc: RpcService;
+  /** Alarms: raised and cleared by rules, acknowledged, cleared and commented by people. */
+  alarms: AlarmService;
   /** HTTP devices' long-poll of shared-attribute changes. */
   sharedUpdates: SharedAttributeUpdates;
   /** The live API's sessions and subscriptions (the WebSocket transport's core). */
@@ -122,6 +128,7 @@ export function createCore(o: CoreOptions): Core {
     ...(o.onUnmatchedRpcResponse ? { onUnmatchedResponse: o.onUnmatchedRpcResponse } : {}),
   });
   registerPlatformMethods(rpc, { clock, attributes });
+  const alarms = new AlarmService({ store, clock, bus, ...(o.alarms ? { limits: o.alarms } : {}) });
   const sharedUpdates = new SharedAttributeUpdates({ bus, clock });
   const profiles = new ProfileService(store, clock, bus);
   const ingress = new IngressService(auth, devices, connectivity, telemetry, clock, o.ingestObserver ?? noIngestObserver);
@@ -174,6 +181,7 @@ export function createCore(o: CoreOptions): Core {
     telemetry,
     attributes,
     rpc,
+    alarms,
     sharedUpdates,
     live,
     ingress,

@@ -27,6 +27,8 @@ export type { TraceEntry, RuleStats } from './rules/rule-trace';
 export type { RuleProblem } from './rules/checker';
 export type { Republisher } from './rules/engine-ports';
 export type { RpcService } from './rpc/rpc-service';
+export * from './alarms/model';
+export type { AlarmService } from './alarms/alarm-service';
 export { defaultGatewayLimits, type GatewayChild, type GatewayLimits, type GatewayService } from './gateway/gateway-service';
 export type { GatewayAttributeResponse, GatewaySession } from './gateway/gateway-session';
 export { decodeTelemetry, parseJsonPayload, minTimestamp, type TelemetryLimits } from './telemetry/decode';

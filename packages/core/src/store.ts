@@ -1,3 +1,4 @@
+import type { AlarmRepo } from './alarms/model';
 import type { AttributeRepo } from './attributes/model';
 import type { RpcRepo } from './rpc/model';
 import type { RuleRepo } from './rules/model';
@@ -131,7 +132,8 @@ export interface DeviceRepo {
  * Everything core needs from storage. Adapters (sqlite, postgres) live in server and pass one contract suite
  * (`@thingstead/core/testing`). A write that breaks a uniqueness rule rejects with the specific ThingsteadError,
  * whoever checked first: TENANT_NAME_TAKEN, EMAIL_TAKEN, PROFILE_NAME_TAKEN (per tenant), DEVICE_NAME_TAKEN
- * (per tenant), ACCESS_TOKEN_TAKEN, MQTT_USERNAME_TAKEN; CONFLICT for any other unique value (ids).
+ * (per tenant), ACCESS_TOKEN_TAKEN, MQTT_USERNAME_TAKEN; CONFLICT for any other unique value (ids, a second
+ * alarm of a device and type that is not cleared).
  */
 export interface Store {
   tenants: TenantRepo;
@@ -146,6 +148,8 @@ export interface Store {
   rpcs: RpcRepo;
   /** Rules and their version history; they go with their tenant. */
   rules: RuleRepo;
+  /** Alarms and their comments; they go with their device. */
+  alarms: AlarmRepo;
   /** A cheap check for readiness: resolves when the store takes writes, throws saying why it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,7 @@ import type { BusEvents, EventBus } from '../bus';
 import type { Clock } from '../clock';
 import { isThingsteadError } from '../errors';
 import type { Store } from '../store';
+import { alarmUpdate } from './alarms';
 import { loadSubscription, resolveSubscription } from './load';
 import { LiveSession, type ActiveSubscription, type LiveSink } from './live-session';
 import { attributesUpdate, conflationKey, connectivityUpdate, needsDeviceInfo, seriesUpdate, targetMatches, telemetryUpdate, type DeviceInfo } from './match';
@@ -25,7 +26,7 @@ const seamGraceMs = 5000;
 
 /**
  * The live API (issue 10): sessions of users and API keys, each with subscriptions to latest telemetry, attributes,
- * a time series, connectivity and events of one device or of a filter (profile, name prefix) of a tenant's
+ * a time series, connectivity, events and alarms of one device or of a filter (profile, name prefix) of a tenant's
  * devices. One bus subscriber per topic fans each committed event out to the subscriptions of its tenant, in the
  * bus's order; each session's outbox bounds what a slow client costs (outbox.ts). Access is checked as in REST:
  * a device or tenant the principal may not read is "not found", and a session whose credential is revoked ends.
@@ -44,6 +45,7 @@ export class LiveService {
       bus.subscribe('telemetry', (e) => this.onTelemetry(e), { name }),
       bus.subscribe('attributes', (e) => this.fanOut(e.tenantId, e.deviceId, ['attributes'], (s) => attributesUpdate(s, e)), { name }),
       bus.subscribe('device.connectivity', (e) => this.fanOut(e.tenantId, e.deviceId, ['connectivity'], (s) => connectivityUpdate(s, e)), { name }),
+      bus.subscribe('alarm', (e) => this.fanOut(e.tenantId, e.deviceId, ['alarms'], (s) => alarmUpdate(s, e)), { name }),
       bus.subscribe('device.created', (e) => this.onEvent('device.created', e), { name }),
       bus.subscribe('device.credentials', (e) => this.onEvent('device.credentials', e), { name }),
       bus.subscribe('device.deleted', (e) => this.onDeviceDeleted(e), { name }),
@@ -108,7 +110,7 @@ export class LiveService {
       this.index(sub);
       session.send({ type: 'subscribed', id: req.id, kind: req.kind });
       // Registered (so live updates are held in sub.pending) before anything is read: see load.ts for the seam.
-      const seam = await loadSubscription(this.o.store, sub, this.o.limits);
+      const seam = await loadSubscription(this.o.store, sub, this.o.limits, (id) => this.deviceInfo(id));
       if (session.subscriptions.get(req.id) !== sub) return;
       const held = sub.pending ?? [];
       sub.pending = undefined;

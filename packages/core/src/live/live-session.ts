@@ -1,4 +1,5 @@
 import type { Principal } from '../accounts/model';
+import type { AlarmSeverity } from '../alarms/model';
 import type { AttributeScope } from '../attributes/model';
 import { Outbox } from './outbox';
 import type { DeviceFilter, LiveMessage, SubscriptionRequest } from './model';
@@ -24,6 +25,9 @@ export interface ActiveSubscription {
   readonly filter?: DeviceFilter;
   readonly keys?: ReadonlySet<string>;
   readonly scope?: AttributeScope;
+  /** An alarms subscription's severities and types (all when absent). */
+  readonly severities?: ReadonlySet<AlarmSeverity>;
+  readonly types?: ReadonlySet<string>;
   /**
    * Live updates held while the current values or the history are read; undefined once live. Bounded by the
    * session's maxQueuedMessages like the outbox (more ends the subscription).

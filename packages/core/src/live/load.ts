@@ -3,7 +3,9 @@ import { attributeScopes } from '../attributes/model';
 import { fail } from '../errors';
 import type { Store } from '../store';
 import type { TimedValue } from '../telemetry/model';
+import { loadAlarms } from './alarms';
 import type { ActiveSubscription, LiveSession } from './live-session';
+import type { DeviceInfo } from './match';
 import type { LiveLimits, LiveMessage, SubscriptionRequest } from './model';
 
 /** Values of one key sent per history message. */
@@ -21,11 +23,15 @@ export async function resolveSubscription(store: Store, session: LiveSession, re
   const keys = 'keys' in req && req.keys !== undefined && req.keys.length > 0 ? new Set(req.keys) : undefined;
   const deviceId = req.kind === 'series' ? req.deviceId : 'deviceId' in req.target ? req.target.deviceId : undefined;
   const base = { req, session, pending: undefined as LiveMessage[] | undefined, seam: undefined, ...(keys ? { keys } : {}) };
-  const scope = req.kind === 'attributes' && req.scope !== undefined ? { scope: req.scope } : {};
+  const scope = {
+    ...(req.kind === 'attributes' && req.scope !== undefined ? { scope: req.scope } : {}),
+    ...(req.kind === 'alarms' && req.severities !== undefined && req.severities.length > 0 ? { severities: new Set(req.severities) } : {}),
+    ...(req.kind === 'alarms' && req.types !== undefined && req.types.length > 0 ? { types: new Set(req.types) } : {}),
+  };
   if (deviceId !== undefined) {
     const device = requireReadable(p, await store.devices.get(deviceId), 'Device');
     // Live updates are held while the current values or the history are read (LiveService.subscribe).
-    const loads = req.kind === 'series' || req.kind === 'telemetry' || req.kind === 'attributes';
+    const loads = req.kind === 'series' || req.kind === 'telemetry' || req.kind === 'attributes' || req.kind === 'alarms';
     return { ...base, ...scope, tenantId: device.tenantId, deviceId, pending: loads ? [] : undefined };
   }
   if (req.kind === 'series' || !('filter' in req.target)) return fail('VALIDATION', 'Name a deviceId or a filter.', { field: 'target' });
@@ -40,20 +46,28 @@ export async function resolveSubscription(store: Store, session: LiveSession, re
     ...(f.profileId === undefined ? {} : { profileId: f.profileId }),
     ...(f.namePrefix === undefined ? {} : { namePrefix: f.namePrefix }),
   };
-  return { ...base, ...scope, tenantId, filter };
+  // An alarms subscription sends the active alarms of its filter first, so it loads too.
+  return { ...base, ...scope, tenantId, filter, pending: req.kind === 'alarms' ? [] : undefined };
 }
 
 /** Drops from a live update what the snapshot or history sent already. */
 export type Seam = (m: LiveMessage) => LiveMessage | undefined;
 
 /**
- * Sends a one-device subscription's current state (latest telemetry, attributes) or history (series), and answers
+ * Sends a one-device subscription's current state (latest telemetry, attributes), history (series) or the active
+ * alarms (of a device or a filter: alarms.ts), and answers
  * the seam: the filter for live updates that arrived meanwhile. The subscription was registered before the
  * read, so every value committed after it started reading arrives live; one committed before is in what was read
  * (and may also arrive live, its bus event being later than the commit): the seam drops exactly those.
  */
-export async function loadSubscription(store: Store, sub: ActiveSubscription, limits: LiveLimits): Promise<Seam | undefined> {
+export async function loadSubscription(
+  store: Store,
+  sub: ActiveSubscription,
+  limits: LiveLimits,
+  deviceInfo: (deviceId: string) => Promise<DeviceInfo | undefined>,
+): Promise<Seam | undefined> {
   const { req, deviceId, session } = sub;
+  if (req.kind === 'alarms') return loadAlarms(store, sub, deviceInfo);
   if (deviceId === undefined) return undefined;
   const keyList = sub.keys ? [...sub.keys] : undefined;
   if (req.kind === 'telemetry') {

@@ -1,3 +1,4 @@
+import type { Alarm, AlarmChange, AlarmSeverity } from '../alarms/model';
 import type { AttributeScope, AttributeValue } from '../attributes/model';
 import type { ConnectivityEvent } from '../bus';
 import type { TimedValue } from '../telemetry/model';
@@ -27,7 +28,15 @@ export type SubscriptionRequest =
   | { id: string; kind: 'series'; deviceId: string; from: number; keys?: readonly string[] | undefined }
   | { id: string; kind: 'connectivity'; target: LiveTarget }
   /** Device lifecycle (created, deleted, credentials rotated) and RPC traffic (requests and answers). */
-  | { id: string; kind: 'events'; target: LiveTarget };
+  | { id: string; kind: 'events'; target: LiveTarget }
+  /** Alarms: the active ones first (in `alarms` messages), then every change; optionally of some severities and types only. */
+  | {
+      id: string;
+      kind: 'alarms';
+      target: LiveTarget;
+      severities?: readonly AlarmSeverity[] | undefined;
+      types?: readonly string[] | undefined;
+    };
 
 export type SubscriptionKind = SubscriptionRequest['kind'];
 
@@ -71,14 +80,18 @@ export type LiveMessage =
       conflated?: number;
     }
   | ({ type: 'connectivity'; id: string; conflated?: number } & Omit<ConnectivityEvent, 'tenantId'>)
-  | { type: 'event'; id: string; deviceId: string; event: LiveEventName; at: number; rpcId?: number; method?: string; rpc?: string; status?: string };
+  | { type: 'event'; id: string; deviceId: string; event: LiveEventName; at: number; rpcId?: number; method?: string; rpc?: string; status?: string }
+  /** The alarms that were active when an alarms subscription started, in chunks; the last has more: false (also when there were none). */
+  | { type: 'alarms'; id: string; alarms: Alarm[]; more: boolean }
+  /** One change of an alarm (never conflated: every change arrives, or the session ends as too slow). */
+  | { type: 'alarm'; id: string; deviceId: string; change: AlarmChange; alarm: Alarm };
 
 /** Bounds of one session (the server config's `ws` section). */
 export interface LiveLimits {
   /**
    * Messages a session may have waiting for its socket. Beyond it, updates of latest telemetry, attributes and
    * connectivity are merged into the waiting one of the same subscription, device and key (conflated); an update
-   * that cannot be merged (series values, events, a key with nothing waiting) ends the session as too slow.
+   * that cannot be merged (series values, events, alarms, a key with nothing waiting) ends the session as too slow.
    */
   maxQueuedMessages: number;
   maxSubscriptionsPerSession: number;

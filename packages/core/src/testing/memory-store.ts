@@ -3,6 +3,7 @@ import type { ConnectivityRecord } from '../devices/connectivity';
 import type { Device, DeviceCredentials, DeviceProfile } from '../devices/model';
 import { ThingsteadError, type ErrorName } from '../errors';
 import type { ListedDevice, Page, PageQuery, Store } from '../store';
+import { createMemoryAlarms } from './memory-alarms';
 import { createMemoryAttributes } from './memory-attributes';
 import { createMemoryRpcs } from './memory-rpcs';
 import { createMemoryRules } from './memory-rules';
@@ -34,6 +35,7 @@ export function createMemoryStore(): Store {
   const attributes = createMemoryAttributes({ deviceExists: (id) => devices.has(id), live });
   const rpcs = createMemoryRpcs({ live, deviceExists: (id) => devices.has(id) });
   const rules = createMemoryRules({ live });
+  const alarms = createMemoryAlarms({ live, tenantOf: (id) => devices.get(id)?.tenantId });
   const taken = (kind: ErrorName) => new ThingsteadError(kind);
   /** Throws the conflict of the first value another row of `rows` already holds (rows other than `id`). */
   const unique = <T extends { id: string }>(rows: Map<string, T>, id: string, kind: ErrorName, same: (other: T) => boolean) => {
@@ -66,6 +68,7 @@ export function createMemoryStore(): Store {
     telemetry.forget(id);
     attributes.forget(id);
     rpcs.forget(id);
+    alarms.forget(id);
   };
   const deleteUser = (id: string) => {
     users.delete(id);
@@ -285,6 +288,7 @@ export function createMemoryStore(): Store {
     attributes,
     rpcs,
     rules,
+    alarms,
     ping: async () => {
       live();
     },

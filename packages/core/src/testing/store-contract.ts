@@ -14,6 +14,7 @@ import type { Tenant, User } from '../accounts/model';
 import type { Device, DeviceProfile } from '../devices/model';
 import { isThingsteadError, type ErrorName } from '../errors';
 import type { DeviceListQuery, Store } from '../store';
+import { alarmContract } from './alarm-contract';
 import { attributeContract } from './attribute-contract';
 import { rpcContract } from './rpc-contract';
 import { ruleContract } from './rule-contract';
@@ -674,6 +675,8 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
 
     rpcContract({ it, store: () => store, newDevice: (n) => newDevice(n), t0 });
     ruleContract({ it, store: () => store, newTenant, t0 });
+
+    alarmContract({ it, store: () => store, newDevice: (n, tenantId) => newDevice(n, tenantId), newTenant, t0 });
 
     it('ping answers', async () => {
       await store.ping();

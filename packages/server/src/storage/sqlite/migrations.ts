@@ -215,6 +215,42 @@ export const migrations: readonly string[] = [
   ALTER TABLE device_connectivity ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
   `,
   `
+  -- Alarms (issue 11): per device and type at most one alarm is not cleared (the unique partial index), so a
+  -- repeated raise extends it, whichever node raises. tenant_id is the device's, kept here so a tenant's list
+  -- by start time is one index range. Alarms go with their device, comments with their alarm.
+  CREATE TABLE alarms (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    device_seq INTEGER NOT NULL REFERENCES devices(seq) ON DELETE CASCADE,
+    tenant_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('CRITICAL', 'MAJOR', 'MINOR', 'WARNING', 'INDETERMINATE')),
+    acknowledged INTEGER NOT NULL,
+    cleared INTEGER NOT NULL,
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL,
+    ack_ts INTEGER,
+    clear_ts INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    details TEXT NOT NULL,
+    rule_id TEXT,
+    ack_by TEXT,
+    cleared_by TEXT
+  );
+  CREATE INDEX alarms_tenant ON alarms(tenant_id, start_ts);
+  CREATE INDEX alarms_device ON alarms(device_seq, start_ts);
+  CREATE UNIQUE INDEX alarms_active ON alarms(device_seq, type) WHERE cleared = 0;
+  CREATE TABLE alarm_comments (
+    id TEXT PRIMARY KEY,
+    alarm_seq INTEGER NOT NULL REFERENCES alarms(seq) ON DELETE CASCADE,
+    user_id TEXT,
+    text TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX alarm_comments_alarm ON alarm_comments(alarm_seq, created_at);
+  `,
+  `
   -- Rules (issue 11): the rule document as JSON, with the columns lists filter on; every save appends the document
   -- to rule_versions (the history). Both go with their tenant.
   CREATE TABLE rules (

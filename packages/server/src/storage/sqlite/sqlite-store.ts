@@ -1,4 +1,5 @@
 import type { Store } from '@thingstead/core';
+import { alarmRepo } from './alarms';
 import { attributeRepo } from './attributes';
 import { apiKeyRepo, refreshTokenRepo, tenantRepo, userRepo } from './accounts';
 import { openDatabase, type SqliteOptions } from './database';
@@ -32,6 +33,7 @@ export function createSqliteStore(o: SqliteOptions): Store {
     attributes: attributeRepo(db),
     rpcs: rpcRepo(db),
     rules: ruleRepo(db),
+    alarms: alarmRepo(db),
     ping: async () => {
       // Writable: the write lock can be taken (a read-only or locked file fails here), and telemetry is not stuck.
       if (db.readonly) throw new Error('the database is open read-only');

@@ -15,6 +15,7 @@ import { metricsAuthorized } from './ops-listener';
 import { installJsonParser } from './json-parser';
 import { installSecurityHeaders } from './security-headers';
 import { accountRoutes } from './routes/accounts';
+import { alarmRoutes } from './routes/alarms';
 import { attributeRoutes } from './routes/attributes';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
@@ -139,9 +140,15 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
           description:
             'WebSocket at GET /api/ws (HTTP upgrade; ws:// or wss://), authenticated by the Authorization or X-API-Key header or a first ' +
             '{"type":"auth","token":...} message. Subscribe to latest telemetry and attributes of a device or a filter, a time series from a ' +
-            'start (history, then live), connectivity and events; close codes 4401, 4403, 4408, 4429. See docs/reference/websocket-api.md.',
+            'start (history, then live), connectivity, events and alarms; close codes 4401, 4403, 4408, 4429. See docs/reference/websocket-api.md.',
         },
         { name: 'rpc', description: 'Commands to devices: two-way, one-way and persistent. See docs/reference/rpc.md.' },
+        {
+          name: 'alarms',
+          description:
+            'Alarms of devices, raised and cleared by rules (one not cleared per device and type; a repeated raise extends it), acknowledged, ' +
+            'cleared, commented and deleted by people; counts per severity. Live changes: the alarms subscription of /api/ws. See docs/reference/alarms.md.',
+        },
         {
           name: 'rules',
           description:
@@ -211,6 +218,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     deviceRoutes(typed, o.core);
     rpcRoutes(typed, o.core);
     ruleRoutes(typed, o.core);
+    alarmRoutes(typed, o.core);
     attributeRoutes(typed, o.core);
   });
   return app;
