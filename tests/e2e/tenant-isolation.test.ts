@@ -160,6 +160,45 @@ describe('tenant isolation across every admin endpoint', () => {
     await expectStatus(tokenA, 'DELETE', '/api/alarms/:id', `/api/alarms/${b.alarm}`, 404);
   });
 
+  test('rules: B rules are neither listed, read, changed, enabled, deleted, traced, replayed nor exported by A', async () => {
+    const rule = {
+      name: 'B secret rule',
+      trigger: { type: 'telemetry', keys: ['secret'] },
+      condition: { type: 'threshold', key: 'secret', op: '>', value: 1 },
+      actions: [{ type: 'rpc', method: 'bOnly' }],
+    };
+    const made = await h.call('POST', '/api/rules', { token: tokenB, body: rule });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    b.rule = made.body.id;
+    const list = await expectStatus(tokenA, 'GET', '/api/rules', '/api/rules', 200);
+    assert.equal(list.body.total, 0);
+    await expectStatus(tokenA, 'GET', '/api/rules', `/api/rules?tenantId=${b.tenant}`, 404);
+    await expectStatus(tokenA, 'GET', '/api/rules/:id', `/api/rules/${b.rule}`, 404);
+    await expectStatus(tokenA, 'PUT', '/api/rules/:id', `/api/rules/${b.rule}`, 404, { ...rule, name: 'owned' });
+    await expectStatus(tokenA, 'PUT', '/api/rules/:id/enabled', `/api/rules/${b.rule}/enabled`, 404, { enabled: false });
+    await expectStatus(tokenA, 'GET', '/api/rules/:id/versions', `/api/rules/${b.rule}/versions`, 404);
+    await expectStatus(tokenA, 'GET', '/api/rules/:id/trace', `/api/rules/${b.rule}/trace`, 404);
+    await expectStatus(tokenA, 'DELETE', '/api/rules/:id', `/api/rules/${b.rule}`, 404);
+    const now = Date.now();
+    await expectStatus(tokenA, 'POST', '/api/rules/test', '/api/rules/test', 404, { ruleId: b.rule, from: now - 60_000, to: now });
+    await expectStatus(tokenA, 'POST', '/api/rules/test', '/api/rules/test', 404, { rule, devices: [b.device], from: now - 60_000, to: now });
+    const exported = await expectStatus(tokenA, 'GET', '/api/rules/export', '/api/rules/export', 200);
+    assert.deepEqual(exported.body.rules, []);
+    const imported = await expectStatus(tokenA, 'POST', '/api/rules/import', '/api/rules/import', 200, {
+      format: 'thingstead.rules',
+      version: 1,
+      rules: [rule],
+    });
+    assert.deepEqual(imported.body, { created: 1, updated: 0, unchanged: 0 }, "A's import creates A's own rule of that name, leaving B's");
+    const mine = await expectStatus(tokenA, 'POST', '/api/rules', '/api/rules', 201, { ...rule, name: 'A rule' });
+    await expectStatus(viewerA, 'POST', '/api/rules', '/api/rules', 403, { ...rule, name: 'viewer rule' });
+    await expectStatus(viewerA, 'PUT', '/api/rules/:id/enabled', `/api/rules/${mine.body.id as string}/enabled`, 403, { enabled: false });
+    await expectStatus(viewerA, 'GET', '/api/rules/:id', `/api/rules/${mine.body.id as string}`, 200);
+    const bRule = await h.call('GET', `/api/rules/${b.rule as string}`, { token: tokenB });
+    assert.equal(bRule.body.name, 'B secret rule');
+    assert.equal(bRule.body.version, 1);
+  });
+
   test('a viewer reads its own tenant but changes nothing', async () => {
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${a.device}`, 200);
     await expectStatus(viewerA, 'POST', '/api/devices', '/api/devices', 403, { name: 'viewer-made' });

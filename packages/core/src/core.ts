@@ -21,7 +21,7 @@ import { GatewayService, type GatewayLimits } from './gateway/gateway-service';
 import { LiveService } from './live/live-service';
 import { defaultLiveLimits, type LiveLimits } from './live/model';
 import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
-import { engineActionPorts, type Republisher, type RuleAlarms, type RuleNotifications } from './rules/engine-ports';
+import { engineActionPorts, type Republisher, type RuleNotifications } from './rules/engine-ports';
 import { RuleEngine, type RuleEngineLimits } from './rules/rule-engine';
 import { RuleService } from './rules/rule-service';
 import type { Store } from './store';
@@ -152,10 +152,6 @@ export function createCore(o: CoreOptions): Core {
     limits: { ...defaultLiveLimits, ...o.live },
     ...(o.onLiveConflated ? { onConflated: o.onLiveConflated } : {}),
   });
-  const pendingAlarms: RuleAlarms = {
-    raise: () => Promise.reject(new Error('alarms are not available')),
-    clear: () => Promise.reject(new Error('alarms are not available')),
-  };
   const pendingNotifications: RuleNotifications = {
     notify: () => Promise.reject(new Error('notifications are not available')),
     webhook: () => Promise.reject(new Error('notifications are not available')),
@@ -165,7 +161,7 @@ export function createCore(o: CoreOptions): Core {
     store,
     bus,
     clock,
-    ports: engineActionPorts({ rpc, attributes, telemetry, alarms: pendingAlarms, notifications: pendingNotifications, republish: o.republish }),
+    ports: engineActionPorts({ rpc, attributes, telemetry, alarms, notifications: pendingNotifications, republish: o.republish }),
     ...(o.rules ? { limits: o.rules } : {}),
     onDisable: (rule, reason) => rules?.disableFailing(rule, reason) ?? Promise.resolve(),
   });
