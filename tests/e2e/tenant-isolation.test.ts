@@ -199,6 +199,46 @@ describe('tenant isolation across every admin endpoint', () => {
     assert.equal(bRule.body.version, 1);
   });
 
+  test('notifications: B channels, deliveries and inboxes are invisible to A; a viewer reads but changes nothing', async () => {
+    const made = await h.call('POST', '/api/notification-channels', {
+      token: tokenB,
+      body: { name: 'b-inbox', type: 'inapp', config: {} },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    b.channel = made.body.id;
+    const tested = await h.call('POST', `/api/notification-channels/${b.channel as string}/test`, { token: tokenB });
+    assert.equal(tested.body.status, 'SENT', JSON.stringify(tested.body));
+    b.item = (await h.call('GET', '/api/notifications', { token: tokenB })).body.items[0].id;
+    const path = `/api/notification-channels/${b.channel as string}`;
+    const list = await expectStatus(tokenA, 'GET', '/api/notification-channels', '/api/notification-channels', 200);
+    assert.deepEqual(list.body.items, []);
+    await expectStatus(tokenA, 'GET', '/api/notification-channels', `/api/notification-channels?tenantId=${b.tenant as string}`, 404);
+    await expectStatus(tokenA, 'POST', '/api/notification-channels', '/api/notification-channels', 404, {
+      name: 'x',
+      type: 'inapp',
+      config: {},
+      tenantId: b.tenant,
+    });
+    await expectStatus(tokenA, 'GET', '/api/notification-channels/:id', path, 404);
+    await expectStatus(tokenA, 'PUT', '/api/notification-channels/:id', path, 404, { name: 'mine', type: 'inapp', config: {} });
+    await expectStatus(tokenA, 'PATCH', '/api/notification-channels/:id', path, 404, { enabled: false });
+    await expectStatus(tokenA, 'DELETE', '/api/notification-channels/:id', path, 404);
+    await expectStatus(tokenA, 'POST', '/api/notification-channels/:id/test', `${path}/test`, 404);
+    const log = await expectStatus(tokenA, 'GET', '/api/notification-deliveries', '/api/notification-deliveries', 200);
+    assert.deepEqual(log.body.items, []);
+    await expectStatus(tokenA, 'GET', '/api/notification-deliveries', `/api/notification-deliveries?tenantId=${b.tenant as string}`, 404);
+    assert.equal((await expectStatus(tokenA, 'GET', '/api/notifications', '/api/notifications', 200)).body.total, 0);
+    assert.equal((await expectStatus(tokenA, 'GET', '/api/notifications/unread-count', '/api/notifications/unread-count', 200)).body.count, 0);
+    await expectStatus(tokenA, 'POST', '/api/notifications/:id/read', `/api/notifications/${b.item as string}/read`, 404);
+    assert.equal((await expectStatus(tokenA, 'POST', '/api/notifications/read-all', '/api/notifications/read-all', 200)).body.updated, 0);
+    assert.equal((await h.call('GET', '/api/notifications/unread-count', { token: tokenB })).body.count, 1, "B's item is still unread");
+    const mine = await h.call('POST', '/api/notification-channels', { token: tokenA, body: { name: 'a-inbox', type: 'inapp', config: {} } });
+    await expectStatus(viewerA, 'GET', '/api/notification-channels/:id', `/api/notification-channels/${mine.body.id as string}`, 200);
+    await expectStatus(viewerA, 'POST', '/api/notification-channels', '/api/notification-channels', 403, { name: 'v', type: 'inapp', config: {} });
+    await expectStatus(viewerA, 'PATCH', '/api/notification-channels/:id', `/api/notification-channels/${mine.body.id as string}`, 403, { enabled: false });
+    await expectStatus(viewerA, 'POST', '/api/notification-channels/:id/test', `/api/notification-channels/${mine.body.id as string}/test`, 403);
+  });
+
   test('a viewer reads its own tenant but changes nothing', async () => {
     await expectStatus(viewerA, 'GET', '/api/devices/:id', `/api/devices/${a.device}`, 200);
     await expectStatus(viewerA, 'POST', '/api/devices', '/api/devices', 403, { name: 'viewer-made' });

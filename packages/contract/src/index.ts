@@ -16,3 +16,4 @@ export * from './rpc';
 export * from './alarms';
 export * from './live';
 export * from './rules';
+export * from './notifications';

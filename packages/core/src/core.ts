@@ -20,8 +20,11 @@ import { ProfileService } from './devices/profile-service';
 import { GatewayService, type GatewayLimits } from './gateway/gateway-service';
 import { LiveService } from './live/live-service';
 import { defaultLiveLimits, type LiveLimits } from './live/model';
+import { NotificationService } from './notifications/notification-service';
+import type { NotificationLimits } from './notifications/model';
+import type { HttpPoster, Mailer } from './notifications/ports';
 import { IngressService, noIngestObserver, type IngestObserver } from './ingress/ingress-service';
-import { engineActionPorts, type Republisher, type RuleNotifications } from './rules/engine-ports';
+import { engineActionPorts, type Republisher } from './rules/engine-ports';
 import { RuleEngine, type RuleEngineLimits } from './rules/rule-engine';
 import { RuleService } from './rules/rule-service';
 import type { Store } from './store';
@@ -64,6 +67,16 @@ export interface CoreOptions {
   rules?: Partial<RuleEngineLimits>;
   /** Publishes on the platform's MQTT broker, for rules' republish action. */
   republish?: Republisher;
+  /** Sends email for notification channels (the server's nodemailer adapter); without one, email deliveries fail. */
+  mailer?: Mailer;
+  /** POSTs webhooks (the server's fetch adapter); without one, webhook deliveries fail. */
+  http?: HttpPoster;
+  /** Limits and the retry policy of notifications (defaultNotificationLimits). */
+  notifications?: Partial<NotificationLimits>;
+  /** The jitter source of notification retries (Math.random; tests fix it). */
+  random?: () => number;
+  /** A fault of the notification worker or of notify() (the store failed): the rule engine never sees it (the server logs it). */
+  onNotificationError?: (err: unknown) => void;
 }
 
 /** The domain's use cases, wired to the ports the composition root chose. */
@@ -85,6 +98,8 @@ export interface Core {
   sharedUpdates: SharedAttributeUpdates;
   /** The live API's sessions and subscriptions (the WebSocket transport's core). */
   live: LiveService;
+  /** Notification channels, deliveries (with retries) and the inbox; notify() and webhook() are the rule engine's. */
+  notifications: NotificationService;
   /** What device-facing transports call: authenticate a connection, receive a device's telemetry. */
   ingress: IngressService;
   /** The gateway API: a gateway device's sessions speaking for its children. */
@@ -97,7 +112,8 @@ export interface Core {
   bootstrap(admin: { email: string; password?: string | undefined }): Promise<BootstrapResult>;
   /**
    * Recomputes what the last process held in memory: nobody is connected, devices that sent within their
-   * profile's inactivity timeout are active. Called once, before the transports take connections.
+   * profile's inactivity timeout are active; notification deliveries left PENDING or RETRYING are sent. Called
+   * once, before the transports take connections.
    */
   start(): Promise<void>;
   /** Commits pending telemetry and stops background work; the store stays open. */
@@ -152,20 +168,26 @@ export function createCore(o: CoreOptions): Core {
     limits: { ...defaultLiveLimits, ...o.live },
     ...(o.onLiveConflated ? { onConflated: o.onLiveConflated } : {}),
   });
-  const pendingNotifications: RuleNotifications = {
-    notify: () => Promise.reject(new Error('notifications are not available')),
-    webhook: () => Promise.reject(new Error('notifications are not available')),
-  };
-  let rules: RuleService | undefined;
+  const notifications = new NotificationService({
+    store,
+    clock,
+    mailer: o.mailer,
+    http: o.http,
+    limits: o.notifications,
+    ...(o.random ? { random: o.random } : {}),
+    ...(o.onNotificationError ? { onError: o.onNotificationError } : {}),
+  });
+  const ruleRef: { service?: RuleService } = {};
   const ruleEngine = new RuleEngine({
     store,
     bus,
     clock,
-    ports: engineActionPorts({ rpc, attributes, telemetry, alarms, notifications: pendingNotifications, republish: o.republish }),
+    ports: engineActionPorts({ rpc, attributes, telemetry, alarms, notifications, republish: o.republish }),
     ...(o.rules ? { limits: o.rules } : {}),
-    onDisable: (rule, reason) => rules?.disableFailing(rule, reason) ?? Promise.resolve(),
+    onDisable: (rule, reason) => ruleRef.service?.disableFailing(rule, reason) ?? Promise.resolve(),
   });
-  rules = new RuleService({ store, clock, bus, engine: ruleEngine });
+  const rules = new RuleService({ store, clock, bus, engine: ruleEngine });
+  ruleRef.service = rules;
   return {
     auth,
     tenants,
@@ -180,6 +202,7 @@ export function createCore(o: CoreOptions): Core {
     alarms,
     sharedUpdates,
     live,
+    notifications,
     ingress,
     gateway,
     retention,
@@ -189,11 +212,13 @@ export function createCore(o: CoreOptions): Core {
     start: async () => {
       await connectivity.start();
       await ruleEngine.start();
+      notifications.start();
     },
     close: async () => {
       retention.stop();
       await ruleEngine.close();
       await rpc.close();
+      await notifications.close();
       gateway.close();
       sharedUpdates.close();
       live.close();

@@ -63,6 +63,14 @@ export const errorCatalogue = {
     message: 'The gateway reached a limit of its children.',
     hint: 'Nothing of this message was stored. Retry later when new children come too fast, or delete children that are no longer used; the limits are in docs/reference/mqtt.md#gateway-api.',
   },
+  NOTIFICATION_CHANNEL_INVALID: {
+    message: 'The notification channel is invalid.',
+    hint: 'Fix the fields named in details.problems; each channel type and its config are in docs/reference/notifications.md.',
+  },
+  NOTIFICATION_CHANNEL_NAME_TAKEN: {
+    message: 'A notification channel with that name already exists in this tenant.',
+    hint: 'Channel names are unique per tenant; choose another name, or update the existing channel.',
+  },
   UNAUTHENTICATED: { message: 'Authentication is required.', hint: 'Send Authorization: Bearer <token> from POST /api/auth/login, or an API key.' },
   INVALID_CREDENTIALS: {
     message: 'Email or password is wrong.',

@@ -1,5 +1,6 @@
 import type { AlarmRepo } from './alarms/model';
 import type { AttributeRepo } from './attributes/model';
+import type { NotificationRepo } from './notifications/model';
 import type { RpcRepo } from './rpc/model';
 import type { RuleRepo } from './rules/model';
 import type { ApiKey, RefreshToken, Tenant, User } from './accounts/model';
@@ -134,6 +135,7 @@ export interface DeviceRepo {
  * whoever checked first: TENANT_NAME_TAKEN, EMAIL_TAKEN, PROFILE_NAME_TAKEN (per tenant), DEVICE_NAME_TAKEN
  * (per tenant), ACCESS_TOKEN_TAKEN, MQTT_USERNAME_TAKEN; CONFLICT for any other unique value (ids, a second
  * alarm of a device and type that is not cleared).
+ * (per tenant), ACCESS_TOKEN_TAKEN, MQTT_USERNAME_TAKEN, NOTIFICATION_CHANNEL_NAME_TAKEN (per tenant); CONFLICT for any other unique value (ids).
  */
 export interface Store {
   tenants: TenantRepo;
@@ -150,6 +152,8 @@ export interface Store {
   rules: RuleRepo;
   /** Alarms and their comments; they go with their device. */
   alarms: AlarmRepo;
+  /** Notification channels, the delivery log and the inbox; they go with their tenant (inbox items with their user). */
+  notifications: NotificationRepo;
   /** A cheap check for readiness: resolves when the store takes writes, throws saying why it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

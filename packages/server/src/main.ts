@@ -10,6 +10,8 @@ import { DataDirInUseError, lockDataDir } from './storage/data-dir-lock';
 import { DataVersionError } from './storage/sqlite/database';
 import { ensureOwnerOnlyDir } from './storage/owner-only';
 import { InProcessBus } from './bus/in-process-bus';
+import { fetchPoster } from './notifications/fetch-poster';
+import { nodemailerMailer } from './notifications/nodemailer-mailer';
 import type { Config } from './config/schema';
 import { buildHttpApp, HttpLifecycle } from './transports/http/app';
 import { listenHttps, type HttpsListener } from './transports/http/https-listener';
@@ -191,7 +193,14 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   // Metrics read core's queue at scrape time only, so they can exist before core.
   let pendingPoints = (): number => 0;
   let replacedPoints = (): number => 0;
-  const metrics = new Metrics({ pendingPoints: () => pendingPoints(), replacedPoints: () => replacedPoints() });
+  let notificationsQueued = (): number => 0;
+  let notificationsRefused = (): number => 0;
+  const metrics = new Metrics({
+    pendingPoints: () => pendingPoints(),
+    replacedPoints: () => replacedPoints(),
+    notificationsQueued: () => notificationsQueued(),
+    notificationsRefused: () => notificationsRefused(),
+  });
   let store: Store;
   try {
     store = openingData(() =>
@@ -247,6 +256,11 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
     onLiveConflated: (n) => {
       metrics.wsConflated.inc(n);
     },
+    mailer: nodemailerMailer(),
+    http: fetchPoster(),
+    onNotificationError: (err) => {
+      logger.error({ err }, 'notification delivery failed to be stored or updated (it is picked up again)');
+    },
     tokens: jwtSigner(loadOrCreateSecret(dataDir, config.auth.jwtSecret)),
     auth: config.auth,
     telemetry: {
@@ -261,6 +275,8 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
 
   pendingPoints = () => core.telemetry.pendingPoints;
   replacedPoints = () => core.telemetry.replacedPoints;
+  notificationsQueued = () => core.notifications.queued;
+  notificationsRefused = () => core.notifications.refused;
   const lifecycle = new HttpLifecycle();
   const app = await buildHttpApp({
     lifecycle,

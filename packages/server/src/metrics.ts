@@ -24,7 +24,7 @@ export class Metrics {
   readonly wsMessagesSent: Counter;
   readonly wsConflated: Counter;
 
-  constructor(opts: { pendingPoints: () => number; replacedPoints: () => number }) {
+  constructor(opts: { pendingPoints: () => number; replacedPoints: () => number; notificationsQueued?: () => number; notificationsRefused?: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'thingstead_' });
     // prom-client names three gauges *_total (sums of the by-type gauges beside them, which stay): a name ending in
     // _total promises a counter to Prometheus (promtool check metrics refuses them), so they go.
@@ -100,6 +100,20 @@ export class Metrics {
       registers,
       opts.replacedPoints,
     );
+    totalCounter(
+      'thingstead_notifications_refused_total',
+      'Notification deliveries refused because the delivery queue was full (recorded FAILED in the delivery log)',
+      registers,
+      opts.notificationsRefused ?? (() => 0),
+    );
+    new Gauge({
+      name: 'thingstead_notifications_queued',
+      help: 'Notification deliveries waiting in the queue of this process or being sent',
+      registers,
+      collect() {
+        this.set(opts.notificationsQueued?.() ?? 0);
+      },
+    });
     new Gauge({
       name: 'thingstead_telemetry_pending_points',
       help: 'Values waiting for group commit',

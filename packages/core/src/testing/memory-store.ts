@@ -5,6 +5,7 @@ import { ThingsteadError, type ErrorName } from '../errors';
 import type { ListedDevice, Page, PageQuery, Store } from '../store';
 import { createMemoryAlarms } from './memory-alarms';
 import { createMemoryAttributes } from './memory-attributes';
+import { createMemoryNotifications } from './memory-notifications';
 import { createMemoryRpcs } from './memory-rpcs';
 import { createMemoryRules } from './memory-rules';
 import { createMemoryTelemetry } from './memory-telemetry';
@@ -36,6 +37,7 @@ export function createMemoryStore(): Store {
   const rpcs = createMemoryRpcs({ live, deviceExists: (id) => devices.has(id) });
   const rules = createMemoryRules({ live });
   const alarms = createMemoryAlarms({ live, tenantOf: (id) => devices.get(id)?.tenantId });
+  const notifications = createMemoryNotifications({ live, tenantExists: (id) => tenants.has(id), userTenant: (id) => users.get(id)?.tenantId });
   const taken = (kind: ErrorName) => new ThingsteadError(kind);
   /** Throws the conflict of the first value another row of `rows` already holds (rows other than `id`). */
   const unique = <T extends { id: string }>(rows: Map<string, T>, id: string, kind: ErrorName, same: (other: T) => boolean) => {
@@ -72,6 +74,7 @@ export function createMemoryStore(): Store {
   };
   const deleteUser = (id: string) => {
     users.delete(id);
+    notifications.forgetUser(id);
     for (const k of [...apiKeys.values()]) if (k.userId === id) apiKeys.delete(k.id);
     for (const t of [...refreshTokens.values()]) if (t.userId === id) refreshTokens.delete(t.id);
   };
@@ -112,6 +115,7 @@ export function createMemoryStore(): Store {
         for (const u of [...users.values()]) if (u.tenantId === id) deleteUser(u.id);
         for (const k of [...apiKeys.values()]) if (k.tenantId === id) apiKeys.delete(k.id);
         rules.forgetTenant(id);
+        notifications.forgetTenant(id);
         tenants.delete(id);
       },
     },
@@ -289,6 +293,7 @@ export function createMemoryStore(): Store {
     rpcs,
     rules,
     alarms,
+    notifications,
     ping: async () => {
       live();
     },

@@ -16,6 +16,7 @@ import { isThingsteadError, type ErrorName } from '../errors';
 import type { DeviceListQuery, Store } from '../store';
 import { alarmContract } from './alarm-contract';
 import { attributeContract } from './attribute-contract';
+import { notificationContract } from './notification-contract';
 import { rpcContract } from './rpc-contract';
 import { ruleContract } from './rule-contract';
 
@@ -677,6 +678,8 @@ export function storeContract(name: string, factory: StoreFactory, options: Stor
     ruleContract({ it, store: () => store, newTenant, t0 });
 
     alarmContract({ it, store: () => store, newDevice: (n, tenantId) => newDevice(n, tenantId), newTenant, t0 });
+
+    notificationContract({ it, store: () => store, newTenant, t0 });
 
     it('ping answers', async () => {
       await store.ping();

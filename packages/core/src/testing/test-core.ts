@@ -77,7 +77,9 @@ export interface TestCore {
  * commit flushes every submission at once (groupCommitMaxRows 1), so an ingest resolves without advancing the clock.
  */
 export async function createTestCore(
-  overrides: Partial<Pick<CoreOptions, 'auth' | 'telemetry' | 'attributes' | 'rpc' | 'onUnmatchedRpcResponse' | 'gateway'>> = {},
+  overrides: Partial<
+    Pick<CoreOptions, 'auth' | 'telemetry' | 'attributes' | 'rpc' | 'onUnmatchedRpcResponse' | 'gateway' | 'mailer' | 'http' | 'notifications' | 'random'>
+  > = {},
 ): Promise<TestCore> {
   const clock = new ManualClock();
   const store = createMemoryStore();
@@ -90,6 +92,10 @@ export async function createTestCore(
     ...(overrides.rpc === undefined ? {} : { rpc: overrides.rpc }),
     ...(overrides.onUnmatchedRpcResponse === undefined ? {} : { onUnmatchedRpcResponse: overrides.onUnmatchedRpcResponse }),
     ...(overrides.gateway === undefined ? {} : { gateway: overrides.gateway }),
+    ...(overrides.mailer === undefined ? {} : { mailer: overrides.mailer }),
+    ...(overrides.http === undefined ? {} : { http: overrides.http }),
+    ...(overrides.notifications === undefined ? {} : { notifications: overrides.notifications }),
+    ...(overrides.random === undefined ? {} : { random: overrides.random }),
     tokens: testSigner(clock),
     auth: overrides.auth ?? { accessTokenTtlSec: 900, refreshTokenTtlSec: 3600, loginMaxFailures: 5, loginLockoutSec: 300, loginSlowdownMs: 0 },
     telemetry: overrides.telemetry ?? {

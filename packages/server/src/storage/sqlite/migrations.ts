@@ -251,6 +251,55 @@ export const migrations: readonly string[] = [
   CREATE INDEX alarm_comments_alarm ON alarm_comments(alarm_seq, created_at);
   `,
   `
+  -- Notifications (issue 11): channels per tenant (config as JSON, secrets included: the API never shows them),
+  -- the delivery log (next_attempt_at indexed while a delivery is open, NULL once final; the request to send
+  -- kept with it so that a restart resumes it) and the in-app inbox. All go with their tenant, inbox items with
+  -- their user; a deleted channel leaves its deliveries in the log with channel_id NULL.
+  CREATE TABLE notification_channels (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('email', 'webhook', 'inapp')),
+    config TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (tenant_id, name)
+  );
+  CREATE TABLE notification_deliveries (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    channel_id TEXT REFERENCES notification_channels(id) ON DELETE SET NULL,
+    kind TEXT CHECK (kind IN ('email', 'webhook', 'inapp')),
+    target TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('PENDING', 'RETRYING', 'SENT', 'FAILED')),
+    attempts INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    last_error TEXT,
+    next_attempt_at INTEGER,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    rule_id TEXT,
+    request TEXT NOT NULL
+  );
+  CREATE INDEX notification_deliveries_tenant ON notification_deliveries(tenant_id, created_at);
+  CREATE INDEX notification_deliveries_channel ON notification_deliveries(channel_id);
+  CREATE INDEX notification_deliveries_due ON notification_deliveries(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+  CREATE TABLE notification_inbox (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    delivery_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    read_at INTEGER,
+    rule_id TEXT
+  );
+  CREATE INDEX notification_inbox_user ON notification_inbox(user_id, created_at);
+  `,
+  `
   -- Rules (issue 11): the rule document as JSON, with the columns lists filter on; every save appends the document
   -- to rule_versions (the history). Both go with their tenant.
   CREATE TABLE rules (

@@ -90,6 +90,7 @@ const uniqueKinds: Record<string, ErrorName> = {
   'devices.tenant_id, devices.name': 'DEVICE_NAME_TAKEN',
   'device_credentials.access_token': 'ACCESS_TOKEN_TAKEN',
   'device_credentials.mqtt_username': 'MQTT_USERNAME_TAKEN',
+  'notification_channels.tenant_id, notification_channels.name': 'NOTIFICATION_CHANNEL_NAME_TAKEN',
 };
 
 /**

@@ -4,6 +4,7 @@ import { attributeRepo } from './attributes';
 import { apiKeyRepo, refreshTokenRepo, tenantRepo, userRepo } from './accounts';
 import { openDatabase, type SqliteOptions } from './database';
 import { deviceRepo, profileRepo } from './devices';
+import { notificationRepo } from './notifications';
 import { rpcRepo } from './rpcs';
 import { ruleRepo } from './rules';
 import { telemetryStore } from './telemetry';
@@ -34,6 +35,7 @@ export function createSqliteStore(o: SqliteOptions): Store {
     rpcs: rpcRepo(db),
     rules: ruleRepo(db),
     alarms: alarmRepo(db),
+    notifications: notificationRepo(db),
     ping: async () => {
       // Writable: the write lock can be taken (a read-only or locked file fails here), and telemetry is not stuck.
       if (db.readonly) throw new Error('the database is open read-only');

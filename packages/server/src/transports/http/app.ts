@@ -20,6 +20,7 @@ import { attributeRoutes } from './routes/attributes';
 import { authRoutes, publicAuthRoutes } from './routes/auth';
 import { deviceApiRoutes } from './routes/device-api';
 import { deviceRoutes } from './routes/devices';
+import { notificationRoutes } from './routes/notifications';
 import { rpcRoutes } from './routes/rpc';
 import { ruleRoutes } from './routes/rules';
 import { replies, type App } from './typed';
@@ -156,6 +157,12 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
             'actions (alarms, RPC, attributes, calculated telemetry, notifications, MQTT republish, webhooks), history, traces, export/import, and ' +
             'POST /api/rules/test to replay a rule over stored telemetry. See docs/reference/rules.md.',
         },
+        {
+          name: 'notifications',
+          description:
+            'Notification channels (email over SMTP, signed webhooks, the in-app inbox), the delivery log with retries, and your inbox. ' +
+            'Secrets (SMTP password, webhook secret) are stored and never shown. See docs/reference/notifications.md.',
+        },
       ],
       components: {
         securitySchemes: {
@@ -220,6 +227,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     ruleRoutes(typed, o.core);
     alarmRoutes(typed, o.core);
     attributeRoutes(typed, o.core);
+    notificationRoutes(typed, o.core);
   });
   return app;
 }
