@@ -170,6 +170,43 @@ describe('rules: live evaluation', () => {
     assert.equal(last.actions[0]?.status, 'done');
   });
 
+  it('an alarm trigger runs on the alarm changes it names: a raised alarm notifies the in-app inbox, its acknowledgement does not', async () => {
+    const t = await setup();
+    await t.core.rules.create(
+      t.asAdmin,
+      base({
+        name: 'hot',
+        condition: { type: 'threshold', key: 't', op: '>', value: 30 },
+        actions: [{ type: 'alarm', alarmType: 'Overheating', severity: 'MAJOR' }],
+      }),
+    );
+    const follow = await t.core.rules.create(
+      t.asAdmin,
+      base({
+        name: 'on overheating',
+        trigger: { type: 'alarm', alarmTypes: ['Overheating'], changes: ['created', 'cleared'] },
+        actions: [{ type: 'telemetry', values: { alarmChanges: '$count($string(event.change))' } }],
+      }),
+    );
+    await t.send({ t: 35 });
+    await t.core.ruleEngine.idle();
+    await t.core.ruleEngine.idle();
+    const [alarm] = (await t.core.alarms.list(t.asAdmin, { limit: 10, offset: 0 })).items;
+    assert.ok(alarm, 'the alarm was raised');
+    await t.core.alarms.acknowledge(t.asAdmin, alarm.id);
+    t.clock.advance(1000);
+    await t.send({ t: 20 });
+    await t.core.ruleEngine.idle();
+    await t.core.ruleEngine.idle();
+    const trace = await t.core.rules.trace(t.asAdmin, follow.id);
+    assert.deepEqual(
+      trace.map((e) => e.trigger),
+      ['alarm', 'alarm'],
+      'created and cleared, not acknowledged',
+    );
+    assert.equal((await t.core.rules.get(t.asAdmin, follow.id)).stats?.evaluations, 2);
+  });
+
   it('a rule that throws at run time is traced, counted and disabled after 10 failures in a row; another rule keeps working', async () => {
     const t = await setup();
     const bad = await t.core.rules.create(

@@ -158,6 +158,29 @@ export class RuleEngine {
         { name, maxQueued },
       ),
       bus.subscribe(
+        'alarm',
+        (e) => {
+          this.enqueue(() =>
+            this.onEvent(
+              e.tenantId,
+              e.deviceId,
+              'alarm',
+              (r) =>
+                r.trigger.type === 'alarm' &&
+                (!r.trigger.changes || r.trigger.changes.includes(e.change)) &&
+                (!r.trigger.alarmTypes || r.trigger.alarmTypes.includes(e.type)),
+              {
+                trigger: 'alarm',
+                message: {},
+                now: e.at,
+                event: { type: 'alarm', change: e.change, alarmType: e.type, severity: e.severity, alarmId: e.alarmId, status: e.alarm.status },
+              },
+            ),
+          );
+        },
+        { name, maxQueued },
+      ),
+      bus.subscribe(
         'device.updated',
         (e) => {
           this.devices.forget(e.deviceId);
