@@ -170,7 +170,7 @@ describe('rules: live evaluation', () => {
     assert.equal(last.actions[0]?.status, 'done');
   });
 
-  it('an alarm trigger runs on the alarm changes it names: a raised alarm notifies the in-app inbox, its acknowledgement does not', async () => {
+  it('an alarm trigger runs on the alarm changes it names: raising and clearing run it, an acknowledgement does not', async () => {
     const t = await setup();
     await t.core.rules.create(
       t.asAdmin,
@@ -224,6 +224,16 @@ describe('rules: live evaluation', () => {
     assert.match(after.disabledReason ?? '', /^disabled after 10 failed evaluations in a row; the last: .*boom \d+$/);
     const versions = await t.core.rules.versions(t.asAdmin, bad.id);
     assert.equal(versions[0]?.createdBy, 'engine');
+    const trace = await t.core.rules.trace(t.asAdmin, bad.id);
+    assert.equal(trace.length, 10, 'the disabled rule still shows its failures');
+    assert.equal(after.stats?.errors, 10);
+    await t.core.rules.setEnabled(t.asAdmin, bad.id, true);
+    const again = await t.core.rules.get(t.asAdmin, bad.id);
+    assert.deepEqual(
+      [again.enabled, again.stats?.errors, again.stats?.consecutiveErrors],
+      [true, 10, 0],
+      're-enabled: counts kept, errors in a row start again',
+    );
     const disabled = t.bus.of('rule.changed').filter((e) => e.change === 'disabled');
     assert.equal(disabled.length, 1);
     assert.equal((await t.core.telemetry.latest(t.asAdmin, t.deviceId, ['doubled'])).doubled?.value, 22);

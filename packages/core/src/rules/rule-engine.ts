@@ -71,6 +71,8 @@ export class RuleEngine {
   private readonly instances = new Map<string, RuleInstance>();
   /** Enabled rules that do not compile, with the reason. */
   private readonly unloadable = new Map<string, string>();
+  /** The stats and trace of rules unloaded but not deleted (disabled, or being replaced), so a disabled rule still shows why. */
+  private readonly retired = new Map<string, Pick<Loaded, 'stats' | 'trace'>>();
   private readonly wakes = new Map<string, { at: number; handle: TimerHandle }>();
   private readonly devices: DeviceCache;
   private readonly unsubscribe: (() => void)[] = [];
@@ -206,15 +208,21 @@ export class RuleEngine {
 
   /** Loads or replaces a rule (a disabled one is unloaded); its per-device state starts afresh. */
   upsert(rule: Rule): void {
-    this.unload(rule.id);
+    this.unload(rule.id, { keepTrace: true });
     if (rule.enabled) this.load(rule);
   }
 
-  unload(ruleId: string): void {
+  /** Stops a rule; its stats and trace stay readable with keepTrace (a disabled rule), else they go (deleted). */
+  unload(ruleId: string, o: { keepTrace?: boolean } = {}): void {
     this.unloadable.delete(ruleId);
+    if (!o.keepTrace) this.retired.delete(ruleId);
     const l = this.rules.get(ruleId);
     if (!l) return;
     this.rules.delete(ruleId);
+    if (o.keepTrace) {
+      this.retired.set(ruleId, { stats: l.stats, trace: l.trace });
+      if (this.retired.size > maxRetired) this.retired.delete(this.retired.keys().next().value as string);
+    }
     if (l.scheduleTimer) this.o.clock.clearTimeout(l.scheduleTimer);
     const t = this.byTenant.get(l.compiled.tenantId);
     if (t)
@@ -228,11 +236,11 @@ export class RuleEngine {
 
   stats(ruleId: string): RuleStats | undefined {
     const broken = this.unloadable.get(ruleId);
-    return broken === undefined ? this.rules.get(ruleId)?.stats : { ...emptyStats(), lastError: broken };
+    return broken === undefined ? (this.rules.get(ruleId) ?? this.retired.get(ruleId))?.stats : { ...emptyStats(), lastError: broken };
   }
 
   trace(ruleId: string): TraceEntry[] | undefined {
-    return this.rules.get(ruleId)?.trace.list();
+    return (this.rules.get(ruleId) ?? this.retired.get(ruleId))?.trace.list();
   }
 
   /** Resolves when every evaluation queued so far has run (tests and shutdown). */
@@ -263,7 +271,10 @@ export class RuleEngine {
       return;
     }
     this.unloadable.delete(rule.id);
-    const l: Loaded = { compiled, stats: emptyStats(), trace: new RuleTrace() };
+    // An edited or re-enabled rule keeps its counts and trace; its errors in a row start again.
+    const prior = this.retired.get(rule.id);
+    this.retired.delete(rule.id);
+    const l: Loaded = { compiled, stats: prior ? { ...prior.stats, consecutiveErrors: 0 } : emptyStats(), trace: prior?.trace ?? new RuleTrace() };
     this.rules.set(rule.id, l);
     let t = this.byTenant.get(rule.tenantId);
     if (!t) this.byTenant.set(rule.tenantId, (t = new Map<TriggerType, Loaded[]>()));
@@ -395,7 +406,7 @@ export class RuleEngine {
     if (wakeAt !== Infinity) this.wake(key, l, e.device.id, wakeAt);
     if (error !== null && l.stats.consecutiveErrors >= this.limits.maxConsecutiveErrors) {
       const reason = `disabled after ${l.stats.consecutiveErrors} failed evaluations in a row; the last: ${error}`;
-      this.unload(r.id);
+      this.unload(r.id, { keepTrace: true });
       await this.o.onDisable(r, reason).catch(() => undefined);
     }
   }
@@ -536,6 +547,9 @@ export class RuleEngine {
     }
   }
 }
+
+/** How many unloaded rules keep their stats and trace (the oldest go first). */
+const maxRetired = 10_000;
 
 const emptyAttributes = { client: {}, server: {}, shared: {} };
 
