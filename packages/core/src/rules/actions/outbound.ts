@@ -1,4 +1,4 @@
-import { renderTemplate } from '../template';
+import { renderTemplate } from '../../notifications/template';
 import type { ActionContext, ActionDef } from './types';
 
 async function payloadOf(source: string | undefined, x: ActionContext): Promise<unknown> {
