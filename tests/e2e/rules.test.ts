@@ -221,5 +221,12 @@ describe('rules on a running platform', () => {
     assert.equal(good.stats.errors, 0);
     const deliveries = (await h.call('GET', '/api/notification-deliveries', { token })).body.items as { status: string }[];
     assert.ok(deliveries.length >= 2 && deliveries.every((d) => d.status === 'SENT'), JSON.stringify(deliveries));
+
+    const metrics = (await h.call('GET', '/metrics')).body as string;
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(metric('thingstead_rules_loaded'), 1, 'the alarm rule runs, the failing one stopped');
+    assert.equal(metric('thingstead_rules_disabled_total'), 1);
+    assert.equal(metric('thingstead_rules_errors_total'), 10);
+    assert.ok(metric('thingstead_rules_evaluations_total') >= 20, metrics);
   });
 });

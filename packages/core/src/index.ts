@@ -21,7 +21,7 @@ export * from './rpc/model';
 export * from './rules/model';
 export { documentOf } from './rules/document';
 export type { RuleService, RuleView, RuleExport } from './rules/rule-service';
-export type { RuleEngine, RuleEngineLimits } from './rules/rule-engine';
+export type { RuleEngine, RuleEngineLimits, RuleEngineTotals } from './rules/rule-engine';
 export type { ReplayInput, ReplayResult } from './rules/replay';
 export type { TraceEntry, RuleStats } from './rules/rule-trace';
 export type { RuleProblem } from './rules/checker';

@@ -277,6 +277,10 @@ export async function startThingstead(config: Readonly<Config>, o: StartOptions 
   replacedPoints = () => core.telemetry.replacedPoints;
   notificationsQueued = () => core.notifications.queued;
   notificationsRefused = () => core.notifications.refused;
+  metrics.observeRules(
+    () => core.ruleEngine.totals,
+    () => core.ruleEngine.status(),
+  );
   const lifecycle = new HttpLifecycle();
   const app = await buildHttpApp({
     lifecycle,

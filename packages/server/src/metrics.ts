@@ -1,4 +1,5 @@
 import type { BrokerStats } from '@thingstead/broker';
+import type { RuleEngineTotals } from '@thingstead/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The names prom-client's default metrics get here (every metric registered before the platform's own). */
@@ -145,6 +146,36 @@ export class Metrics {
         this.set(connections());
       },
     });
+  }
+
+  /** The rule engine's running totals and load, read at scrape time. */
+  observeRules(totals: () => RuleEngineTotals, status: () => { rules: number; queued: number; inflightActions: number; instances: number }): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, pick: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick());
+        },
+      });
+    gauge('thingstead_rules_loaded', 'Enabled rules the engine runs', () => status().rules);
+    gauge('thingstead_rules_queued_events', 'Events waiting for the rule engine', () => status().queued);
+    gauge('thingstead_rules_inflight_actions', 'Rule actions running (RPCs, alarm writes, notifications)', () => status().inflightActions);
+    gauge('thingstead_rules_states', '(rule, device) states held in memory', () => status().instances);
+    const counter = (name: string, help: string, pick: (t: RuleEngineTotals) => number) => totalCounter(name, help, registers, () => pick(totals()));
+    counter('thingstead_rules_evaluations_total', 'Rule evaluations (one rule for one device and one trigger)', (t) => t.evaluations);
+    counter('thingstead_rules_errors_total', 'Rule evaluations that failed (an expression error or a passed bound)', (t) => t.errors);
+    counter('thingstead_rules_actions_total', 'Rule actions started', (t) => t.actionsRun);
+    counter('thingstead_rules_actions_failed_total', 'Rule actions that failed', (t) => t.actionsFailed);
+    counter('thingstead_rules_actions_dropped_total', 'Rule actions refused because too many were running', (t) => t.actionsDropped);
+    counter('thingstead_rules_disabled_total', 'Rules the engine disabled after failing 10 times in a row', (t) => t.disabled);
+    counter(
+      'thingstead_rules_events_dropped_total',
+      'Events the rule engine refused because its queue was full (rules fell behind; ingest never waits)',
+      (t) => t.eventsDropped,
+    );
   }
 
   /** Broker statistics ($SYS-style), read at scrape time. */

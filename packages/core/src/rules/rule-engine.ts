@@ -56,6 +56,19 @@ interface Loaded {
   scheduleTimer?: TimerHandle;
 }
 
+export interface RuleEngineTotals {
+  evaluations: number;
+  errors: number;
+  actionsRun: number;
+  actionsFailed: number;
+  /** Actions refused because maxInflightActions were running. */
+  actionsDropped: number;
+  /** Rules the engine disabled after failing maxConsecutiveErrors times in a row. */
+  disabled: number;
+  /** Events refused because maxQueued were waiting (rules fell behind; ingest never waits). */
+  eventsDropped: number;
+}
+
 type EventInput = Pick<InstanceInput, 'trigger' | 'message' | 'event'> & { now: number };
 
 /**
@@ -80,8 +93,16 @@ export class RuleEngine {
   private queued = 0;
   private inflight = 0;
   private closed = false;
-  /** Work refused because the queue was full. */
-  dropped = 0;
+  /** Running totals over every rule since start (for /metrics). */
+  readonly totals: RuleEngineTotals = {
+    evaluations: 0,
+    errors: 0,
+    actionsRun: 0,
+    actionsFailed: 0,
+    actionsDropped: 0,
+    disabled: 0,
+    eventsDropped: 0,
+  };
 
   constructor(private readonly o: RuleEngineOptions) {
     this.limits = { ...defaultRuleEngineLimits, ...o.limits };
@@ -243,6 +264,11 @@ export class RuleEngine {
     return (this.rules.get(ruleId) ?? this.retired.get(ruleId))?.trace.list();
   }
 
+  /** What the engine holds now: rules loaded, events waiting, actions running, (rule, device) states. */
+  status(): { rules: number; queued: number; inflightActions: number; instances: number } {
+    return { rules: this.rules.size, queued: this.queued, inflightActions: this.inflight, instances: this.instances.size };
+  }
+
   /** Resolves when every evaluation queued so far has run (tests and shutdown). */
   async idle(): Promise<void> {
     await this.o.bus.drain();
@@ -286,7 +312,7 @@ export class RuleEngine {
   private enqueue(work: () => Promise<void>): void {
     if (this.closed) return;
     if (this.queued >= this.limits.maxQueued) {
-      this.dropped++;
+      this.totals.eventsDropped++;
       return;
     }
     this.queued++;
@@ -380,11 +406,13 @@ export class RuleEngine {
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       l.stats.errors++;
+      this.totals.errors++;
       l.stats.consecutiveErrors++;
       l.stats.lastError = error;
       l.stats.lastErrorAt = this.o.clock.now();
     }
     l.stats.evaluations++;
+    this.totals.evaluations++;
     const change = evaluation?.rise ? 'rise' : evaluation?.fall ? 'fall' : null;
     const actions = evaluation?.actions ?? [];
     if (error !== null || change !== null || actions.length > 0 || l.trace.wants(input.now)) {
@@ -407,6 +435,7 @@ export class RuleEngine {
     if (error !== null && l.stats.consecutiveErrors >= this.limits.maxConsecutiveErrors) {
       const reason = `disabled after ${l.stats.consecutiveErrors} failed evaluations in a row; the last: ${error}`;
       this.unload(r.id, { keepTrace: true });
+      this.totals.disabled++;
       await this.o.onDisable(r, reason).catch(() => undefined);
     }
   }
@@ -525,10 +554,12 @@ export class RuleEngine {
         t.status = 'failed';
         t.outcome = `dropped: ${this.limits.maxInflightActions} actions already in flight`;
         l.stats.actionsDropped++;
+        this.totals.actionsDropped++;
         continue;
       }
       this.inflight++;
       l.stats.actionsRun++;
+      this.totals.actionsRun++;
       a.run(this.o.ports)
         .then(
           (outcome) => {
@@ -539,6 +570,7 @@ export class RuleEngine {
             t.status = 'failed';
             t.outcome = err instanceof Error ? err.message : String(err);
             l.stats.actionsFailed++;
+            this.totals.actionsFailed++;
           },
         )
         .finally(() => {

@@ -126,6 +126,7 @@ export function renderMetricsDoc(): string {
   };
   m.observeLiveApi(notScraped);
   m.observeBroker(notScraped);
+  m.observeRules(notScraped, notScraped);
   const all = m.registry.getMetricsAsArray() as unknown as { name: string; help: string; type: string; labelNames?: string[] }[];
   const platform = all.filter((x) => !defaultMetricNames.has(x.name));
   const defaults = all.filter((x) => defaultMetricNames.has(x.name));
