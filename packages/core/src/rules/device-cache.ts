@@ -31,13 +31,18 @@ export class DeviceCache {
     return this.entries.get(id);
   }
 
-  async get(id: string): Promise<DeviceEntry | undefined> {
+  /** The cached entry at once, or a promise of it loaded from the store. */
+  get(id: string): DeviceEntry | undefined | Promise<DeviceEntry | undefined> {
     const hit = this.entries.get(id);
     if (hit) {
       this.entries.delete(id);
       this.entries.set(id, hit);
       return hit;
     }
+    return this.load(id);
+  }
+
+  private async load(id: string): Promise<DeviceEntry | undefined> {
     const d = await this.store.devices.get(id);
     if (!d) return undefined;
     const entry: DeviceEntry = {

@@ -1,4 +1,7 @@
 import jsonata from 'jsonata';
+import { compileFast, notFast } from './expression-fast';
+
+export { notFast } from './expression-fast';
 
 /**
  * User expressions (DESIGN.md invariant 10): JSONata, never eval or node:vm, evaluated with limits. JSONata calls
@@ -35,6 +38,8 @@ export interface CompiledExpression {
   readonly source: string;
   /** Evaluates against `input` with `$name` variables from `bindings`; `now` is the clock ms of the evaluation. */
   evaluate(input: unknown, bindings: Record<string, unknown>, now: number): Promise<unknown>;
+  /** The same answer at once for the simple expressions expression-fast.ts compiles; else `notFast` (then call evaluate). */
+  tryFast(input: unknown, bindings: Readonly<Record<string, unknown>>): unknown;
 }
 
 /** A JSONata syntax error as a one-line message with the position: "position 7: Expected ")"". */
@@ -90,8 +95,10 @@ export function compileExpression(source: string, limits: ExpressionLimits = def
   expr.registerFunction('now', () => new Date(evalNow).toISOString(), '<:s>');
   expr.registerFunction('millis', () => evalNow, '<:n>');
   expr.registerFunction('eval', refuseEval);
+  const fast = compileFast(expr.ast());
   return {
     source,
+    tryFast: fast ?? (() => notFast),
     async evaluate(input, bindings, now) {
       steps = 0;
       depth = 0;

@@ -51,6 +51,10 @@ export interface RuleEngineOptions {
 
 interface Loaded {
   compiled: CompiledRule;
+  /** The rule's state per device id. */
+  instances: Map<string, RuleInstance>;
+  /** Caches whether a device is in scope: id@version. */
+  scopeKey: string;
   stats: RuleStats;
   trace: RuleTrace;
   scheduleTimer?: TimerHandle;
@@ -81,12 +85,12 @@ export class RuleEngine {
   private readonly limits: RuleEngineLimits;
   private readonly rules = new Map<string, Loaded>();
   private readonly byTenant = new Map<string, Map<TriggerType, Loaded[]>>();
-  private readonly instances = new Map<string, RuleInstance>();
+  /** (rule, device) states over every rule, bounded by maxInstances. */
+  private instanceCount = 0;
   /** Enabled rules that do not compile, with the reason. */
   private readonly unloadable = new Map<string, string>();
   /** The stats and trace of rules unloaded but not deleted (disabled, or being replaced), so a disabled rule still shows why. */
   private readonly retired = new Map<string, Pick<Loaded, 'stats' | 'trace'>>();
-  private readonly wakes = new Map<string, { at: number; handle: TimerHandle }>();
   private readonly devices: DeviceCache;
   private readonly unsubscribe: (() => void)[] = [];
   private chain: Promise<void> = Promise.resolve();
@@ -252,7 +256,7 @@ export class RuleEngine {
           k,
           list.filter((x) => x !== l),
         );
-    for (const key of [...this.instances.keys()]) if (key.startsWith(`${ruleId}\u0000`)) this.dropInstance(key);
+    for (const deviceId of [...l.instances.keys()]) this.dropInstance(l, deviceId);
   }
 
   stats(ruleId: string): RuleStats | undefined {
@@ -266,7 +270,7 @@ export class RuleEngine {
 
   /** What the engine holds now: rules loaded, events waiting, actions running, (rule, device) states. */
   status(): { rules: number; queued: number; inflightActions: number; instances: number } {
-    return { rules: this.rules.size, queued: this.queued, inflightActions: this.inflight, instances: this.instances.size };
+    return { rules: this.rules.size, queued: this.queued, inflightActions: this.inflight, instances: this.instanceCount };
   }
 
   /** Resolves when every evaluation queued so far has run (tests and shutdown). */
@@ -300,7 +304,13 @@ export class RuleEngine {
     // An edited or re-enabled rule keeps its counts and trace; its errors in a row start again.
     const prior = this.retired.get(rule.id);
     this.retired.delete(rule.id);
-    const l: Loaded = { compiled, stats: prior ? { ...prior.stats, consecutiveErrors: 0 } : emptyStats(), trace: prior?.trace ?? new RuleTrace() };
+    const l: Loaded = {
+      compiled,
+      instances: new Map(),
+      scopeKey: `${rule.id}@${rule.version}`,
+      stats: prior ? { ...prior.stats, consecutiveErrors: 0 } : emptyStats(),
+      trace: prior?.trace ?? new RuleTrace(),
+    };
     this.rules.set(rule.id, l);
     let t = this.byTenant.get(rule.tenantId);
     if (!t) this.byTenant.set(rule.tenantId, (t = new Map<TriggerType, Loaded[]>()));
@@ -341,9 +351,14 @@ export class RuleEngine {
           return !(r.ownKeys.size > 0 && keys.every((k) => r.ownKeys.has(k)));
         });
         if (matching.length === 0) continue;
-        const entry = await this.devices.get(m.deviceId);
+        const got = this.devices.get(m.deviceId);
+        const entry = got instanceof Promise ? await got : got;
         if (!entry) return;
-        for (const l of matching) await this.evaluate(l, entry, { trigger: 'telemetry', message: values, now: ts, event: { type: 'telemetry' } });
+        const input: EventInput = { trigger: 'telemetry', message: values, now: ts, event: telemetryEvent };
+        for (const l of matching) {
+          const p = this.evaluate(l, entry, input);
+          if (p) await p;
+        }
       }
     }
   }
@@ -359,11 +374,15 @@ export class RuleEngine {
     for (const l of rules) await this.evaluate(l, entry, input);
   }
 
-  private async inScope(l: Loaded, e: DeviceEntry): Promise<boolean> {
-    const r = l.compiled;
-    const key = `${r.id}@${r.version}`;
-    const known = e.inScope.get(key);
+  /** Whether the device is in the rule's scope: known at once after the first time (the filter is an expression). */
+  private inScope(l: Loaded, e: DeviceEntry): boolean | Promise<boolean> {
+    const known = e.inScope.get(l.scopeKey);
     if (known !== undefined) return known;
+    return this.scopeOf(l, e);
+  }
+
+  private async scopeOf(l: Loaded, e: DeviceEntry): Promise<boolean> {
+    const r = l.compiled;
     const s = r.doc.scope;
     let ok = e.device.tenantId === r.tenantId;
     const lists = (s?.profileIds?.length ?? 0) + (s?.deviceIds?.length ?? 0) > 0;
@@ -375,42 +394,103 @@ export class RuleEngine {
         ok = false;
       }
     }
-    e.inScope.set(key, ok);
+    e.inScope.set(l.scopeKey, ok);
     return ok;
   }
 
-  private async evaluate(l: Loaded, e: DeviceEntry, input: EventInput): Promise<void> {
-    if (!this.rules.has(l.compiled.id) || !(await this.inScope(l, e))) return;
+  /**
+   * One evaluation of a rule for a device. Synchronous (no promise) when everything it needs is in memory and
+   * nothing is to be done, which is most evaluations; otherwise a promise of the rest.
+   */
+  private evaluate(l: Loaded, e: DeviceEntry, input: EventInput): Promise<void> | undefined {
+    if (!this.rules.has(l.compiled.id)) return undefined;
+    const scoped = this.inScope(l, e);
+    if (scoped === false) return undefined;
+    if (scoped !== true) return scoped.then((ok) => (ok ? this.evaluateInScope(l, e, input) : undefined));
+    return this.evaluateInScope(l, e, input);
+  }
+
+  private evaluateInScope(l: Loaded, e: DeviceEntry, input: EventInput): Promise<void> | undefined {
+    const r = l.compiled;
+    const inst = l.instances.get(e.device.id);
+    const attributes = r.needsAttributes ? e.attributes : emptyAttributes;
+    if (!inst || !e.values || !attributes) return this.evaluateLoading(l, e, input);
+    const started = performance.now();
+    let evaluation: Evaluation | Promise<Evaluation>;
+    inst.wakeAt = Infinity;
+    try {
+      evaluation = inst.evaluate(this.instanceInput(input, e, e.values, attributes, inst));
+    } catch (err) {
+      return this.finish(l, e, inst, input, undefined, err, started);
+    }
+    if (evaluation instanceof Promise) {
+      return evaluation.then(
+        (x) => this.finish(l, e, inst, input, x, null, started),
+        (err: unknown) => this.finish(l, e, inst, input, undefined, err, started),
+      );
+    }
+    return this.finish(l, e, inst, input, evaluation, null, started);
+  }
+
+  /** The first evaluation of a (rule, device), or one after the device's values or attributes were dropped: loads them. */
+  private async evaluateLoading(l: Loaded, e: DeviceEntry, input: EventInput): Promise<void> {
     const r = l.compiled;
     const started = performance.now();
-    const key = `${r.id}\u0000${e.device.id}`;
-    let wakeAt = Infinity;
+    let inst: RuleInstance | undefined;
     let evaluation: Evaluation | undefined;
-    let error: string | null = null;
+    let error: unknown = null;
     try {
-      let inst = this.instances.get(key);
       const values = await this.devices.values(e);
       const attributes = r.needsAttributes ? await this.devices.attributes(e) : emptyAttributes;
-      if (!inst) inst = await this.newInstance(key, r, e, input.now, attributes);
-      evaluation = await inst.evaluate({
-        ...input,
-        values,
-        latestTs: e.latestTs,
-        attributes,
-        device: e.device,
-        wake: (at) => {
-          wakeAt = Math.min(wakeAt, at);
-        },
-      });
-      l.stats.consecutiveErrors = 0;
+      inst = l.instances.get(e.device.id) ?? (await this.newInstance(l, e, input.now, attributes));
+      inst.wakeAt = Infinity;
+      evaluation = await inst.evaluate(this.instanceInput(input, e, values, attributes, inst));
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      error = err;
+    }
+    await this.finish(l, e, inst, input, evaluation, error, started);
+  }
+
+  private instanceInput(
+    input: EventInput,
+    e: DeviceEntry,
+    values: InstanceInput['values'],
+    attributes: InstanceInput['attributes'],
+    inst: RuleInstance,
+  ): InstanceInput {
+    return {
+      now: input.now,
+      trigger: input.trigger,
+      message: input.message,
+      event: input.event,
+      values,
+      latestTs: e.latestTs,
+      attributes,
+      device: e.device,
+      wake: inst.requestWake,
+    };
+  }
+
+  /** Counts, traces and runs what an evaluation decided; disables a rule that failed too often in a row. */
+  private finish(
+    l: Loaded,
+    e: DeviceEntry,
+    inst: RuleInstance | undefined,
+    input: EventInput,
+    evaluation: Evaluation | undefined,
+    err: unknown,
+    started: number,
+  ): Promise<void> | undefined {
+    const r = l.compiled;
+    let error: string | null = null;
+    if (err !== null) {
+      error = errorText(err);
       l.stats.errors++;
       this.totals.errors++;
       l.stats.consecutiveErrors++;
       l.stats.lastError = error;
       l.stats.lastErrorAt = this.o.clock.now();
-    }
+    } else l.stats.consecutiveErrors = 0;
     l.stats.evaluations++;
     this.totals.evaluations++;
     const change = evaluation?.rise ? 'rise' : evaluation?.fall ? 'fall' : null;
@@ -431,17 +511,19 @@ export class RuleEngine {
       l.trace.add(entry);
       this.run(l, entry, actions);
     }
-    if (wakeAt !== Infinity) this.wake(key, l, e.device.id, wakeAt);
+    if (inst && inst.wakeAt !== Infinity) this.wake(l, inst, e.device.id, inst.wakeAt);
     if (error !== null && l.stats.consecutiveErrors >= this.limits.maxConsecutiveErrors) {
       const reason = `disabled after ${l.stats.consecutiveErrors} failed evaluations in a row; the last: ${error}`;
       this.unload(r.id, { keepTrace: true });
       this.totals.disabled++;
-      await this.o.onDisable(r, reason).catch(() => undefined);
+      return this.o.onDisable(r, reason).catch(() => undefined);
     }
+    return undefined;
   }
 
   /** A new (rule, device) state, rebuilt from the device's recent telemetry without acting (after a restart, or an eviction). */
-  private async newInstance(key: string, r: CompiledRule, e: DeviceEntry, now: number, attributes: InstanceInput['attributes']): Promise<RuleInstance> {
+  private async newInstance(l: Loaded, e: DeviceEntry, now: number, attributes: InstanceInput['attributes']): Promise<RuleInstance> {
+    const r = l.compiled;
     const inst = new RuleInstance(r);
     const keys = r.keys ? [...r.keys] : [];
     if (r.warmupMs > 0 && r.trigger.type === 'telemetry' && keys.length > 0) {
@@ -459,52 +541,59 @@ export class RuleEngine {
             latestTs,
             attributes,
             device: e.device,
-            event: { type: 'telemetry' },
+            event: telemetryEvent,
             wake: () => undefined,
           },
           true,
         );
       }
     }
-    this.instances.set(key, inst);
-    if (this.instances.size > this.limits.maxInstances) {
-      const oldest = this.instances.keys().next().value;
-      if (oldest !== undefined) this.dropInstance(oldest);
-    }
+    if (!this.rules.has(r.id)) return inst; // unloaded while it warmed up: used once, not kept
+    l.instances.set(e.device.id, inst);
+    this.instanceCount++;
+    if (this.instanceCount > this.limits.maxInstances) this.evictOne();
     return inst;
   }
 
-  private dropInstance(key: string): void {
-    this.instances.delete(key);
-    const w = this.wakes.get(key);
-    if (w) {
-      this.o.clock.clearTimeout(w.handle);
-      this.wakes.delete(key);
-    }
+  /** Drops the oldest state of the rule holding the most (the bound is over all rules). */
+  private evictOne(): void {
+    let biggest: Loaded | undefined;
+    for (const x of this.rules.values()) if (!biggest || x.instances.size > biggest.instances.size) biggest = x;
+    const oldest = biggest?.instances.keys().next().value;
+    if (biggest && oldest !== undefined) this.dropInstance(biggest, oldest);
+  }
+
+  private dropInstance(l: Loaded, deviceId: string): void {
+    const inst = l.instances.get(deviceId);
+    if (!inst) return;
+    l.instances.delete(deviceId);
+    this.instanceCount--;
+    if (inst.timer) this.o.clock.clearTimeout(inst.timer.handle as TimerHandle);
+    inst.timer = undefined;
   }
 
   private forgetDevice(deviceId: string): void {
     this.devices.forget(deviceId);
-    for (const key of [...this.instances.keys()]) if (key.endsWith(`\u0000${deviceId}`)) this.dropInstance(key);
+    for (const l of this.rules.values()) this.dropInstance(l, deviceId);
   }
 
   /** One timer per (rule, device), at the earliest time a condition asked to be evaluated again. */
-  private wake(key: string, l: Loaded, deviceId: string, at: number): void {
-    const w = this.wakes.get(key);
+  private wake(l: Loaded, inst: RuleInstance, deviceId: string, at: number): void {
+    const w = inst.timer;
     if (w && w.at <= at) return;
-    if (w) this.o.clock.clearTimeout(w.handle);
+    if (w) this.o.clock.clearTimeout(w.handle as TimerHandle);
     const handle = this.o.clock.setTimeout(
       () => {
-        this.wakes.delete(key);
+        inst.timer = undefined;
         this.enqueue(async () => {
           const e = await this.devices.get(deviceId);
-          if (e && this.instances.has(key)) await this.evaluate(l, e, { trigger: 'timer', message: {}, now: at, event: { type: 'timer' } });
+          if (e && l.instances.get(deviceId) === inst) await this.evaluate(l, e, { trigger: 'timer', message: {}, now: at, event: { type: 'timer' } });
         });
       },
       Math.max(0, at - this.o.clock.now()),
     );
     handle.unref?.();
-    this.wakes.set(key, { at, handle });
+    inst.timer = { at, handle };
   }
 
   private scheduleTick(l: Loaded, after: number): void {
@@ -584,6 +673,16 @@ export class RuleEngine {
 const maxRetired = 10_000;
 
 const emptyAttributes = { client: {}, server: {}, shared: {} };
+const telemetryEvent = { type: 'telemetry' };
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  const m = (err as { message?: unknown } | null)?.message;
+  if (typeof m === 'string') return m;
+  const json: unknown = JSON.stringify(err);
+  return typeof json === 'string' ? json : 'undefined';
+}
 
 function hasAny(wanted: readonly string[] | undefined, keys: readonly string[]): boolean {
   return !wanted || wanted.length === 0 || keys.some((k) => wanted.includes(k));

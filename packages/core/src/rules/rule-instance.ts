@@ -49,7 +49,17 @@ export class RuleInstance {
   /** Clock ms of the last evaluation (the engine's LRU of instances). */
   lastUsed = 0;
 
+  private readonly ruleRef: { id: string; name: string };
+  /** The earliest time a condition asked to be evaluated again (the engine reads and resets it). */
+  wakeAt = Infinity;
+  /** The engine's timer for wakeAt. */
+  timer: { at: number; handle: unknown } | undefined = undefined;
+  readonly requestWake = (at: number): void => {
+    if (at < this.wakeAt) this.wakeAt = at;
+  };
+
   constructor(readonly rule: CompiledRule) {
+    this.ruleRef = { id: rule.id, name: rule.name };
     this.node = rule.condition ? rule.condition() : null;
     this.analysers = rule.analytics.map(([name, spec]) => [name, createAnalyser(spec)]);
     this.actionStates = rule.actions.map(() => ({}));
@@ -59,16 +69,22 @@ export class RuleInstance {
     return this.active;
   }
 
-  /** Evaluates; `dry` (a warm-up from history) updates the state but plans no action. */
-  async evaluate(i: InstanceInput, dry = false): Promise<Evaluation> {
+  /**
+   * Evaluates; `dry` (a warm-up from history) updates the state but plans no action. Synchronous when the
+   * condition is and no action has anything to do (the common case: a value that changes nothing).
+   */
+  evaluate(i: InstanceInput, dry = false): Evaluation | Promise<Evaluation> {
     this.lastUsed = i.now;
-    const analytics: Record<string, number | null> = {};
-    for (const [name, a] of this.analysers) {
-      const v = numeric(i.message[a.spec.key]);
-      if (v !== undefined) a.update(i.now, v);
-      analytics[name] = a.value(i.now);
+    let analytics = noAnalytics;
+    if (this.analysers.length > 0) {
+      analytics = {};
+      for (const [name, a] of this.analysers) {
+        const v = numeric(i.message[a.spec.key]);
+        if (v !== undefined) a.update(i.now, v);
+        analytics[name] = a.value(i.now);
+      }
     }
-    const bindings = {
+    const bindings: Bindings = {
       device: i.device,
       shared: i.attributes.shared,
       server: i.attributes.server,
@@ -76,13 +92,32 @@ export class RuleInstance {
       event: i.event,
       analytics,
       ts: i.now,
-      rule: { id: this.rule.id, name: this.rule.name },
+      rule: this.ruleRef,
     };
+    if (!this.node) return this.decide(i, true, bindings, dry);
     const ctx = { now: i.now, trigger: i.trigger, message: i.message, values: i.values, latestTs: i.latestTs, bindings, wake: i.wake };
-    const result = this.node ? await this.node.evaluate(ctx) : true;
+    const result = this.node.evaluate(ctx);
+    return typeof result === 'boolean' ? this.decide(i, result, bindings, dry) : result.then((r) => this.decide(i, r, bindings, dry));
+  }
+
+  private decide(i: InstanceInput, result: boolean, bindings: Bindings, dry: boolean): Evaluation | Promise<Evaluation> {
     const rise = result && !this.active;
     const fall = !result && this.active;
     this.active = result;
+    const when = { result, rise, fall };
+    let todo = false;
+    for (let n = 0; n < this.rule.actions.length && !todo; n++) {
+      const a = this.rule.actions[n];
+      const state = this.actionStates[n];
+      if (!a || !state) continue;
+      if (a.def.always) todo = !(a.def.idle?.(a.spec, state, result, i.now) ?? false);
+      else todo = !dry && due(a.on, when);
+    }
+    if (!todo) return { result, rise, fall, analytics: bindings.analytics, actions: noActions };
+    return this.plan(i, result, rise, fall, bindings, dry);
+  }
+
+  private async plan(i: InstanceInput, result: boolean, rise: boolean, fall: boolean, bindings: Bindings, dry: boolean): Promise<Evaluation> {
     const actions: PlannedAction[] = [];
     const context: Record<string, unknown> = { ...bindings, values: i.values, message: i.message };
     for (let n = 0; n < this.rule.actions.length; n++) {
@@ -112,6 +147,20 @@ export class RuleInstance {
       if (planned.alarm?.op === 'raise') context.alarm = { type: planned.alarm.type, severity: planned.alarm.severity, change: planned.alarm.change };
       if (!dry) actions.push(planned);
     }
-    return { result, rise, fall, analytics, actions };
+    return { result, rise, fall, analytics: bindings.analytics, actions };
   }
 }
+
+type Bindings = {
+  device: RuleDevice;
+  shared: Record<string, unknown>;
+  server: Record<string, unknown>;
+  client: Record<string, unknown>;
+  event: Record<string, unknown>;
+  analytics: Record<string, number | null>;
+  ts: number;
+  rule: { id: string; name: string };
+};
+
+const noActions: PlannedAction[] = [];
+const noAnalytics: Record<string, number | null> = {};

@@ -45,6 +45,12 @@ export const alarmAction: ActionDef<Spec> = {
     });
   },
   expressions: (s) => (s.details === undefined ? [] : [s.details]),
+  idle(spec, state, result, now) {
+    // Nothing held and nothing to raise; or held, extended recently, and no escalation step to watch.
+    if (!result) return state.activeSince === undefined;
+    if (state.activeSince === undefined || state.severity === undefined || (spec.escalation?.length ?? 0) > 0) return false;
+    return now - (state.extendedAt ?? 0) < alarmExtendIntervalMs;
+  },
   async plan(spec, x, index) {
     const base = { tenantId: x.tenantId, deviceId: x.deviceId, type: spec.alarmType, at: x.now, ruleId: x.ruleId };
     if (!x.result) {

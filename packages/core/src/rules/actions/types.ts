@@ -78,6 +78,11 @@ export interface ActionDef<T extends ActionSpec = ActionSpec> {
   defaultOn: ActionWhen;
   /** plan() is called on every evaluation and decides itself (the alarm action: raise while true, clear on fall). */
   always?: boolean;
+  /**
+   * For an `always` action: true when plan() would do nothing now (the evaluation's hot path then skips it).
+   * Only a shortcut: leaving it out calls plan() on every evaluation.
+   */
+  idle?(spec: T, state: ActionState, result: boolean, now: number): boolean;
   validate(o: Record<string, unknown>, path: string, c: Checker): void;
   /** Expressions to compile at build (checked at save). */
   expressions(spec: T): string[];
@@ -86,7 +91,7 @@ export interface ActionDef<T extends ActionSpec = ActionSpec> {
 }
 
 /** Whether an action with `on` runs for this evaluation. */
-export function due(on: ActionWhen, x: ActionContext): boolean {
+export function due(on: ActionWhen, x: Pick<ActionContext, 'rise' | 'fall' | 'result'>): boolean {
   switch (on) {
     case 'rise':
       return x.rise;

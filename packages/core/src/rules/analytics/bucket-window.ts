@@ -18,6 +18,11 @@ export class BucketWindow {
   private newestTs = -Infinity;
   /** What t is measured from in the buckets' moments (ms since the epoch). */
   private origin = 0;
+  /**
+   * The merge of the window's buckets before the newest, kept while the window's range is the same: a query then
+   * merges two summaries instead of 60, with the same operations in the same order (so the same bits).
+   */
+  private prefix: { lo: number; hi: number; m: Moments } | undefined;
 
   constructor(readonly windowMs: number) {
     for (let i = 0; i < bucketsPerWindow; i++) this.slots.push({ k: -Infinity, m: emptyMoments() });
@@ -53,6 +58,7 @@ export class BucketWindow {
   }
 
   private rebase(origin: number): void {
+    this.prefix = undefined;
     const shift = origin - this.origin;
     for (const slot of this.slots) if (slot.m.n > 0) slot.m.mt -= shift;
     this.origin = origin;
@@ -63,7 +69,19 @@ export class BucketWindow {
     const out = emptyMoments();
     const kNow = this.bucketOf(now);
     if (!Number.isFinite(kNow) || this.kNewest === -Infinity) return out;
-    for (let j = Math.max(kNow, this.kNewest) - bucketsPerWindow + 1; j <= Math.min(kNow, this.kNewest); j++) {
+    const lo = Math.max(kNow, this.kNewest) - bucketsPerWindow + 1;
+    const hi = Math.min(kNow, this.kNewest);
+    if (hi !== this.kNewest || lo > hi) return this.fold(out, lo, hi);
+    // Only the newest bucket takes points (older ones are ignored), so the buckets before it stay as they were.
+    if (this.prefix?.lo !== lo || this.prefix.hi !== hi) this.prefix = { lo, hi, m: this.fold(emptyMoments(), lo, hi - 1) };
+    mergeInto(out, this.prefix.m);
+    const newest = this.slot(hi);
+    if (newest.k === hi) mergeInto(out, newest.m);
+    return out;
+  }
+
+  private fold(out: Moments, lo: number, hi: number): Moments {
+    for (let j = lo; j <= hi; j++) {
       const slot = this.slot(j);
       if (slot.k === j) mergeInto(out, slot.m);
     }
@@ -100,6 +118,7 @@ export class BucketWindow {
     this.kNewest = kNewest;
     this.newestTs = newestTs;
     this.origin = origin;
+    this.prefix = undefined;
     for (let i = 0; i < bucketsPerWindow; i++) {
       const j = kNewest - bucketsPerWindow + 1 + i;
       const m = emptyMoments();

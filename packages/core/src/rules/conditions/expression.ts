@@ -1,4 +1,4 @@
-import { truthy } from '../expressions';
+import { notFast, truthy } from '../expressions';
 import type { ConditionDef } from './types';
 
 /** { type: 'expression', expression }: a JSONata expression over the values, with $device, $shared, $analytics ... */
@@ -9,7 +9,12 @@ export const expressionCondition: ConditionDef<{ type: 'expression'; expression:
   },
   build(spec, env) {
     const expr = env.expression(spec.expression);
-    return () => ({ evaluate: async (x) => truthy(await expr.evaluate(x.values, x.bindings, x.now)) });
+    return () => ({
+      evaluate: (x) => {
+        const v = expr.tryFast(x.values, x.bindings);
+        return v === notFast ? expr.evaluate(x.values, x.bindings, x.now).then(truthy) : truthy(v);
+      },
+    });
   },
   keys: () => null,
   warmupMs: () => 0,
