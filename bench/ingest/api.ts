@@ -38,6 +38,15 @@ export class Api {
     return out;
   }
 
+  /** Creates rules (POST /api/rules), a few at a time. */
+  async createRules(docs: readonly Record<string, unknown>[], concurrency = 4): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < docs.length; i = next++) await this.call('POST', '/api/rules', docs[i]);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, docs.length) }, worker));
+  }
+
   /** Sum of a counter over its label sets, from /metrics (e.g. thingstead_telemetry_points_total). */
   async counter(name: string): Promise<number> {
     const res = await fetch(`${this.base}/metrics`, { signal: AbortSignal.timeout(10_000) });

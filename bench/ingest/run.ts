@@ -6,7 +6,7 @@
 //        [--values 1,10] [--devices 100] [--messages 200000] [--http-requests 40000] [--window 100] [--rate MSG_PER_S]
 //        [--http-concurrency 64] [--sync full,normal] [--group-delay 2] [--group-rows 5000] [--protocol 4|5]
 //        [--check 5] [--cpu-prof DIR] [--json FILE] [--repos before=DIR,after=.] [--seed-points 0,10000000]
-//        [--load-procs N]
+//        [--load-procs N] [--rules 0,100]
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { waitForQuiet } from '../broker/machine-cpu';
 import { Api } from './api';
+import { benchRule } from './rules';
 import type { ProtocolVersion } from './mqtt-load';
 import { SCENARIOS, runScenario, type Scenario, type ScenarioResult } from './scenarios';
 import { children } from '../lib/child-cleanup';
@@ -42,6 +43,7 @@ const { values: args } = parseArgs({
     repos: { type: 'string' },
     'seed-points': { type: 'string', default: '0' },
     'load-procs': { type: 'string' },
+    rules: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -65,6 +67,9 @@ const checkDevices = int('check', args.check, 5);
 /** Points already stored (for 1,000 other devices) when the server starts: ingest against a store of that size. */
 const seedPoints = intList('seed-points', args['seed-points'], 0);
 const seeded = seedPoints.some((n) => n > 0);
+/** Active rules evaluated on every message (bench/ingest/rules.ts): ingest with the rule engine working. */
+const ruleCounts = intList('rules', args.rules, 0);
+const withRules = ruleCounts.some((n) => n > 0);
 /** MQTT device connections per load process; a large fleet is split over child processes (see load-group.ts). */
 const loadProcs = int('load-procs', args['load-procs'], deviceCount > 2000 ? Math.ceil(deviceCount / 5000) : 1);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
@@ -92,6 +97,7 @@ interface Config {
   groupDelay: number | undefined;
   groupRows: number | undefined;
   seedPoints: number;
+  rules: number;
 }
 interface Row {
   run: number;
@@ -99,17 +105,43 @@ interface Row {
   scenario: Scenario;
   values: number;
   result?: ScenarioResult;
+  /** With rules: what the engine did for this scenario, and how long after the last ack it was done. */
+  rules?: { evaluations: number; eventsDropped: number; errors: number; catchUpMs: number };
   error?: string;
+}
+
+/** Waits for the rule engine's queue to empty after a scenario; its counters' change since `before`. */
+async function ruleCatchUp(api: Api, before: { evaluations: number; eventsDropped: number; errors: number }): Promise<NonNullable<Row['rules']>> {
+  const t0 = performance.now();
+  while ((await api.counter('thingstead_rules_queued_events')) > 0 && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+  const catchUpMs = performance.now() - t0;
+  const now = await ruleCounters(api);
+  return {
+    evaluations: now.evaluations - before.evaluations,
+    eventsDropped: now.eventsDropped - before.eventsDropped,
+    errors: now.errors - before.errors,
+    catchUpMs,
+  };
+}
+async function ruleCounters(api: Api): Promise<{ evaluations: number; eventsDropped: number; errors: number }> {
+  return {
+    evaluations: await api.counter('thingstead_rules_evaluations_total'),
+    eventsDropped: await api.counter('thingstead_rules_events_dropped_total'),
+    errors: await api.counter('thingstead_rules_errors_total'),
+  };
 }
 
 const configs: Config[] = syncModes.flatMap((sync) =>
   groupDelays.flatMap((groupDelay) =>
-    groupRows.flatMap((rows) => seedPoints.flatMap((seed) => repos.map((repo) => ({ repo, sync, groupDelay, groupRows: rows, seedPoints: seed })))),
+    groupRows.flatMap((rows) =>
+      seedPoints.flatMap((seed) => ruleCounts.flatMap((rules) => repos.map((repo) => ({ repo, sync, groupDelay, groupRows: rows, seedPoints: seed, rules })))),
+    ),
   ),
 );
 const configName = (c: Config): string =>
   `${c.repo.name === undefined ? '' : `${c.repo.name} `}${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}` +
-  `${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}${seeded ? `, ${fmtInt(c.seedPoints)} stored` : ''}`;
+  `${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}${seeded ? `, ${fmtInt(c.seedPoints)} stored` : ''}` +
+  (withRules ? `, ${c.rules} rules` : '');
 
 /**
  * A data directory holding `points` points, filled once per checkout and size by bench/tsdb/seed.ts in a child
@@ -180,6 +212,7 @@ for (let run = 1; run <= runs; run++) {
       const api = new Api(`http://127.0.0.1:${srv.httpPort}`);
       await api.login();
       const devices = await api.createDevices(deviceCount);
+      await api.createRules(Array.from({ length: config.rules }, (_, i) => benchRule(i)));
       let slot = 0;
       const tsStart = Date.now() - 30 * 86_400_000;
       const base = {
@@ -208,7 +241,9 @@ for (let run = 1; run <= runs; run++) {
           const other = await waitForQuiet([process.pid, srv.pid], QUIET_PCT, quietWaitMs);
           if (other >= QUIET_PCT) console.log(`  (other processes use ${Math.round(other)}% of a core; measuring anyway)`);
           try {
+            const rulesBefore = config.rules > 0 ? await ruleCounters(api) : undefined;
             row.result = await runScenario(scenario, { ...base, perDevice: perDeviceOf(scenario), values, tsBase: tsStart + slot++ * TS_SLOT });
+            if (rulesBefore !== undefined) row.rules = await ruleCatchUp(api, rulesBefore);
           } catch (err) {
             row.error = err instanceof Error ? err.message : String(err);
           }
@@ -235,7 +270,11 @@ function line(r: Row): string {
     `${fmtInt(x.messages)} msgs in ${fmtInt(x.elapsedMs)} ms, not committed ${x.notCommitted}, REST check ${x.checked.stored}/${x.checked.expected}, ` +
     `CPU gen/server/other ${fmtPct(x.cpu.generator)}/${fmtPct(x.cpu.broker)}/${fmtPct(x.cpu.other)}` +
     (r.scenario !== 'http' && x.cpu.generator >= x.cpu.broker ? '; the load generator used as much CPU as the server (generator-bound?)' : '') +
-    (x.problems.length > 0 ? `; PROBLEMS: ${x.problems.join('; ')}` : '')
+    (x.problems.length > 0 ? `; PROBLEMS: ${x.problems.join('; ')}` : '') +
+    (r.rules === undefined
+      ? ''
+      : `; rules: ${fmtInt(r.rules.evaluations)} evaluations, ${fmtInt(r.rules.eventsDropped)} events dropped, ` +
+        `${fmtInt(r.rules.errors)} errors, queue empty ${fmtInt(r.rules.catchUpMs)} ms after the last ack`)
   );
 }
 

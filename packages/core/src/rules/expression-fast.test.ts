@@ -58,7 +58,7 @@ describe('rule expressions: the fast path', () => {
         fastAnswers++;
         const slow = await e.evaluate(values, bindings, 0).then(
           (v) => ({ v }),
-          (err: unknown) => ({ err: String((err as Error).message) }),
+          (err: unknown) => ({ err: (err as Error).message }),
         );
         assert.deepEqual({ v: fast }, slow, `${source} with ${JSON.stringify(values)} ${JSON.stringify(bindings)}`);
       }

@@ -97,6 +97,7 @@ export class RuleEngine {
   private queued = 0;
   private inflight = 0;
   private closed = false;
+  private sliceStart = 0;
   /** Running totals over every rule since start (for /metrics). */
   readonly totals: RuleEngineTotals = {
     evaluations: 0,
@@ -338,6 +339,9 @@ export class RuleEngine {
 
   private async onTelemetry(messages: readonly CommittedMessage[]): Promise<void> {
     for (const m of messages) {
+      // Evaluations that need nothing from the store run without a promise; a long run of them gives the event
+      // loop back every few ms, so acknowledgements and other connections are not held up behind the rules.
+      if (performance.now() - this.sliceStart > sliceMs) await this.yieldTurn();
       const rules = this.byTenant.get(m.tenantId)?.get('telemetry');
       // Points of one message with different timestamps (an array payload) are evaluated one timestamp at a time.
       const groups = groupByTs(m.points);
@@ -522,6 +526,13 @@ export class RuleEngine {
   }
 
   /** A new (rule, device) state, rebuilt from the device's recent telemetry without acting (after a restart, or an eviction). */
+  private async yieldTurn(): Promise<void> {
+    await new Promise<void>((r) => {
+      setImmediate(r);
+    });
+    this.sliceStart = performance.now();
+  }
+
   private async newInstance(l: Loaded, e: DeviceEntry, now: number, attributes: InstanceInput['attributes']): Promise<RuleInstance> {
     const r = l.compiled;
     const inst = new RuleInstance(r);
@@ -674,6 +685,8 @@ const maxRetired = 10_000;
 
 const emptyAttributes = { client: {}, server: {}, shared: {} };
 const telemetryEvent = { type: 'telemetry' };
+/** How long the engine runs before it lets other work of the event loop in. */
+const sliceMs = 4;
 
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -32,7 +32,17 @@ export function emptyMoments(): Moments {
 }
 
 export function resetMoments(m: Moments): void {
-  Object.assign(m, emptyMoments());
+  m.n = 0;
+  m.sum = 0;
+  m.mx = 0;
+  m.m2x = 0;
+  m.mt = 0;
+  m.m2t = 0;
+  m.c = 0;
+  m.min = Infinity;
+  m.max = -Infinity;
+  m.first = 0;
+  m.last = 0;
 }
 
 /** Adds one point, later than every point already in `m`. */

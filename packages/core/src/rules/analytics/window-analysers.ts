@@ -12,14 +12,19 @@ type WindowSpec = Extract<AnalyticSpec, { windowMs: number }>;
 export interface Line {
   slope: number;
   mean: number;
-  /** ms from the points' mean time to t. */
-  sinceMean(t: number): number;
+  /** The window's time origin and the points' mean time from it. */
+  origin: number;
+  mt: number;
+}
+
+/** ms from the line's mean time to t. */
+export function sinceMean(line: Line, t: number): number {
+  return t - line.origin - line.mt;
 }
 
 export function lineOf(m: Moments, origin: number): Line | null {
   if (m.n < 2 || !(m.m2t > 0)) return null;
-  const mt = m.mt;
-  return { slope: m.c / m.m2t, mean: m.mx, sinceMean: (t) => t - origin - mt };
+  return { slope: m.c / m.m2t, mean: m.mx, origin, mt: m.mt };
 }
 
 export function sampleStddev(m: Moments): number | null {
@@ -29,7 +34,7 @@ export function sampleStddev(m: Moments): number | null {
 /** Milliseconds from `now` until `line` reaches `threshold` (see the `until` spec). */
 export function untilThreshold(line: Line, now: number, threshold: number, latest: number): number | null {
   if (line.slope === 0) return null;
-  const fromNow = (threshold - line.mean) / line.slope - line.sinceMean(now);
+  const fromNow = (threshold - line.mean) / line.slope - sinceMean(line, now);
   // Crossed before now: the line moves away from threshold and never reaches it again.
   if (!Number.isFinite(fromNow) || fromNow < 0) return null;
   const reached = line.slope > 0 ? latest >= threshold : latest <= threshold;
@@ -102,7 +107,7 @@ export function windowOutput(spec: WindowSpec, m: Moments, origin: number, now: 
     }
     case 'forecast': {
       const line = lineOf(m, origin);
-      return line === null ? null : line.mean + line.slope * line.sinceMean(now + spec.horizonMs);
+      return line === null ? null : line.mean + line.slope * sinceMean(line, now + spec.horizonMs);
     }
     case 'until': {
       const line = lineOf(m, origin);
