@@ -59,7 +59,7 @@ for (let run = 1; run <= runs; run++) {
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const evaluations = t.core.ruleEngine.totals.evaluations - before;
-  const usPerMsg = ((cpu.user + cpu.system) / messages);
+  const usPerMsg = (cpu.user + cpu.system) / messages;
   results.push(messages / (ms / 1000));
   console.log(
     `run ${run}: ${ruleCount} rules, ${deviceCount} devices: ${Math.round(messages / (ms / 1000))} msg/s, ` +
