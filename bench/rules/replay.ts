@@ -62,7 +62,9 @@ try {
       wall.push(performance.now() - t);
       reported.push(r.body.pointsPerSecond as number);
       last = r.body;
-      console.log(`${name} run ${run + 1}: ${Math.round(r.body.pointsPerSecond as number).toLocaleString('en-US')} points/s, ${Math.round(wall.at(-1) ?? 0)} ms`);
+      console.log(
+        `${name} run ${run + 1}: ${Math.round(r.body.pointsPerSecond as number).toLocaleString('en-US')} points/s, ${Math.round(wall.at(-1) ?? 0)} ms`,
+      );
     }
     table.push(
       `| ${name} | ${last?.points.toLocaleString('en-US')} | ${last?.evaluations.toLocaleString('en-US')} | ` +
