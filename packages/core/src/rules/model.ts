@@ -25,6 +25,11 @@ export interface RuleScope {
   filter?: string;
 }
 
+/** Versions kept per rule: a save beyond it drops the oldest (the history of a rule edited forever stays bounded). */
+export const maxRuleVersions = 100;
+/** Rules per tenant: each one is evaluated on the tenant's messages, so their number is bounded. */
+export const maxRulesPerTenant = 1000;
+
 export const connectivityChanges = ['connected', 'disconnected', 'inactive', 'active'] as const;
 export const rpcTriggerStatuses = ['QUEUED', 'SENT', 'DELIVERED', 'SUCCESSFUL', 'TIMEOUT', 'EXPIRED', 'FAILED', 'DELETED'] as const;
 export const alarmChanges = ['created', 'updated', 'escalated', 'deescalated', 'acknowledged', 'cleared', 'deleted'] as const;
@@ -153,7 +158,7 @@ export interface RuleRepo {
   list(q: RuleListQuery): Promise<{ items: Rule[]; total: number }>;
   /** Every enabled rule of every tenant (what the engine loads at start). */
   listEnabled(): Promise<Rule[]>;
-  /** Replaces the rule (its version already incremented) and adds that version to the history. */
+  /** Replaces the rule (its version already incremented) and adds that version to the history, keeping the newest maxRuleVersions. */
   update(rule: Rule, createdBy: string): Promise<void>;
   delete(id: string): Promise<void>;
   versions(ruleId: string): Promise<RuleVersion[]>;

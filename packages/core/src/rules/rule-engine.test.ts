@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createTestCore, type TestCore } from '../testing/test-core';
-import type { RuleDocument } from './model';
+import { maxRulesPerTenant, type RuleDocument } from './model';
 
 async function setup(): Promise<TestCore & { deviceId: string; send: (values: Record<string, unknown>) => Promise<void> }> {
   const t = await createTestCore();
@@ -99,6 +99,25 @@ describe('rules: saving', () => {
         return true;
       },
     );
+  });
+});
+
+describe('rules: limits', () => {
+  it('a tenant holds at most maxRulesPerTenant rules; an import that would pass it writes nothing', async () => {
+    const t = await setup();
+    const doc = (name: string) => base({ name, enabled: false, actions: [{ type: 'rpc', method: 'x' }] });
+    const file = { format: 'thingstead.rules', version: 1, exportedAt: 0, rules: Array.from({ length: maxRulesPerTenant }, (_, i) => doc(`r${i}`)) };
+    assert.equal((await t.core.rules.import(t.asAdmin, file)).created, maxRulesPerTenant);
+    await assert.rejects(t.core.rules.create(t.asAdmin, doc('one more')), (e: Error & { kind?: string }) => e.kind === 'LIMIT_REACHED');
+    const changed = { ...file, rules: [{ ...doc('r0'), description: 'changed' }, doc('new')] };
+    await assert.rejects(t.core.rules.import(t.asAdmin, changed), (e: Error & { kind?: string }) => e.kind === 'LIMIT_REACHED');
+    const r0 = (await t.core.rules.list(t.asAdmin, { search: 'r0', limit: 1, offset: 0 })).items[0];
+    assert.equal(r0?.version, 1, 'the file was refused before anything was written');
+    assert.deepEqual(await t.core.rules.import(t.asAdmin, { ...file, rules: [{ ...doc('r0'), description: 'changed' }] }), {
+      created: 0,
+      updated: 1,
+      unchanged: 0,
+    });
   });
 });
 

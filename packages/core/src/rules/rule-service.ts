@@ -7,7 +7,7 @@ import { newId } from '../ids';
 import type { Store } from '../store';
 import { compileRule, type CompiledRule } from './compile-rule';
 import { documentOf } from './document';
-import type { Rule, RuleDocument, RuleVersion } from './model';
+import { maxRulesPerTenant, type Rule, type RuleDocument, type RuleVersion } from './model';
 import { replayRule, type ReplayInput, type ReplayResult } from './replay';
 import type { RuleEngine } from './rule-engine';
 import type { RuleStats, TraceEntry } from './rule-trace';
@@ -54,6 +54,7 @@ export class RuleService {
     const doc = checked(input);
     compileRule(doc, { id: 'check', tenantId: tenant, version: 1 });
     if (await this.o.store.rules.findByName(tenant, doc.name)) fail('RULE_NAME_TAKEN', `A rule named "${doc.name}" exists already.`, { field: 'name' });
+    await this.requireRoom(tenant, 1);
     const now = this.o.clock.now();
     const rule: Rule = { ...doc, id: newId(), tenantId: tenant, version: 1, createdAt: now, updatedAt: now, disabledReason: null };
     await this.o.store.rules.insert(rule, p.userId);
@@ -153,6 +154,10 @@ export class RuleService {
         });
       names.add(d.name);
     });
+    // The whole file fits or nothing of it is written.
+    let fresh = 0;
+    for (const doc of docs) if (!(await this.o.store.rules.findByName(tenant, doc.name))) fresh++;
+    await this.requireRoom(tenant, fresh);
     let created = 0;
     let updated = 0;
     let unchanged = 0;
@@ -184,6 +189,13 @@ export class RuleService {
       tenant = targetTenant(p, input.tenantId);
     }
     return replayRule({ store: this.o.store }, { ...input, rule: doc, tenantId: tenant });
+  }
+
+  private async requireRoom(tenantId: string, adding: number): Promise<void> {
+    if (adding === 0) return;
+    const { total } = await this.o.store.rules.list({ tenantId, limit: 1, offset: 0 });
+    if (total + adding > maxRulesPerTenant)
+      fail('LIMIT_REACHED', `This tenant has ${total} rules; ${adding} more would pass the ${maxRulesPerTenant} it may have. Delete unused rules first.`);
   }
 
   /** The engine gave up on a rule: store it disabled with the reason, as a version by 'engine'. */

@@ -1,6 +1,6 @@
 import { ThingsteadError } from '../errors';
 import { documentOf } from '../rules/document';
-import type { Rule, RuleRepo, RuleVersion } from '../rules/model';
+import { maxRuleVersions, type Rule, type RuleRepo, type RuleVersion } from '../rules/model';
 
 /** The memory store's rules (see memory-store.ts); names are unique per tenant, as in SQL. */
 export function createMemoryRules(o: { live: () => void }): RuleRepo & { forgetTenant(tenantId: string): void } {
@@ -9,10 +9,13 @@ export function createMemoryRules(o: { live: () => void }): RuleRepo & { forgetT
   const copy = (r: Rule): Rule => structuredClone(r);
   const nameTaken = (r: Rule) => [...rows.values()].some((x) => x.id !== r.id && x.tenantId === r.tenantId && x.name === r.name);
   const addVersion = (r: Rule, by: string) => {
-    versions.set(r.id, [
-      ...(versions.get(r.id) ?? []),
-      { ruleId: r.id, version: r.version, document: structuredClone(documentOf(r)), createdAt: r.updatedAt, createdBy: by },
-    ]);
+    versions.set(
+      r.id,
+      [
+        ...(versions.get(r.id) ?? []),
+        { ruleId: r.id, version: r.version, document: structuredClone(documentOf(r)), createdAt: r.updatedAt, createdBy: by },
+      ].filter((v) => v.version > r.version - maxRuleVersions),
+    );
   };
   return {
     insert: async (r, by) => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Tenant } from '../accounts/model';
-import type { Rule } from '../rules/model';
+import { maxRuleVersions, type Rule } from '../rules/model';
 import type { Store } from '../store';
 
 export interface RuleContractContext {
@@ -83,6 +83,16 @@ export function ruleContract({ it, store, newTenant, t0 }: RuleContractContext):
     );
     const enabled = (await store().rules.listEnabled()).filter((r) => r.tenantId === a.id || r.tenantId === b.id);
     assert.deepEqual(enabled.map((r) => r.name).sort(), ['beta', 'beta', 'gamma%']);
+  });
+
+  it('rules: the history keeps the newest maxRuleVersions versions', async () => {
+    const t = await newTenant(`rules-v-${randomUUID()}`);
+    const r = rule(t.id, { name: 'edited' });
+    await store().rules.insert(r, 'u');
+    for (let v = 2; v <= maxRuleVersions + 2; v++) await store().rules.update({ ...r, version: v, updatedAt: r.updatedAt + v }, 'u');
+    const versions = await store().rules.versions(r.id);
+    assert.equal(versions.length, maxRuleVersions);
+    assert.deepEqual([versions[0]?.version, versions.at(-1)?.version], [maxRuleVersions + 2, 3]);
   });
 
   it('rules: deleted with their versions, and with their tenant', async () => {

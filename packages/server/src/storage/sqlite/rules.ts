@@ -1,4 +1,4 @@
-import { documentOf, ThingsteadError, type Rule, type RuleDocument, type RuleRepo, type RuleVersion } from '@thingstead/core';
+import { documentOf, maxRuleVersions, ThingsteadError, type Rule, type RuleDocument, type RuleRepo, type RuleVersion } from '@thingstead/core';
 import { likePattern, type Db } from './database';
 import { stmt } from './sql';
 
@@ -38,12 +38,14 @@ export function ruleRepo(db: Db): RuleRepo {
   );
   const update = db.prepare('UPDATE rules SET name = ?, enabled = ?, version = ?, document = ?, updated_at = ?, disabled_reason = ? WHERE id = ?');
   const addVersion = db.prepare('INSERT INTO rule_versions (rule_id, version, document, created_at, created_by) VALUES (?, ?, ?, ?, ?)');
+  const pruneVersions = db.prepare('DELETE FROM rule_versions WHERE rule_id = ? AND version <= ?');
   const columns = 'id, tenant_id, version, document, created_at, updated_at, disabled_reason';
   const save = db.transaction((r: Rule, by: string, isNew: boolean) => {
     const doc = JSON.stringify(documentOf(r));
     if (isNew) insert.run(r.id, r.tenantId, r.name, r.enabled ? 1 : 0, r.version, doc, r.createdAt, r.updatedAt, r.disabledReason);
     else if (update.run(r.name, r.enabled ? 1 : 0, r.version, doc, r.updatedAt, r.disabledReason, r.id).changes === 0) return;
     addVersion.run(r.id, r.version, doc, r.updatedAt, by);
+    if (r.version > maxRuleVersions) pruneVersions.run(r.id, r.version - maxRuleVersions);
   });
   return {
     insert: async (r, by) => {
