@@ -107,22 +107,13 @@ export class Metrics {
       registers,
       opts.notificationsRefused ?? (() => 0),
     );
-    new Gauge({
-      name: 'thingstead_notifications_queued',
-      help: 'Notification deliveries waiting in the queue of this process or being sent',
+    readGauge(
+      'thingstead_notifications_queued',
+      'Notification deliveries waiting in the queue of this process or being sent',
       registers,
-      collect() {
-        this.set(opts.notificationsQueued?.() ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'thingstead_telemetry_pending_points',
-      help: 'Values waiting for group commit',
-      registers,
-      collect() {
-        this.set(opts.pendingPoints());
-      },
-    });
+      () => opts.notificationsQueued?.() ?? 0,
+    );
+    readGauge('thingstead_telemetry_pending_points', 'Values waiting for group commit', registers, () => opts.pendingPoints());
   }
 
   /** Core's counts of received telemetry. */
@@ -138,28 +129,13 @@ export class Metrics {
 
   /** The live API's open WebSockets (authenticated or not), read at scrape time. */
   observeLiveApi(connections: () => number): void {
-    new Gauge({
-      name: 'thingstead_ws_connections',
-      help: 'Open live API WebSocket connections (/api/ws)',
-      registers: [this.registry],
-      collect() {
-        this.set(connections());
-      },
-    });
+    readGauge('thingstead_ws_connections', 'Open live API WebSocket connections (/api/ws)', [this.registry], connections);
   }
 
   /** The rule engine's running totals and load, read at scrape time. */
   observeRules(totals: () => RuleEngineTotals, status: () => { rules: number; queued: number; inflightActions: number; instances: number }): void {
     const registers = [this.registry];
-    const gauge = (name: string, help: string, pick: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(pick());
-        },
-      });
+    const gauge = (name: string, help: string, pick: () => number) => readGauge(name, help, registers, pick);
     gauge('thingstead_rules_loaded', 'Enabled rules the engine runs', () => status().rules);
     gauge('thingstead_rules_queued_events', 'Events waiting for the rule engine', () => status().queued);
     gauge('thingstead_rules_inflight_actions', 'Rule actions running (RPCs, alarm writes, notifications)', () => status().inflightActions);
@@ -181,15 +157,7 @@ export class Metrics {
   /** Broker statistics ($SYS-style), read at scrape time. */
   observeBroker(stats: () => BrokerStats): void {
     const registers = [this.registry];
-    const gauge = (name: string, help: string, pick: (s: BrokerStats) => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(pick(stats()));
-        },
-      });
+    const gauge = (name: string, help: string, pick: (s: BrokerStats) => number) => readGauge(name, help, registers, () => pick(stats()));
     gauge('thingstead_mqtt_clients_connected', 'MQTT clients connected', (s) => s.clientsConnected);
     gauge('thingstead_mqtt_sessions', 'MQTT sessions (connected and persistent)', (s) => s.sessions);
     gauge('thingstead_mqtt_subscriptions', 'MQTT subscriptions', (s) => s.subscriptions);
@@ -215,6 +183,18 @@ export class Metrics {
       (s) => s.stateDropped,
     );
   }
+}
+
+/** A gauge read at scrape time. */
+function readGauge(name: string, help: string, registers: Registry[], read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
 }
 
 /** A true counter over a running total kept elsewhere, advanced at scrape time. */

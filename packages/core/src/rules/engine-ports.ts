@@ -1,3 +1,4 @@
+import type { NotifyInput, WebhookInput } from '../notifications/notification-service';
 import type { Principal } from '../accounts/model';
 import type { AttributeService } from '../attributes/attribute-service';
 import type { RpcService } from '../rpc/rpc-service';
@@ -24,15 +25,8 @@ export interface RuleAlarms {
 
 /** What the notify and webhook actions need of the notification service. */
 export interface RuleNotifications {
-  notify(i: {
-    tenantId: string;
-    channelIds: readonly string[];
-    subject: string;
-    body: string;
-    context: Record<string, unknown>;
-    ruleId?: string;
-  }): Promise<void>;
-  webhook(i: { tenantId: string; url: string; secret?: string; headers?: Record<string, string>; payload: unknown; ruleId?: string }): Promise<void>;
+  notify(i: NotifyInput): Promise<void>;
+  webhook(i: WebhookInput): Promise<void>;
 }
 
 /** Publishes on the platform's MQTT broker under the tenant's topic space (the server's port; none: republish actions fail saying why). */

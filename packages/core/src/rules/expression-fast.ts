@@ -53,6 +53,31 @@ function bool(v: unknown): boolean {
   return false; // undefined
 }
 
+/** Both operands' values, then `f` of them; `notFast` when either is. */
+function operands(l: Fast, r: Fast, f: (x: unknown, y: unknown) => unknown): Fast {
+  return (i, b) => {
+    const x = l(i, b);
+    if (x === notFast) return notFast;
+    const y = r(i, b);
+    return y === notFast ? notFast : f(x, y);
+  };
+}
+
+function arithmetic(op: string, x: unknown, y: unknown): unknown {
+  if ((x !== undefined && typeof x !== 'number') || (y !== undefined && typeof y !== 'number')) return notFast;
+  if (x === undefined || y === undefined) return undefined;
+  const out = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : x % y;
+  return Number.isFinite(out) ? out : notFast;
+}
+
+function comparison(op: string, x: unknown, y: unknown): unknown {
+  if (typeof x === 'boolean' || typeof y === 'boolean') return notFast;
+  if (x === undefined || y === undefined) return undefined;
+  if (typeof x !== typeof y) return notFast;
+  const [p, q] = [x as number, y as number];
+  return op === '<' ? p < q : op === '<=' ? p <= q : op === '>' ? p > q : p >= q;
+}
+
 function compileBinary(op: unknown, l: Fast, r: Fast): Fast | undefined {
   switch (op) {
     case 'and':
@@ -70,37 +95,15 @@ function compileBinary(op: unknown, l: Fast, r: Fast): Fast | undefined {
     case '*':
     case '/':
     case '%':
-      return (i, b) => {
-        const x = l(i, b);
-        const y = r(i, b);
-        if (x === notFast || y === notFast) return notFast;
-        if ((x !== undefined && typeof x !== 'number') || (y !== undefined && typeof y !== 'number')) return notFast;
-        if (x === undefined || y === undefined) return undefined;
-        const out = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : x % y;
-        return Number.isFinite(out) ? out : notFast;
-      };
+      return operands(l, r, (x, y) => arithmetic(op, x, y));
     case '=':
     case '!=':
-      return (i, b) => {
-        const x = l(i, b);
-        const y = r(i, b);
-        if (x === notFast || y === notFast) return notFast;
-        if (x === undefined || y === undefined) return false;
-        return op === '=' ? x === y : x !== y;
-      };
+      return operands(l, r, (x, y) => (x === undefined || y === undefined ? false : op === '=' ? x === y : x !== y));
     case '<':
     case '<=':
     case '>':
     case '>=':
-      return (i, b) => {
-        const x = l(i, b);
-        const y = r(i, b);
-        if (x === notFast || y === notFast || typeof x === 'boolean' || typeof y === 'boolean') return notFast;
-        if (x === undefined || y === undefined) return undefined;
-        if (typeof x !== typeof y) return notFast;
-        const [p, q] = [x as number, y as number];
-        return op === '<' ? p < q : op === '<=' ? p <= q : op === '>' ? p > q : p >= q;
-      };
+      return operands(l, r, (x, y) => comparison(op, x, y));
     default:
       return undefined;
   }

@@ -14,7 +14,7 @@ import { emptyStats, RuleTrace, traceInput, type RuleStats, type TraceAction, ty
 import { nextTick } from './schedule';
 
 export interface RuleEngineLimits {
-  /** (rule, device) states kept; the least recently used beyond it is dropped and rebuilt from history on next use. */
+  /** (rule, device) states kept; beyond it the oldest of the rule holding the most is dropped, and rebuilt from history on next use. */
   maxInstances: number;
   /** Devices whose latest values and attributes are cached. */
   maxDevices: number;
@@ -339,14 +339,14 @@ export class RuleEngine {
 
   private async onTelemetry(messages: readonly CommittedMessage[]): Promise<void> {
     for (const m of messages) {
-      // Evaluations that need nothing from the store run without a promise; a long run of them gives the event
-      // loop back every few ms, so acknowledgements and other connections are not held up behind the rules.
-      if (performance.now() - this.sliceStart > sliceMs) await this.yieldTurn();
       const rules = this.byTenant.get(m.tenantId)?.get('telemetry');
       // Points of one message with different timestamps (an array payload) are evaluated one timestamp at a time.
       const groups = groupByTs(m.points);
       for (const [ts, values] of groups) this.devices.observe(m.deviceId, ts, values);
       if (!rules || rules.length === 0) continue;
+      // Evaluations that need nothing from the store run without a promise; a long run of them gives the event
+      // loop back every few ms, so acknowledgements and other connections are not held up behind the rules.
+      if (performance.now() - this.sliceStart > sliceMs) await this.yieldTurn();
       for (const [ts, values] of groups) {
         const keys = Object.keys(values);
         const matching = rules.filter((l) => {

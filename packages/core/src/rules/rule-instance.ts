@@ -46,8 +46,6 @@ export class RuleInstance {
   private readonly node: ConditionNode | null;
   private readonly analysers: [string, Analyser][];
   private readonly actionStates: ActionState[];
-  /** Clock ms of the last evaluation (the engine's LRU of instances). */
-  lastUsed = 0;
 
   private readonly ruleRef: { id: string; name: string };
   /** The earliest time a condition asked to be evaluated again (the engine reads and resets it). */
@@ -74,7 +72,6 @@ export class RuleInstance {
    * condition is and no action has anything to do (the common case: a value that changes nothing).
    */
   evaluate(i: InstanceInput, dry = false): Evaluation | Promise<Evaluation> {
-    this.lastUsed = i.now;
     let analytics = noAnalytics;
     if (this.analysers.length > 0) {
       analytics = {};
