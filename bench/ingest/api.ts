@@ -22,13 +22,24 @@ export class Api {
     this.jwt = (r as { token: string }).token;
   }
 
-  /** Creates `n` devices (named bench-0...) and reads their access tokens, a few requests at a time. */
-  async createDevices(n: number, concurrency = 8): Promise<BenchDevice[]> {
+  /** Creates device profiles named `${prefix}-0`..., returns their ids. */
+  async createProfiles(n: number, prefix = 'bench'): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(((await this.call('POST', '/api/device-profiles', { name: `${prefix}-${i}` })) as { id: string }).id);
+    return ids;
+  }
+
+  /**
+   * Creates `n` devices (named bench-0...) and reads their access tokens, a few requests at a time; with
+   * `profileIds`, device i gets profile i % profileIds.length.
+   */
+  async createDevices(n: number, concurrency = 8, profileIds: readonly string[] = []): Promise<BenchDevice[]> {
     const out: BenchDevice[] = new Array<BenchDevice>(n);
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let i = next++; i < n; i = next++) {
-        const d = (await this.call('POST', '/api/devices', { name: `bench-${i}` })) as { id: string };
+        const profileId = profileIds.length > 0 ? profileIds[i % profileIds.length] : undefined;
+        const d = (await this.call('POST', '/api/devices', { name: `bench-${i}`, ...(profileId === undefined ? {} : { profileId }) })) as { id: string };
         const c = (await this.call('GET', `/api/devices/${d.id}/credentials`)) as { accessToken?: string };
         if (c.accessToken === undefined) throw new Error(`device ${d.id} has no access token`);
         out[i] = { id: d.id, token: c.accessToken };

@@ -1,11 +1,22 @@
 // Rules for the ingest benchmark's `--rules N` (bench/README.md): N active rules of the kinds the demo and the
-// reference's examples use, all in scope of every device and triggered by the benchmark's keys (temperature,
-// humidity, v2), so every message is evaluated by every rule that reads one of its keys.
+// reference's examples use, triggered by the benchmark's keys (temperature, humidity, v2). Unscoped, every rule is
+// in scope of every device, so every message is evaluated by every rule that reads one of its keys; with
+// `--rule-profiles P` rule i is scoped to profile i % P (the devices are spread over the P profiles), so a message
+// is evaluated by N / P rules, as in a fleet whose rules are written per kind of device.
 
 const keys = ['temperature', 'humidity', 'v2'] as const;
 
-/** The i-th rule: threshold with hysteresis, duration, window average, JSONata expression, forecast, in turn. */
-export function benchRule(i: number): Record<string, unknown> {
+/**
+ * The i-th rule: threshold with hysteresis, duration, window average, JSONata expression, forecast, in turn; in
+ * scope of profile i % profileIds.length when profiles are given, else of every device.
+ */
+export function benchRule(i: number, profileIds: readonly string[] = []): Record<string, unknown> {
+  const profileId = profileIds.length > 0 ? profileIds[i % profileIds.length] : undefined;
+  const rule = kindOf(i);
+  return profileId === undefined ? rule : { ...rule, scope: { profileIds: [profileId] } };
+}
+
+function kindOf(i: number): Record<string, unknown> {
   const key = keys[i % keys.length] ?? 'temperature';
   const name = `bench rule ${i}`;
   const alarm = { type: 'alarm', alarmType: `bench ${i}`, severity: 'MINOR' };

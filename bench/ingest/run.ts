@@ -6,7 +6,7 @@
 //        [--values 1,10] [--devices 100] [--messages 200000] [--http-requests 40000] [--window 100] [--rate MSG_PER_S]
 //        [--http-concurrency 64] [--sync full,normal] [--group-delay 2] [--group-rows 5000] [--protocol 4|5]
 //        [--check 5] [--cpu-prof DIR] [--json FILE] [--repos before=DIR,after=.] [--seed-points 0,10000000]
-//        [--load-procs N] [--rules 0,100]
+//        [--load-procs N] [--rules 0,100] [--rule-profiles P]
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     'seed-points': { type: 'string', default: '0' },
     'load-procs': { type: 'string' },
     rules: { type: 'string', default: '0' },
+    'rule-profiles': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -70,6 +71,8 @@ const seeded = seedPoints.some((n) => n > 0);
 /** Active rules evaluated on every message (bench/ingest/rules.ts): ingest with the rule engine working. */
 const ruleCounts = intList('rules', args.rules, 0);
 const withRules = ruleCounts.some((n) => n > 0);
+/** With rules: spread the devices over this many profiles and scope rule i to profile i % P (0: every rule in scope of every device). */
+const ruleProfiles = int('rule-profiles', args['rule-profiles'], 0, 0);
 /** MQTT device connections per load process; a large fleet is split over child processes (see load-group.ts). */
 const loadProcs = int('load-procs', args['load-procs'], deviceCount > 2000 ? Math.ceil(deviceCount / 5000) : 1);
 const cpuProfDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
@@ -141,7 +144,7 @@ const configs: Config[] = syncModes.flatMap((sync) =>
 const configName = (c: Config): string =>
   `${c.repo.name === undefined ? '' : `${c.repo.name} `}${c.sync}${c.groupDelay === undefined ? '' : `, delay ${c.groupDelay} ms`}` +
   `${c.groupRows === undefined ? '' : `, batch ${c.groupRows} rows`}${seeded ? `, ${fmtInt(c.seedPoints)} stored` : ''}` +
-  (withRules ? `, ${c.rules} rules` : '');
+  (withRules ? `, ${c.rules} rules${ruleProfiles > 0 && c.rules > 0 ? ` over ${ruleProfiles} profiles` : ''}` : '');
 
 /**
  * A data directory holding `points` points, filled once per checkout and size by bench/tsdb/seed.ts in a child
@@ -211,8 +214,9 @@ for (let run = 1; run <= runs; run++) {
       const srv = server;
       const api = new Api(`http://127.0.0.1:${srv.httpPort}`);
       await api.login();
-      const devices = await api.createDevices(deviceCount);
-      await api.createRules(Array.from({ length: config.rules }, (_, i) => benchRule(i)));
+      const profiles = ruleProfiles > 0 ? await api.createProfiles(ruleProfiles) : [];
+      const devices = await api.createDevices(deviceCount, 8, profiles);
+      await api.createRules(Array.from({ length: config.rules }, (_, i) => benchRule(i, profiles)));
       let slot = 0;
       const tsStart = Date.now() - 30 * 86_400_000;
       const base = {

@@ -1,7 +1,9 @@
 // The rule engine alone: committed telemetry events for a fleet, as the bus delivers them, through N rules
 // (bench/ingest/rules.ts); evaluations per second and CPU per message. Measures and prints; asserts nothing.
 //
-//   node --import tsx bench/rules/engine.ts [--rules 100] [--devices 1000] [--messages 100000] [--runs 3]
+//   node --import tsx bench/rules/engine.ts [--rules 100] [--devices 1000] [--messages 100000] [--runs 3] [--profiles P]
+//
+// With --profiles P the devices are spread over P profiles and rule i is scoped to profile i % P.
 import { parseArgs } from 'node:util';
 import { createTestCore } from '@thingstead/core/testing';
 import { benchRule } from '../ingest/rules';
@@ -13,19 +15,26 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '1000' },
     messages: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '3' },
+    profiles: { type: 'string', default: '0' },
   },
 });
 const ruleCount = Number(args.rules);
 const deviceCount = Number(args.devices);
 const messages = Number(args.messages);
 const runs = Number(args.runs);
+const profileCount = Number(args.profiles);
 
 const results: number[] = [];
 for (let run = 1; run <= runs; run++) {
   const t = await createTestCore();
+  const profiles: string[] = [];
+  for (let i = 0; i < profileCount; i++) profiles.push((await t.core.profiles.create(t.asAdmin, { name: `p-${i}` })).id);
   const devices: string[] = [];
-  for (let i = 0; i < deviceCount; i++) devices.push((await t.core.devices.create(t.asAdmin, { name: `d-${i}` })).id);
-  for (let i = 0; i < ruleCount; i++) await t.core.rules.create(t.asAdmin, benchRule(i));
+  for (let i = 0; i < deviceCount; i++) {
+    const profileId = profiles.length > 0 ? profiles[i % profiles.length] : undefined;
+    devices.push((await t.core.devices.create(t.asAdmin, { name: `d-${i}`, ...(profileId === undefined ? {} : { profileId }) })).id);
+  }
+  for (let i = 0; i < ruleCount; i++) await t.core.rules.create(t.asAdmin, benchRule(i, profiles));
   const tenantId = t.home.id;
   const send = async (n: number, from: number): Promise<void> => {
     const batch = [];
@@ -62,7 +71,7 @@ for (let run = 1; run <= runs; run++) {
   const usPerMsg = (cpu.user + cpu.system) / messages;
   results.push(messages / (ms / 1000));
   console.log(
-    `run ${run}: ${ruleCount} rules, ${deviceCount} devices: ${Math.round(messages / (ms / 1000))} msg/s, ` +
+    `run ${run}: ${ruleCount} rules${profileCount > 0 ? ` over ${profileCount} profiles` : ''}, ${deviceCount} devices: ${Math.round(messages / (ms / 1000))} msg/s, ` +
       `${Math.round(evaluations / (ms / 1000))} evaluations/s (${evaluations} of ${messages * ruleCount}), ${usPerMsg.toFixed(1)} µs CPU per message`,
   );
   await t.core.close();

@@ -163,6 +163,45 @@ describe('rules: live evaluation', () => {
     }
   });
 
+  it('scope: a rule runs for the devices of its profiles, of its device list, and those its filter takes; a device moved to another profile follows', async () => {
+    const t = await createTestCore();
+    const a = await t.core.profiles.create(t.asAdmin, { name: 'pumps' });
+    const b = await t.core.profiles.create(t.asAdmin, { name: 'valves' });
+    const pump = await t.core.devices.create(t.asAdmin, { name: 'pump-1', profileId: a.id });
+    const valve = await t.core.devices.create(t.asAdmin, { name: 'valve-1', profileId: b.id });
+    const other = await t.core.devices.create(t.asAdmin, { name: 'valve-2', profileId: b.id });
+    const rule = async (name: string, scope?: NonNullable<RuleDocument['scope']>) =>
+      t.core.rules.create(
+        t.asAdmin,
+        base({ name, ...(scope ? { scope } : {}), trigger: { type: 'telemetry', keys: ['x'] }, actions: [{ type: 'telemetry', values: { [name]: 'x' } }] }),
+      );
+    await rule('byProfile', { profileIds: [a.id] });
+    await rule('byList', { profileIds: [a.id], deviceIds: [valve.id] });
+    await rule('byFilter', { filter: "name = 'valve-2'" });
+    await rule('everyone');
+    const send = async (deviceId: string, x: number) => {
+      await t.core.telemetry.ingest({ tenantId: t.home.id, deviceId, receivedAt: t.clock.now(), payload: { ts: t.clock.now(), values: { x } } });
+      await t.core.ruleEngine.idle();
+      await t.core.ruleEngine.idle();
+    };
+    const written = async (deviceId: string) =>
+      Object.keys(await t.core.telemetry.latest(t.asAdmin, deviceId))
+        .filter((k) => k !== 'x')
+        .sort();
+    await send(pump.id, 1);
+    await send(valve.id, 2);
+    await send(other.id, 3);
+    assert.deepEqual(await written(pump.id), ['byList', 'byProfile', 'everyone'], 'the pump: its profile, the list by profile, every device');
+    assert.deepEqual(await written(valve.id), ['byList', 'everyone'], 'valve-1: on the list by id, not of the profile');
+    assert.deepEqual(await written(other.id), ['byFilter', 'everyone'], 'valve-2: taken by the filter only');
+    await t.core.devices.update(t.asAdmin, other.id, { profileId: a.id });
+    t.clock.advance(1000);
+    await send(other.id, 4);
+    const latest = await t.core.telemetry.latest(t.asAdmin, other.id);
+    assert.equal(latest.byProfile?.value, 4, 'valve-2 moved to the pumps profile: the profile rule runs for it now');
+    assert.equal(latest.byFilter?.value, 4, 'and its filter still takes it');
+  });
+
   it('a duration condition fires when its time elapses, with no further message (a clock timer)', async () => {
     const t = await setup();
     const r = await t.core.rules.create(

@@ -84,7 +84,7 @@ type EventInput = Pick<InstanceInput, 'trigger' | 'message' | 'event'> & { now: 
 export class RuleEngine {
   private readonly limits: RuleEngineLimits;
   private readonly rules = new Map<string, Loaded>();
-  private readonly byTenant = new Map<string, Map<TriggerType, Loaded[]>>();
+  private readonly byTenant = new Map<string, Map<TriggerType, TriggerRules>>();
   /** (rule, device) states over every rule, bounded by maxInstances. */
   private instanceCount = 0;
   /** Enabled rules that do not compile, with the reason. */
@@ -98,6 +98,17 @@ export class RuleEngine {
   private inflight = 0;
   private closed = false;
   private sliceStart = 0;
+  private readonly scratch: InstanceInput = {
+    now: 0,
+    trigger: 'timer',
+    message: {},
+    values: {},
+    latestTs: {},
+    attributes: emptyAttributes,
+    device: { id: '', tenantId: '', name: '', label: '', profileId: '', metadata: {} },
+    event: {},
+    wake: () => undefined,
+  };
   /** Running totals over every rule since start (for /metrics). */
   readonly totals: RuleEngineTotals = {
     evaluations: 0,
@@ -250,13 +261,8 @@ export class RuleEngine {
       if (this.retired.size > maxRetired) this.retired.delete(this.retired.keys().next().value as string);
     }
     if (l.scheduleTimer) this.o.clock.clearTimeout(l.scheduleTimer);
-    const t = this.byTenant.get(l.compiled.tenantId);
-    if (t)
-      for (const [k, list] of t)
-        t.set(
-          k,
-          list.filter((x) => x !== l),
-        );
+    const t = this.byTenant.get(l.compiled.tenantId)?.get(l.compiled.trigger.type);
+    if (t) t.set(t.all.filter((x) => x !== l));
     for (const deviceId of [...l.instances.keys()]) this.dropInstance(l, deviceId);
   }
 
@@ -314,8 +320,10 @@ export class RuleEngine {
     };
     this.rules.set(rule.id, l);
     let t = this.byTenant.get(rule.tenantId);
-    if (!t) this.byTenant.set(rule.tenantId, (t = new Map<TriggerType, Loaded[]>()));
-    t.set(compiled.trigger.type, [...(t.get(compiled.trigger.type) ?? []), l]);
+    if (!t) this.byTenant.set(rule.tenantId, (t = new Map<TriggerType, TriggerRules>()));
+    let list = t.get(compiled.trigger.type);
+    if (!list) t.set(compiled.trigger.type, (list = new TriggerRules()));
+    list.set([...list.all, l]);
     if (compiled.cron) this.scheduleTick(l, this.o.clock.now());
   }
 
@@ -339,27 +347,22 @@ export class RuleEngine {
 
   private async onTelemetry(messages: readonly CommittedMessage[]): Promise<void> {
     for (const m of messages) {
-      const rules = this.byTenant.get(m.tenantId)?.get('telemetry');
+      const t = this.byTenant.get(m.tenantId)?.get('telemetry');
       // Points of one message with different timestamps (an array payload) are evaluated one timestamp at a time.
       const groups = groupByTs(m.points);
       for (const [ts, values] of groups) this.devices.observe(m.deviceId, ts, values);
-      if (!rules || rules.length === 0) continue;
+      if (!t || !t.reads(m.points)) continue;
       // Evaluations that need nothing from the store run without a promise; a long run of them gives the event
       // loop back every few ms, so acknowledgements and other connections are not held up behind the rules.
       if (performance.now() - this.sliceStart > sliceMs) await this.yieldTurn();
+      const got = this.devices.get(m.deviceId);
+      const entry = got instanceof Promise ? await got : got;
+      if (!entry) continue;
+      const rules = t.of(entry.device.profileId);
       for (const [ts, values] of groups) {
-        const keys = Object.keys(values);
-        const matching = rules.filter((l) => {
-          const r = l.compiled;
-          if (r.keys && !keys.some((k) => r.keys?.has(k))) return false;
-          return !(r.ownKeys.size > 0 && keys.every((k) => r.ownKeys.has(k)));
-        });
-        if (matching.length === 0) continue;
-        const got = this.devices.get(m.deviceId);
-        const entry = got instanceof Promise ? await got : got;
-        if (!entry) return;
         const input: EventInput = { trigger: 'telemetry', message: values, now: ts, event: telemetryEvent };
-        for (const l of matching) {
+        for (const l of rules) {
+          if (!triggeredBy(l.compiled, values)) continue;
           const p = this.evaluate(l, entry, input);
           if (p) await p;
         }
@@ -368,14 +371,11 @@ export class RuleEngine {
   }
 
   private async onEvent(tenantId: string, deviceId: string, type: TriggerType, match: (r: CompiledRule) => boolean, input: EventInput): Promise<void> {
-    const rules = this.byTenant
-      .get(tenantId)
-      ?.get(type)
-      ?.filter((l) => match(l.compiled));
-    if (!rules || rules.length === 0) return;
+    const t = this.byTenant.get(tenantId)?.get(type);
+    if (!t || !t.all.some((l) => match(l.compiled))) return;
     const entry = await this.devices.get(deviceId);
     if (!entry) return;
-    for (const l of rules) await this.evaluate(l, entry, input);
+    for (const l of t.of(entry.device.profileId)) if (match(l.compiled)) await this.evaluate(l, entry, input);
   }
 
   /** Whether the device is in the rule's scope: known at once after the first time (the filter is an expression). */
@@ -422,8 +422,20 @@ export class RuleEngine {
     const started = performance.now();
     let evaluation: Evaluation | Promise<Evaluation>;
     inst.wakeAt = Infinity;
+    // One input object for every in-memory evaluation: filled here, read by the instance before this one returns
+    // or before its promise settles, which the callers await before they evaluate again.
+    const x = this.scratch;
+    x.now = input.now;
+    x.trigger = input.trigger;
+    x.message = input.message;
+    x.event = input.event;
+    x.values = e.values;
+    x.latestTs = e.latestTs;
+    x.attributes = attributes;
+    x.device = e.device;
+    x.wake = inst.requestWake;
     try {
-      evaluation = inst.evaluate(this.instanceInput(input, e, e.values, attributes, inst));
+      evaluation = inst.evaluate(x);
     } catch (err) {
       return this.finish(l, e, inst, input, undefined, err, started);
     }
@@ -505,7 +517,7 @@ export class RuleEngine {
         deviceId: e.device.id,
         trigger: input.trigger,
         input: input.trigger === 'telemetry' || input.trigger === 'timer' ? traceInput(input.message) : traceInput(input.event),
-        analytics: evaluation?.analytics ?? {},
+        analytics: evaluation ? { ...evaluation.analytics } : {},
         result: evaluation ? evaluation.result : null,
         change,
         actions: [],
@@ -695,6 +707,64 @@ function errorText(err: unknown): string {
   if (typeof m === 'string') return m;
   const json: unknown = JSON.stringify(err);
   return typeof json === 'string' ? json : 'undefined';
+}
+
+/**
+ * A tenant's loaded rules of one trigger type, with the ones that may hold a device of a given profile (a rule
+ * scoped to other profiles only is not looked at), and the telemetry keys any of them reads.
+ */
+class TriggerRules {
+  all: readonly Loaded[] = [];
+  private readonly byProfile = new Map<string, readonly Loaded[]>();
+  /** The keys the rules are triggered by; null when one of them takes every key. */
+  private keys: ReadonlySet<string> | null = null;
+
+  set(all: readonly Loaded[]): void {
+    this.all = all;
+    this.byProfile.clear();
+    const keys = new Set<string>();
+    for (const l of all) {
+      if (l.compiled.keys === null) {
+        this.keys = null;
+        return;
+      }
+      for (const k of l.compiled.keys) keys.add(k);
+    }
+    this.keys = keys;
+  }
+
+  /** Whether a message with these points may trigger one of the rules. */
+  reads(points: CommittedMessage['points']): boolean {
+    if (this.all.length === 0) return false;
+    const keys = this.keys;
+    if (keys === null) return true;
+    for (const p of points) if (keys.has(p.key)) return true;
+    return false;
+  }
+
+  of(profileId: string): readonly Loaded[] {
+    let out = this.byProfile.get(profileId);
+    if (out === undefined) {
+      out = this.all.filter((l) => {
+        const s = l.compiled.doc.scope;
+        return !s?.profileIds?.length || s.profileIds.includes(profileId) || (s.deviceIds?.length ?? 0) > 0;
+      });
+      this.byProfile.set(profileId, out);
+    }
+    return out;
+  }
+}
+
+/** Whether a telemetry message's values trigger the rule: one of its keys, and not only what the rule writes itself. */
+function triggeredBy(r: CompiledRule, values: Readonly<Record<string, TelemetryValue>>): boolean {
+  let any = r.keys === null;
+  let foreign = false;
+  for (const k in values) {
+    if (!any && r.keys?.has(k)) any = true;
+    if (!r.ownKeys.has(k)) foreign = true;
+    if (any && foreign) return true;
+  }
+  return any && (foreign || r.ownKeys.size === 0);
 }
 
 function hasAny(wanted: readonly string[] | undefined, keys: readonly string[]): boolean {

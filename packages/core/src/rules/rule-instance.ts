@@ -3,6 +3,7 @@ import type { ActionContext, ActionState, PlannedAction } from './actions';
 import { due } from './actions/types';
 import type { CompiledRule } from './compile-rule';
 import type { ConditionNode } from './conditions';
+import type { EvalContext } from './conditions/types';
 import { numeric } from './conditions/types';
 import type { TelemetryValue } from '../telemetry/model';
 import type { TriggerType } from './model';
@@ -55,12 +56,22 @@ export class RuleInstance {
   readonly requestWake = (at: number): void => {
     if (at < this.wakeAt) this.wakeAt = at;
   };
+  private readonly analytics: Record<string, number | null> = {};
+  private readonly bindings: Bindings;
+  private readonly ctx: EvalContext;
+  private readonly out: Evaluation;
 
   constructor(readonly rule: CompiledRule) {
     this.ruleRef = { id: rule.id, name: rule.name };
     this.node = rule.condition ? rule.condition() : null;
     this.analysers = rule.analytics.map(([name, spec]) => [name, createAnalyser(spec)]);
     this.actionStates = rule.actions.map(() => ({}));
+    for (const [name] of this.analysers) this.analytics[name] = null;
+    const empty = {};
+    const device: RuleDevice = { id: '', tenantId: '', name: '', label: '', profileId: '', metadata: empty };
+    this.bindings = { device, shared: empty, server: empty, client: empty, event: empty, analytics: this.analytics, ts: 0, rule: this.ruleRef };
+    this.ctx = { now: 0, trigger: 'timer', message: empty, values: empty, latestTs: empty, bindings: this.bindings, wake: this.requestWake };
+    this.out = { result: false, rise: false, fall: false, analytics: this.analytics, actions: noActions };
   }
 
   get holds(): boolean {
@@ -70,48 +81,57 @@ export class RuleInstance {
   /**
    * Evaluates; `dry` (a warm-up from history) updates the state but plans no action. Synchronous when the
    * condition is and no action has anything to do (the common case: a value that changes nothing).
+   *
+   * The answer, its analytics and what conditions see are this instance's own objects, overwritten by the next
+   * evaluation (an evaluation per message allocated five objects otherwise): callers read them before evaluating
+   * the same instance again, and evaluations of one instance never overlap (the engine and replay await each).
    */
   evaluate(i: InstanceInput, dry = false): Evaluation | Promise<Evaluation> {
-    let analytics = noAnalytics;
-    if (this.analysers.length > 0) {
-      analytics = {};
-      for (const [name, a] of this.analysers) {
-        const v = numeric(i.message[a.spec.key]);
-        if (v !== undefined) a.update(i.now, v);
-        analytics[name] = a.value(i.now);
-      }
+    const analytics = this.analytics;
+    for (const [name, a] of this.analysers) {
+      const v = numeric(i.message[a.spec.key]);
+      if (v !== undefined) a.update(i.now, v);
+      analytics[name] = a.value(i.now);
     }
-    const bindings: Bindings = {
-      device: i.device,
-      shared: i.attributes.shared,
-      server: i.attributes.server,
-      client: i.attributes.client,
-      event: i.event,
-      analytics,
-      ts: i.now,
-      rule: this.ruleRef,
-    };
-    if (!this.node) return this.decide(i, true, bindings, dry);
-    const ctx = { now: i.now, trigger: i.trigger, message: i.message, values: i.values, latestTs: i.latestTs, bindings, wake: i.wake };
+    const b = this.bindings;
+    b.device = i.device;
+    b.shared = i.attributes.shared;
+    b.server = i.attributes.server;
+    b.client = i.attributes.client;
+    b.event = i.event;
+    b.ts = i.now;
+    if (!this.node) return this.decide(i, true, dry);
+    const ctx = this.ctx;
+    ctx.now = i.now;
+    ctx.trigger = i.trigger;
+    ctx.message = i.message;
+    ctx.values = i.values;
+    ctx.latestTs = i.latestTs;
+    ctx.wake = i.wake;
     const result = this.node.evaluate(ctx);
-    return typeof result === 'boolean' ? this.decide(i, result, bindings, dry) : result.then((r) => this.decide(i, r, bindings, dry));
+    return typeof result === 'boolean' ? this.decide(i, result, dry) : result.then((r) => this.decide(i, r, dry));
   }
 
-  private decide(i: InstanceInput, result: boolean, bindings: Bindings, dry: boolean): Evaluation | Promise<Evaluation> {
+  private decide(i: InstanceInput, result: boolean, dry: boolean): Evaluation | Promise<Evaluation> {
     const rise = result && !this.active;
     const fall = !result && this.active;
     this.active = result;
-    const when = { result, rise, fall };
+    const out = this.out;
+    out.result = result;
+    out.rise = rise;
+    out.fall = fall;
+    out.actions = noActions;
     let todo = false;
     for (let n = 0; n < this.rule.actions.length && !todo; n++) {
       const a = this.rule.actions[n];
       const state = this.actionStates[n];
       if (!a || !state) continue;
       if (a.def.always) todo = !(a.def.idle?.(a.spec, state, result, i.now) ?? false);
-      else todo = !dry && due(a.on, when);
+      else todo = !dry && due(a.on, out);
     }
-    if (!todo) return { result, rise, fall, analytics: bindings.analytics, actions: noActions };
-    return this.plan(i, result, rise, fall, bindings, dry);
+    if (!todo) return out;
+    // Actions keep what they were planned with (a notification renders later): their own copy of the bindings.
+    return this.plan(i, result, rise, fall, { ...this.bindings, analytics: { ...this.analytics } }, dry);
   }
 
   private async plan(i: InstanceInput, result: boolean, rise: boolean, fall: boolean, bindings: Bindings, dry: boolean): Promise<Evaluation> {
@@ -144,7 +164,9 @@ export class RuleInstance {
       if (planned.alarm?.op === 'raise') context.alarm = { type: planned.alarm.type, severity: planned.alarm.severity, change: planned.alarm.change };
       if (!dry) actions.push(planned);
     }
-    return { result, rise, fall, analytics: bindings.analytics, actions };
+    const out = this.out;
+    out.actions = actions;
+    return out;
   }
 }
 
@@ -160,4 +182,3 @@ type Bindings = {
 };
 
 const noActions: PlannedAction[] = [];
-const noAnalytics: Record<string, number | null> = {};

@@ -1,5 +1,18 @@
 import { decodeFloats, encodeFloats } from './float-codec';
-import { addPoint, emptyMoments, mergeInto, resetMoments, type MomentField, type Moments } from './moments';
+import {
+  addPoint,
+  copy,
+  emptyMoments,
+  fieldCount,
+  fieldIndex,
+  merge,
+  packedMoments,
+  reset,
+  shiftTime,
+  unpack,
+  type MomentField,
+  type Moments,
+} from './moments';
 
 /** Buckets per window: memory is this many summaries whatever the data rate; results are exact at this grain. */
 export const bucketsPerWindow = 60;
@@ -7,35 +20,54 @@ export const bucketsPerWindow = 60;
 /** Re-base t once the origin is this many windows old, so t - origin stays a few windows at most. */
 const rebaseAfterWindows = 4;
 
+const F = fieldCount;
+
+function blockOf(k: number): number {
+  return Math.floor(k / bucketsPerWindow);
+}
+
 /**
  * A sliding time window as a ring of `bucketsPerWindow` buckets, bucket k holding the points with
  * floor(ts * buckets / windowMs) = k. A query at `now` merges the buckets (kNow - buckets, kNow]: the window
  * (now - windowMs, now] rounded to bucket edges. A new bucket clears the one windowMs older in its slot.
+ *
+ * Only the newest bucket takes points (an older point is ignored), so the others never change, and a query merges
+ * three summaries, not 60. The buckets are grouped in blocks of `bucketsPerWindow` (block b: buckets 60b..60b+59),
+ * so a window spans the end of the previous block and the start of the newest bucket's block. The previous block's
+ * suffix merges (bucket j merged with every later bucket of its block) are made once, when it is complete; the
+ * newest block's merge of its completed buckets grows by one bucket as each completes. A query is then the suffix
+ * at the window's first bucket, that merge, and the newest bucket: each bucket is merged about twice over its life.
+ * With a point every 10 s into a 5-minute window (every point a new bucket), merging the 59 older buckets at each
+ * query cost 6 µs. What a query answers depends on the buckets and `now` alone, not on earlier queries: a
+ * restored window answers with the same bits as the one snapshotted.
  */
 export class BucketWindow {
-  private readonly slots: { k: number; m: Moments }[] = [];
+  /** Per slot: the bucket it holds (k), or -Infinity. */
+  private readonly ks = new Float64Array(bucketsPerWindow).fill(-Infinity);
+  /** Per slot: the bucket's summary. */
+  private readonly buckets = packedMoments(bucketsPerWindow);
+  /** Per slot of a bucket j of block `suffixBlock`: the merge of buckets j..the block's last. */
+  private readonly suffix = packedMoments(bucketsPerWindow);
+  private suffixBlock = NaN;
+  /** The merge of the completed buckets of block `headBlock` (those before the newest). */
+  private readonly head = packedMoments(1);
+  private headBlock = NaN;
+  private readonly acc = packedMoments(1);
   private kNewest = -Infinity;
   private newestTs = -Infinity;
   /** What t is measured from in the buckets' moments (ms since the epoch). */
   private origin = 0;
-  /**
-   * The merge of the window's buckets before the newest, kept while the window's range is the same: a query then
-   * merges two summaries instead of 60, with the same operations in the same order (so the same bits).
-   */
-  private prefix: { lo: number; hi: number; m: Moments } | undefined;
+  /** What summary() answers in: overwritten by the next call. */
+  private readonly out = emptyMoments();
 
-  constructor(readonly windowMs: number) {
-    for (let i = 0; i < bucketsPerWindow; i++) this.slots.push({ k: -Infinity, m: emptyMoments() });
-  }
+  constructor(readonly windowMs: number) {}
 
   private bucketOf(ts: number): number {
     return Math.floor((ts * bucketsPerWindow) / this.windowMs);
   }
 
-  private slot(k: number): { k: number; m: Moments } {
-    const slot = this.slots[((k % bucketsPerWindow) + bucketsPerWindow) % bucketsPerWindow];
-    if (slot === undefined) throw new Error('unreachable: a slot index is within the ring');
-    return slot;
+  private slotOf(k: number): number {
+    return ((k % bucketsPerWindow) + bucketsPerWindow) % bucketsPerWindow;
   }
 
   /** Adds a point; a point older than the newest one seen, or not finite, is ignored (answers false). */
@@ -43,49 +75,93 @@ export class BucketWindow {
     if (!Number.isFinite(ts) || !Number.isFinite(x) || ts < this.newestTs) return false;
     const k = this.bucketOf(ts);
     if (k > this.kNewest) {
+      const block = blockOf(k);
+      if (this.headBlock === block) {
+        // The newest bucket is complete: it joins its block's merge.
+        merge(this.head, 0, this.buckets, this.slotOf(this.kNewest) * F);
+      } else if (this.kNewest < block * bucketsPerWindow) {
+        // A new block: every bucket of it before k is empty (cleared below).
+        reset(this.head, 0);
+        this.headBlock = block;
+      } else this.headBlock = NaN; // not kept (a rebase or a restore since): the next query folds it
       for (let j = Math.max(this.kNewest + 1, k - bucketsPerWindow + 1); j <= k; j++) {
-        const slot = this.slot(j);
-        slot.k = j;
-        resetMoments(slot.m);
+        const s = this.slotOf(j);
+        this.ks[s] = j;
+        reset(this.buckets, s * F);
       }
       this.kNewest = k;
     }
     if (this.newestTs === -Infinity) this.origin = Math.floor(ts);
     else if (ts - this.origin > rebaseAfterWindows * this.windowMs) this.rebase(Math.floor(ts));
     this.newestTs = ts;
-    addPoint(this.slot(k).m, ts - this.origin, x);
+    addPoint(this.buckets, this.slotOf(k) * F, ts - this.origin, x);
     return true;
   }
 
   private rebase(origin: number): void {
-    this.prefix = undefined;
     const shift = origin - this.origin;
-    for (const slot of this.slots) if (slot.m.n > 0) slot.m.mt -= shift;
+    for (let s = 0; s < bucketsPerWindow; s++) shiftTime(this.buckets, s * F, shift);
     this.origin = origin;
+    // The merges are remade from the shifted buckets when next needed.
+    this.suffixBlock = NaN;
+    this.headBlock = NaN;
   }
 
-  /** The merged moments of the window at `now`; their t is relative to `timeOrigin`. */
+  /**
+   * The merged moments of the window at `now`; their t is relative to `timeOrigin`. The object is the window's
+   * own, overwritten by the next call: read it before then.
+   */
   summary(now: number): Moments {
-    const out = emptyMoments();
+    const acc = this.acc;
+    reset(acc, 0);
     const kNow = this.bucketOf(now);
-    if (!Number.isFinite(kNow) || this.kNewest === -Infinity) return out;
+    if (!Number.isFinite(kNow) || this.kNewest === -Infinity) return unpack(acc, 0, this.out);
     const lo = Math.max(kNow, this.kNewest) - bucketsPerWindow + 1;
     const hi = Math.min(kNow, this.kNewest);
-    if (hi !== this.kNewest || lo > hi) return this.fold(out, lo, hi);
-    // Only the newest bucket takes points (older ones are ignored), so the buckets before it stay as they were.
-    if (this.prefix?.lo !== lo || this.prefix.hi !== hi) this.prefix = { lo, hi, m: this.fold(emptyMoments(), lo, hi - 1) };
-    mergeInto(out, this.prefix.m);
-    const newest = this.slot(hi);
-    if (newest.k === hi) mergeInto(out, newest.m);
-    return out;
+    const block = blockOf(hi);
+    if (hi !== this.kNewest || blockOf(lo) !== block - 1) {
+      // A time before the newest bucket, or after it (the window starts inside the newest block, or past the
+      // newest bucket): merged bucket by bucket, in the same order.
+      this.fold(acc, lo, hi);
+      return unpack(acc, 0, this.out);
+    }
+    if (this.suffixBlock !== block - 1) this.makeSuffix(block - 1);
+    if (this.headBlock !== block) {
+      reset(this.head, 0);
+      this.fold(this.head, block * bucketsPerWindow, hi - 1);
+      this.headBlock = block;
+    }
+    copy(acc, 0, this.suffix, this.slotOf(lo) * F);
+    merge(acc, 0, this.head, 0);
+    this.mergeBucket(acc, hi);
+    return unpack(acc, 0, this.out);
   }
 
-  private fold(out: Moments, lo: number, hi: number): Moments {
-    for (let j = lo; j <= hi; j++) {
-      const slot = this.slot(j);
-      if (slot.k === j) mergeInto(out, slot.m);
+  /** The suffix merges of block b, from its last bucket back. */
+  private makeSuffix(b: number): void {
+    let later = -1;
+    for (let j = (b + 1) * bucketsPerWindow - 1; j >= b * bucketsPerWindow; j--) {
+      const slot = this.slotOf(j);
+      const o = slot * F;
+      if (this.ks[slot] === j) copy(this.suffix, o, this.buckets, o);
+      else reset(this.suffix, o);
+      if (later >= 0) {
+        // suffix(j) = bucket j then suffix(j + 1): the later points are merged into the earlier ones.
+        merge(this.suffix, o, this.suffix, later);
+      }
+      later = o;
     }
-    return out;
+    this.suffixBlock = b;
+  }
+
+  /** Merges buckets lo..hi into acc, oldest first. */
+  private fold(acc: Float64Array, lo: number, hi: number): void {
+    for (let j = lo; j <= hi; j++) this.mergeBucket(acc, j);
+  }
+
+  private mergeBucket(acc: Float64Array, j: number): void {
+    const s = this.slotOf(j);
+    if (this.ks[s] === j) merge(acc, 0, this.buckets, s * F);
   }
 
   get timeOrigin(): number {
@@ -100,8 +176,9 @@ export class BucketWindow {
     const values = [this.kNewest, this.newestTs, this.origin];
     for (let i = 0; i < bucketsPerWindow; i++) {
       const j = this.kNewest - bucketsPerWindow + 1 + i;
-      const live = Number.isFinite(j) && this.slot(j).k === j ? this.slot(j).m : undefined;
-      for (const f of fields) values.push(live === undefined || live.n === 0 ? 0 : live[f]);
+      const s = Number.isFinite(j) ? this.slotOf(j) : -1;
+      const live = s >= 0 && this.ks[s] === j && (this.buckets[s * F] as number) > 0;
+      for (const f of fields) values.push(live ? (this.buckets[s * F + fieldIndex[f]] as number) : 0);
     }
     return { windowMs: this.windowMs, fields: fields.join(','), data: encodeFloats(values) };
   }
@@ -118,16 +195,20 @@ export class BucketWindow {
     this.kNewest = kNewest;
     this.newestTs = newestTs;
     this.origin = origin;
-    this.prefix = undefined;
+    this.ks.fill(-Infinity);
     for (let i = 0; i < bucketsPerWindow; i++) {
       const j = kNewest - bucketsPerWindow + 1 + i;
-      const m = emptyMoments();
-      fields.forEach((f, fi) => (m[f] = values[3 + i * fields.length + fi] ?? 0));
-      if (!Number.isFinite(j) || m.n === 0) continue;
-      const slot = this.slot(j);
-      slot.k = j;
-      slot.m = m;
+      if (!Number.isFinite(j)) continue;
+      const slot = this.slotOf(j);
+      const o = slot * F;
+      reset(this.buckets, o);
+      this.ks[slot] = j;
+      fields.forEach((f, fi) => (this.buckets[o + fieldIndex[f]] = values[3 + i * fields.length + fi] ?? 0));
+      // A bucket restored with n = 0 is empty: its other fields go back to the empty values merges expect.
+      if ((this.buckets[o] as number) === 0) reset(this.buckets, o);
     }
+    this.suffixBlock = NaN;
+    this.headBlock = NaN;
     return true;
   }
 }

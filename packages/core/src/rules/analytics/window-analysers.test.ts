@@ -167,3 +167,27 @@ test('a line needs 2 points at different times', () => {
   a.update(2000, 3);
   assert.notEqual(a.value(2000), null);
 });
+
+test('a window answers with the same bits whether it was queried after every point or never before (replay and live agree)', () => {
+  const rand = mulberry32(11);
+  for (const windowMs of [60_000, 300_000]) {
+    // A point every 0.5-20 s: runs within one bucket, buckets skipped, blocks of 60 buckets crossed.
+    const points: Point[] = [];
+    for (let i = 0, ts = 1_700_000_000_000; i < 3000; i++, ts += 500 + Math.floor(rand() * 19_500)) points.push({ ts, x: 20 + rand() * 5 });
+    for (const spec of specsFor(windowMs, 22)) {
+      const often = createAnalyser(spec);
+      const seldom = createAnalyser(spec);
+      points.forEach((p, i) => {
+        often.update(p.ts, p.x);
+        seldom.update(p.ts, p.x);
+        often.value(p.ts);
+        if (i % 7 === 0) often.value(p.ts + windowMs / 3);
+        if (i % 97 === 0 || i === points.length - 1) {
+          for (const now of [p.ts, p.ts + 1000, p.ts + windowMs / 2]) {
+            assert.equal(seldom.value(now), often.value(now), `${JSON.stringify(spec)} at point ${i}, now ${now}`);
+          }
+        }
+      });
+    }
+  }
+});
