@@ -698,7 +698,7 @@ const maxRetired = 10_000;
 const emptyAttributes = { client: {}, server: {}, shared: {} };
 const telemetryEvent = { type: 'telemetry' };
 /** How long the engine runs before it lets other work of the event loop in. */
-const sliceMs = 4;
+const sliceMs = 1;
 
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;
