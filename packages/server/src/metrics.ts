@@ -152,6 +152,11 @@ export class Metrics {
       'Events the rule engine refused because its queue was full (rules fell behind; ingest never waits)',
       (t) => t.eventsDropped,
     );
+    counter(
+      'thingstead_rules_chains_stopped_total',
+      'Calculated telemetry that triggered no rule: rules had written to that device instant 16 times (rules feeding each other)',
+      (t) => t.chainsStopped,
+    );
   }
 
   /** Broker statistics ($SYS-style), read at scrape time. */

@@ -202,6 +202,31 @@ describe('rules: live evaluation', () => {
     assert.equal(latest.byFilter?.value, 4, 'and its filter still takes it');
   });
 
+  it('rules that feed each other calculated telemetry stop after maxChainedWrites writes to one instant, counted', { timeout: 30_000 }, async () => {
+    const t = await setup();
+    // Each is triggered by any key but its own, so each one's write triggers the other: without a bound, for ever.
+    await t.core.rules.create(t.asAdmin, base({ name: 'a', actions: [{ type: 'telemetry', values: { a: '$exists(b) ? b + 1 : 1' } }] }));
+    await t.core.rules.create(t.asAdmin, base({ name: 'b', actions: [{ type: 'telemetry', values: { b: '$exists(a) ? a + 1 : 1' } }] }));
+    await t.send({ x: 1 });
+    for (let i = 0; i < 40; i++) {
+      await t.core.ruleEngine.idle();
+      await new Promise((r) => setImmediate(r));
+    }
+    const { totals } = t.core.ruleEngine;
+    assert.ok(totals.chainsStopped > 0, `the chain was stopped (${totals.chainsStopped})`);
+    assert.ok(totals.actionsRun <= 2 + 16, `at most the first two writes and 16 chained ones, got ${totals.actionsRun}`);
+    const latest = await t.core.telemetry.latest(t.asAdmin, t.deviceId, ['a', 'b']);
+    assert.equal(latest.a?.ts, t.clock.now(), 'the calculated values are stored at the trigger instant');
+    const runs = totals.actionsRun;
+    await t.send({ x: 2 });
+    for (let i = 0; i < 5; i++) await t.core.ruleEngine.idle();
+    assert.equal(totals.actionsRun, runs, 'a new message at the same instant triggers nothing either: the instant is spent');
+    t.clock.advance(1000);
+    await t.send({ x: 3 });
+    await t.core.ruleEngine.idle();
+    assert.ok(totals.actionsRun > runs, 'a message at a new instant runs the rules again');
+  });
+
   it('a duration condition fires when its time elapses, with no further message (a clock timer)', async () => {
     const t = await setup();
     const r = await t.core.rules.create(

@@ -26,6 +26,12 @@ export interface RuleEngineLimits {
   maxConsecutiveErrors: number;
   /** Devices a schedule tick evaluates per rule. */
   maxScheduledDevices: number;
+  /**
+   * Times rules may write calculated telemetry to one device instant (a calculated value is stored at its trigger's
+   * ts) before what they write there triggers no rule: rules feeding each other (A writes what triggers B, which
+   * writes what triggers A) stop there instead of writing for ever.
+   */
+  maxChainedWrites: number;
   expression: ExpressionLimits;
 }
 
@@ -36,6 +42,7 @@ export const defaultRuleEngineLimits: RuleEngineLimits = {
   maxInflightActions: 1_000,
   maxConsecutiveErrors: 10,
   maxScheduledDevices: 10_000,
+  maxChainedWrites: 16,
   expression: defaultExpressionLimits,
 };
 
@@ -71,6 +78,8 @@ export interface RuleEngineTotals {
   disabled: number;
   /** Events refused because maxQueued were waiting (rules fell behind; ingest never waits). */
   eventsDropped: number;
+  /** Rule-written telemetry that triggered no rule because rules had written to its instant maxChainedWrites times. */
+  chainsStopped: number;
 }
 
 type EventInput = Pick<InstanceInput, 'trigger' | 'message' | 'event'> & { now: number };
@@ -118,7 +127,10 @@ export class RuleEngine {
     actionsDropped: 0,
     disabled: 0,
     eventsDropped: 0,
+    chainsStopped: 0,
   };
+  /** Device instants rules wrote calculated telemetry to, with how often (the oldest forgotten beyond maxWrittenInstants). */
+  private readonly written = new Map<string, number>();
 
   constructor(private readonly o: RuleEngineOptions) {
     this.limits = { ...defaultRuleEngineLimits, ...o.limits };
@@ -360,6 +372,10 @@ export class RuleEngine {
       if (!entry) continue;
       const rules = t.of(entry.device.profileId);
       for (const [ts, values] of groups) {
+        if (this.written.size > 0 && (this.written.get(instantKey(m.deviceId, ts)) ?? 0) >= this.limits.maxChainedWrites) {
+          this.totals.chainsStopped++;
+          continue;
+        }
         const input: EventInput = { trigger: 'telemetry', message: values, now: ts, event: telemetryEvent };
         for (const l of rules) {
           if (!triggeredBy(l.compiled, values)) continue;
@@ -657,6 +673,13 @@ export class RuleEngine {
     }
   }
 
+  /** Counts a rule's write of calculated telemetry to a device instant (its trigger's ts). */
+  private noteWrite(deviceId: string, ts: number): void {
+    const key = instantKey(deviceId, ts);
+    this.written.set(key, (this.written.get(key) ?? 0) + 1);
+    if (this.written.size > maxWrittenInstants) this.written.delete(this.written.keys().next().value as string);
+  }
+
   /** Runs an evaluation's actions in order, in the background, recording each outcome in its trace entry. */
   private run(l: Loaded, entry: TraceEntry, actions: PlannedAction[]): void {
     for (const a of actions) {
@@ -669,6 +692,7 @@ export class RuleEngine {
         this.totals.actionsDropped++;
         continue;
       }
+      if (a.type === 'telemetry') this.noteWrite(entry.deviceId, entry.at);
       this.inflight++;
       l.stats.actionsRun++;
       this.totals.actionsRun++;
@@ -690,6 +714,13 @@ export class RuleEngine {
         });
     }
   }
+}
+
+/** Device instants whose rule writes are counted (a chain of rules runs within moments, so recent ones suffice). */
+const maxWrittenInstants = 10_000;
+
+function instantKey(deviceId: string, ts: number): string {
+  return `${deviceId}@${ts}`;
 }
 
 /** How many unloaded rules keep their stats and trace (the oldest go first). */
