@@ -14,6 +14,7 @@ import { clientErrorHandler, frameworkErrors, installErrorHandlers, maxParamLeng
 import { metricsAuthorized } from './ops-listener';
 import { installJsonParser } from './json-parser';
 import { installSecurityHeaders } from './security-headers';
+import { consoleRoutes } from './console';
 import { accountRoutes } from './routes/accounts';
 import { alarmRoutes } from './routes/alarms';
 import { attributeRoutes } from './routes/attributes';
@@ -215,6 +216,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<App> {
     );
   }
 
+  await consoleRoutes(app);
   publicAuthRoutes(app, o.core);
   deviceApiRoutes(app, o.core, { metrics: o.metrics, maxPayloadBytes: o.maxPayloadBytes });
   await app.register(async (scope) => {
