@@ -1,7 +1,7 @@
 // The web console in a real browser (Debian's chromium through playwright-core) against a real Thingstead on free
 // ports: sign in (a wrong password is refused with the server's message), create a device and read its token
-// with ready-to-paste lines, watch a value sent over MQTT (mqtt.js) appear and change on the device page without a
-// reload, sign out. No errors in the browser console. Screenshots go to .tmp/screenshots/.
+// with ready-to-paste lines, watch a value sent over MQTT (mqtt.js) appear and change on the device page and its
+// chart without a reload, set and delete a shared attribute the device receives, see what it reports, sign out. No errors in the browser console. Screenshots go to .tmp/screenshots/.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,8 +106,48 @@ describe('web console in a real browser', () => {
       await page.locator('[data-testid="value-temperature"]', { hasText: /^22\.75$/ }).waitFor({ timeout: 10_000 });
       assert.equal(page.url(), url, 'no navigation');
       assert.equal(await page.getByTestId('value-pump').textContent(), 'false');
+      // The chart of the numeric keys: the stored value and the live one, two instants.
+      await page.locator('[data-testid="chart"][data-points="2"]').waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('.plot canvas').count(), 1, 'uPlot drew on a canvas');
       await page.getByText('Online').first().waitFor();
       await page.screenshot({ path: join(shots, 'device-live.png') });
+    } finally {
+      await client.endAsync();
+    }
+  });
+
+  test('attributes: a shared value set on the page reaches the device over MQTT; what the device reports appears live', async () => {
+    const token = await h.login();
+    const list = await h.call('GET', '/api/devices?search=greenhouse-1', { token });
+    const id = list.body.items[0]?.id as string;
+    const accessToken = (await h.call('GET', `/api/devices/${id}/credentials`, { token })).body.accessToken as string;
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.app.mqttPorts?.tcp ?? 0}`, {
+      username: accessToken,
+      clientId: 'console-e2e-attrs',
+      reconnectPeriod: 0,
+    });
+    try {
+      const pushed: unknown[] = [];
+      client.on('message', (topic, payload) => {
+        if (topic === 'v1/devices/me/attributes') pushed.push(JSON.parse(payload.toString()));
+      });
+      await client.subscribeAsync('v1/devices/me/attributes', { qos: 1 });
+      await page.getByLabel('New shared attribute key').fill('target');
+      await page.getByLabel('New shared attribute value').fill('23.5');
+      await page.getByRole('region', { name: 'Shared attributes' }).getByRole('button', { name: 'Set' }).click();
+      await page.getByTestId('attr-shared-target').waitFor();
+      assert.equal(await page.getByTestId('attr-shared-target').textContent(), '23.5');
+      for (let i = 0; i < 100 && pushed.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(pushed, [{ target: 23.5 }], 'the device got the shared attribute as a number');
+      await client.publishAsync('v1/devices/me/attributes', JSON.stringify({ firmware: '1.4.2' }), { qos: 1 });
+      await page.locator('[data-testid="attr-client-firmware"]', { hasText: '1.4.2' }).waitFor({ timeout: 10_000 });
+      const stored = await h.call('GET', `/api/devices/${id}/attributes`, { token });
+      assert.equal(stored.body.shared.target.value, 23.5);
+      assert.equal(stored.body.client.firmware.value, '1.4.2');
+      await page.getByRole('button', { name: 'Delete shared attribute target' }).click();
+      await page.getByTestId('attr-shared-target').waitFor({ state: 'detached' });
+      assert.equal((await h.call('GET', `/api/devices/${id}/attributes`, { token })).body.shared?.target, undefined, 'deleted on the server');
+      await page.screenshot({ path: join(shots, 'device-attributes.png'), fullPage: true });
     } finally {
       await client.endAsync();
     }

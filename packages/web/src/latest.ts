@@ -15,3 +15,30 @@ export function foldLatest(latest: Latest, values: Latest): Latest {
   }
   return out;
 }
+
+export type AttributeScope = 'client' | 'server' | 'shared';
+export type Attributes = Record<AttributeScope, Record<string, { value: unknown; updatedAt: number }>>;
+export const emptyAttributes: Attributes = { client: {}, server: {}, shared: {} };
+
+/** Folds a live `attributes` message (a scope's current values, then each change) into the attributes held. */
+export function foldAttributes(
+  held: Attributes,
+  m: { scope: AttributeScope; updated: Record<string, { value: unknown; updatedAt: number }>; deleted: readonly string[] },
+): Attributes {
+  const gone = new Set(m.deleted);
+  const scope = Object.fromEntries(Object.entries({ ...held[m.scope], ...m.updated }).filter(([k]) => !gone.has(k)));
+  return { ...held, [m.scope]: scope };
+}
+
+/**
+ * What a person typed as an attribute value: JSON when it parses (21, true, "text", {"a":1}), otherwise the text
+ * itself, so `on` needs no quotes. null is refused by the server like any value it does not store.
+ */
+export function parseValue(text: string): unknown {
+  const t = text.trim();
+  try {
+    return JSON.parse(t) as unknown;
+  } catch {
+    return t;
+  }
+}

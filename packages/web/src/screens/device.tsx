@@ -5,6 +5,8 @@ import { ago, valueText } from '../format';
 import { foldLatest, type Latest } from '../latest';
 import { live, type LiveMessage } from '../live';
 import { href } from '../route';
+import { AttributesPanel } from './attributes';
+import { DeviceChart } from './chart';
 import { DeviceExamples } from './examples';
 
 export function DevicePage({ id }: { id: string }) {
@@ -103,6 +105,14 @@ export function DevicePage({ id }: { id: string }) {
           })}
         </div>
       )}
+      {keys.some((k) => typeof latest[k]?.value === 'number') && (
+        <>
+          <h2>Chart</h2>
+          <DeviceChart deviceId={device.id} keys={keys.filter((k) => typeof latest[k]?.value === 'number')} latest={latest} />
+        </>
+      )}
+      <h2>Attributes</h2>
+      <AttributesPanel deviceId={device.id} />
     </section>
   );
 }
