@@ -107,17 +107,7 @@ export class RuleEngine {
   private inflight = 0;
   private closed = false;
   private sliceStart = 0;
-  private readonly scratch: InstanceInput = {
-    now: 0,
-    trigger: 'timer',
-    message: {},
-    values: {},
-    latestTs: {},
-    attributes: emptyAttributes,
-    device: { id: '', tenantId: '', name: '', label: '', profileId: '', metadata: {} },
-    event: {},
-    wake: () => undefined,
-  };
+  private readonly scratch: InstanceInput = { ...blankInput };
   /** Running totals over every rule since start (for /metrics). */
   readonly totals: RuleEngineTotals = {
     evaluations: 0,
@@ -440,16 +430,7 @@ export class RuleEngine {
     inst.wakeAt = Infinity;
     // One input object for every in-memory evaluation: filled here, read by the instance before this one returns
     // or before its promise settles, which the callers await before they evaluate again.
-    const x = this.scratch;
-    x.now = input.now;
-    x.trigger = input.trigger;
-    x.message = input.message;
-    x.event = input.event;
-    x.values = e.values;
-    x.latestTs = e.latestTs;
-    x.attributes = attributes;
-    x.device = e.device;
-    x.wake = inst.requestWake;
+    const x = fillInput(this.scratch, input, e, e.values, attributes, inst);
     try {
       evaluation = inst.evaluate(x);
     } catch (err) {
@@ -476,31 +457,11 @@ export class RuleEngine {
       const attributes = r.needsAttributes ? await this.devices.attributes(e) : emptyAttributes;
       inst = l.instances.get(e.device.id) ?? (await this.newInstance(l, e, input.now, attributes));
       inst.wakeAt = Infinity;
-      evaluation = await inst.evaluate(this.instanceInput(input, e, values, attributes, inst));
+      evaluation = await inst.evaluate(fillInput({ ...blankInput }, input, e, values, attributes, inst));
     } catch (err) {
       error = err;
     }
     await this.finish(l, e, inst, input, evaluation, error, started);
-  }
-
-  private instanceInput(
-    input: EventInput,
-    e: DeviceEntry,
-    values: InstanceInput['values'],
-    attributes: InstanceInput['attributes'],
-    inst: RuleInstance,
-  ): InstanceInput {
-    return {
-      now: input.now,
-      trigger: input.trigger,
-      message: input.message,
-      event: input.event,
-      values,
-      latestTs: e.latestTs,
-      attributes,
-      device: e.device,
-      wake: inst.requestWake,
-    };
   }
 
   /** Counts, traces and runs what an evaluation decided; disables a rule that failed too often in a row. */
@@ -727,6 +688,38 @@ function instantKey(deviceId: string, ts: number): string {
 const maxRetired = 10_000;
 
 const emptyAttributes = { client: {}, server: {}, shared: {} };
+const blankInput: InstanceInput = {
+  now: 0,
+  trigger: 'timer',
+  message: {},
+  values: {},
+  latestTs: {},
+  attributes: emptyAttributes,
+  device: { id: '', tenantId: '', name: '', label: '', profileId: '', metadata: {} },
+  event: {},
+  wake: () => undefined,
+};
+
+/** Fills `x` with what one evaluation of `inst` for device `e` sees, and returns it. */
+function fillInput(
+  x: InstanceInput,
+  input: EventInput,
+  e: DeviceEntry,
+  values: InstanceInput['values'],
+  attributes: InstanceInput['attributes'],
+  inst: RuleInstance,
+): InstanceInput {
+  x.now = input.now;
+  x.trigger = input.trigger;
+  x.message = input.message;
+  x.event = input.event;
+  x.values = values;
+  x.latestTs = e.latestTs;
+  x.attributes = attributes;
+  x.device = e.device;
+  x.wake = inst.requestWake;
+  return x;
+}
 const telemetryEvent = { type: 'telemetry' };
 /** How long the engine runs before it lets other work of the event loop in. */
 const sliceMs = 1;
